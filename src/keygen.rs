@@ -1,0 +1,1 @@
+//! Secret and id generation (placeholder, being written).
