@@ -5,4 +5,16 @@
 //! ([`verify`]). The CLI and the TUI are clients of it.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod conn;
+pub mod crypto;
+pub mod error;
 pub mod keygen;
+pub mod layout;
+pub mod record;
+
+pub use error::{Error, Result};
+pub mod app;
+pub mod cli;
+pub mod logging;
+pub mod sanitize;
+pub mod store;

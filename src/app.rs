@@ -1,0 +1,33 @@
+//! The binary's entry: logging, the tokio runtime, and the choice between a CLI command and
+//! the terminal UI.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, EXIT_ERROR};
+
+/// Runs keytui with parsed arguments.
+pub fn main(mut cli: Cli) -> ExitCode {
+    let _log_guard = crate::logging::init(cli.global.log_file.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "keytui: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    match cli.command.take() {
+        Some(command) => runtime.block_on(crate::cli::run_command(cli, command)),
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "keytui: the terminal UI is not available in this build; run `keytui --help`"
+            );
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

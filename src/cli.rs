@@ -1,0 +1,864 @@
+//! The command line: argument definitions (clap) and the entry point that turns a command
+//! into calls on the store. Errors are printed as one line on stderr, exit code 2.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::conn::{self, ConnectOptions, DEFAULT_URL};
+use crate::crypto::Pepper;
+use crate::error::{Error, Result};
+use crate::keygen::{Encoding, Length, Spec};
+use crate::layout::{DEFAULT_NAMESPACE, Namespace};
+use crate::record::{KeyRecord, Status, now_ms, rfc3339};
+use crate::store::{Change, CreateRequest, Created, Mode, Rejection, Store, Verdict};
+
+/// Manage API key/secret pairs stored in Redis.
+///
+/// Without a command, opens the terminal UI.
+#[derive(Parser, Debug)]
+#[command(name = "keytui", version, about, long_about = None, args_conflicts_with_subcommands = false)]
+pub struct Cli {
+    /// Redis URL: redis://[user:password@]host[:port][/db] or rediss:// for TLS.
+    /// Several cluster seed nodes may be given separated by commas.
+    #[arg(value_name = "URL")]
+    pub url_arg: Option<String>,
+
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Redis URL (overrides REDIS_URL; the positional URL wins over both).
+    #[arg(
+        long,
+        global = true,
+        env = "REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+
+    /// Namespace of the keys (several namespaces can share one Redis).
+    #[arg(short = 'n', long, global = true, env = "KEYTUI_NAMESPACE", default_value = DEFAULT_NAMESPACE)]
+    pub namespace: String,
+
+    /// Treat the server as a Redis Cluster (detected automatically otherwise).
+    #[arg(long, global = true)]
+    pub cluster: bool,
+
+    /// PEM file of the CA that signed the server's TLS certificate (rediss://).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Name recorded as created_by and in the audit log [default: $USER@host].
+    #[arg(long, global = true, env = "KEYTUI_ACTOR")]
+    pub actor: Option<String>,
+
+    /// Write a log to this file (level from KEYTUI_LOG, default info). Secrets are never logged.
+    #[arg(long, global = true, env = "KEYTUI_LOG_FILE", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the namespace explicitly (the first `create` does it otherwise).
+    Init(InitArgs),
+    /// Create keys; prints each id and secret once.
+    Create(CreateArgs),
+    /// List keys, newest first (never secrets).
+    List(ListArgs),
+    /// Show one key's record.
+    Show(IdArgs),
+    /// Revoke a key (idempotent).
+    Revoke(RevokeArgs),
+    /// Restore a revoked key (idempotent).
+    Restore(IdArgs),
+    /// Delete a key permanently.
+    Delete(DeleteArgs),
+    /// Replace a key by a new one with the same name and metadata.
+    Rotate(RotateArgs),
+    /// Verify a secret read from standard input: exit 0 valid, 1 rejected, 2 error.
+    Verify(VerifyArgs),
+    /// Print the audit log.
+    Events(EventsArgs),
+    /// Check the namespace for inconsistencies left by crashes, and repair them.
+    Doctor(DoctorArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// How secrets are stored.
+    #[arg(long, value_enum, default_value_t = ModeArg::Hash)]
+    pub mode: ModeArg,
+    /// Mark the namespace as production.
+    #[arg(long)]
+    pub production: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ModeArg {
+    Hash,
+    Sealed,
+    Plain,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FormatArgs {
+    /// Secret encoding: hex, base64url, base62, alphanumeric, custom:<chars>.
+    #[arg(long, value_name = "ENCODING", default_value = "base62")]
+    pub format: String,
+    /// Key id encoding: hex, base62, alphanumeric, uuid, custom:<chars>.
+    #[arg(long, value_name = "ENCODING", default_value = "base62")]
+    pub id_format: String,
+    /// Length of the secret in bytes of entropy [default: 32 = 256 bits].
+    #[arg(long, value_name = "N", conflicts_with = "length")]
+    pub bytes: Option<usize>,
+    /// Length of the secret in characters.
+    #[arg(long, value_name = "N")]
+    pub length: Option<usize>,
+    /// Length of the key id in characters [default: 16].
+    #[arg(long, value_name = "N")]
+    pub id_length: Option<usize>,
+    /// Token prefix of lowercase letters and underscores, e.g. sk_live.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Leave the CRC32 checksum off the token.
+    #[arg(long)]
+    pub no_checksum: bool,
+    /// 40-character lowercase hex secrets, as django-tastypie generates them.
+    #[arg(long, conflicts_with_all = ["format", "bytes", "length"])]
+    pub tastypie: bool,
+    /// Accept a secret under 128 bits of entropy.
+    #[arg(long)]
+    pub allow_weak: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// A name for people: who or what uses the key.
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Expiry: a duration from now (90d, 12h) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// Metadata, repeatable: --meta owner=team-a --meta scopes=read,write.
+    #[arg(long, value_name = "K=V")]
+    pub meta: Vec<String>,
+    /// Number of keys to create (pipelined).
+    #[arg(long, default_value_t = 1)]
+    pub count: usize,
+    /// One JSON object per key, one per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    All,
+    Active,
+    Revoked,
+    Expired,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t = StatusFilter::All)]
+    pub status: StatusFilter,
+    /// At most this many keys (newest first).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IdArgs {
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RevokeArgs {
+    pub id: String,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    pub id: String,
+    /// Confirm the permanent deletion.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    pub id: String,
+    /// How long the old key keeps working.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub grace: String,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The key id (the secret is read from standard input, never from arguments).
+    #[arg(required_unless_present = "token")]
+    pub id: Option<String>,
+    /// Read a whole token from standard input instead.
+    #[arg(long, conflicts_with = "id")]
+    pub token: bool,
+    /// Record last_used_at when valid.
+    #[arg(long)]
+    pub touch: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Keep printing new events as they come.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Number of past events to print.
+    #[arg(long, default_value_t = 50)]
+    pub count: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Fix what can be fixed safely (dangling index entries, unindexed records).
+    #[arg(long)]
+    pub repair: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exit codes: 0 success, 1 a verification rejected, 2 an error.
+pub const EXIT_REJECTED: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+impl Global {
+    /// The URL(s) from the positional argument, `--url`, `REDIS_URL` or the default.
+    pub fn connect_options(&self, positional: Option<&str>) -> ConnectOptions {
+        let raw = positional
+            .or(self.url.as_deref())
+            .unwrap_or(DEFAULT_URL)
+            .to_owned();
+        let mut opts = ConnectOptions::new(String::new());
+        opts.urls = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if self.cluster {
+            opts.cluster = Some(true);
+        }
+        opts.tls_ca = self.tls_ca.clone();
+        opts
+    }
+
+    pub fn namespace(&self) -> Result<Namespace> {
+        Ok(Namespace::new(&self.namespace)?)
+    }
+
+    /// Opens the store of the chosen namespace.
+    pub async fn store(&self, positional: Option<&str>) -> Result<(Store, ConnectOptions)> {
+        let ns = self.namespace()?;
+        let opts = self.connect_options(positional);
+        let conn = conn::connect(&opts).await?;
+        let mut store = Store::new(conn, ns).with_pepper(pepper_from_env()?);
+        if let Some(a) = &self.actor {
+            store = store.with_actor(a.clone());
+        }
+        Ok((store, opts))
+    }
+}
+
+/// `KEYTUI_PEPPER`, if set.
+pub fn pepper_from_env() -> Result<Option<Pepper>> {
+    match std::env::var("KEYTUI_PEPPER") {
+        Ok(p) if p.is_empty() => Err(Error::Config("KEYTUI_PEPPER is set but empty".into())),
+        Ok(p) => Ok(Some(Pepper::new(p.into_bytes()))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Runs a CLI command to completion and returns the exit code.
+pub async fn run_command(cli: Cli, command: Command) -> ExitCode {
+    match dispatch(&cli, command).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::error!(error = %e, "command failed");
+            let _ = writeln!(std::io::stderr(), "keytui: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
+    if let Command::Completions { shell } = command {
+        let mut cmd = Cli::command();
+        clap_complete::generate(shell, &mut cmd, "keytui", &mut std::io::stdout());
+        return Ok(0);
+    }
+    let (store, opts) = cli.global.store(cli.url_arg.as_deref()).await?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Completions { .. } => Ok(0),
+        Command::Init(a) => {
+            let mode = match a.mode {
+                ModeArg::Hash => Mode::Hash,
+                ModeArg::Sealed => Mode::Sealed,
+                ModeArg::Plain => Mode::Plain,
+            };
+            if mode == Mode::Sealed {
+                return Err(Error::Config(
+                    "sealed mode is not available in this version yet".into(),
+                ));
+            }
+            let meta = store.init(mode, a.production).await?;
+            if a.json {
+                let v = serde_json::json!({
+                    "namespace": store.namespace().as_str(),
+                    "mode": meta.mode.as_str(),
+                    "secret_alg": meta.secret_alg.as_str(),
+                    "production": meta.production,
+                    "layout": meta.layout,
+                });
+                writeln!(out, "{v}").map_err(io)?;
+            } else {
+                writeln!(
+                    out,
+                    "namespace {} ready: {} mode ({}), layout {}{}",
+                    store.namespace(),
+                    meta.mode,
+                    meta.secret_alg.as_str(),
+                    meta.layout,
+                    if meta.production { ", production" } else { "" }
+                )
+                .map_err(io)?;
+            }
+            Ok(0)
+        }
+        Command::Create(a) => {
+            if a.count == 0 {
+                return Err(Error::Config("--count must be at least 1".into()));
+            }
+            let mut req = CreateRequest::new(a.name.clone());
+            apply_format(&mut req, &a.format)?;
+            req.expires_at = a.expires.as_deref().map(parse_expiry).transpose()?;
+            req.meta = parse_meta(&a.meta)?;
+            let bar = progress_bar(a.count as u64, "creating");
+            let created = store
+                .create_many(&req, a.count, |n| {
+                    if let Some(b) = &bar {
+                        b.set_position(n as u64)
+                    }
+                })
+                .await?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let bits = req.secret_spec.entropy_bits();
+            for c in &created {
+                print_created(&mut out, c, a.json, bits)?;
+            }
+            Ok(0)
+        }
+        Command::List(a) => {
+            let now = now_ms();
+            let page = match a.limit {
+                Some(limit) if a.status == StatusFilter::All => store.page(0, limit).await?,
+                _ => {
+                    let bar = progress_bar(0, "reading");
+                    let p = store
+                        .list_all(|n, total| {
+                            if let Some(b) = &bar {
+                                b.set_length(total as u64);
+                                b.set_position(n as u64);
+                            }
+                        })
+                        .await?;
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    p
+                }
+            };
+            for m in &page.malformed {
+                eprintln!("keytui: warning: {m}");
+            }
+            let wanted = |r: &&KeyRecord| match a.status {
+                StatusFilter::All => true,
+                StatusFilter::Active => r.status_at(now) == Status::Active,
+                StatusFilter::Revoked => r.status_at(now) == Status::Revoked,
+                StatusFilter::Expired => r.status_at(now) == Status::Expired,
+            };
+            let records = page
+                .records
+                .iter()
+                .filter(wanted)
+                .take(a.limit.unwrap_or(usize::MAX));
+            if a.json {
+                write_json_array(&mut out, records.map(|r| r.to_json(now)))?;
+            } else {
+                print_table(&mut out, records, now)?;
+            }
+            Ok(0)
+        }
+        Command::Show(a) => {
+            let r = store.get(&a.id).await?;
+            let now = now_ms();
+            if a.json {
+                let s = serde_json::to_string_pretty(&r.to_json(now)).map_err(json_err)?;
+                writeln!(out, "{s}").map_err(io)?;
+            } else {
+                print_record(&mut out, &r, now)?;
+            }
+            Ok(0)
+        }
+        Command::Revoke(a) => {
+            let change = store.revoke(&a.id, a.reason.as_deref()).await?;
+            report_change(&mut out, "revoked", &a.id, change, a.json)
+        }
+        Command::Restore(a) => {
+            let change = store.restore(&a.id).await?;
+            report_change(&mut out, "restored", &a.id, change, a.json)
+        }
+        Command::Delete(a) => {
+            if !a.yes {
+                return Err(Error::Config(format!(
+                    "deleting {} is permanent: add --yes to confirm",
+                    a.id
+                )));
+            }
+            store.delete(&a.id).await?;
+            if a.json {
+                writeln!(out, "{}", serde_json::json!({"id": a.id, "deleted": true}))
+                    .map_err(io)?;
+            } else {
+                writeln!(out, "deleted {}", a.id).map_err(io)?;
+            }
+            Ok(0)
+        }
+        Command::Rotate(a) => {
+            let grace = parse_duration(&a.grace)?;
+            let mut req = CreateRequest::new("rotated");
+            apply_format(&mut req, &a.format)?;
+            let created = store.rotate(&a.id, grace, &req).await?;
+            let bits = req.secret_spec.entropy_bits();
+            print_created(&mut out, &created, a.json, bits)?;
+            if !a.json {
+                writeln!(
+                    out,
+                    "old key {} expires {}",
+                    a.id,
+                    rfc3339(now_ms() + grace.as_millis() as i64)
+                )
+                .map_err(io)?;
+            }
+            Ok(0)
+        }
+        Command::Verify(a) => {
+            let input = read_secret_input(if a.token { "token" } else { "secret" })?;
+            let verdict = if a.token {
+                store.verify_token(&input).await?
+            } else {
+                let id = a.id.clone().unwrap_or_default();
+                store.verify(&id, &input).await?
+            };
+            match verdict {
+                Verdict::Valid { id, name } => {
+                    if a.touch {
+                        store.touch(&id).await?;
+                    }
+                    if a.json {
+                        writeln!(
+                            out,
+                            "{}",
+                            serde_json::json!({"valid": true, "id": id, "name": name})
+                        )
+                        .map_err(io)?;
+                    } else {
+                        writeln!(out, "valid: {id} ({})", crate::sanitize::line(&name))
+                            .map_err(io)?;
+                    }
+                    Ok(0)
+                }
+                Verdict::Rejected(why) => {
+                    if a.json {
+                        writeln!(
+                            out,
+                            "{}",
+                            serde_json::json!({"valid": false, "reason": reject_code(why)})
+                        )
+                        .map_err(io)?;
+                    } else {
+                        writeln!(out, "rejected: {}", why.as_str()).map_err(io)?;
+                    }
+                    Ok(EXIT_REJECTED)
+                }
+            }
+        }
+        Command::Events(a) => {
+            let past = store.recent_events(a.count).await?;
+            let mut cursor = store.last_event_cursor().await?;
+            for e in &past {
+                print_event(&mut out, e, a.json)?;
+            }
+            out.flush().map_err(io)?;
+            if a.follow {
+                let block = Duration::from_secs(5);
+                let mut blocking = conn::connect_blocking(&opts, block).await?;
+                loop {
+                    let events =
+                        Store::wait_events(&mut blocking, store.namespace(), &cursor, block, 500)
+                            .await?;
+                    for e in &events {
+                        print_event(&mut out, e, a.json)?;
+                        cursor = e.cursor.clone();
+                    }
+                    out.flush().map_err(io)?;
+                }
+            }
+            Ok(0)
+        }
+        Command::Doctor(a) => {
+            let base = opts.urls.first().cloned().unwrap_or_default();
+            let masters = store.master_urls(&base).await?;
+            let report = store.doctor(a.repair, &masters).await?;
+            if a.json {
+                let s = serde_json::to_string(&report).map_err(json_err)?;
+                writeln!(out, "{s}").map_err(io)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} keys indexed, {} records scanned on {} node(s)",
+                    report.indexed,
+                    report.records_scanned,
+                    masters.len()
+                )
+                .map_err(io)?;
+                if let Some(p) = &report.meta_problem {
+                    writeln!(out, "meta: {p}").map_err(io)?;
+                }
+                for id in &report.dangling {
+                    writeln!(out, "dangling index entry (no record): {id}").map_err(io)?;
+                }
+                for id in &report.orphans {
+                    writeln!(out, "record missing from the index: {id}").map_err(io)?;
+                }
+                for m in &report.malformed {
+                    writeln!(out, "{}", crate::sanitize::line(m)).map_err(io)?;
+                }
+                for id in &report.in_flight {
+                    writeln!(
+                        out,
+                        "index entry of a create in progress (left alone): {id}"
+                    )
+                    .map_err(io)?;
+                }
+                if a.repair {
+                    writeln!(out, "repaired {} problem(s)", report.repaired).map_err(io)?;
+                } else if report.is_healthy() {
+                    writeln!(out, "healthy").map_err(io)?;
+                } else {
+                    writeln!(out, "run `keytui doctor --repair` to fix the index").map_err(io)?;
+                }
+            }
+            let healthy_now = report.is_healthy()
+                || (a.repair && report.malformed.is_empty() && report.meta_problem.is_none());
+            Ok(if healthy_now { 0 } else { 1 })
+        }
+    }
+}
+
+fn reject_code(r: Rejection) -> &'static str {
+    match r {
+        Rejection::Unknown => "unknown",
+        Rejection::WrongSecret => "wrong_secret",
+        Rejection::BadChecksum => "bad_checksum",
+        Rejection::Revoked => "revoked",
+        Rejection::Expired => "expired",
+    }
+}
+
+/// Applies the format flags to a create request.
+pub fn apply_format(req: &mut CreateRequest, f: &FormatArgs) -> Result<()> {
+    if f.tastypie {
+        req.secret_spec = Spec::tastypie();
+    } else {
+        let encoding: Encoding = f.format.parse()?;
+        let length = match (f.bytes, f.length) {
+            (Some(b), _) => Length::Bytes(b),
+            (None, Some(l)) => Length::Chars(l),
+            (None, None) => Length::Bytes(32),
+        };
+        req.secret_spec = Spec { encoding, length };
+    }
+    let id_encoding: Encoding = f.id_format.parse()?;
+    let default_id = Spec::id_default();
+    req.id_spec = Spec {
+        length: match f.id_length {
+            Some(n) => Length::Chars(n),
+            None if f.id_format == "base62" => default_id.length,
+            None => Length::Chars(16),
+        },
+        encoding: id_encoding,
+    };
+    req.prefix = f.prefix.clone();
+    req.checksum = !f.no_checksum;
+    req.allow_weak = f.allow_weak;
+    Ok(())
+}
+
+/// `90d`, `12h` (from now) or an RFC 3339 time, as unix ms.
+pub fn parse_expiry(s: &str) -> Result<i64> {
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(now_ms().saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
+    }
+    match s.parse::<jiff::Timestamp>() {
+        Ok(ts) => Ok(ts.as_millisecond()),
+        Err(_) => Err(Error::Config(format!(
+            "invalid expiry {s:?}: give a duration (90d, 12h) or an RFC 3339 time (2027-01-31T00:00:00Z)"
+        ))),
+    }
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    humantime::parse_duration(s)
+        .map_err(|_| Error::Config(format!("invalid duration {s:?}: use e.g. 24h, 30m, 7d")))
+}
+
+fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut meta = BTreeMap::new();
+    for p in pairs {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(Error::Config(format!(
+                "invalid --meta {p:?}: use key=value"
+            )));
+        };
+        if k.is_empty() {
+            return Err(Error::Config(format!("invalid --meta {p:?}: empty key")));
+        }
+        meta.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(meta)
+}
+
+/// Reads a secret or token from standard input: without echo on a terminal, otherwise the
+/// whole input minus one trailing newline.
+fn read_secret_input(what: &str) -> Result<String> {
+    let stdin = std::io::stdin();
+    let text = if stdin.is_terminal() {
+        rpassword::prompt_password(format!("{what}: ")).map_err(io)?
+    } else {
+        let mut s = String::new();
+        stdin
+            .lock()
+            .take(64 * 1024)
+            .read_to_string(&mut s)
+            .map_err(|_| Error::Config(format!("the {what} on standard input is not UTF-8")))?;
+        s
+    };
+    let trimmed = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if trimmed.is_empty() {
+        return Err(Error::Config(format!(
+            "no {what} on standard input (pipe it in: echo \"$SECRET\" | keytui verify ID)"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn print_created(out: &mut impl Write, c: &Created, json: bool, bits: f64) -> Result<()> {
+    let r = &c.record;
+    if json {
+        let v = serde_json::json!({
+            "id": r.id,
+            "secret": c.secret.expose(),
+            "token": c.token.expose(),
+            "name": r.name,
+            "status": r.status().as_str(),
+            "created_at": rfc3339(r.created_at),
+            "expires_at": r.expires_at.map(rfc3339),
+            "meta": r.meta,
+            "entropy_bits": bits.floor(),
+            "rotated_from": r.rotated_from,
+        });
+        writeln!(out, "{v}").map_err(io)?;
+    } else {
+        writeln!(out, "created key {:?}", crate::sanitize::line(&r.name)).map_err(io)?;
+        writeln!(out, "  id:      {}", r.id).map_err(io)?;
+        writeln!(out, "  secret:  {}", c.secret.expose()).map_err(io)?;
+        writeln!(out, "  token:   {}", c.token.expose()).map_err(io)?;
+        writeln!(out, "  entropy: {:.0} bits", bits.floor()).map_err(io)?;
+        if let Some(e) = r.expires_at {
+            writeln!(out, "  expires: {}", rfc3339(e)).map_err(io)?;
+        }
+        writeln!(out, "The secret is shown only this once: store it now.").map_err(io)?;
+    }
+    Ok(())
+}
+
+fn print_table<'a>(
+    out: &mut impl Write,
+    records: impl Iterator<Item = &'a KeyRecord>,
+    now: i64,
+) -> Result<()> {
+    writeln!(out, "{:<24} {:<8} {:<20} NAME", "ID", "STATUS", "CREATED").map_err(io)?;
+    for r in records {
+        writeln!(
+            out,
+            "{:<24} {:<8} {:<20} {}",
+            r.id,
+            r.status_at(now).as_str(),
+            rfc3339(r.created_at),
+            crate::sanitize::line(&r.name)
+        )
+        .map_err(io)?;
+    }
+    Ok(())
+}
+
+fn print_record(out: &mut impl Write, r: &KeyRecord, now: i64) -> Result<()> {
+    let opt = |t: Option<i64>| t.map(rfc3339).unwrap_or_else(|| "-".into());
+    let clean = crate::sanitize::line;
+    let lines = [
+        ("id", r.id.clone()),
+        ("name", clean(&r.name)),
+        ("status", r.status_at(now).as_str().into()),
+        ("created", rfc3339(r.created_at)),
+        ("created by", clean(&r.created_by)),
+        ("expires", opt(r.expires_at)),
+        ("revoked", opt(r.revoked_at)),
+        ("reason", clean(r.revoked_reason.as_deref().unwrap_or("-"))),
+        ("last used", opt(r.last_used_at)),
+        ("secret", r.secret_alg.as_str().into()),
+        (
+            "prefix",
+            r.token_prefix.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "rotated from",
+            r.rotated_from.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "rotated to",
+            r.rotated_to.clone().unwrap_or_else(|| "-".into()),
+        ),
+    ];
+    for (k, v) in lines {
+        writeln!(out, "{k:>12}: {v}").map_err(io)?;
+    }
+    for (k, v) in &r.meta {
+        writeln!(out, "{:>12}: {}", clean(&format!("meta.{k}")), clean(v)).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn print_event(out: &mut impl Write, e: &crate::store::Event, json: bool) -> Result<()> {
+    if json {
+        let s = serde_json::to_string(e).map_err(json_err)?;
+        writeln!(out, "{s}").map_err(io)
+    } else {
+        let clean = crate::sanitize::line;
+        writeln!(
+            out,
+            "{} {:<8} {:<24} {}{}",
+            rfc3339(e.at),
+            clean(&e.op),
+            clean(&e.id),
+            clean(&e.actor),
+            e.detail
+                .as_deref()
+                .map(|d| format!(" ({})", clean(d)))
+                .unwrap_or_default()
+        )
+        .map_err(io)
+    }
+}
+
+fn report_change(out: &mut impl Write, verb: &str, id: &str, c: Change, json: bool) -> Result<u8> {
+    if json {
+        let v = serde_json::json!({"id": id, verb: true, "changed": c == Change::Done});
+        writeln!(out, "{v}").map_err(io)?;
+    } else if c == Change::Done {
+        writeln!(out, "{verb} {id}").map_err(io)?;
+    } else {
+        writeln!(out, "{id} was already {verb}").map_err(io)?;
+    }
+    Ok(0)
+}
+
+fn write_json_array<T: serde::Serialize>(
+    out: &mut impl Write,
+    items: impl Iterator<Item = T>,
+) -> Result<()> {
+    let mut w = std::io::BufWriter::new(out);
+    w.write_all(b"[").map_err(io)?;
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            w.write_all(b",\n").map_err(io)?;
+        }
+        serde_json::to_writer(&mut w, &item).map_err(json_err)?;
+    }
+    w.write_all(b"]\n").map_err(io)?;
+    w.flush().map_err(io)
+}
+
+fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    Some(bar)
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Config(format!("I/O error: {e}"))
+}
+
+fn json_err(e: serde_json::Error) -> Error {
+    Error::Config(format!("JSON error: {e}"))
+}

@@ -1,0 +1,234 @@
+//! Connecting to Redis: URLs (with the password redacted for display), TLS, standalone or
+//! cluster (detected with `INFO cluster` or forced), and one connection type for both.
+//!
+//! Everything else talks to Redis through [`Conn`], which implements
+//! [`redis::aio::ConnectionLike`], so one code path serves a server and a cluster.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, TlsCertificates, Value};
+
+use crate::error::{Error, Result};
+
+/// The URL used when neither an argument nor `REDIS_URL` gives one.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
+
+/// How to reach Redis.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// One URL, or several seed nodes of a cluster.
+    pub urls: Vec<String>,
+    /// `Some(true)` forces cluster mode, `Some(false)` standalone, `None` detects.
+    pub cluster: Option<bool>,
+    /// PEM file of a private CA for `rediss://`.
+    pub tls_ca: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+impl ConnectOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            urls: vec![url.into()],
+            cluster: None,
+            tls_ca: None,
+            connect_timeout: Duration::from_secs(3),
+            response_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The first URL with its password replaced by `***`, for headers and messages.
+    pub fn display_url(&self) -> String {
+        self.urls.first().map(|u| redact_url(u)).unwrap_or_default()
+    }
+
+    fn certs(&self) -> Result<Option<TlsCertificates>> {
+        let Some(path) = &self.tls_ca else {
+            return Ok(None);
+        };
+        let pem = std::fs::read(path)
+            .map_err(|e| Error::Config(format!("cannot read --tls-ca {}: {e}", path.display())))?;
+        Ok(Some(TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        }))
+    }
+}
+
+/// Replaces the password of a Redis URL with `***`. Text that does not parse as a URL is
+/// cut at the last `@` so that a password in it is never shown.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => match raw.rfind('@') {
+            Some(at) => format!("***@{}", &raw[at + 1..]),
+            None => raw.to_owned(),
+        },
+    }
+}
+
+/// An open connection to a standalone server or a cluster. Cheap to clone; clones share
+/// the underlying multiplexed connection and reconnect on their own.
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Conn::Cluster(_))
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Opens a connection, detecting a cluster unless told.
+pub async fn connect(opts: &ConnectOptions) -> Result<Conn> {
+    connect_with_timeout(opts, opts.response_timeout).await
+}
+
+/// Opens a connection whose response timeout fits blocking reads (`XREAD BLOCK`).
+pub async fn connect_blocking(opts: &ConnectOptions, block: Duration) -> Result<Conn> {
+    connect_with_timeout(opts, block + opts.response_timeout).await
+}
+
+async fn connect_with_timeout(opts: &ConnectOptions, response_timeout: Duration) -> Result<Conn> {
+    ensure_crypto_provider();
+    let shown = opts.display_url();
+    let Some(first) = opts.urls.first() else {
+        return Err(Error::Config("no Redis URL given".into()));
+    };
+    for url in &opts.urls {
+        check_url(url)?;
+    }
+    let certs = opts.certs()?;
+    let cluster = match opts.cluster {
+        Some(c) => c,
+        None => opts.urls.len() > 1 || detect_cluster(first, &certs, opts).await?,
+    };
+    if cluster {
+        let mut builder = ClusterClientBuilder::new(opts.urls.clone())
+            .connection_timeout(opts.connect_timeout)
+            .response_timeout(response_timeout)
+            .retries(2);
+        if let Some(c) = certs {
+            builder = builder.certs(c);
+        }
+        let client = builder.build().map_err(|e| Error::connect(&shown, &e))?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| Error::connect(&shown, &e))?;
+        Ok(Conn::Cluster(conn))
+    } else {
+        let client = open_client(first, &certs).map_err(|e| Error::connect(&shown, &e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(opts.connect_timeout))
+            .set_response_timeout(Some(response_timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(2));
+        let conn = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(|e| Error::connect(&shown, &e))?;
+        Ok(Conn::Single(conn))
+    }
+}
+
+fn open_client(url: &str, certs: &Option<TlsCertificates>) -> redis::RedisResult<redis::Client> {
+    match certs {
+        Some(c) => redis::Client::build_with_tls(url, c.clone()),
+        None => redis::Client::open(url),
+    }
+}
+
+fn check_url(url: &str) -> Result<()> {
+    let shown = redact_url(url);
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err(Error::Config(format!(
+            "invalid Redis URL {shown}: it must start with redis:// or rediss://"
+        )));
+    }
+    url.into_connection_info()
+        .map(|_| ())
+        .map_err(|_| Error::Config(format!("invalid Redis URL {shown}")))
+}
+
+async fn detect_cluster(
+    url: &str,
+    certs: &Option<TlsCertificates>,
+    opts: &ConnectOptions,
+) -> Result<bool> {
+    let shown = redact_url(url);
+    let client = open_client(url, certs).map_err(|e| Error::connect(&shown, &e))?;
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(opts.connect_timeout))
+        .set_response_timeout(Some(opts.response_timeout));
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| Error::connect(&shown, &e))?;
+    let info: String = redis::cmd("INFO")
+        .arg("cluster")
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| Error::connect(&shown, &e))?;
+    Ok(info.lines().any(|l| l.trim() == "cluster_enabled:1"))
+}
+
+/// rustls needs one process-wide crypto provider before the first TLS connection.
+fn ensure_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("redis://app:hunter2@db:6379/2"),
+            "redis://app:***@db:6379/2"
+        );
+        assert_eq!(redact_url("redis://:hunter2@db"), "redis://:***@db");
+        assert_eq!(redact_url("redis://db:6379"), "redis://db:6379");
+        assert!(!redact_url("not a url with hunter2@host").contains("hunter2"));
+    }
+}

@@ -1,0 +1,308 @@
+//! Key records as stored in Redis (one hash per key) and their status.
+//!
+//! Parsing is strict about the fields verification depends on and lenient about the rest,
+//! because records may have been written by other programs; a record that cannot be read is
+//! reported as [`RecordError`], never a panic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::layout::field;
+
+/// Milliseconds since the Unix epoch, the unit of every timestamp in the layout.
+pub type UnixMs = i64;
+
+/// Current time in unix milliseconds.
+pub fn now_ms() -> UnixMs {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Formats unix milliseconds as RFC 3339 (UTC, second precision).
+pub fn rfc3339(ms: UnixMs) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(ts) => ts.round(jiff::Unit::Second).unwrap_or(ts).to_string(),
+        Err(_) => ms.to_string(),
+    }
+}
+
+/// What a key can be used for right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Revoked,
+    /// Not stored: computed from `expires_at`.
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the secret is kept in the record's `secret` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum SecretAlg {
+    /// Lowercase hex SHA-256 of the secret.
+    #[serde(rename = "sha256")]
+    Sha256,
+    /// Lowercase hex HMAC-SHA256 of the secret under the namespace's pepper.
+    #[serde(rename = "hmac-sha256")]
+    HmacSha256,
+    /// The secret itself (legacy `plain` namespaces only).
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl SecretAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretAlg::Sha256 => "sha256",
+            SecretAlg::HmacSha256 => "hmac-sha256",
+            SecretAlg::Plain => "plain",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sha256" => Some(SecretAlg::Sha256),
+            "hmac-sha256" => Some(SecretAlg::HmacSha256),
+            "plain" => Some(SecretAlg::Plain),
+            _ => None,
+        }
+    }
+}
+
+/// One API key as stored, without anything that could reveal the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub id: String,
+    pub name: String,
+    /// The stored status (`active` or `revoked`); see [`KeyRecord::status_at`].
+    pub revoked: bool,
+    pub secret_alg: SecretAlg,
+    /// Whether the record has an encrypted copy of the secret (`sealed` namespaces).
+    pub sealed: bool,
+    pub token_prefix: Option<String>,
+    pub token_checksum: bool,
+    pub created_at: UnixMs,
+    pub created_by: String,
+    pub expires_at: Option<UnixMs>,
+    pub revoked_at: Option<UnixMs>,
+    pub revoked_reason: Option<String>,
+    pub last_used_at: Option<UnixMs>,
+    pub meta: BTreeMap<String, String>,
+    pub rotated_from: Option<String>,
+    pub rotated_to: Option<String>,
+}
+
+impl fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("revoked", &self.revoked)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored record that cannot be read.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("malformed record {id:?}: {reason}")]
+pub struct RecordError {
+    pub id: String,
+    pub reason: String,
+}
+
+impl KeyRecord {
+    /// The status at a given time: revoked wins over expired.
+    pub fn status_at(&self, now: UnixMs) -> Status {
+        if self.revoked {
+            Status::Revoked
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            Status::Expired
+        } else {
+            Status::Active
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        self.status_at(now_ms())
+    }
+
+    /// Reads a record from the fields of its hash. `id` is the id the record was looked up by.
+    pub fn from_fields(id: &str, fields: &HashMap<String, String>) -> Result<Self, RecordError> {
+        let bad = |reason: String| RecordError {
+            id: id.to_owned(),
+            reason,
+        };
+        let get = |name: &str| {
+            fields
+                .get(name)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &str| get(name).ok_or_else(|| bad(format!("missing field {name}")));
+        let time = |name: &str| -> Result<Option<UnixMs>, RecordError> {
+            get(name)
+                .map(|v| {
+                    v.parse::<UnixMs>()
+                        .map_err(|_| bad(format!("field {name} is not a unix time in ms")))
+                })
+                .transpose()
+        };
+
+        let stored_id = required(field::ID)?;
+        if stored_id != id {
+            return Err(bad(format!("field id holds another id ({stored_id:?})")));
+        }
+        let revoked = match required(field::STATUS)? {
+            "active" => false,
+            "revoked" => true,
+            other => return Err(bad(format!("unknown status {:?}", short(other)))),
+        };
+        let alg = required(field::SECRET_ALG)?;
+        let secret_alg = SecretAlg::parse(alg)
+            .ok_or_else(|| bad(format!("unknown secret_alg {:?}", short(alg))))?;
+        required(field::SECRET)?;
+        let meta = match get(field::META) {
+            None => BTreeMap::new(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|_| bad("field meta is not a JSON object of strings".into()))?,
+        };
+        Ok(KeyRecord {
+            id: id.to_owned(),
+            name: get(field::NAME).unwrap_or_default().to_owned(),
+            revoked,
+            secret_alg,
+            sealed: get(field::SECRET_SEALED).is_some(),
+            token_prefix: get(field::TOKEN_PREFIX).map(str::to_owned),
+            token_checksum: get(field::TOKEN_CHECKSUM) == Some("1"),
+            created_at: time(field::CREATED_AT)?
+                .ok_or_else(|| bad("missing field created_at".into()))?,
+            created_by: get(field::CREATED_BY).unwrap_or_default().to_owned(),
+            expires_at: time(field::EXPIRES_AT)?,
+            revoked_at: time(field::REVOKED_AT)?,
+            revoked_reason: get(field::REVOKED_REASON).map(str::to_owned),
+            last_used_at: time(field::LAST_USED_AT)?,
+            meta,
+            rotated_from: get(field::ROTATED_FROM).map(str::to_owned),
+            rotated_to: get(field::ROTATED_TO).map(str::to_owned),
+        })
+    }
+
+    /// The JSON shape of a record in `list --json` and `show --json` (never a secret).
+    pub fn to_json(&self, now: UnixMs) -> RecordJson<'_> {
+        RecordJson {
+            id: &self.id,
+            name: &self.name,
+            status: self.status_at(now),
+            created_at: rfc3339(self.created_at),
+            created_by: &self.created_by,
+            expires_at: self.expires_at.map(rfc3339),
+            revoked_at: self.revoked_at.map(rfc3339),
+            revoked_reason: self.revoked_reason.as_deref(),
+            last_used_at: self.last_used_at.map(rfc3339),
+            meta: &self.meta,
+            secret_storage: self.secret_alg,
+            sealed: self.sealed,
+            token_prefix: self.token_prefix.as_deref(),
+            rotated_from: self.rotated_from.as_deref(),
+            rotated_to: self.rotated_to.as_deref(),
+        }
+    }
+}
+
+/// A record as JSON: timestamps in RFC 3339, status computed.
+#[derive(Serialize)]
+pub struct RecordJson<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub status: Status,
+    pub created_at: String,
+    pub created_by: &'a str,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoked_reason: Option<&'a str>,
+    pub last_used_at: Option<String>,
+    pub meta: &'a BTreeMap<String, String>,
+    pub secret_storage: SecretAlg,
+    pub sealed: bool,
+    pub token_prefix: Option<&'a str>,
+    pub rotated_from: Option<&'a str>,
+    pub rotated_to: Option<&'a str>,
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("id", "K1"),
+            ("name", "ci"),
+            ("status", "active"),
+            ("secret_alg", "sha256"),
+            ("secret", "00"),
+            ("created_at", "1000"),
+        ]
+    }
+
+    #[test]
+    fn status_is_computed_from_expiry_and_revocation() {
+        let mut f = base();
+        f.push(("expires_at", "2000"));
+        let rec = KeyRecord::from_fields("K1", &fields(&f)).unwrap();
+        assert_eq!(rec.status_at(1999), Status::Active);
+        assert_eq!(rec.status_at(2000), Status::Expired);
+        f[2] = ("status", "revoked");
+        let rec = KeyRecord::from_fields("K1", &fields(&f)).unwrap();
+        assert_eq!(rec.status_at(5000), Status::Revoked);
+    }
+
+    #[test]
+    fn malformed_records_are_errors() {
+        for (k, v) in [
+            ("status", "weird"),
+            ("created_at", "yesterday"),
+            ("meta", "[1,2]"),
+            ("secret_alg", "md5"),
+            ("id", "other"),
+        ] {
+            let mut f = base();
+            f.retain(|(name, _)| *name != k);
+            f.push((k, v));
+            let err = KeyRecord::from_fields("K1", &fields(&f)).unwrap_err();
+            assert_eq!(err.id, "K1", "{k}");
+        }
+        let mut f = base();
+        f.retain(|(name, _)| *name != "secret");
+        assert!(KeyRecord::from_fields("K1", &fields(&f)).is_err());
+    }
+}

@@ -1,0 +1,1315 @@
+//! The key store: every read and write of a namespace's keys, following
+//! `docs/redis-layout.md`.
+//!
+//! One code path serves a standalone server and a cluster. Multi-key writes are ordered so
+//! that a crash between two steps leaves only states [`Store::doctor`] reports and repairs
+//! (see the layout document, "Write paths"). The store never logs or returns secrets except
+//! the one it has just generated, inside [`Created`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use redis::{AsyncCommands, Value};
+
+use crate::conn::Conn;
+use crate::crypto::{self, Pepper};
+use crate::error::{Error, Result};
+use crate::keygen::{self, Secret, Spec, Token};
+use crate::layout::{EVENTS_MAXLEN, LAYOUT_VERSION, Namespace, field, meta_field};
+use crate::record::{KeyRecord, RecordError, SecretAlg, Status, UnixMs, now_ms};
+
+/// Keys written per pipeline (standalone) or per batch of concurrent commands (cluster).
+const BATCH: usize = 1000;
+/// Commands in flight at once on a cluster connection.
+const CLUSTER_CONCURRENCY: usize = 256;
+/// Index entries younger than this may belong to a `create` still in flight; doctor leaves
+/// them alone.
+const IN_FLIGHT_GRACE_MS: i64 = 60_000;
+
+/// Creates a record only if its key does not exist yet; ARGV holds field/value pairs.
+const CREATE_RECORD: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1";
+
+/// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed.
+const REVOKE: &str = r"
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return -1 end
+if s == 'revoked' then return 0 end
+if s ~= 'active' then return -2 end
+redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'revoked_reason', ARGV[2]) end
+return 1";
+
+/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed.
+const RESTORE: &str = r"
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return -1 end
+if s == 'active' then return 0 end
+if s ~= 'revoked' then return -2 end
+redis.call('HSET', KEYS[1], 'status', 'active')
+redis.call('HDEL', KEYS[1], 'revoked_at', 'revoked_reason')
+return 1";
+
+/// ARGV: expires_at, rotated_to. Shortens the expiry (never lengthens it).
+/// Returns 1 done, -1 unknown.
+const EXPIRE_FOR_ROTATION: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local e = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '')
+if (not e) or e > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'expires_at', ARGV[1]) end
+redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2])
+return 1";
+
+/// ARGV: now. Records a use without creating a record for an unknown id.
+const TOUCH: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1]) end
+return 1";
+
+/// How secrets are kept in a namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Only a digest is stored; the secret is shown once.
+    Hash,
+    /// A digest plus an encrypted copy that `reveal` can open with the master key.
+    Sealed,
+    /// The raw secret, for legacy apps.
+    Plain,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Hash => "hash",
+            Mode::Sealed => "sealed",
+            Mode::Plain => "plain",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hash" => Some(Mode::Hash),
+            "sealed" => Some(Mode::Sealed),
+            "plain" => Some(Mode::Plain),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The namespace's settings, from `{ns}:meta`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamespaceMeta {
+    pub layout: u32,
+    pub mode: Mode,
+    /// How digests are made: `sha256`, or `hmac-sha256` when a pepper is used.
+    pub secret_alg: SecretAlg,
+    pub created_at: UnixMs,
+    pub production: bool,
+    pub pepper_check: Option<String>,
+}
+
+/// What `create` needs; [`CreateRequest::new`] gives the defaults.
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    pub name: String,
+    pub id_spec: Spec,
+    pub secret_spec: Spec,
+    pub prefix: Option<String>,
+    pub checksum: bool,
+    pub expires_at: Option<UnixMs>,
+    pub meta: BTreeMap<String, String>,
+    /// Accept secrets under 128 bits.
+    pub allow_weak: bool,
+}
+
+impl CreateRequest {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            id_spec: Spec::id_default(),
+            secret_spec: Spec::secret_default(),
+            prefix: None,
+            checksum: true,
+            expires_at: None,
+            meta: BTreeMap::new(),
+            allow_weak: false,
+        }
+    }
+}
+
+/// A key just created: the only time its secret exists outside the caller's hands.
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub record: KeyRecord,
+    pub secret: Secret,
+    pub token: Secret,
+}
+
+/// Whether a revoke or restore changed anything (both are idempotent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Done,
+    Unchanged,
+}
+
+/// One entry of the audit log / change feed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Event {
+    /// The stream entry id (`<ms>-<seq>`), usable as a cursor.
+    pub cursor: String,
+    pub op: String,
+    pub id: String,
+    pub actor: String,
+    pub at: UnixMs,
+    pub detail: Option<String>,
+}
+
+/// Outcome of verifying a presented secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Valid { id: String, name: String },
+    Rejected(Rejection),
+}
+
+/// Why a key was rejected. The wrong-secret check comes first, so a caller without the
+/// secret learns nothing about a key's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    Unknown,
+    WrongSecret,
+    BadChecksum,
+    Revoked,
+    Expired,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Unknown => "unknown key",
+            Rejection::WrongSecret => "wrong secret",
+            Rejection::BadChecksum => "bad checksum",
+            Rejection::Revoked => "revoked",
+            Rejection::Expired => "expired",
+        }
+    }
+}
+
+/// A page of the index, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    pub records: Vec<KeyRecord>,
+    /// Records that exist but cannot be read.
+    pub malformed: Vec<RecordError>,
+    /// Index entries without a record (a create in flight, or a crash `doctor` repairs).
+    pub dangling: Vec<String>,
+    /// Number of index entries in the namespace.
+    pub total: usize,
+}
+
+/// What `doctor` found (and repaired, when asked).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DoctorReport {
+    pub indexed: usize,
+    pub records_scanned: usize,
+    pub meta_problem: Option<String>,
+    /// Index entries whose record is gone.
+    pub dangling: Vec<String>,
+    /// Records that no index entry points to (invisible to `list`).
+    pub orphans: Vec<String>,
+    /// Records that cannot be read; never changed by repair.
+    pub malformed: Vec<String>,
+    /// Index entries young enough to be a create still in flight; left alone.
+    pub in_flight: Vec<String>,
+    pub repaired: usize,
+}
+
+impl DoctorReport {
+    pub fn is_healthy(&self) -> bool {
+        self.meta_problem.is_none()
+            && self.dangling.is_empty()
+            && self.orphans.is_empty()
+            && self.malformed.is_empty()
+    }
+}
+
+/// A namespace's keys in Redis.
+#[derive(Clone)]
+pub struct Store {
+    conn: Conn,
+    ns: Namespace,
+    actor: String,
+    pepper: Option<Pepper>,
+}
+
+impl Store {
+    pub fn new(conn: Conn, ns: Namespace) -> Self {
+        Self {
+            conn,
+            ns,
+            actor: default_actor(),
+            pepper: None,
+        }
+    }
+
+    /// Who is named as `created_by` and in events.
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = actor.into();
+        self
+    }
+
+    pub fn with_pepper(mut self, pepper: Option<Pepper>) -> Self {
+        self.pepper = pepper;
+        self
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        self.conn.is_cluster()
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// A clone of the connection (shares the underlying socket).
+    pub fn conn(&self) -> Conn {
+        self.conn.clone()
+    }
+
+    // ---- namespace ----------------------------------------------------------------
+
+    /// The namespace settings, or `None` when nothing was created in it yet.
+    pub async fn meta(&self) -> Result<Option<NamespaceMeta>> {
+        let mut c = self.conn.clone();
+        let fields: HashMap<String, String> = c.hgetall(self.ns.meta_key()).await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        parse_meta(&self.ns, &fields).map(Some)
+    }
+
+    /// Creates the namespace explicitly. Fails if it exists with other settings.
+    pub async fn init(&self, mode: Mode, production: bool) -> Result<NamespaceMeta> {
+        let alg = if self.pepper.is_some() {
+            SecretAlg::HmacSha256
+        } else if mode == Mode::Plain {
+            SecretAlg::Plain
+        } else {
+            SecretAlg::Sha256
+        };
+        let wanted = NamespaceMeta {
+            layout: LAYOUT_VERSION,
+            mode,
+            secret_alg: alg,
+            created_at: now_ms(),
+            production,
+            pepper_check: self.pepper.as_ref().map(Pepper::check_value),
+        };
+        let mut c = self.conn.clone();
+        let key = self.ns.meta_key();
+        let mut args: Vec<(&str, String)> = vec![
+            (meta_field::LAYOUT, wanted.layout.to_string()),
+            (meta_field::MODE, wanted.mode.as_str().into()),
+            ("secret_alg", wanted.secret_alg.as_str().into()),
+            (meta_field::CREATED_AT, wanted.created_at.to_string()),
+            (
+                meta_field::PRODUCTION,
+                if production { "1" } else { "0" }.into(),
+            ),
+        ];
+        if let Some(check) = &wanted.pepper_check {
+            args.push((meta_field::PEPPER_CHECK, check.clone()));
+        }
+        let created: i64 = redis::Script::new(CREATE_RECORD)
+            .key(&key)
+            .arg(flatten(&args))
+            .invoke_async(&mut c)
+            .await?;
+        if created == 1 {
+            self.event("init", "", Some(mode.as_str())).await?;
+            return Ok(wanted);
+        }
+        let existing = self
+            .meta()
+            .await?
+            .ok_or_else(|| Error::Setup("namespace meta vanished during init".into()))?;
+        if existing.mode != mode {
+            return Err(Error::Setup(format!(
+                "namespace {} already exists in {} mode",
+                self.ns, existing.mode
+            )));
+        }
+        if existing.production != production {
+            let _: () = c
+                .hset(
+                    &key,
+                    meta_field::PRODUCTION,
+                    if production { "1" } else { "0" },
+                )
+                .await?;
+            self.event(
+                "init",
+                "",
+                Some(if production {
+                    "production"
+                } else {
+                    "not production"
+                }),
+            )
+            .await?;
+        }
+        self.check_pepper(&existing)?;
+        Ok(NamespaceMeta {
+            production,
+            ..existing
+        })
+    }
+
+    /// The namespace settings, creating a `hash` namespace when it does not exist yet.
+    pub async fn ensure_meta(&self) -> Result<NamespaceMeta> {
+        let meta = match self.meta().await? {
+            Some(m) => m,
+            None => self.init(Mode::Hash, false).await?,
+        };
+        self.check_pepper(&meta)?;
+        Ok(meta)
+    }
+
+    fn check_pepper(&self, meta: &NamespaceMeta) -> Result<()> {
+        match (meta.secret_alg, &self.pepper, &meta.pepper_check) {
+            (SecretAlg::HmacSha256, None, _) => Err(Error::Setup(format!(
+                "namespace {} hashes secrets with a pepper: set KEYTUI_PEPPER",
+                self.ns
+            ))),
+            (SecretAlg::HmacSha256, Some(p), Some(check)) if &p.check_value() != check => {
+                Err(Error::Setup(format!(
+                    "KEYTUI_PEPPER does not match the pepper of namespace {}",
+                    self.ns
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    // ---- create ---------------------------------------------------------------------
+
+    /// Creates one key. The id is new: an existing id is never overwritten.
+    pub async fn create(&self, req: &CreateRequest) -> Result<Created> {
+        let mut all = self.create_many(req, 1, |_| {}).await?;
+        all.pop()
+            .ok_or_else(|| Error::Redis("create returned no key".into()))
+    }
+
+    /// Creates `count` keys with pipelining (standalone: one MULTI/EXEC pipeline per batch;
+    /// cluster: index and events per batch, records concurrently). `progress` is called
+    /// with the number of keys done so far.
+    pub async fn create_many(
+        &self,
+        req: &CreateRequest,
+        count: usize,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<Created>> {
+        validate_request(req)?;
+        let meta = self.ensure_meta().await?;
+        let mut done = Vec::with_capacity(count);
+        while done.len() < count {
+            let want = (count - done.len()).min(BATCH);
+            let mut batch = Vec::with_capacity(want);
+            for _ in 0..want {
+                batch.push(self.generate(req, &meta)?);
+            }
+            let created = if self.conn.is_cluster() {
+                self.write_batch_cluster(&batch).await?
+            } else {
+                self.write_batch_standalone(&batch).await?
+            };
+            for (pending, ok) in batch.into_iter().zip(created) {
+                if ok {
+                    done.push(pending.created);
+                }
+                // A collision (astronomically rare) is simply drawn again next round.
+            }
+            progress(done.len());
+        }
+        Ok(done)
+    }
+
+    fn generate(&self, req: &CreateRequest, meta: &NamespaceMeta) -> Result<PendingKey> {
+        let id = keygen::generate_id(&req.id_spec)?;
+        let secret = keygen::generate_secret(&req.secret_spec, req.allow_weak)?;
+        let stored = crypto::stored_form(meta.secret_alg, secret.expose(), self.pepper.as_ref())
+            .ok_or_else(|| Error::Setup("this namespace needs KEYTUI_PEPPER".into()))?;
+        let token = Token {
+            prefix: req.prefix.clone(),
+            id: id.clone(),
+            secret: secret.clone(),
+            checksum: req.checksum,
+        }
+        .format();
+        let now = now_ms();
+        let record = KeyRecord {
+            id: id.clone(),
+            name: req.name.clone(),
+            revoked: false,
+            secret_alg: meta.secret_alg,
+            sealed: false,
+            token_prefix: req.prefix.clone(),
+            token_checksum: req.checksum,
+            created_at: now,
+            created_by: self.actor.clone(),
+            expires_at: req.expires_at,
+            revoked_at: None,
+            revoked_reason: None,
+            last_used_at: None,
+            meta: req.meta.clone(),
+            rotated_from: None,
+            rotated_to: None,
+        };
+        let mut fields = record_fields(&record);
+        fields.push((field::SECRET, stored));
+        Ok(PendingKey {
+            fields,
+            created: Created {
+                record,
+                secret,
+                token,
+            },
+        })
+    }
+
+    async fn write_batch_standalone(&self, batch: &[PendingKey]) -> Result<Vec<bool>> {
+        let index = self.ns.index_key();
+        let events = self.ns.events_key();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for key in batch {
+            let rec = &key.created.record;
+            pipe.cmd("ZADD")
+                .arg(&index)
+                .arg("NX")
+                .arg(rec.created_at)
+                .arg(&rec.id);
+            pipe.cmd("EVAL")
+                .arg(CREATE_RECORD)
+                .arg(1)
+                .arg(self.ns.record_key(&rec.id))
+                .arg(flatten(&key.fields));
+        }
+        let values: Vec<Value> = pipe.query_async(&mut self.conn.clone()).await?;
+        let mut ok = Vec::with_capacity(batch.len());
+        for pair in values.chunks(2) {
+            let indexed = int(&pair[0]) == 1;
+            let written = pair.get(1).map(int) == Some(1);
+            ok.push(indexed && written);
+        }
+        // Undo the index entries of collisions and log the creations, in one more trip.
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for (key, (&good, pair)) in batch.iter().zip(ok.iter().zip(values.chunks(2))) {
+            let rec = &key.created.record;
+            if good {
+                self.push_event(&mut pipe, &events, "create", &rec.id, Some(&rec.name));
+            } else if int(&pair[0]) == 1 {
+                pipe.cmd("ZREM").arg(&index).arg(&rec.id);
+            }
+        }
+        pipe.query_async::<()>(&mut self.conn.clone()).await?;
+        Ok(ok)
+    }
+
+    async fn write_batch_cluster(&self, batch: &[PendingKey]) -> Result<Vec<bool>> {
+        let index = self.ns.index_key();
+        // 1. Index entries first: a crash after this leaves dangling entries, which list
+        //    skips and doctor removes.
+        let mut pipe = redis::pipe();
+        for key in batch {
+            let rec = &key.created.record;
+            pipe.cmd("ZADD")
+                .arg(&index)
+                .arg("NX")
+                .arg(rec.created_at)
+                .arg(&rec.id);
+        }
+        let indexed: Vec<i64> = pipe.query_async(&mut self.conn.clone()).await?;
+        // 2. Records, each in its own slot, concurrently over the multiplexed connection.
+        let script = redis::Script::new(CREATE_RECORD);
+        let written: Vec<bool> = futures::stream::iter(batch.iter().zip(&indexed))
+            .map(|(key, &was_new)| {
+                let mut c = self.conn.clone();
+                let script = &script;
+                async move {
+                    if was_new != 1 {
+                        return Ok(false);
+                    }
+                    let n: i64 = script
+                        .key(self.ns.record_key(&key.created.record.id))
+                        .arg(flatten(&key.fields))
+                        .invoke_async(&mut c)
+                        .await?;
+                    Ok::<bool, Error>(n == 1)
+                }
+            })
+            .buffered(CLUSTER_CONCURRENCY)
+            .try_collect()
+            .await?;
+        // 3. Events (and removal of collided index entries), same slot as the index.
+        let events = self.ns.events_key();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for ((key, &ok), &was_new) in batch.iter().zip(&written).zip(&indexed) {
+            let rec = &key.created.record;
+            if ok {
+                self.push_event(&mut pipe, &events, "create", &rec.id, Some(&rec.name));
+            } else if was_new == 1 {
+                pipe.cmd("ZREM").arg(&index).arg(&rec.id);
+            }
+        }
+        pipe.query_async::<()>(&mut self.conn.clone()).await?;
+        Ok(written)
+    }
+
+    // ---- read -----------------------------------------------------------------------
+
+    /// One key's record.
+    pub async fn get(&self, id: &str) -> Result<KeyRecord> {
+        let mut c = self.conn.clone();
+        let fields: HashMap<String, String> = c.hgetall(self.ns.record_key(id)).await?;
+        if fields.is_empty() {
+            return Err(Error::NotFound(id.to_owned()));
+        }
+        Ok(KeyRecord::from_fields(id, &fields)?)
+    }
+
+    /// Number of keys in the index.
+    pub async fn count(&self) -> Result<usize> {
+        let mut c = self.conn.clone();
+        Ok(c.zcard(self.ns.index_key()).await?)
+    }
+
+    /// Ids of one page of the index, newest first: O(log N + limit).
+    pub async fn page_ids(&self, offset: usize, limit: usize) -> Result<Vec<String>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut c = self.conn.clone();
+        Ok(c.zrevrange(
+            self.ns.index_key(),
+            offset as isize,
+            (offset + limit - 1) as isize,
+        )
+        .await?)
+    }
+
+    /// One page of records, newest first.
+    pub async fn page(&self, offset: usize, limit: usize) -> Result<Page> {
+        let total = self.count().await?;
+        let ids = self.page_ids(offset, limit).await?;
+        let mut page = self.fetch(&ids).await?;
+        page.total = total;
+        Ok(page)
+    }
+
+    /// Reads the records of the given ids (pipelined, or concurrently on a cluster).
+    pub async fn fetch(&self, ids: &[String]) -> Result<Page> {
+        let raw = self.fetch_raw(ids).await?;
+        let mut page = Page::default();
+        for (id, fields) in ids.iter().zip(raw) {
+            if fields.is_empty() {
+                page.dangling.push(id.clone());
+                continue;
+            }
+            match KeyRecord::from_fields(id, &fields) {
+                Ok(r) => page.records.push(r),
+                Err(e) => page.malformed.push(e),
+            }
+        }
+        Ok(page)
+    }
+
+    async fn fetch_raw(&self, ids: &[String]) -> Result<Vec<HashMap<String, String>>> {
+        if self.conn.is_cluster() {
+            futures::stream::iter(ids)
+                .map(|id| {
+                    let mut c = self.conn.clone();
+                    let key = self.ns.record_key(id);
+                    async move {
+                        let f: HashMap<String, String> = c.hgetall(key).await?;
+                        Ok::<_, Error>(f)
+                    }
+                })
+                .buffered(CLUSTER_CONCURRENCY)
+                .try_collect()
+                .await
+        } else {
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(BATCH) {
+                let mut pipe = redis::pipe();
+                for id in chunk {
+                    pipe.hgetall(self.ns.record_key(id));
+                }
+                let part: Vec<HashMap<String, String>> =
+                    pipe.query_async(&mut self.conn.clone()).await?;
+                out.extend(part);
+            }
+            Ok(out)
+        }
+    }
+
+    /// Every record of the namespace, newest first, in pages; `progress` gets the number
+    /// read so far and the total.
+    pub async fn list_all(&self, mut progress: impl FnMut(usize, usize)) -> Result<Page> {
+        let total = self.count().await?;
+        let page_size = if self.conn.is_cluster() { 5000 } else { 10_000 };
+        let mut all = Page {
+            total,
+            ..Page::default()
+        };
+        let mut offset = 0;
+        loop {
+            let ids = self.page_ids(offset, page_size).await?;
+            if ids.is_empty() {
+                break;
+            }
+            offset += ids.len();
+            let page = self.fetch(&ids).await?;
+            all.records.extend(page.records);
+            all.malformed.extend(page.malformed);
+            all.dangling.extend(page.dangling);
+            progress(offset, total.max(offset));
+            if ids.len() < page_size {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    // ---- change ---------------------------------------------------------------------
+
+    /// Revokes a key; revoking a revoked key changes nothing.
+    pub async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<Change> {
+        let now = now_ms();
+        let n: i64 = redis::Script::new(REVOKE)
+            .key(self.ns.record_key(id))
+            .arg(now)
+            .arg(reason.unwrap_or(""))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let change = self.script_outcome(id, n)?;
+        if change == Change::Done {
+            self.event("revoke", id, reason).await?;
+        }
+        Ok(change)
+    }
+
+    /// Restores a revoked key; restoring an active key changes nothing.
+    pub async fn restore(&self, id: &str) -> Result<Change> {
+        let n: i64 = redis::Script::new(RESTORE)
+            .key(self.ns.record_key(id))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let change = self.script_outcome(id, n)?;
+        if change == Change::Done {
+            self.event("restore", id, None).await?;
+        }
+        Ok(change)
+    }
+
+    fn script_outcome(&self, id: &str, n: i64) -> Result<Change> {
+        match n {
+            1 => Ok(Change::Done),
+            0 => Ok(Change::Unchanged),
+            -1 => Err(Error::NotFound(id.to_owned())),
+            _ => Err(Error::Malformed(RecordError {
+                id: id.to_owned(),
+                reason: "its status is neither active nor revoked; left unchanged".into(),
+            })),
+        }
+    }
+
+    /// Deletes a key permanently: the record first, then its index entry.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let mut c = self.conn.clone();
+        let removed: i64 = c.del(self.ns.record_key(id)).await?;
+        let unindexed: i64 = c.zrem(self.ns.index_key(), id).await?;
+        if removed == 0 && unindexed == 0 {
+            return Err(Error::NotFound(id.to_owned()));
+        }
+        self.event("delete", id, None).await
+    }
+
+    /// Replaces a key with a new one of the same name and metadata; the old key expires
+    /// after `grace` (immediately with a zero grace).
+    pub async fn rotate(&self, id: &str, grace: Duration, req: &CreateRequest) -> Result<Created> {
+        let old = self.get(id).await?;
+        if old.status() == Status::Revoked {
+            return Err(Error::Conflict(format!(
+                "key {id} is revoked; restore it before rotating"
+            )));
+        }
+        let mut req = req.clone();
+        req.name = old.name.clone();
+        req.meta = old.meta.clone();
+        if req.prefix.is_none() {
+            req.prefix = old.token_prefix.clone();
+        }
+        let mut created = self.create(&req).await?;
+        let mut c = self.conn.clone();
+        let _: () = c
+            .hset(
+                self.ns.record_key(&created.record.id),
+                field::ROTATED_FROM,
+                id,
+            )
+            .await?;
+        created.record.rotated_from = Some(id.to_owned());
+        let until = now_ms() + grace.as_millis() as i64;
+        let n: i64 = redis::Script::new(EXPIRE_FOR_ROTATION)
+            .key(self.ns.record_key(id))
+            .arg(until)
+            .arg(&created.record.id)
+            .invoke_async(&mut c)
+            .await?;
+        if n == -1 {
+            return Err(Error::Conflict(format!(
+                "key {id} was deleted during rotation; the new key {} exists",
+                created.record.id
+            )));
+        }
+        self.event("rotate", id, Some(&created.record.id)).await?;
+        Ok(created)
+    }
+
+    // ---- verify ---------------------------------------------------------------------
+
+    /// Verifies a presented secret in one round trip (`HMGET` of the record).
+    pub async fn verify(&self, id: &str, secret: &str) -> Result<Verdict> {
+        self.verify_inner(id, secret, None).await
+    }
+
+    /// Verifies a whole token: splits it, checks its checksum, then the secret.
+    pub async fn verify_token(&self, token: &str) -> Result<Verdict> {
+        let parsed = match Token::parse(token) {
+            Ok(p) => p,
+            Err(_) => return Ok(Verdict::Rejected(Rejection::Unknown)),
+        };
+        self.verify_inner(&parsed.id, "", Some(&parsed)).await
+    }
+
+    async fn verify_inner(
+        &self,
+        id: &str,
+        secret: &str,
+        token: Option<&keygen::ParsedToken>,
+    ) -> Result<Verdict> {
+        if keygen::validate_id(id).is_err() {
+            return Ok(Verdict::Rejected(Rejection::Unknown));
+        }
+        let key = self.ns.record_key(id);
+        let (status, alg, stored, expires, checksum, name): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = redis::cmd("HMGET")
+            .arg(&key)
+            .arg(field::STATUS)
+            .arg(field::SECRET_ALG)
+            .arg(field::SECRET)
+            .arg(field::EXPIRES_AT)
+            .arg(field::TOKEN_CHECKSUM)
+            .arg(field::NAME)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let (Some(status), Some(alg), Some(stored)) = (status, alg, stored) else {
+            return Ok(Verdict::Rejected(Rejection::Unknown));
+        };
+        let alg = SecretAlg::parse(&alg).ok_or_else(|| RecordError {
+            id: id.to_owned(),
+            reason: "unknown secret_alg".into(),
+        })?;
+        let presented = match token {
+            None => Secret::new(secret.to_owned()),
+            Some(t) if checksum.as_deref() == Some("1") => {
+                if !t.checksum_valid() {
+                    return Ok(Verdict::Rejected(Rejection::BadChecksum));
+                }
+                t.secret_with_checksum_stripped()
+            }
+            Some(t) => t.secret_whole(),
+        };
+        match crypto::matches(alg, &stored, presented.expose(), self.pepper.as_ref()) {
+            None => {
+                return Err(Error::Setup(format!(
+                    "namespace {} hashes secrets with a pepper: set KEYTUI_PEPPER",
+                    self.ns
+                )));
+            }
+            Some(false) => return Ok(Verdict::Rejected(Rejection::WrongSecret)),
+            Some(true) => {}
+        }
+        if status != "active" {
+            return Ok(Verdict::Rejected(Rejection::Revoked));
+        }
+        if let Some(e) = expires.as_deref().filter(|e| !e.is_empty()) {
+            let e: UnixMs = e.parse().map_err(|_| RecordError {
+                id: id.to_owned(),
+                reason: "field expires_at is not a unix time in ms".into(),
+            })?;
+            if e <= now_ms() {
+                return Ok(Verdict::Rejected(Rejection::Expired));
+            }
+        }
+        Ok(Verdict::Valid {
+            id: id.to_owned(),
+            name: name.unwrap_or_default(),
+        })
+    }
+
+    /// Records that a key was just used (`last_used_at`), without creating unknown keys.
+    pub async fn touch(&self, id: &str) -> Result<()> {
+        redis::Script::new(TOUCH)
+            .key(self.ns.record_key(id))
+            .arg(now_ms())
+            .invoke_async::<()>(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    // ---- events ---------------------------------------------------------------------
+
+    fn push_event(
+        &self,
+        pipe: &mut redis::Pipeline,
+        events: &str,
+        op: &str,
+        id: &str,
+        detail: Option<&str>,
+    ) {
+        pipe.cmd("XADD")
+            .arg(events)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(EVENTS_MAXLEN)
+            .arg("*")
+            .arg("op")
+            .arg(op)
+            .arg("id")
+            .arg(id)
+            .arg("actor")
+            .arg(&self.actor)
+            .arg("at")
+            .arg(now_ms());
+        if let Some(d) = detail {
+            pipe.arg("detail").arg(d);
+        }
+        pipe.ignore();
+    }
+
+    async fn event(&self, op: &str, id: &str, detail: Option<&str>) -> Result<()> {
+        let mut pipe = redis::pipe();
+        self.push_event(&mut pipe, &self.ns.events_key(), op, id, detail);
+        pipe.query_async::<()>(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
+    /// The newest `count` events, oldest first.
+    pub async fn recent_events(&self, count: usize) -> Result<Vec<Event>> {
+        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XREVRANGE")
+            .arg(self.ns.events_key())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut events: Vec<Event> = raw.into_iter().map(parse_event).collect();
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Events after a cursor, oldest first (at most `count`).
+    pub async fn events_after(&self, cursor: &str, count: usize) -> Result<Vec<Event>> {
+        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+            .arg(self.ns.events_key())
+            .arg(format!("({cursor}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(raw.into_iter().map(parse_event).collect())
+    }
+
+    /// The cursor of the oldest event still in the stream, if any: a follower whose
+    /// cursor is older has missed events and must reload.
+    pub async fn oldest_event_cursor(&self) -> Result<Option<String>> {
+        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+            .arg(self.ns.events_key())
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(raw.into_iter().next().map(|(c, _)| c))
+    }
+
+    /// The cursor of the newest event, `0-0` when there is none.
+    pub async fn last_event_cursor(&self) -> Result<String> {
+        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XREVRANGE")
+            .arg(self.ns.events_key())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(raw
+            .into_iter()
+            .next()
+            .map(|(c, _)| c)
+            .unwrap_or_else(|| "0-0".into()))
+    }
+
+    /// Waits up to `block` for events after `cursor`. Use a connection made with
+    /// [`crate::conn::connect_blocking`]: the ordinary one times out first.
+    pub async fn wait_events(
+        conn: &mut Conn,
+        ns: &Namespace,
+        cursor: &str,
+        block: Duration,
+        count: usize,
+    ) -> Result<Vec<Event>> {
+        type Reply = Option<Vec<(String, Vec<(String, HashMap<String, String>)>)>>;
+        let reply: Reply = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(block.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(ns.events_key())
+            .arg(cursor)
+            .query_async(conn)
+            .await?;
+        Ok(reply
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, entries)| entries)
+            .map(parse_event)
+            .collect())
+    }
+
+    // ---- doctor ---------------------------------------------------------------------
+
+    /// Checks the namespace: meta, dangling index entries, orphan and malformed records.
+    /// With `repair`, removes dangling entries and indexes orphans; malformed records are
+    /// reported and never touched.
+    pub async fn doctor(&self, repair: bool, scan_urls: &[String]) -> Result<DoctorReport> {
+        let mut report = DoctorReport::default();
+        match self.meta().await {
+            Ok(Some(m)) if m.layout != LAYOUT_VERSION => {
+                report.meta_problem = Some(format!(
+                    "layout version {} is not {LAYOUT_VERSION}",
+                    m.layout
+                ));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                if self.count().await? > 0 {
+                    report.meta_problem =
+                        Some("keys exist but the namespace meta is missing".into());
+                }
+            }
+            Err(e) => report.meta_problem = Some(e.to_string()),
+        }
+        // Index -> records.
+        let now = now_ms();
+        let mut c = self.conn.clone();
+        let mut offset = 0;
+        let mut indexed: HashSet<String> = HashSet::new();
+        loop {
+            let scored: Vec<(String, f64)> = c
+                .zrevrange_withscores(self.ns.index_key(), offset, offset + BATCH as isize - 1)
+                .await?;
+            if scored.is_empty() {
+                break;
+            }
+            offset += scored.len() as isize;
+            let ids: Vec<String> = scored.iter().map(|(id, _)| id.clone()).collect();
+            let page = self.fetch(&ids).await?;
+            let scores: HashMap<&str, f64> = scored.iter().map(|(i, s)| (i.as_str(), *s)).collect();
+            for id in page.dangling {
+                let young = scores
+                    .get(id.as_str())
+                    .is_some_and(|s| (*s as i64) > now - IN_FLIGHT_GRACE_MS);
+                if young {
+                    report.in_flight.push(id);
+                } else {
+                    report.dangling.push(id);
+                }
+            }
+            report
+                .malformed
+                .extend(page.malformed.into_iter().map(|e| e.to_string()));
+            indexed.extend(ids);
+        }
+        report.indexed = indexed.len();
+        // Records -> index, by scanning every master.
+        for url in scan_urls {
+            let ids = scan_record_ids(url, &self.ns).await?;
+            report.records_scanned += ids.len();
+            for id in ids {
+                if !indexed.contains(&id) {
+                    report.orphans.push(id);
+                }
+            }
+        }
+        // Orphans found by the scan may have been created (index first) after we read the
+        // index: look again before calling them orphans.
+        if !report.orphans.is_empty() {
+            let mut still = Vec::new();
+            for id in std::mem::take(&mut report.orphans) {
+                let score: Option<f64> = c.zscore(self.ns.index_key(), &id).await?;
+                if score.is_none() {
+                    still.push(id);
+                }
+            }
+            report.orphans = still;
+        }
+        if repair {
+            for id in &report.dangling {
+                // Only if the record is still missing now.
+                let exists: bool = c.exists(self.ns.record_key(id)).await?;
+                if !exists {
+                    let n: i64 = c.zrem(self.ns.index_key(), id).await?;
+                    report.repaired += n as usize;
+                }
+            }
+            for id in &report.orphans {
+                let created: Option<String> =
+                    c.hget(self.ns.record_key(id), field::CREATED_AT).await?;
+                let score = created.and_then(|s| s.parse::<i64>().ok()).unwrap_or(now);
+                let n: i64 = redis::cmd("ZADD")
+                    .arg(self.ns.index_key())
+                    .arg("NX")
+                    .arg(score)
+                    .arg(id)
+                    .query_async(&mut c)
+                    .await?;
+                report.repaired += n as usize;
+            }
+            if report.repaired > 0 {
+                self.event("repair", "", Some(&report.repaired.to_string()))
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// The URLs of every master to scan: the server itself, or each cluster master.
+    pub async fn master_urls(&self, base_url: &str) -> Result<Vec<String>> {
+        if !self.conn.is_cluster() {
+            return Ok(vec![base_url.to_owned()]);
+        }
+        let nodes: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let base =
+            url::Url::parse(base_url).map_err(|_| Error::Config("invalid Redis URL".into()))?;
+        let mut urls = Vec::new();
+        for line in nodes.lines() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            if parts.len() < 3 || !parts[2].contains("master") || parts[2].contains("fail") {
+                continue;
+            }
+            let addr = parts[1].split('@').next().unwrap_or_default();
+            let Some((host, port)) = addr.rsplit_once(':') else {
+                continue;
+            };
+            let mut u = base.clone();
+            let _ = u.set_host(Some(host));
+            let _ = u.set_port(port.parse().ok());
+            urls.push(u.to_string());
+        }
+        Ok(urls)
+    }
+}
+
+struct PendingKey {
+    fields: Vec<(&'static str, String)>,
+    created: Created,
+}
+
+async fn scan_record_ids(url: &str, ns: &Namespace) -> Result<Vec<String>> {
+    let opts = crate::conn::ConnectOptions {
+        cluster: Some(false),
+        ..crate::conn::ConnectOptions::new(url)
+    };
+    let mut c = crate::conn::connect(&opts).await?;
+    let mut ids = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(ns.record_pattern())
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut c)
+            .await?;
+        ids.extend(
+            keys.iter()
+                .filter_map(|k| ns.id_from_record_key(k))
+                .map(str::to_owned),
+        );
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    Ok(ids)
+}
+
+fn validate_request(req: &CreateRequest) -> Result<()> {
+    if req.name.trim().is_empty() {
+        return Err(Error::Config("a key needs a name (--name)".into()));
+    }
+    if req.name.chars().count() > 200 {
+        return Err(Error::Config("a key name is at most 200 characters".into()));
+    }
+    if let Some(p) = &req.prefix {
+        keygen::validate_prefix(p)?;
+    }
+    if let Some(e) = req.expires_at
+        && e <= now_ms()
+    {
+        return Err(Error::Config("the expiry is in the past".into()));
+    }
+    Ok(())
+}
+
+fn record_fields(r: &KeyRecord) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        (field::ID, r.id.clone()),
+        (field::NAME, r.name.clone()),
+        (
+            field::STATUS,
+            if r.revoked { "revoked" } else { "active" }.into(),
+        ),
+        (field::SECRET_ALG, r.secret_alg.as_str().into()),
+        (
+            field::TOKEN_CHECKSUM,
+            if r.token_checksum { "1" } else { "0" }.into(),
+        ),
+        (field::CREATED_AT, r.created_at.to_string()),
+        (field::CREATED_BY, r.created_by.clone()),
+    ];
+    if let Some(p) = &r.token_prefix {
+        f.push((field::TOKEN_PREFIX, p.clone()));
+    }
+    if let Some(e) = r.expires_at {
+        f.push((field::EXPIRES_AT, e.to_string()));
+    }
+    if !r.meta.is_empty() {
+        f.push((
+            field::META,
+            serde_json::to_string(&r.meta).unwrap_or_else(|_| "{}".into()),
+        ));
+    }
+    if let Some(from) = &r.rotated_from {
+        f.push((field::ROTATED_FROM, from.clone()));
+    }
+    f
+}
+
+fn flatten(pairs: &[(&str, String)]) -> Vec<String> {
+    pairs
+        .iter()
+        .flat_map(|(k, v)| [(*k).to_owned(), v.clone()])
+        .collect()
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(n) => *n,
+        _ => 0,
+    }
+}
+
+fn parse_meta(ns: &Namespace, f: &HashMap<String, String>) -> Result<NamespaceMeta> {
+    let bad =
+        |what: &str| Error::Setup(format!("namespace {ns} has a malformed meta hash ({what})"));
+    let layout: u32 = f
+        .get(meta_field::LAYOUT)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("layout"))?;
+    if layout > LAYOUT_VERSION {
+        return Err(Error::Setup(format!(
+            "namespace {ns} uses layout version {layout}; this keytui knows up to {LAYOUT_VERSION}: upgrade keytui"
+        )));
+    }
+    let mode = f
+        .get(meta_field::MODE)
+        .and_then(|v| Mode::parse(v))
+        .ok_or_else(|| bad("mode"))?;
+    let secret_alg = f
+        .get("secret_alg")
+        .and_then(|v| SecretAlg::parse(v))
+        .ok_or_else(|| bad("secret_alg"))?;
+    Ok(NamespaceMeta {
+        layout,
+        mode,
+        secret_alg,
+        created_at: f
+            .get(meta_field::CREATED_AT)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        production: f.get(meta_field::PRODUCTION).map(String::as_str) == Some("1"),
+        pepper_check: f.get(meta_field::PEPPER_CHECK).cloned(),
+    })
+}
+
+fn parse_event((cursor, f): (String, HashMap<String, String>)) -> Event {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    Event {
+        at: get("at").parse().unwrap_or(0),
+        op: get("op"),
+        id: get("id"),
+        actor: get("actor"),
+        detail: f.get("detail").cloned(),
+        cursor,
+    }
+}
+
+/// `$KEYTUI_ACTOR`, else `user@host`.
+pub fn default_actor() -> String {
+    if let Ok(a) = std::env::var("KEYTUI_ACTOR")
+        && !a.is_empty()
+    {
+        return a;
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
+}
