@@ -815,14 +815,7 @@ impl Store {
             return Ok(Verdict::Rejected(Rejection::Unknown));
         }
         let key = self.ns.record_key(id);
-        let (status, alg, stored, expires, checksum, name): (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = redis::cmd("HMGET")
+        let (status, alg, stored, expires, checksum, name): VerifyFields = redis::cmd("HMGET")
             .arg(&key)
             .arg(field::STATUS)
             .arg(field::SECRET_ALG)
@@ -1147,6 +1140,16 @@ impl Store {
         Ok(urls)
     }
 }
+
+/// `status`, `secret_alg`, `secret`, `expires_at`, `token_checksum`, `name`.
+type VerifyFields = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 struct PendingKey {
     fields: Vec<(&'static str, String)>,
