@@ -21,6 +21,8 @@ use crate::record::{KeyRecord, RecordError, SecretAlg, Status, UnixMs, now_ms};
 
 /// Keys written per pipeline (standalone) or per batch of concurrent commands (cluster).
 const BATCH: usize = 1000;
+/// Rounds of id draws that all collide before `create` gives up.
+const MAX_FRUITLESS_ROUNDS: usize = 50;
 /// Commands in flight at once on a cluster connection.
 const CLUSTER_CONCURRENCY: usize = 256;
 /// Index entries younger than this may belong to a `create` still in flight; doctor leaves
@@ -422,7 +424,9 @@ impl Store {
         validate_request(req)?;
         let meta = self.ensure_meta().await?;
         let mut done = Vec::with_capacity(count);
+        let mut fruitless_rounds = 0;
         while done.len() < count {
+            let before = done.len();
             let want = (count - done.len()).min(BATCH);
             let mut batch = Vec::with_capacity(want);
             for _ in 0..want {
@@ -440,6 +444,18 @@ impl Store {
                 // A collision (astronomically rare) is simply drawn again next round.
             }
             progress(done.len());
+            if done.len() == before {
+                fruitless_rounds += 1;
+                if fruitless_rounds >= MAX_FRUITLESS_ROUNDS {
+                    return Err(Error::Conflict(format!(
+                        "no free key id found after {MAX_FRUITLESS_ROUNDS} tries: the id space \
+                         is exhausted; use longer ids (--id-length); {} of {count} keys were created",
+                        done.len()
+                    )));
+                }
+            } else {
+                fruitless_rounds = 0;
+            }
         }
         Ok(done)
     }
