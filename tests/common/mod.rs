@@ -223,14 +223,21 @@ impl RedisCluster {
     }
 
     fn create(&self) {
-        let mut cmd = Command::new("redis-cli");
-        cmd.arg("--cluster").arg("create");
-        for node in &self.nodes {
-            cmd.arg(format!("127.0.0.1:{}", node.port));
-        }
-        cmd.args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null());
-        let out = match cmd.output() {
+        let args: Vec<String> = ["--cluster", "create"]
+            .into_iter()
+            .map(String::from)
+            .chain(self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)))
+            .chain(["--cluster-replicas", "0", "--cluster-yes"].map(String::from))
+            .collect();
+        let spawned = spawn_tied_to_process(Box::new(move || {
+            let mut cmd = Command::new("redis-cli");
+            cmd.args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            cmd
+        }));
+        let out = match spawned.and_then(Child::wait_with_output) {
             Ok(out) => out,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 panic!("redis-cli not found: {BOOTSTRAP_HINT}")
