@@ -851,10 +851,10 @@ impl Store {
         let presented = match token {
             None => Secret::new(secret.to_owned()),
             Some(t) if checksum.as_deref() == Some("1") => {
-                if !t.checksum_valid() {
-                    return Ok(Verdict::Rejected(Rejection::BadChecksum));
+                match t.secret_checked() {
+                    Ok(s) => s,
+                    Err(_) => return Ok(Verdict::Rejected(Rejection::BadChecksum)),
                 }
-                t.secret_with_checksum_stripped()
             }
             Some(t) => t.secret_whole(),
         };
