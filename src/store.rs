@@ -850,12 +850,10 @@ impl Store {
         })?;
         let presented = match token {
             None => Secret::new(secret.to_owned()),
-            Some(t) if checksum.as_deref() == Some("1") => {
-                match t.secret_checked() {
-                    Ok(s) => s,
-                    Err(_) => return Ok(Verdict::Rejected(Rejection::BadChecksum)),
-                }
-            }
+            Some(t) if checksum.as_deref() == Some("1") => match t.secret_checked() {
+                Ok(s) => s,
+                Err(_) => return Ok(Verdict::Rejected(Rejection::BadChecksum)),
+            },
             Some(t) => t.secret_whole(),
         };
         match crypto::matches(alg, &stored, presented.expose(), self.pepper.as_ref()) {

@@ -1,0 +1,618 @@
+//! The store against real Redis: every scenario runs on a standalone server and on a
+//! 3-master cluster.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use keytui::conn::{self, Conn, ConnectOptions};
+use keytui::error::Error;
+use keytui::keygen::{Encoding, Length, Spec};
+use keytui::layout::Namespace;
+use keytui::record::{Status, now_ms};
+use keytui::store::{Change, CreateRequest, Rejection, Store, Verdict};
+use redis::AsyncCommands;
+
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Standalone,
+    Cluster,
+}
+
+impl Target {
+    fn urls(self) -> Vec<String> {
+        match self {
+            Target::Standalone => vec![common::shared_server().url()],
+            Target::Cluster => common::shared_cluster().urls(),
+        }
+    }
+
+    fn masters(self) -> Vec<String> {
+        self.urls()
+    }
+}
+
+async fn store(target: Target, tag: &str) -> Store {
+    let opts = ConnectOptions::new(target.urls()[0].clone());
+    let conn = conn::connect(&opts).await.unwrap();
+    assert_eq!(conn.is_cluster(), matches!(target, Target::Cluster));
+    let ns = Namespace::new(&common::unique_namespace(tag)).unwrap();
+    Store::new(conn, ns).with_actor("tester")
+}
+
+/// Every string value stored under the namespace (records, meta, events), read back from
+/// every master.
+async fn all_stored_text(target: Target, ns: &Namespace) -> String {
+    let mut text = String::new();
+    for url in target.masters() {
+        let opts = ConnectOptions {
+            cluster: Some(false),
+            ..ConnectOptions::new(url)
+        };
+        let mut c = conn::connect(&opts).await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("*{}*", ns.as_str()))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        for key in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            let dump: redis::Value = match kind.as_str() {
+                "hash" => redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                "zset" => redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                "stream" => redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut c)
+                    .await
+                    .unwrap(),
+                other => panic!("unexpected type {other} for {key}"),
+            };
+            text.push_str(&format!("{key} {dump:?}\n"));
+        }
+    }
+    text
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod standalone {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Target::Standalone).await
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Target::Cluster).await
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    create_verify_and_no_plaintext,
+    bulk_create_and_pages_newest_first,
+    revoke_restore_are_idempotent,
+    verify_verdicts,
+    tokens_verify_and_checksums_catch_typos,
+    delete_is_permanent,
+    rotate_keeps_name_and_expires_old,
+    events_record_every_mutation,
+    doctor_reports_and_repairs_crash_states,
+    never_overwrites_an_existing_id,
+    malformed_records_do_not_break_listing,
+    concurrent_writers_lose_nothing,
+    pepper_namespaces_need_the_right_pepper,
+);
+
+async fn create_verify_and_no_plaintext(t: Target) {
+    let s = store(t, "create").await;
+    let mut req = CreateRequest::new("billing");
+    req.meta.insert("owner".into(), "team-a".into());
+    let c = s.create(&req).await.unwrap();
+    assert_eq!(c.record.name, "billing");
+    assert_eq!(c.record.created_by, "tester");
+    let stored = s.get(&c.record.id).await.unwrap();
+    assert_eq!(stored, c.record);
+    assert_eq!(stored.status(), Status::Active);
+    assert_eq!(
+        s.verify(&c.record.id, c.secret.expose()).await.unwrap(),
+        Verdict::Valid {
+            id: c.record.id.clone(),
+            name: "billing".into()
+        }
+    );
+    let text = all_stored_text(t, s.namespace()).await;
+    assert!(text.contains(&c.record.id), "the dump should hold the id");
+    assert!(
+        !text.contains(c.secret.expose()),
+        "the secret is stored in plaintext"
+    );
+    let meta = s.meta().await.unwrap().unwrap();
+    assert_eq!(meta.mode.as_str(), "hash");
+}
+
+async fn bulk_create_and_pages_newest_first(t: Target) {
+    let s = store(t, "bulk").await;
+    let mut seen = Vec::new();
+    let created = s
+        .create_many(&CreateRequest::new("bulk"), 2500, |n| seen.push(n))
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 2500);
+    assert_eq!(seen.last(), Some(&2500));
+    let ids: HashSet<_> = created.iter().map(|c| c.record.id.clone()).collect();
+    assert_eq!(ids.len(), 2500, "ids must be distinct");
+    assert_eq!(s.count().await.unwrap(), 2500);
+
+    let first = s.page(0, 100).await.unwrap();
+    assert_eq!(first.total, 2500);
+    assert_eq!(first.records.len(), 100);
+    let times: Vec<_> = first.records.iter().map(|r| r.created_at).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let all = s.list_all(|_, _| {}).await.unwrap();
+    assert_eq!(all.records.len(), 2500);
+    assert!(all.dangling.is_empty() && all.malformed.is_empty());
+    // a sample of secrets verifies
+    for c in created.iter().step_by(500) {
+        assert!(matches!(
+            s.verify(&c.record.id, c.secret.expose()).await.unwrap(),
+            Verdict::Valid { .. }
+        ));
+    }
+}
+
+async fn revoke_restore_are_idempotent(t: Target) {
+    let s = store(t, "revoke").await;
+    let c = s.create(&CreateRequest::new("r")).await.unwrap();
+    let id = &c.record.id;
+    assert_eq!(s.revoke(id, Some("leaked")).await.unwrap(), Change::Done);
+    assert_eq!(
+        s.revoke(id, Some("again")).await.unwrap(),
+        Change::Unchanged
+    );
+    let r = s.get(id).await.unwrap();
+    assert_eq!(r.status(), Status::Revoked);
+    assert_eq!(r.revoked_reason.as_deref(), Some("leaked"));
+    assert!(r.revoked_at.is_some());
+    assert_eq!(
+        s.verify(id, c.secret.expose()).await.unwrap(),
+        Verdict::Rejected(Rejection::Revoked)
+    );
+    assert_eq!(s.restore(id).await.unwrap(), Change::Done);
+    assert_eq!(s.restore(id).await.unwrap(), Change::Unchanged);
+    let r = s.get(id).await.unwrap();
+    assert_eq!(r.status(), Status::Active);
+    assert_eq!(r.revoked_at, None);
+    assert!(matches!(
+        s.revoke("NoSuchKey1", None).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        s.restore("NoSuchKey1").await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+async fn verify_verdicts(t: Target) {
+    let s = store(t, "verify").await;
+    let c = s.create(&CreateRequest::new("v")).await.unwrap();
+    let id = &c.record.id;
+    let wrong = format!("{}x", c.secret.expose());
+    assert_eq!(
+        s.verify(id, &wrong).await.unwrap(),
+        Verdict::Rejected(Rejection::WrongSecret)
+    );
+    assert_eq!(
+        s.verify("Unknown0Key", c.secret.expose()).await.unwrap(),
+        Verdict::Rejected(Rejection::Unknown)
+    );
+    assert_eq!(
+        s.verify("bad{id}", "x").await.unwrap(),
+        Verdict::Rejected(Rejection::Unknown)
+    );
+    // expiry
+    let mut req = CreateRequest::new("short");
+    req.expires_at = Some(now_ms() + 300);
+    let e = s.create(&req).await.unwrap();
+    assert!(matches!(
+        s.verify(&e.record.id, e.secret.expose()).await.unwrap(),
+        Verdict::Valid { .. }
+    ));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        s.verify(&e.record.id, e.secret.expose()).await.unwrap(),
+        Verdict::Rejected(Rejection::Expired)
+    );
+    assert_eq!(s.get(&e.record.id).await.unwrap().status(), Status::Expired);
+    // a wrong secret on a revoked key says wrong secret, not revoked
+    s.revoke(id, None).await.unwrap();
+    assert_eq!(
+        s.verify(id, &wrong).await.unwrap(),
+        Verdict::Rejected(Rejection::WrongSecret)
+    );
+    // touch records use without creating unknown records
+    s.touch("NoSuchKey1").await.unwrap();
+    assert!(matches!(s.get("NoSuchKey1").await, Err(Error::NotFound(_))));
+    s.touch(&e.record.id).await.unwrap();
+    assert!(s.get(&e.record.id).await.unwrap().last_used_at.is_some());
+}
+
+async fn tokens_verify_and_checksums_catch_typos(t: Target) {
+    let s = store(t, "token").await;
+    let mut req = CreateRequest::new("tok");
+    req.prefix = Some("sk_live".into());
+    req.secret_spec = Spec {
+        encoding: Encoding::Base64Url,
+        length: Length::Bytes(32),
+    };
+    let c = s.create(&req).await.unwrap();
+    let token = c.token.expose().to_owned();
+    assert!(token.starts_with(&format!("sk_live_{}_", c.record.id)));
+    assert!(matches!(
+        s.verify_token(&token).await.unwrap(),
+        Verdict::Valid { .. }
+    ));
+    // flip the last checksum character
+    let mut bad = token.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        s.verify_token(&bad).await.unwrap(),
+        Verdict::Rejected(Rejection::BadChecksum)
+    );
+    // without a checksum the whole rest is the secret
+    let mut req = CreateRequest::new("nock");
+    req.checksum = false;
+    let n = s.create(&req).await.unwrap();
+    assert!(matches!(
+        s.verify_token(n.token.expose()).await.unwrap(),
+        Verdict::Valid { .. }
+    ));
+    assert_eq!(
+        s.verify_token("garbage").await.unwrap(),
+        Verdict::Rejected(Rejection::Unknown)
+    );
+}
+
+async fn delete_is_permanent(t: Target) {
+    let s = store(t, "delete").await;
+    let c = s.create(&CreateRequest::new("d")).await.unwrap();
+    let keep = s.create(&CreateRequest::new("keep")).await.unwrap();
+    s.delete(&c.record.id).await.unwrap();
+    assert!(matches!(s.get(&c.record.id).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        s.delete(&c.record.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        s.verify(&c.record.id, c.secret.expose()).await.unwrap(),
+        Verdict::Rejected(Rejection::Unknown)
+    );
+    assert_eq!(s.count().await.unwrap(), 1);
+    assert_eq!(s.get(&keep.record.id).await.unwrap().name, "keep");
+}
+
+async fn rotate_keeps_name_and_expires_old(t: Target) {
+    let s = store(t, "rotate").await;
+    let mut req = CreateRequest::new("svc");
+    req.meta = BTreeMap::from([("owner".to_string(), "ops".to_string())]);
+    let old = s.create(&req).await.unwrap();
+    let new = s
+        .rotate(
+            &old.record.id,
+            Duration::from_secs(3600),
+            &CreateRequest::new("ignored"),
+        )
+        .await
+        .unwrap();
+    assert_ne!(new.record.id, old.record.id);
+    assert_eq!(new.record.name, "svc");
+    assert_eq!(
+        new.record.meta.get("owner").map(String::as_str),
+        Some("ops")
+    );
+    let new_stored = s.get(&new.record.id).await.unwrap();
+    assert_eq!(
+        new_stored.rotated_from.as_deref(),
+        Some(old.record.id.as_str())
+    );
+    let old_stored = s.get(&old.record.id).await.unwrap();
+    assert_eq!(
+        old_stored.rotated_to.as_deref(),
+        Some(new.record.id.as_str())
+    );
+    let exp = old_stored.expires_at.unwrap();
+    assert!(exp > now_ms() + 3_000_000 && exp <= now_ms() + 3_600_000);
+    // both work during the grace period
+    for (id, secret) in [(&old.record.id, &old.secret), (&new.record.id, &new.secret)] {
+        assert!(matches!(
+            s.verify(id, secret.expose()).await.unwrap(),
+            Verdict::Valid { .. }
+        ));
+    }
+    // a zero grace expires the old key at once
+    let newer = s
+        .rotate(&new.record.id, Duration::ZERO, &CreateRequest::new("x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.verify(&new.record.id, new.secret.expose()).await.unwrap(),
+        Verdict::Rejected(Rejection::Expired)
+    );
+    assert!(matches!(
+        s.verify(&newer.record.id, newer.secret.expose())
+            .await
+            .unwrap(),
+        Verdict::Valid { .. }
+    ));
+}
+
+async fn events_record_every_mutation(t: Target) {
+    let s = store(t, "events").await;
+    let c = s.create(&CreateRequest::new("e")).await.unwrap();
+    let id = c.record.id.clone();
+    s.revoke(&id, Some("why")).await.unwrap();
+    s.revoke(&id, None).await.unwrap(); // unchanged: no event
+    s.restore(&id).await.unwrap();
+    s.delete(&id).await.unwrap();
+    let events = s.recent_events(100).await.unwrap();
+    let ops: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.op.as_str(), e.id.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("init", ""),
+            ("create", id.as_str()),
+            ("revoke", id.as_str()),
+            ("restore", id.as_str()),
+            ("delete", id.as_str())
+        ]
+    );
+    assert!(events.iter().all(|e| e.actor == "tester" && e.at > 0));
+    assert_eq!(events[2].detail.as_deref(), Some("why"));
+    // cursors
+    let after = s.events_after(&events[1].cursor, 10).await.unwrap();
+    assert_eq!(after.len(), 3);
+    assert_eq!(s.last_event_cursor().await.unwrap(), events[4].cursor);
+    // the blocking follower sees a new event
+    let url = t.urls()[0].clone();
+    let mut blocking = conn::connect_blocking(&ConnectOptions::new(url), Duration::from_secs(2))
+        .await
+        .unwrap();
+    let cursor = events[4].cursor.clone();
+    let ns = s.namespace().clone();
+    let waiter = tokio::spawn(async move {
+        Store::wait_events(&mut blocking, &ns, &cursor, Duration::from_secs(2), 10).await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let c2 = s.create(&CreateRequest::new("live")).await.unwrap();
+    let got = waiter.await.unwrap().unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id, c2.record.id);
+}
+
+async fn raw(t: Target) -> Conn {
+    let opts = ConnectOptions::new(t.urls()[0].clone());
+    conn::connect(&opts).await.unwrap()
+}
+
+async fn doctor_reports_and_repairs_crash_states(t: Target) {
+    let s = store(t, "doctor").await;
+    let good = s.create(&CreateRequest::new("good")).await.unwrap();
+    let report = s.doctor(false, &t.masters()).await.unwrap();
+    assert!(report.is_healthy(), "{report:?}");
+    assert_eq!(report.indexed, 1);
+    assert_eq!(report.records_scanned, 1);
+
+    let ns = s.namespace().clone();
+    let mut c = raw(t).await;
+    // crash after the index step of a create (long ago): dangling entry
+    let _: () = c
+        .zadd(ns.index_key(), "Dangling1", now_ms() - 3_600_000)
+        .await
+        .unwrap();
+    // a create in flight right now: young dangling entry, left alone
+    let _: () = c.zadd(ns.index_key(), "InFlight1", now_ms()).await.unwrap();
+    // a record missing from the index
+    let orphan = s.create(&CreateRequest::new("orphan")).await.unwrap();
+    let _: () = c.zrem(ns.index_key(), &orphan.record.id).await.unwrap();
+    // a malformed record, indexed
+    let _: () = c
+        .hset_multiple(
+            ns.record_key("Broken1"),
+            &[("id", "Broken1"), ("status", "weird")],
+        )
+        .await
+        .unwrap();
+    let _: () = c
+        .zadd(ns.index_key(), "Broken1", now_ms() - 100_000)
+        .await
+        .unwrap();
+
+    let report = s.doctor(false, &t.masters()).await.unwrap();
+    assert!(!report.is_healthy());
+    assert_eq!(report.dangling, vec!["Dangling1".to_string()]);
+    assert_eq!(report.in_flight, vec!["InFlight1".to_string()]);
+    assert_eq!(report.orphans, vec![orphan.record.id.clone()]);
+    assert_eq!(report.malformed.len(), 1);
+    // listing survives all of it
+    let page = s.page(0, 10).await.unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].id, good.record.id);
+
+    let repaired = s.doctor(true, &t.masters()).await.unwrap();
+    assert_eq!(repaired.repaired, 2);
+    let after = s.doctor(false, &t.masters()).await.unwrap();
+    assert!(
+        after.dangling.is_empty() && after.orphans.is_empty(),
+        "{after:?}"
+    );
+    assert_eq!(
+        after.malformed.len(),
+        1,
+        "malformed records are never touched"
+    );
+    let fields: std::collections::HashMap<String, String> =
+        c.hgetall(ns.record_key("Broken1")).await.unwrap();
+    assert_eq!(fields.get("status").map(String::as_str), Some("weird"));
+    // the orphan is listed again, with its creation time
+    let page = s.page(0, 10).await.unwrap();
+    assert!(page.records.iter().any(|r| r.id == orphan.record.id));
+}
+
+async fn never_overwrites_an_existing_id(t: Target) {
+    let s = store(t, "overwrite").await;
+    // an id space of ten ids: "0".."9"
+    let mut req = CreateRequest::new("tiny");
+    req.id_spec = Spec {
+        encoding: "custom:0123456789".parse().unwrap(),
+        length: Length::Chars(1),
+    };
+    let created = s.create_many(&req, 10, |_| {}).await.unwrap();
+    let ids: HashSet<_> = created.iter().map(|c| c.record.id.clone()).collect();
+    assert_eq!(ids.len(), 10);
+    let err = s.create(&req).await.unwrap_err();
+    assert!(err.to_string().contains("id space"), "{err}");
+    // every original key still verifies with its own secret
+    for c in &created {
+        assert!(matches!(
+            s.verify(&c.record.id, c.secret.expose()).await.unwrap(),
+            Verdict::Valid { .. }
+        ));
+    }
+    assert_eq!(s.count().await.unwrap(), 10);
+}
+
+async fn malformed_records_do_not_break_listing(t: Target) {
+    let s = store(t, "malformed").await;
+    let good = s.create(&CreateRequest::new("fine")).await.unwrap();
+    let ns = s.namespace().clone();
+    let mut c = raw(t).await;
+    let now = now_ms();
+    let _: () = c
+        .hset_multiple(
+            ns.record_key("Evil1"),
+            &[
+                ("id", "Evil1"),
+                ("status", "active"),
+                ("secret_alg", "sha256"),
+                ("secret", "00"),
+                ("created_at", "not a time"),
+            ],
+        )
+        .await
+        .unwrap();
+    let _: () = c.zadd(ns.index_key(), "Evil1", now).await.unwrap();
+    let page = s.page(0, 10).await.unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].id, good.record.id);
+    assert_eq!(page.malformed.len(), 1);
+    assert!(matches!(s.get("Evil1").await, Err(Error::Malformed(_))));
+    // revoking a record with a strange status changes nothing
+    let _: () = c
+        .hset(ns.record_key("Evil1"), "status", "paused")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.revoke("Evil1", None).await,
+        Err(Error::Malformed(_))
+    ));
+    let status: String = c.hget(ns.record_key("Evil1"), "status").await.unwrap();
+    assert_eq!(status, "paused");
+}
+
+async fn concurrent_writers_lose_nothing(t: Target) {
+    let a = store(t, "concurrent").await;
+    let b = Store::new(raw(t).await, a.namespace().clone()).with_actor("other");
+    let first = a
+        .create_many(&CreateRequest::new("seed"), 200, |_| {})
+        .await
+        .unwrap();
+    let ids: Vec<String> = first.iter().map(|c| c.record.id.clone()).collect();
+    let (req_a, req_b) = (CreateRequest::new("a"), CreateRequest::new("b"));
+    let (ra, rb, ca, cb) = tokio::join!(
+        async {
+            for id in ids.iter().step_by(2) {
+                a.revoke(id, None).await.unwrap();
+            }
+        },
+        async {
+            for id in ids.iter().skip(1).step_by(2) {
+                b.revoke(id, None).await.unwrap();
+            }
+        },
+        a.create_many(&req_a, 300, |_| {}),
+        b.create_many(&req_b, 300, |_| {}),
+    );
+    let _ = (ra, rb);
+    assert_eq!(ca.unwrap().len(), 300);
+    assert_eq!(cb.unwrap().len(), 300);
+    assert_eq!(a.count().await.unwrap(), 800);
+    let all = a.list_all(|_, _| {}).await.unwrap();
+    assert_eq!(all.records.len(), 800);
+    let revoked = all.records.iter().filter(|r| r.revoked).count();
+    assert_eq!(revoked, 200);
+    let events = a.recent_events(10_000).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.op == "create").count(), 800);
+    assert_eq!(events.iter().filter(|e| e.op == "revoke").count(), 200);
+}
+
+async fn pepper_namespaces_need_the_right_pepper(t: Target) {
+    use keytui::crypto::Pepper;
+    let s = store(t, "pepper").await;
+    let peppered = s
+        .clone()
+        .with_pepper(Some(Pepper::new(b"pepper-1".to_vec())));
+    let c = peppered.create(&CreateRequest::new("p")).await.unwrap();
+    assert_eq!(c.record.secret_alg.as_str(), "hmac-sha256");
+    assert!(matches!(
+        peppered
+            .verify(&c.record.id, c.secret.expose())
+            .await
+            .unwrap(),
+        Verdict::Valid { .. }
+    ));
+    // without the pepper: a clear setup error, on create and verify
+    assert!(matches!(
+        s.create(&CreateRequest::new("x")).await,
+        Err(Error::Setup(_))
+    ));
+    assert!(matches!(
+        s.verify(&c.record.id, c.secret.expose()).await,
+        Err(Error::Setup(_))
+    ));
+    // a wrong pepper is refused before anything is written
+    let wrong = s
+        .clone()
+        .with_pepper(Some(Pepper::new(b"pepper-2".to_vec())));
+    let err = wrong.create(&CreateRequest::new("x")).await.unwrap_err();
+    assert!(err.to_string().contains("does not match"), "{err}");
+    assert_eq!(s.count().await.unwrap(), 1);
+    let text = all_stored_text(t, s.namespace()).await;
+    assert!(!text.contains(c.secret.expose()));
+}
