@@ -1,0 +1,542 @@
+//! The real `keytui` binary against real Redis: output shapes, exit codes, one-line errors,
+//! and that bad input never loses data.
+
+mod common;
+
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn keytui(url: &str, ns: &str) -> Command {
+    let mut cmd = Command::cargo_bin("keytui").unwrap();
+    cmd.env_remove("REDIS_URL")
+        .env_remove("KEYTUI_NAMESPACE")
+        .env_remove("KEYTUI_PEPPER")
+        .env("KEYTUI_ACTOR", "cli-test")
+        .arg(url)
+        .arg("-n")
+        .arg(ns);
+    cmd
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// An error: exit code 2, exactly one line on stderr starting with `keytui:`, nothing that
+/// looks like a panic or a debug dump.
+fn assert_one_line_error(o: &Output) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    assert!(
+        err.starts_with("keytui: ") || err.starts_with("error: "),
+        "{err}"
+    );
+    for bad in ["panicked", "RUST_BACKTRACE", "Error {", "kind:"] {
+        assert!(!err.contains(bad), "{err}");
+    }
+    err
+}
+
+fn create(url: &str, ns: &str, extra: &[&str]) -> Value {
+    let o = keytui(url, ns)
+        .args(["create", "--name", "svc", "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(stdout(&o).trim()).unwrap()
+}
+
+fn verify(url: &str, ns: &str, id: &str, secret: &str) -> Output {
+    keytui(url, ns)
+        .args(["verify", id])
+        .write_stdin(format!("{secret}\n"))
+        .output()
+        .unwrap()
+}
+
+fn main_flow(url: &str) {
+    let ns = common::unique_namespace("cli");
+    let c = create(url, &ns, &["--meta", "owner=ops", "--prefix", "sk_live"]);
+    for field in ["id", "secret", "token", "name", "status", "created_at"] {
+        assert!(c.get(field).is_some(), "missing {field} in {c}");
+    }
+    assert_eq!(c["status"], "active");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let secret = c["secret"].as_str().unwrap().to_owned();
+    let token = c["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("sk_live_"));
+
+    // list --json: an array of records without secrets
+    let o = keytui(url, &ns).args(["list", "--json"]).output().unwrap();
+    assert!(o.status.success());
+    let list: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let arr = list.as_array().unwrap();
+    assert_eq!(arr.len(), 1);
+    for field in ["id", "name", "status", "created_at", "expires_at"] {
+        assert!(arr[0].get(field).is_some(), "missing {field}");
+    }
+    assert!(!stdout(&o).contains(&secret));
+    assert_eq!(arr[0]["meta"]["owner"], "ops");
+
+    // verify: 0 valid, 1 rejected with the reason
+    let o = verify(url, &ns, &id, &secret);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = verify(url, &ns, &id, "wrong");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("wrong secret"));
+    let o = keytui(url, &ns)
+        .args(["verify", "--token"])
+        .write_stdin(token.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    // revoke, idempotently; verify says revoked
+    for _ in 0..2 {
+        let o = keytui(url, &ns)
+            .args(["revoke", &id, "--reason", "test"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+    let o = verify(url, &ns, &id, &secret);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("revoked"));
+    let o = keytui(url, &ns)
+        .args(["list", "--status", "revoked", "--json"])
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let o = keytui(url, &ns)
+        .args(["list", "--status", "active", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o).trim(), "[]");
+
+    // restore
+    let o = keytui(url, &ns).args(["restore", &id]).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(verify(url, &ns, &id, &secret).status.code(), Some(0));
+
+    // rotate: a new key, the old one in its grace period
+    let o = keytui(url, &ns)
+        .args(["rotate", &id, "--grace", "1h", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rotated: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let new_id = rotated["id"].as_str().unwrap();
+    assert_ne!(new_id, id);
+    assert_eq!(rotated["name"], "svc");
+    assert_eq!(
+        verify(url, &ns, new_id, rotated["secret"].as_str().unwrap())
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = keytui(url, &ns)
+        .args(["show", &id, "--json"])
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(shown["expires_at"].is_string());
+    assert_eq!(shown["rotated_to"], new_id);
+
+    // delete needs --yes
+    let o = keytui(url, &ns).args(["delete", &id]).output().unwrap();
+    assert!(assert_one_line_error(&o).contains("--yes"));
+    assert_eq!(verify(url, &ns, &id, &secret).status.code(), Some(0));
+    let o = keytui(url, &ns)
+        .args(["delete", &id, "--yes"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = verify(url, &ns, &id, &secret);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("unknown"));
+
+    // events and doctor
+    let o = keytui(url, &ns)
+        .args(["events", "--json"])
+        .output()
+        .unwrap();
+    let ops: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["op"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "init", "create", "revoke", "restore", "create", "rotate", "delete"
+        ]
+    );
+    let o = keytui(url, &ns).args(["doctor"]).output().unwrap();
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("healthy"));
+
+    // bulk creation: one JSON object per line
+    let o = keytui(url, &ns)
+        .args(["create", "--name", "bulk", "--count", "50", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 50);
+    assert!(lines.iter().all(|l| l["secret"].is_string()));
+}
+
+#[test]
+fn main_flow_standalone() {
+    main_flow(&common::shared_server().url());
+}
+
+#[test]
+fn main_flow_cluster() {
+    main_flow(&common::shared_cluster().url());
+}
+
+#[test]
+fn formats_and_entropy() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("fmt");
+    let c = create(&url, &ns, &["--tastypie"]);
+    let secret = c["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 40);
+    assert!(secret.chars().all(|ch| matches!(ch, '0'..='9' | 'a'..='f')));
+    let c = create(&url, &ns, &["--format", "hex", "--bytes", "16"]);
+    assert_eq!(c["secret"].as_str().unwrap().len(), 32);
+    assert_eq!(c["entropy_bits"], 128.0);
+    let c = create(&url, &ns, &["--id-format", "uuid"]);
+    assert_eq!(c["id"].as_str().unwrap().len(), 36);
+    let c = create(&url, &ns, &["--format", "custom:abc", "--length", "100"]);
+    assert!(
+        c["secret"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|ch| "abc".contains(ch))
+    );
+    // weak secrets are refused unless allowed
+    let o = keytui(&url, &ns)
+        .args([
+            "create", "--name", "weak", "--format", "hex", "--bytes", "8",
+        ])
+        .output()
+        .unwrap();
+    assert_one_line_error(&o);
+    let c = create(
+        &url,
+        &ns,
+        &["--format", "hex", "--bytes", "8", "--allow-weak"],
+    );
+    assert_eq!(c["secret"].as_str().unwrap().len(), 16);
+    // an expiry in the past, a bad duration, a bad encoding, a bad meta
+    for args in [
+        vec!["--expires", "2001-01-01T00:00:00Z"],
+        vec!["--expires", "soon"],
+        vec!["--format", "base1000"],
+        vec!["--meta", "novalue"],
+        vec!["--prefix", "SK-Live"],
+    ] {
+        let o = keytui(&url, &ns)
+            .args(["create", "--name", "bad"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_one_line_error(&o);
+    }
+}
+
+#[test]
+fn unreachable_redis_is_one_line() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("redis://user:hunter2@127.0.0.1:{port}");
+    let o = keytui(&url, "x").args(["list"]).output().unwrap();
+    let err = assert_one_line_error(&o);
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(!err.contains("hunter2"), "password leaked: {err}");
+}
+
+#[test]
+fn wrong_password_and_acl_denial() {
+    let server = common::RedisServer::builder()
+        .password("s3cret-pass")
+        .start();
+    let good = server.url().replace("redis://", "redis://:s3cret-pass@");
+    let bad = server.url().replace("redis://", "redis://:wrong-pass@");
+    let ns = common::unique_namespace("acl");
+    let c = create(&good, &ns, &[]);
+    let id = c["id"].as_str().unwrap();
+
+    let o = keytui(&bad, &ns).args(["list"]).output().unwrap();
+    let err = assert_one_line_error(&o);
+    assert!(!err.contains("wrong-pass"), "{err}");
+    assert!(
+        err.to_lowercase().contains("auth") || err.contains("WRONGPASS"),
+        "{err}"
+    );
+
+    // a read-only ACL user may list but not revoke
+    server.add_acl_user(
+        "reader",
+        "ro-pass",
+        "~* +@read +@connection +info -@write -eval -evalsha",
+    );
+    let ro = server.url_for_user("reader", "ro-pass");
+    let o = keytui(&ro, &ns).args(["list", "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = keytui(&ro, &ns).args(["revoke", id]).output().unwrap();
+    let err = assert_one_line_error(&o);
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(!err.contains("ro-pass"));
+    // nothing changed
+    let o = keytui(&good, &ns)
+        .args(["show", id, "--json"])
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(shown["status"], "active");
+}
+
+#[test]
+fn bad_input_is_one_line_and_never_a_panic() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("bad");
+    create(&url, &ns, &[]);
+    for args in [
+        vec!["show", "NoSuchKey1"],
+        vec!["revoke", "NoSuchKey1"],
+        vec!["restore", "NoSuchKey1"],
+        vec!["delete", "NoSuchKey1", "--yes"],
+        vec!["rotate", "NoSuchKey1"],
+        vec!["rotate", "NoSuchKey1", "--grace", "forever"],
+        vec!["create", "--name", "x", "--count", "0"],
+    ] {
+        let o = keytui(&url, &ns).args(&args).output().unwrap();
+        assert_one_line_error(&o);
+    }
+    // invalid flags and namespaces (clap's own usage errors exit 2 too)
+    let o = keytui(&url, &ns).args(["create"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = keytui(&url, "bad{ns}").args(["list"]).output().unwrap();
+    assert_one_line_error(&o);
+    let o = keytui("http://example", &ns)
+        .args(["list"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&o);
+    // verify never takes a secret from argv
+    let o = keytui(&url, &ns)
+        .args(["verify", "Id1", "the-secret"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // verify with nothing on stdin
+    let o = keytui(&url, &ns)
+        .args(["verify", "Id1"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_one_line_error(&o);
+}
+
+#[test]
+fn malformed_record_written_by_someone_else() {
+    let server = common::shared_server();
+    let ns = common::unique_namespace("evil");
+    let good = create(&server.url(), &ns, &[]);
+    let mut c = server.connection();
+    let key = format!("{ns}:key:{{Evil1}}");
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("id")
+        .arg("Evil1")
+        .arg("name")
+        .arg("\x1b[31mred\x07")
+        .arg("status")
+        .arg("zombie")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(format!("{{{ns}}}:index"))
+        .arg(1)
+        .arg("Evil1")
+        .query(&mut c)
+        .unwrap();
+    let o = keytui(&server.url(), &ns).args(["list"]).output().unwrap();
+    assert!(o.status.success());
+    assert!(stdout(&o).contains(good["id"].as_str().unwrap()));
+    assert!(stderr(&o).contains("malformed record"));
+    assert!(!stderr(&o).contains('\x1b'));
+    let o = keytui(&server.url(), &ns)
+        .args(["show", "Evil1"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&o);
+    let o = keytui(&server.url(), &ns)
+        .args(["revoke", "Evil1"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&o);
+    let status: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("status")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(status, "zombie");
+    let o = keytui(&server.url(), &ns)
+        .args(["doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("malformed"));
+}
+
+#[test]
+fn help_never_shows_the_redis_password() {
+    let o = Command::cargo_bin("keytui")
+        .unwrap()
+        .env("REDIS_URL", "redis://app:topsecret@db:6379")
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("REDIS_URL"));
+    assert!(!out.contains("topsecret"), "{out}");
+}
+
+#[test]
+fn completions_are_generated() {
+    let o = Command::cargo_bin("keytui")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("revoke"));
+}
+
+#[test]
+fn tls_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sh = |args: &[&str]| {
+        let st = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    };
+    sh(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=keytui-test-ca",
+    ]);
+    sh(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let tls_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let server = common::RedisServer::builder()
+        .extra_args(&[
+            "--tls-port",
+            &tls_port.to_string(),
+            "--tls-cert-file",
+            d.join("server.pem").to_str().unwrap(),
+            "--tls-key-file",
+            d.join("server.key").to_str().unwrap(),
+            "--tls-ca-cert-file",
+            d.join("ca.pem").to_str().unwrap(),
+            "--tls-auth-clients",
+            "no",
+        ])
+        .start();
+    let _ = &server;
+    let url = format!("rediss://localhost:{tls_port}");
+    let ns = common::unique_namespace("tls");
+    let ca = d.join("ca.pem");
+    let o = keytui(&url, &ns)
+        .args([
+            "--tls-ca",
+            ca.to_str().unwrap(),
+            "create",
+            "--name",
+            "tls",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // without the CA the certificate is not trusted: one line, exit 2
+    let o = keytui(&url, &ns).args(["list"]).output().unwrap();
+    assert_one_line_error(&o);
+}
