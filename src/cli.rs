@@ -63,6 +63,11 @@ pub struct Global {
     #[arg(long, global = true, env = "KEYTUI_ACTOR")]
     pub actor: Option<String>,
 
+    /// Master key file (mode 0600) of a sealed namespace [env: KEYTUI_MASTER_KEY_FILE;
+    /// or the key itself in KEYTUI_MASTER_KEY].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub master_key_file: Option<PathBuf>,
+
     /// Write a log to this file (level from KEYTUI_LOG, default info). Secrets are never logged.
     #[arg(long, global = true, env = "KEYTUI_LOG_FILE", value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -90,6 +95,14 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print the audit log.
     Events(EventsArgs),
+    /// Print a key's secret where the storage mode keeps it (sealed or plain).
+    Reveal(IdArgs),
+    /// Convert the namespace to another storage mode, in place (resumable).
+    Migrate(MigrateArgs),
+    /// Import keys made elsewhere (JSON lines, or a django-tastypie ApiKey export).
+    Import(ImportArgs),
+    /// Check a token read from standard input offline: its shape and checksum.
+    Check(CheckArgs),
     /// Check the namespace for inconsistencies left by crashes, and repair them.
     Doctor(DoctorArgs),
     /// Print shell completions.
@@ -107,6 +120,48 @@ pub struct InitArgs {
     /// Mark the namespace as production.
     #[arg(long)]
     pub production: bool,
+    /// Create a new master key in this file (mode 0600) and use it (sealed mode).
+    #[arg(long, value_name = "FILE")]
+    pub generate_master_key: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The mode to convert to.
+    #[arg(long, value_enum)]
+    pub to: MigrateTo,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum MigrateTo {
+    Hash,
+    Sealed,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// File to read (`-` or nothing: standard input).
+    pub file: Option<PathBuf>,
+    /// `jsonl`: objects with id, secret, name, created_at, expires_at, meta, status.
+    /// `tastypie`: username and key, as JSON lines, a JSON array or `username,key` CSV.
+    #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
+    pub format: ImportFormat,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportFormat {
+    Jsonl,
+    Tastypie,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
 }
@@ -202,6 +257,9 @@ pub struct RevokeArgs {
     /// Why, for the audit log.
     #[arg(long)]
     pub reason: Option<String>,
+    /// Confirm without a prompt in a production namespace.
+    #[arg(long)]
+    pub yes: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -298,7 +356,13 @@ impl Global {
         let ns = self.namespace()?;
         let opts = self.connect_options(positional);
         let conn = conn::connect(&opts).await?;
-        let mut store = Store::new(conn, ns).with_pepper(pepper_from_env()?);
+        let master_key = match &self.master_key_file {
+            Some(path) => Some(crate::seal::MasterKey::from_file(path)?),
+            None => crate::seal::MasterKey::from_env()?,
+        };
+        let mut store = Store::new(conn, ns)
+            .with_pepper(pepper_from_env()?)
+            .with_master_key(master_key);
         if let Some(a) = &self.actor {
             store = store.with_actor(a.clone());
         }
@@ -333,7 +397,10 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         clap_complete::generate(shell, &mut cmd, "keytui", &mut std::io::stdout());
         return Ok(0);
     }
-    let (store, opts) = cli.global.store(cli.url_arg.as_deref()).await?;
+    if let Command::Check(a) = &command {
+        return crate::cli_extra::check(a.json);
+    }
+    let (mut store, opts) = cli.global.store(cli.url_arg.as_deref()).await?;
     let mut out = std::io::stdout().lock();
     match command {
         Command::Completions { .. } => Ok(0),
@@ -343,10 +410,14 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 ModeArg::Sealed => Mode::Sealed,
                 ModeArg::Plain => Mode::Plain,
             };
-            if mode == Mode::Sealed {
-                return Err(Error::Config(
-                    "sealed mode is not available in this version yet".into(),
-                ));
+            if let Some(path) = &a.generate_master_key {
+                let key = crate::seal::MasterKey::generate()?;
+                key.write_new_file(path)?;
+                eprintln!(
+                    "keytui: new master key written to {} (mode 0600)",
+                    path.display()
+                );
+                store = store.with_master_key(Some(key));
             }
             let meta = store.init(mode, a.production).await?;
             if a.json {
@@ -450,6 +521,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             Ok(0)
         }
         Command::Revoke(a) => {
+            crate::cli_extra::confirm_production(&store, "revoke", &a.id, a.yes).await?;
             let change = store.revoke(&a.id, a.reason.as_deref()).await?;
             report_change(&mut out, "revoked", &a.id, change, a.json)
         }
@@ -464,6 +536,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                     a.id
                 )));
             }
+            crate::cli_extra::confirm_production(&store, "delete", &a.id, a.yes).await?;
             store.delete(&a.id).await?;
             if a.json {
                 writeln!(out, "{}", serde_json::json!({"id": a.id, "deleted": true}))
@@ -555,6 +628,10 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::Reveal(a) => crate::cli_extra::reveal(&store, &a.id, a.json).await,
+        Command::Migrate(a) => crate::cli_extra::migrate(&store, a.to, a.json).await,
+        Command::Import(a) => crate::cli_extra::import(&store, &a).await,
+        Command::Check(_) => Ok(0),
         Command::Doctor(a) => {
             let base = opts.urls.first().cloned().unwrap_or_default();
             let masters = store.master_urls(&base).await?;
@@ -841,7 +918,7 @@ fn write_json_array<T: serde::Serialize>(
     w.flush().map_err(io)
 }
 
-fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+pub(crate) fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
@@ -855,10 +932,10 @@ fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn io(e: std::io::Error) -> Error {
+pub(crate) fn io(e: std::io::Error) -> Error {
     Error::Config(format!("I/O error: {e}"))
 }
 
-fn json_err(e: serde_json::Error) -> Error {
+pub(crate) fn json_err(e: serde_json::Error) -> Error {
     Error::Config(format!("JSON error: {e}"))
 }

@@ -129,6 +129,17 @@ impl Namespace {
     }
 }
 
+/// Whether a key id can be looked up safely: 1 to 128 printable ASCII characters without
+/// spaces or braces (braces would change the record key's cluster hash tag). Imported keys
+/// (e.g. tastypie usernames) may use ids that generated keys never have.
+pub fn is_lookup_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}')
+}
+
 impl fmt::Display for Namespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

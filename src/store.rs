@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::keygen::{self, Secret, Spec, Token};
 use crate::layout::{EVENTS_MAXLEN, LAYOUT_VERSION, Namespace, field, meta_field};
 use crate::record::{KeyRecord, RecordError, SecretAlg, Status, UnixMs, now_ms};
+use crate::seal::MasterKey;
 
 /// Keys written per pipeline (standalone) or per batch of concurrent commands (cluster).
 const BATCH: usize = 1000;
@@ -115,6 +116,26 @@ pub struct NamespaceMeta {
     pub created_at: UnixMs,
     pub production: bool,
     pub pepper_check: Option<String>,
+    pub master_key_check: Option<String>,
+    /// Set while `keytui migrate` converts the namespace to another mode.
+    pub migrating_to: Option<Mode>,
+}
+
+impl NamespaceMeta {
+    /// The mode new records are written in (the target mode during a migration).
+    pub fn write_mode(&self) -> Mode {
+        self.migrating_to.unwrap_or(self.mode)
+    }
+
+    /// How new records store their secret (digests once a plain namespace migrates away).
+    pub fn write_alg(&self, has_pepper: bool) -> SecretAlg {
+        match (self.write_mode(), self.secret_alg) {
+            (Mode::Plain, _) => SecretAlg::Plain,
+            (_, SecretAlg::Plain) if has_pepper => SecretAlg::HmacSha256,
+            (_, SecretAlg::Plain) => SecretAlg::Sha256,
+            (_, alg) => alg,
+        }
+    }
 }
 
 /// What `create` needs; [`CreateRequest::new`] gives the defaults.
@@ -244,10 +265,11 @@ impl DoctorReport {
 /// A namespace's keys in Redis.
 #[derive(Clone)]
 pub struct Store {
-    conn: Conn,
-    ns: Namespace,
+    pub(crate) conn: Conn,
+    pub(crate) ns: Namespace,
     actor: String,
-    pepper: Option<Pepper>,
+    pub(crate) pepper: Option<Pepper>,
+    pub(crate) master_key: Option<MasterKey>,
 }
 
 impl Store {
@@ -257,6 +279,7 @@ impl Store {
             ns,
             actor: default_actor(),
             pepper: None,
+            master_key: None,
         }
     }
 
@@ -268,6 +291,12 @@ impl Store {
 
     pub fn with_pepper(mut self, pepper: Option<Pepper>) -> Self {
         self.pepper = pepper;
+        self
+    }
+
+    /// The master key of a `sealed` namespace (needed to create and reveal keys there).
+    pub fn with_master_key(mut self, key: Option<MasterKey>) -> Self {
+        self.master_key = key;
         self
     }
 
@@ -309,6 +338,13 @@ impl Store {
         } else {
             SecretAlg::Sha256
         };
+        if mode == Mode::Sealed && self.master_key.is_none() {
+            return Err(Error::Setup(
+                "a sealed namespace needs a master key: set KEYTUI_MASTER_KEY or KEYTUI_MASTER_KEY_FILE \
+                 (keytui init --mode sealed --generate-master-key FILE makes one)"
+                    .into(),
+            ));
+        }
         let wanted = NamespaceMeta {
             layout: LAYOUT_VERSION,
             mode,
@@ -316,6 +352,11 @@ impl Store {
             created_at: now_ms(),
             production,
             pepper_check: self.pepper.as_ref().map(Pepper::check_value),
+            master_key_check: match mode {
+                Mode::Sealed => self.master_key.as_ref().map(MasterKey::check_value),
+                _ => None,
+            },
+            migrating_to: None,
         };
         let mut c = self.conn.clone();
         let key = self.ns.meta_key();
@@ -331,6 +372,9 @@ impl Store {
         ];
         if let Some(check) = &wanted.pepper_check {
             args.push((meta_field::PEPPER_CHECK, check.clone()));
+        }
+        if let Some(check) = &wanted.master_key_check {
+            args.push((meta_field::MASTER_KEY_CHECK, check.clone()));
         }
         let created: i64 = redis::Script::new(CREATE_RECORD)
             .key(&key)
@@ -371,6 +415,7 @@ impl Store {
             .await?;
         }
         self.check_pepper(&existing)?;
+        self.check_master_key(&existing)?;
         Ok(NamespaceMeta {
             production,
             ..existing
@@ -387,7 +432,30 @@ impl Store {
         Ok(meta)
     }
 
-    fn check_pepper(&self, meta: &NamespaceMeta) -> Result<()> {
+    /// Refuses a missing or wrong master key where the namespace seals secrets, before
+    /// anything is written.
+    pub fn check_master_key(&self, meta: &NamespaceMeta) -> Result<()> {
+        if meta.write_mode() != Mode::Sealed && meta.mode != Mode::Sealed {
+            return Ok(());
+        }
+        match (&self.master_key, &meta.master_key_check) {
+            (None, _) => Err(Error::Setup(format!(
+                "namespace {} seals secrets: set KEYTUI_MASTER_KEY or KEYTUI_MASTER_KEY_FILE",
+                self.ns
+            ))),
+            (Some(k), Some(check)) if &k.check_value() != check => Err(Error::Setup(format!(
+                "the master key does not match the one of namespace {}; nothing was changed",
+                self.ns
+            ))),
+            (Some(_), None) => Err(Error::Setup(format!(
+                "namespace {} has no master key check value; run keytui init --mode sealed",
+                self.ns
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn check_pepper(&self, meta: &NamespaceMeta) -> Result<()> {
         match (meta.secret_alg, &self.pepper, &meta.pepper_check) {
             (SecretAlg::HmacSha256, None, _) => Err(Error::Setup(format!(
                 "namespace {} hashes secrets with a pepper: set KEYTUI_PEPPER",
@@ -423,6 +491,7 @@ impl Store {
     ) -> Result<Vec<Created>> {
         validate_request(req)?;
         let meta = self.ensure_meta().await?;
+        self.check_master_key(&meta)?;
         let mut done = Vec::with_capacity(count);
         let mut fruitless_rounds = 0;
         while done.len() < count {
@@ -463,7 +532,8 @@ impl Store {
     fn generate(&self, req: &CreateRequest, meta: &NamespaceMeta) -> Result<PendingKey> {
         let id = keygen::generate_id(&req.id_spec)?;
         let secret = keygen::generate_secret(&req.secret_spec, req.allow_weak)?;
-        let stored = crypto::stored_form(meta.secret_alg, secret.expose(), self.pepper.as_ref())
+        let alg = meta.write_alg(self.pepper.is_some());
+        let stored = crypto::stored_form(alg, secret.expose(), self.pepper.as_ref())
             .ok_or_else(|| Error::Setup("this namespace needs KEYTUI_PEPPER".into()))?;
         let token = Token {
             prefix: req.prefix.clone(),
@@ -477,7 +547,7 @@ impl Store {
             id: id.clone(),
             name: req.name.clone(),
             revoked: false,
-            secret_alg: meta.secret_alg,
+            secret_alg: alg,
             sealed: false,
             token_prefix: req.prefix.clone(),
             token_checksum: req.checksum,
@@ -491,8 +561,20 @@ impl Store {
             rotated_from: None,
             rotated_to: None,
         };
+        let mut record = record;
         let mut fields = record_fields(&record);
         fields.push((field::SECRET, stored));
+        if meta.write_mode() == Mode::Sealed {
+            let key = self
+                .master_key
+                .as_ref()
+                .ok_or_else(|| Error::Setup("this namespace needs a master key".into()))?;
+            fields.push((
+                field::SECRET_SEALED,
+                key.seal(self.ns.as_str(), &id, secret.expose())?,
+            ));
+            record.sealed = true;
+        }
         Ok(PendingKey {
             fields,
             created: Created {
@@ -501,6 +583,15 @@ impl Store {
                 token,
             },
         })
+    }
+
+    /// Writes a batch of new records (never overwriting); returns which were written.
+    pub(crate) async fn write_batch(&self, batch: &[PendingKey]) -> Result<Vec<bool>> {
+        if self.conn.is_cluster() {
+            self.write_batch_cluster(batch).await
+        } else {
+            self.write_batch_standalone(batch).await
+        }
     }
 
     async fn write_batch_standalone(&self, batch: &[PendingKey]) -> Result<Vec<bool>> {
@@ -652,7 +743,7 @@ impl Store {
         Ok(page)
     }
 
-    async fn fetch_raw(&self, ids: &[String]) -> Result<Vec<HashMap<String, String>>> {
+    pub(crate) async fn fetch_raw(&self, ids: &[String]) -> Result<Vec<HashMap<String, String>>> {
         if self.conn.is_cluster() {
             futures::stream::iter(ids)
                 .map(|id| {
@@ -827,7 +918,7 @@ impl Store {
         secret: &str,
         token: Option<&keygen::ParsedToken>,
     ) -> Result<Verdict> {
-        if keygen::validate_id(id).is_err() {
+        if !crate::layout::is_lookup_safe_id(id) {
             return Ok(Verdict::Rejected(Rejection::Unknown));
         }
         let key = self.ns.record_key(id);
@@ -924,7 +1015,7 @@ impl Store {
         pipe.ignore();
     }
 
-    async fn event(&self, op: &str, id: &str, detail: Option<&str>) -> Result<()> {
+    pub(crate) async fn event(&self, op: &str, id: &str, detail: Option<&str>) -> Result<()> {
         let mut pipe = redis::pipe();
         self.push_event(&mut pipe, &self.ns.events_key(), op, id, detail);
         pipe.query_async::<()>(&mut self.conn.clone()).await?;
@@ -1165,9 +1256,10 @@ type VerifyFields = (
     Option<String>,
 );
 
-struct PendingKey {
-    fields: Vec<(&'static str, String)>,
-    created: Created,
+/// A record ready to be written: its fields, and what `create` returns once it is.
+pub(crate) struct PendingKey {
+    pub(crate) fields: Vec<(&'static str, String)>,
+    pub(crate) created: Created,
 }
 
 async fn scan_record_ids(url: &str, ns: &Namespace) -> Result<Vec<String>> {
@@ -1218,7 +1310,7 @@ fn validate_request(req: &CreateRequest) -> Result<()> {
     Ok(())
 }
 
-fn record_fields(r: &KeyRecord) -> Vec<(&'static str, String)> {
+pub(crate) fn record_fields(r: &KeyRecord) -> Vec<(&'static str, String)> {
     let mut f = vec![
         (field::ID, r.id.clone()),
         (field::NAME, r.name.clone()),
@@ -1296,6 +1388,8 @@ fn parse_meta(ns: &Namespace, f: &HashMap<String, String>) -> Result<NamespaceMe
             .unwrap_or(0),
         production: f.get(meta_field::PRODUCTION).map(String::as_str) == Some("1"),
         pepper_check: f.get(meta_field::PEPPER_CHECK).cloned(),
+        master_key_check: f.get(meta_field::MASTER_KEY_CHECK).cloned(),
+        migrating_to: f.get(meta_field::MIGRATING_TO).and_then(|v| Mode::parse(v)),
     })
 }
 

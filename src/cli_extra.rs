@@ -1,0 +1,324 @@
+//! CLI commands around storage modes and hygiene: `reveal`, `migrate`, `import`, `check`,
+//! and the confirmation asked in production namespaces.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Read, Write};
+
+use serde_json::Value;
+
+use crate::cli::{ImportArgs, ImportFormat, MigrateTo, io, json_err, progress_bar};
+use crate::error::{Error, Result};
+use crate::keygen::{Secret, Token};
+use crate::migrate::ImportItem;
+use crate::store::{Mode, Store};
+
+/// In a production namespace, `revoke` and `delete` need `--yes` or the namespace's name
+/// typed on the terminal.
+pub async fn confirm_production(store: &Store, verb: &str, id: &str, yes: bool) -> Result<()> {
+    let production = store.meta().await?.is_some_and(|m| m.production);
+    if !production || yes {
+        return Ok(());
+    }
+    let ns = store.namespace().as_str();
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Config(format!(
+            "namespace {ns} is marked production: add --yes to {verb} {id}"
+        )));
+    }
+    eprint!("namespace {ns} is marked production; type its name to {verb} {id}: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(io)?;
+    if line.trim() == ns {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "not confirmed: {id} was not changed"
+        )))
+    }
+}
+
+pub async fn reveal(store: &Store, id: &str, json: bool) -> Result<u8> {
+    let secret = store.reveal(id).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"id": id, "secret": secret.expose()})
+        )
+        .map_err(io)?;
+    } else {
+        writeln!(out, "{}", secret.expose()).map_err(io)?;
+    }
+    Ok(0)
+}
+
+pub async fn migrate(store: &Store, to: MigrateTo, json: bool) -> Result<u8> {
+    let to = match to {
+        MigrateTo::Hash => Mode::Hash,
+        MigrateTo::Sealed => Mode::Sealed,
+    };
+    let bar = progress_bar(0, "migrating");
+    let report = store
+        .migrate(to, None, |n, total| {
+            if let Some(b) = &bar {
+                b.set_length(total as u64);
+                b.set_position(n as u64);
+            }
+        })
+        .await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;
+    } else {
+        writeln!(
+            out,
+            "namespace {} is now in {} mode: {} keys examined, {} converted",
+            store.namespace(),
+            report.to,
+            report.examined,
+            report.converted
+        )
+        .map_err(io)?;
+        if report.digest_only > 0 {
+            writeln!(
+                out,
+                "{} keys were stored as digests only: their secrets are unknown, so they stay unsealed (reveal will refuse them)",
+                report.digest_only
+            )
+            .map_err(io)?;
+        }
+        if report.malformed > 0 {
+            writeln!(
+                out,
+                "{} malformed records were left unchanged (see keytui doctor)",
+                report.malformed
+            )
+            .map_err(io)?;
+        }
+    }
+    Ok(0)
+}
+
+pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
+    let mut text = String::new();
+    match a.file.as_deref() {
+        None => {
+            std::io::stdin()
+                .lock()
+                .read_to_string(&mut text)
+                .map_err(io)?;
+        }
+        Some(p) if p.as_os_str() == "-" => {
+            std::io::stdin()
+                .lock()
+                .read_to_string(&mut text)
+                .map_err(io)?;
+        }
+        Some(p) => {
+            text = std::fs::read_to_string(p)
+                .map_err(|e| Error::Config(format!("cannot read {}: {e}", p.display())))?;
+        }
+    }
+    let text = zeroize::Zeroizing::new(text);
+    let items = parse_import(&text, a.format)?;
+    let count = items.len();
+    let report = store.import(items, |_| {}).await?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;
+    } else {
+        writeln!(out, "imported {} of {count} keys", report.imported).map_err(io)?;
+        for id in &report.skipped_existing {
+            writeln!(
+                out,
+                "skipped {id}: a key with this id exists (not overwritten)"
+            )
+            .map_err(io)?;
+        }
+    }
+    Ok(0)
+}
+
+/// Parses import input. Errors name the line, never its secret.
+pub fn parse_import(text: &str, format: ImportFormat) -> Result<Vec<ImportItem>> {
+    let trimmed = text.trim_start();
+    let values: Vec<(usize, Value)> = if trimmed.starts_with('[') {
+        let arr: Vec<Value> = serde_json::from_str(trimmed)
+            .map_err(|e| Error::Config(format!("import: not a JSON array (line {})", e.line())))?;
+        arr.into_iter()
+            .enumerate()
+            .map(|(i, v)| (i + 1, v))
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.starts_with('{') {
+                let v: Value = serde_json::from_str(line).map_err(|_| {
+                    Error::Config(format!("import: line {} is not valid JSON", n + 1))
+                })?;
+                out.push((n + 1, v));
+            } else if format == ImportFormat::Tastypie {
+                let Some((user, key)) = line.split_once(',') else {
+                    return Err(Error::Config(format!(
+                        "import: line {} is neither JSON nor username,key",
+                        n + 1
+                    )));
+                };
+                if user.trim() == "username" {
+                    continue; // a CSV header
+                }
+                out.push((
+                    n + 1,
+                    serde_json::json!({"username": user.trim(), "key": key.trim()}),
+                ));
+            } else {
+                return Err(Error::Config(format!(
+                    "import: line {} is not a JSON object",
+                    n + 1
+                )));
+            }
+        }
+        out
+    };
+    values
+        .into_iter()
+        .map(|(line, v)| item_from_json(line, &v, format))
+        .collect()
+}
+
+fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<ImportItem> {
+    let bad = |what: &str| Error::Config(format!("import: line {line}: {what}"));
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    // django dumpdata rows keep their fields under "fields"
+    let f = |k: &str| {
+        s(k).or_else(|| {
+            v.get("fields")
+                .and_then(|f| f.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+    };
+    let (id, secret) = match format {
+        ImportFormat::Tastypie => (
+            f("username").ok_or_else(|| bad("missing username"))?,
+            f("key").ok_or_else(|| bad("missing key"))?,
+        ),
+        ImportFormat::Jsonl => (
+            s("id").ok_or_else(|| bad("missing id"))?,
+            s("secret").ok_or_else(|| bad("missing secret"))?,
+        ),
+    };
+    let time = |k: &str| -> Result<Option<i64>> {
+        match v.get(k).or_else(|| v.get("fields").and_then(|f| f.get(k))) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| bad(&format!("{k} is not unix ms"))),
+            Some(Value::String(t)) => t
+                .parse::<jiff::Timestamp>()
+                .map(|ts| Some(ts.as_millisecond()))
+                .or_else(|_| {
+                    t.parse::<jiff::civil::DateTime>()
+                        .ok()
+                        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                        .map(|z| Some(z.timestamp().as_millisecond()))
+                        .ok_or(())
+                })
+                .map_err(|_| bad(&format!("{k} is not an RFC 3339 time"))),
+            Some(_) => Err(bad(&format!("{k} is not a time"))),
+        }
+    };
+    let mut meta = BTreeMap::new();
+    if let Some(Value::Object(m)) = v.get("meta") {
+        for (k, val) in m {
+            let text = match val {
+                Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+            meta.insert(k.clone(), text);
+        }
+    }
+    if format == ImportFormat::Tastypie {
+        meta.insert("source".into(), "tastypie".into());
+    }
+    Ok(ImportItem {
+        name: s("name").unwrap_or_else(|| id.clone()),
+        id,
+        secret: Secret::new(secret),
+        created_at: time("created_at").or_else(|_| time("created"))?,
+        expires_at: time("expires_at")?,
+        meta,
+        revoked: s("status").as_deref() == Some("revoked"),
+    })
+}
+
+/// `keytui check`: the token's shape and checksum, offline. Exit 0 when the token is well
+/// formed and its checksum (if it has one) is right, 1 otherwise.
+pub fn check(json: bool) -> Result<u8> {
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|_| Error::Config("the token on standard input is not UTF-8".into()))?;
+    let text = zeroize::Zeroizing::new(text);
+    let token = text.trim();
+    let mut out = std::io::stdout().lock();
+    let (ok, report) = match Token::parse(token) {
+        Err(e) => (
+            false,
+            serde_json::json!({"valid": false, "reason": e.to_string()}),
+        ),
+        Ok(p) => {
+            let checksum = p.checksum_valid();
+            (
+                checksum,
+                serde_json::json!({
+                    "valid": checksum,
+                    "prefix": p.prefix,
+                    "id": p.id,
+                    "checksum": if checksum { "valid" } else { "invalid or absent" },
+                }),
+            )
+        }
+    };
+    if json {
+        writeln!(out, "{report}").map_err(io)?;
+    } else if ok {
+        writeln!(
+            out,
+            "well-formed keytui token: id {}{}, checksum valid",
+            report["id"].as_str().unwrap_or_default(),
+            report["prefix"]
+                .as_str()
+                .map(|p| format!(", prefix {p}"))
+                .unwrap_or_default()
+        )
+        .map_err(io)?;
+    } else if report["id"].is_string() {
+        writeln!(
+            out,
+            "checksum invalid or absent: a typo, or a token made with --no-checksum (id {})",
+            report["id"].as_str().unwrap_or_default()
+        )
+        .map_err(io)?;
+    } else {
+        writeln!(
+            out,
+            "not a keytui token: {}",
+            report["reason"].as_str().unwrap_or_default()
+        )
+        .map_err(io)?;
+    }
+    Ok(if ok { 0 } else { 1 })
+}

@@ -1,0 +1,363 @@
+//! Storage-mode operations on a namespace: revealing a stored secret, migrating between
+//! modes (resumable), and importing keys made elsewhere (JSON lines, django-tastypie).
+//!
+//! Every record change here is a compare-and-set script on one record, so a run that is
+//! interrupted can simply be run again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use redis::AsyncCommands;
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::keygen::Secret;
+use crate::layout::{field, is_lookup_safe_id, meta_field};
+use crate::record::{KeyRecord, SecretAlg, UnixMs, now_ms};
+use crate::store::{Mode, NamespaceMeta, PendingKey, Store, record_fields};
+
+/// Replaces a plaintext secret by its digest (and optionally a sealed copy), only if the
+/// record still holds that plaintext. ARGV: plaintext, new alg, new secret, sealed or ''.
+const CONVERT_PLAIN: &str = r"
+if redis.call('HGET', KEYS[1], 'secret_alg') ~= 'plain' then return 0 end
+if redis.call('HGET', KEYS[1], 'secret') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'secret_alg', ARGV[2], 'secret', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'secret_sealed', ARGV[4]) end
+return 1";
+
+/// Drops the sealed copy of a record (sealed -> hash).
+const DROP_SEALED: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'secret_sealed') == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'secret_alg') == 'plain' then return 0 end
+redis.call('HDEL', KEYS[1], 'secret_sealed')
+return 1";
+
+/// What a migration did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct MigrateReport {
+    pub to: String,
+    pub examined: usize,
+    pub converted: usize,
+    /// Keys whose secret is unknown (stored only as a digest): they cannot be sealed.
+    pub digest_only: usize,
+    pub malformed: usize,
+    /// False when the run stopped early (it can be run again to finish).
+    pub complete: bool,
+}
+
+/// One key to import.
+#[derive(Clone, Debug)]
+pub struct ImportItem {
+    pub id: String,
+    pub secret: Secret,
+    pub name: String,
+    pub created_at: Option<UnixMs>,
+    pub expires_at: Option<UnixMs>,
+    pub meta: BTreeMap<String, String>,
+    pub revoked: bool,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub imported: usize,
+    /// Ids that already existed; never overwritten.
+    pub skipped_existing: Vec<String>,
+}
+
+impl Store {
+    /// The secret of a key, where the namespace's storage mode keeps it.
+    pub async fn reveal(&self, id: &str) -> Result<Secret> {
+        let meta = self
+            .meta()
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))?;
+        let mut c = self.conn();
+        let (alg, stored, sealed): (Option<String>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(self.ns.record_key(id))
+                .arg(field::SECRET_ALG)
+                .arg(field::SECRET)
+                .arg(field::SECRET_SEALED)
+                .query_async(&mut c)
+                .await?;
+        let (Some(alg), Some(stored)) = (alg, stored) else {
+            return Err(Error::NotFound(id.to_owned()));
+        };
+        let secret = if alg == SecretAlg::Plain.as_str() {
+            Secret::new(stored)
+        } else if let Some(sealed) = sealed {
+            self.check_master_key(&meta)?;
+            let key = self.master_key.as_ref().ok_or_else(|| {
+                Error::Setup("set KEYTUI_MASTER_KEY to reveal sealed secrets".into())
+            })?;
+            let plain = key.open(self.ns.as_str(), id, &sealed)?;
+            Secret::new(plain.to_string())
+        } else {
+            return Err(Error::Conflict(format!(
+                "key {id} is stored as a digest only ({} mode): its secret was shown once, at creation, and cannot be revealed",
+                meta.mode
+            )));
+        };
+        self.event("reveal", id, None).await?;
+        Ok(secret)
+    }
+
+    /// Converts the namespace to `to` (`hash` or `sealed`) in place. Resumable: records
+    /// already converted are skipped, so an interrupted run is finished by running it again.
+    /// `stop_after` stops after that many conversions (for tests of resumption).
+    pub async fn migrate(
+        &self,
+        to: Mode,
+        stop_after: Option<usize>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<MigrateReport> {
+        if to == Mode::Plain {
+            return Err(Error::Config(
+                "migrating to plain would store secrets in the clear; only --to hash or --to sealed".into(),
+            ));
+        }
+        let meta = self
+            .meta()
+            .await?
+            .ok_or_else(|| Error::Setup(format!("namespace {} does not exist", self.ns)))?;
+        self.check_pepper(&meta)?;
+        let mut c = self.conn();
+        let meta_key = self.ns.meta_key();
+        if to == Mode::Sealed {
+            let key = self.master_key.as_ref().ok_or_else(|| {
+                Error::Setup(
+                    "migrating to sealed needs KEYTUI_MASTER_KEY or KEYTUI_MASTER_KEY_FILE".into(),
+                )
+            })?;
+            let _: bool = c
+                .hset_nx(&meta_key, meta_field::MASTER_KEY_CHECK, key.check_value())
+                .await?;
+            let fresh = self.meta().await?.unwrap_or(meta.clone());
+            self.check_master_key(&NamespaceMeta {
+                migrating_to: Some(Mode::Sealed),
+                ..fresh
+            })?;
+        }
+        let _: () = c
+            .hset(&meta_key, meta_field::MIGRATING_TO, to.as_str())
+            .await?;
+        let digest_alg = if self.pepper.is_some() || meta.secret_alg == SecretAlg::HmacSha256 {
+            SecretAlg::HmacSha256
+        } else {
+            SecretAlg::Sha256
+        };
+        let total = self.count().await?;
+        let mut report = MigrateReport {
+            to: to.as_str().into(),
+            ..MigrateReport::default()
+        };
+        let mut offset = 0;
+        'pages: loop {
+            let ids = self.page_ids(offset, 1000).await?;
+            if ids.is_empty() {
+                break;
+            }
+            offset += ids.len();
+            let raw = self.fetch_raw(&ids).await?;
+            for (id, fields) in ids.iter().zip(raw) {
+                if fields.is_empty() {
+                    continue;
+                }
+                report.examined += 1;
+                let converted = self.convert(id, &fields, to, digest_alg).await?;
+                match converted {
+                    Conversion::Done => report.converted += 1,
+                    Conversion::NotNeeded => {}
+                    Conversion::DigestOnly => report.digest_only += 1,
+                    Conversion::Malformed => report.malformed += 1,
+                }
+                if stop_after.is_some_and(|n| report.converted >= n) {
+                    break 'pages;
+                }
+            }
+            progress(offset.min(total), total);
+            let _: () = c
+                .hset_multiple(
+                    self.ns.migration_key(),
+                    &[
+                        ("to", to.as_str().to_owned()),
+                        ("examined", report.examined.to_string()),
+                        ("updated_at", now_ms().to_string()),
+                    ],
+                )
+                .await?;
+        }
+        if stop_after.is_some_and(|n| report.converted >= n) && report.examined < total {
+            return Ok(report);
+        }
+        let _: () = c
+            .hset_multiple(
+                &meta_key,
+                &[
+                    (meta_field::MODE, to.as_str()),
+                    ("secret_alg", digest_alg.as_str()),
+                ],
+            )
+            .await?;
+        let _: () = c.hdel(&meta_key, meta_field::MIGRATING_TO).await?;
+        let _: () = c.del(self.ns.migration_key()).await?;
+        self.event("migrate", "", Some(to.as_str())).await?;
+        report.complete = true;
+        Ok(report)
+    }
+
+    async fn convert(
+        &self,
+        id: &str,
+        fields: &HashMap<String, String>,
+        to: Mode,
+        digest_alg: SecretAlg,
+    ) -> Result<Conversion> {
+        let (Some(alg), Some(secret)) = (fields.get(field::SECRET_ALG), fields.get(field::SECRET))
+        else {
+            return Ok(Conversion::Malformed);
+        };
+        let key = self.ns.record_key(id);
+        let mut c = self.conn();
+        if alg == SecretAlg::Plain.as_str() {
+            let digest = crypto::stored_form(digest_alg, secret, self.pepper.as_ref())
+                .ok_or_else(|| Error::Setup("this namespace needs KEYTUI_PEPPER".into()))?;
+            let sealed = match (to, &self.master_key) {
+                (Mode::Sealed, Some(k)) => k.seal(self.ns.as_str(), id, secret)?,
+                _ => String::new(),
+            };
+            let n: i64 = redis::Script::new(CONVERT_PLAIN)
+                .key(&key)
+                .arg(secret)
+                .arg(digest_alg.as_str())
+                .arg(digest)
+                .arg(sealed)
+                .invoke_async(&mut c)
+                .await?;
+            return Ok(if n == 1 {
+                Conversion::Done
+            } else {
+                Conversion::NotNeeded
+            });
+        }
+        let has_sealed = fields.contains_key(field::SECRET_SEALED);
+        match to {
+            Mode::Hash if has_sealed => {
+                let n: i64 = redis::Script::new(DROP_SEALED)
+                    .key(&key)
+                    .invoke_async(&mut c)
+                    .await?;
+                Ok(if n == 1 {
+                    Conversion::Done
+                } else {
+                    Conversion::NotNeeded
+                })
+            }
+            Mode::Sealed if !has_sealed => Ok(Conversion::DigestOnly),
+            _ => Ok(Conversion::NotNeeded),
+        }
+    }
+
+    /// Imports keys made elsewhere, stored in the namespace's mode. Existing ids are
+    /// skipped, never overwritten.
+    pub async fn import(
+        &self,
+        items: Vec<ImportItem>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<ImportReport> {
+        let meta = self.ensure_meta().await?;
+        self.check_master_key(&meta)?;
+        let mut report = ImportReport::default();
+        let mut done = 0;
+        for chunk in items.chunks(1000) {
+            let mut batch = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                batch.push(self.pending_import(item, &meta)?);
+            }
+            let written = self.write_batch(&batch).await?;
+            for (p, ok) in batch.iter().zip(written) {
+                if ok {
+                    report.imported += 1;
+                } else {
+                    report.skipped_existing.push(p.created.record.id.clone());
+                }
+            }
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(report)
+    }
+
+    fn pending_import(&self, item: &ImportItem, meta: &NamespaceMeta) -> Result<PendingKey> {
+        if !is_lookup_safe_id(&item.id) {
+            return Err(Error::Config(format!(
+                "cannot import id {:?}: ids are 1-128 printable characters without spaces or braces",
+                crate::sanitize::line(&item.id.chars().take(60).collect::<String>())
+            )));
+        }
+        if item.secret.expose().is_empty() {
+            return Err(Error::Config(format!(
+                "cannot import {}: empty secret",
+                item.id
+            )));
+        }
+        let mode = meta.write_mode();
+        let alg = meta.write_alg(self.pepper.is_some());
+        let stored = crypto::stored_form(alg, item.secret.expose(), self.pepper.as_ref())
+            .ok_or_else(|| Error::Setup("this namespace needs KEYTUI_PEPPER".into()))?;
+        let now = now_ms();
+        let record = KeyRecord {
+            id: item.id.clone(),
+            name: if item.name.is_empty() {
+                item.id.clone()
+            } else {
+                item.name.clone()
+            },
+            revoked: item.revoked,
+            secret_alg: alg,
+            sealed: mode == Mode::Sealed,
+            token_prefix: None,
+            token_checksum: false,
+            created_at: item.created_at.unwrap_or(now),
+            created_by: self.actor().to_owned(),
+            expires_at: item.expires_at,
+            revoked_at: item.revoked.then_some(now),
+            revoked_reason: item.revoked.then(|| "imported as revoked".to_owned()),
+            last_used_at: None,
+            meta: item.meta.clone(),
+            rotated_from: None,
+            rotated_to: None,
+        };
+        let mut fields = record_fields(&record);
+        fields.push((field::SECRET, stored));
+        if let Some(at) = record.revoked_at {
+            fields.push((field::REVOKED_AT, at.to_string()));
+            fields.push((field::REVOKED_REASON, "imported as revoked".into()));
+        }
+        if mode == Mode::Sealed {
+            let key = self
+                .master_key
+                .as_ref()
+                .ok_or_else(|| Error::Setup("this namespace needs a master key".into()))?;
+            fields.push((
+                field::SECRET_SEALED,
+                key.seal(self.ns.as_str(), &item.id, item.secret.expose())?,
+            ));
+        }
+        Ok(PendingKey {
+            fields,
+            created: crate::store::Created {
+                token: item.secret.clone(),
+                secret: item.secret.clone(),
+                record,
+            },
+        })
+    }
+}
+
+enum Conversion {
+    Done,
+    NotNeeded,
+    DigestOnly,
+    Malformed,
+}
