@@ -223,6 +223,12 @@ pub struct CreateArgs {
     /// One JSON object per key, one per line.
     #[arg(long)]
     pub json: bool,
+    /// Put the secret on the clipboard instead of printing it (cleared after --clear-after).
+    #[arg(long)]
+    pub copy: bool,
+    /// How long a copied secret stays on the clipboard.
+    #[arg(long, default_value = "45s", value_name = "DURATION")]
+    pub clear_after: String,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -447,6 +453,10 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             if a.count == 0 {
                 return Err(Error::Config("--count must be at least 1".into()));
             }
+            if a.copy && a.count != 1 {
+                return Err(Error::Config("--copy works with one key at a time".into()));
+            }
+            let clear_after = parse_duration(&a.clear_after)?;
             let mut req = CreateRequest::new(a.name.clone());
             apply_format(&mut req, &a.format)?;
             req.expires_at = a.expires.as_deref().map(parse_expiry).transpose()?;
@@ -463,6 +473,23 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 b.finish_and_clear();
             }
             let bits = req.secret_spec.entropy_bits();
+            if a.copy
+                && let Some(c) = created.first()
+            {
+                match crate::clipboard_hold::copy_in_background(c.secret.expose(), clear_after) {
+                    Ok(()) if !a.json => {
+                        print_copied(&mut out, c, bits, clear_after)?;
+                        return Ok(0);
+                    }
+                    Ok(()) => eprintln!(
+                        "keytui: secret copied to the clipboard; it is cleared in {}",
+                        humantime::format_duration(clear_after)
+                    ),
+                    Err(e) => eprintln!(
+                        "keytui: warning: not copied ({e}); the secret is printed instead"
+                    ),
+                }
+            }
             for c in &created {
                 print_created(&mut out, c, a.json, bits)?;
             }
@@ -809,6 +836,25 @@ fn print_created(out: &mut impl Write, c: &Created, json: bool, bits: f64) -> Re
         }
         writeln!(out, "The secret is shown only this once: store it now.").map_err(io)?;
     }
+    Ok(())
+}
+
+fn print_copied(out: &mut impl Write, c: &Created, bits: f64, clear_after: Duration) -> Result<()> {
+    let r = &c.record;
+    writeln!(out, "created key {:?}", crate::sanitize::line(&r.name)).map_err(io)?;
+    writeln!(out, "  id:      {}", r.id).map_err(io)?;
+    writeln!(
+        out,
+        "  secret:  copied to the clipboard (cleared in {})",
+        humantime::format_duration(clear_after)
+    )
+    .map_err(io)?;
+    writeln!(out, "  entropy: {:.0} bits", bits.floor()).map_err(io)?;
+    writeln!(
+        out,
+        "Paste the secret where it belongs now: it is not shown again."
+    )
+    .map_err(io)?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub use error::{Error, Result};
 pub mod app;
 pub mod cli;
 pub mod cli_extra;
+pub mod clipboard_hold;
 pub mod logging;
 pub mod migrate;
 pub mod sanitize;

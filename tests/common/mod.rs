@@ -16,6 +16,8 @@
 //! handler on a normal exit.
 #![allow(dead_code)]
 
+pub mod xvfb;
+
 use std::collections::hash_map::RandomState;
 use std::ffi::OsString;
 use std::fs::File;
