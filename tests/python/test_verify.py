@@ -1,0 +1,698 @@
+#!/usr/bin/env python3
+"""End-to-end test of examples/python/keytui_verify.py against keytui and a real Redis.
+
+Plain script (no pytest): starts its own redis-server on a free loopback port, creates keys
+with the keytui binary, verifies them three ways (the Python module, the Python command
+line, `keytui verify --json`) and checks that all agree with what docs/redis-layout.md
+prescribes. Prints `N passed, 0 failed` and exits 0 on success, exits 1 otherwise.
+
+Token cases on the Rust side: while keytui writes tokens with the temporary keygen stub's
+checksum (6 decimal digits, recognised exactly), `keytui verify --token` cannot follow the
+layout, and its deviations are printed as KNOWN MISMATCH instead of failing. Once keytui's
+tokens carry the layout's base62 CRC-32, every Rust verdict must match.
+
+Env: KEYTUI_BIN (default <repo>/target/debug/keytui, built with `cargo build` if missing),
+REDIS_SERVER (default redis-server).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import importlib.util
+import json
+import os
+import py_compile
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "python"
+SCRIPT = EXAMPLES / "keytui_verify.py"
+
+try:
+    import redis
+except ImportError:
+    sys.exit("redis-py is missing: python3 -m pip install redis")
+
+sys.path.insert(0, str(EXAMPLES))
+import keytui_verify as kv  # noqa: E402
+
+# ---- bookkeeping ---------------------------------------------------------------------------
+
+PASSED = 0
+FAILED = []
+KNOWN = []  # Rust-side deviations from the layout doc caused by the temporary keygen stub
+NOTES = []  # parts skipped because this build or machine lacks something
+
+
+def check(cond, what):
+    global PASSED
+    if cond:
+        PASSED += 1
+    else:
+        FAILED.append(what)
+        print(f"FAIL: {what}", flush=True)
+
+
+def eq(got, want, what):
+    check(got == want, f"{what}: got {got!r}, want {want!r}")
+
+
+# ---- redis-server -----------------------------------------------------------------------------
+
+_procs = []
+_tmp = tempfile.mkdtemp(prefix="keytui-pytest-")
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(5)
+            except Exception:
+                pass
+    shutil.rmtree(_tmp, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(*extra, tag="standalone"):
+    exe = os.environ.get("REDIS_SERVER", "redis-server")
+    d = os.path.join(_tmp, tag)
+    os.makedirs(d, exist_ok=True)
+    for _attempt in range(5):
+        port = free_port()
+        p = subprocess.Popen(
+            [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", d, "--daemonize", "no", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _procs.append(p)
+        client = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(100):
+            if p.poll() is not None:
+                break
+            try:
+                client.ping()
+                return port, client
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        p.kill()
+    raise SystemExit("cannot start redis-server")
+
+
+# ---- keytui binary --------------------------------------------------------------------------
+
+
+def keytui_bin():
+    env_bin = os.environ.get("KEYTUI_BIN")
+    if env_bin:
+        return env_bin
+    b = ROOT / "target" / "debug" / "keytui"
+    if not b.exists():
+        subprocess.run(["cargo", "build", "--quiet"], cwd=ROOT, check=True)
+    return str(b)
+
+
+KEYTUI = keytui_bin()
+BASE_ENV = {k: v for k, v in os.environ.items()
+            if k not in ("REDIS_URL", "KEYTUI_NAMESPACE", "KEYTUI_PEPPER", "KEYTUI_LOG_FILE")}
+BASE_ENV["KEYTUI_ACTOR"] = "test@python"
+
+
+def env_with(pepper=None):
+    e = dict(BASE_ENV)
+    if pepper is not None:
+        e["KEYTUI_PEPPER"] = pepper
+    return e
+
+
+def kt(ns, *args, pepper=None, stdin=None):
+    return subprocess.run([KEYTUI, "--url", URL, "-n", ns, *args], input=stdin,
+                          capture_output=True, text=True, env=env_with(pepper), timeout=60)
+
+
+def create(ns, *extra, pepper=None, name="py-test"):
+    p = kt(ns, "create", "--name", name, "--json", *extra, pepper=pepper)
+    if p.returncode != 0:
+        raise AssertionError(f"keytui create failed: {p.stderr.strip()}")
+    return json.loads(p.stdout.splitlines()[0])
+
+
+# ---- the three verifiers --------------------------------------------------------------------
+# Each returns "valid", a reason from kv.REASONS, or "error".
+
+
+def via_module(ns, key_id=None, secret=None, token=None, pepper=None, client=None, now_ms=None):
+    c = client or R
+    try:
+        if token is not None:
+            v = kv.verify_token(c, ns, token, pepper=pepper, now_ms=now_ms)
+        else:
+            v = kv.verify(c, ns, key_id, secret, pepper=pepper, now_ms=now_ms)
+    except kv.KeytuiError:
+        return "error"
+    if v.valid:
+        assert v.reason is None and v.id == (key_id or kv.split_token(token).id), v
+        return "valid"
+    assert v.reason in kv.REASONS, v
+    return v.reason
+
+
+def via_script(ns, key_id=None, secret=None, token=None, pepper=None, extra=()):
+    args = [sys.executable, str(SCRIPT), "--url", URL, "--namespace", ns, *extra]
+    args += ["--token"] if token is not None else [key_id]
+    env = env_with(pepper)
+    p = subprocess.run(args, input=(token if token is not None else secret) + "\n",
+                       capture_output=True, text=True, env=env, timeout=60)
+    out = p.stdout.strip()
+    if p.returncode == 0 and out.startswith("valid: "):
+        return "valid"
+    if p.returncode == 1 and out.startswith("rejected: "):
+        return out[len("rejected: "):]
+    if p.returncode == 2:
+        check("Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+              f"script error is one line without traceback: {p.stderr!r}")
+        return "error"
+    return f"?rc={p.returncode} out={out!r} err={p.stderr.strip()!r}"
+
+
+def via_rust(ns, key_id=None, secret=None, token=None, pepper=None):
+    args = ["verify", "--json"] + (["--token"] if token is not None else [key_id])
+    p = kt(ns, *args, pepper=pepper, stdin=(token if token is not None else secret) + "\n")
+    if p.returncode == 2:
+        return "error"
+    try:
+        v = json.loads(p.stdout)
+    except ValueError:
+        return f"?rc={p.returncode} out={p.stdout!r}"
+    return "valid" if v.get("valid") else v.get("reason")
+
+
+def case(what, want, ns, rust_known=None, **kw):
+    """Verifies with all three and checks each against `want`.
+
+    `rust_known`: a reason why `keytui verify` may deviate here (the keygen stub); a
+    deviation is then listed as a known mismatch instead of failing. Without it, the Rust
+    verdict must equal `want` like the other two."""
+    m = via_module(ns, **kw)
+    s = via_script(ns, **kw)
+    rs = via_rust(ns, **kw)
+    eq(m, want, f"{what} [module]")
+    eq(s, want, f"{what} [script]")
+    if rs != want and rust_known:
+        KNOWN.append(f"{what}: keytui verify says {rs!r}, the layout says {want!r} ({rust_known})")
+    else:
+        eq(rs, want, f"{what} [keytui verify]")
+    check(m == s, f"{what}: module and script agree ({m} / {s})")
+
+
+def record(ns, key_id):
+    return {k.decode(): v.decode() for k, v in R.hgetall(kv.record_key(ns, key_id)).items()}
+
+
+def flip(c):
+    return "1" if c != "1" else "2"
+
+
+def b62_decode(s):
+    n = 0
+    for c in s:
+        n = n * 62 + kv.BASE62.index(c)
+    return n
+
+
+def stub_checksum(text):
+    # The temporary src/keygen.rs stub: decimal CRC-32 mod 10^6 (NOT the layout's format).
+    return f"{zlib.crc32(text.encode()) % 1_000_000:06}"
+
+
+# ---- the tests ------------------------------------------------------------------------------
+
+
+def test_pure_helpers():
+    # checksum: 6 base62 chars that decode back to the CRC-32
+    for text in ["", "a", "123456789", "sk_live_4fQx0bZ9LmP2sT7a_secret", "ü-ñ"]:
+        c = kv.checksum(text)
+        eq(len(c), 6, f"checksum({text!r}) length")
+        check(all(ch in kv.BASE62 for ch in c), f"checksum({text!r}) alphabet")
+        eq(b62_decode(c), zlib.crc32(text.encode("utf-8")), f"checksum({text!r}) value")
+    eq(kv.checksum(""), "000000", "crc32('') = 0 zero-padded")
+    # 0xCBF43926 is the standard CRC-32 check value of "123456789"
+    eq(b62_decode(kv.checksum("123456789")), 0xCBF43926, "CRC-32 check value")
+    eq(kv.BASE62, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "alphabet")
+
+    T = kv.Token
+    eq(kv.split_token("sk_live_AbC123_sec_ret"), T("sk_live", "AbC123", "sec_ret"), "split prefix")
+    eq(kv.split_token("AbC_x"), T(None, "AbC", "x"), "split no prefix")
+    eq(kv.split_token("abc_0a1b_x_y_"), T("abc", "0a1b", "x_y_"), "split keeps _ in secret")
+    eq(kv.split_token("123_abc"), T(None, "123", "abc"), "digit id, lowercase secret")
+    for bad in ["", "abc", "abc_def", "abc_Def", "abc_Def_", "AbC_", "_x", "sk__Id_x"]:
+        try:
+            kv.split_token(bad)
+            ok = False
+        except ValueError:
+            ok = True
+        check(ok, f"split_token({bad!r}) is refused")
+
+    for good in ["4fQx0bZ9LmP2sT7a", "0123abcd", "x" * 128, "a-b.c:d"]:
+        check(kv.valid_id(good), f"valid_id({good!r})")
+    for bad in ["", "a{b", "a}b", "{x}", "a b", "a\tb", "a\nb", "x" * 129, None, 5]:
+        check(not kv.valid_id(bad), f"not valid_id({bad!r})")
+    eq(kv.record_key("prod", "4fQx0bZ9LmP2sT7a"), "prod:key:{4fQx0bZ9LmP2sT7a}", "record key")
+    eq(kv.stored_form("sha256", "abc"),
+       b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256 vector")
+    eq(kv.stored_form("hmac-sha256", "what do ya want for nothing?", b"Jefe"),
+       b"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", "RFC 4231 case 2")
+    eq(kv.stored_form("plain", "s3cret"), b"s3cret", "plain")
+
+
+def test_hash_namespace():
+    ns = "pyt-hash"
+    k = create(ns)
+    kid, sec = k["id"], k["secret"]
+    rec = record(ns, kid)
+    # conformance of what keytui wrote
+    eq(rec.get("id"), kid, "record id field")
+    eq(rec.get("secret_alg"), "sha256", "hash namespace stores sha256")
+    eq(rec.get("secret"), hashlib.sha256(sec.encode()).hexdigest(), "secret is sha256 hex")
+    eq(rec.get("status"), "active", "status active")
+    check(sec not in "".join(rec.values()), "the secret itself is not stored")
+    eq(R.zscore(f"{{{ns}}}:index", kid), float(rec["created_at"]), "indexed by created_at")
+
+    case("valid id+secret", "valid", ns, key_id=kid, secret=sec)
+    # negative controls: a verifier that accepts everything fails these
+    case("wrong secret (last char changed)", "wrong_secret", ns, key_id=kid, secret=sec[:-1] + flip(sec[-1]))
+    case("wrong secret (other text)", "wrong_secret", ns, key_id=kid, secret="x")
+    case("secret with a trailing space", "wrong_secret", ns, key_id=kid, secret=sec + " ")
+    check(not kv.verify(R, ns, kid, sec + "0").valid, "negative control: wrong secret is not valid")
+    check(not kv.verify(R, ns, kid, "").valid, "empty secret is not valid")
+    case("unknown id", "unknown", ns, key_id="Zz9" + kid[3:] + "Q", secret=sec)
+    case("right id in another namespace", "unknown", "pyt-other", key_id=kid, secret=sec)
+    for bad in ["a{b}c", kid + "}", "has space", "x" * 129]:
+        case(f"invalid id {bad[:20]!r}", "unknown", ns, key_id=bad, secret=sec)
+    eq(R.exists(kv.record_key(ns, "a{b}c")), 0, "nothing created for an invalid id")
+
+    # a decode_responses client gives the same verdicts
+    Rs = redis.Redis(host="127.0.0.1", port=PORT, decode_responses=True)
+    eq(via_module(ns, key_id=kid, secret=sec, client=Rs), "valid", "decode_responses: valid")
+    eq(via_module(ns, key_id=kid, secret="nope", client=Rs), "wrong_secret", "decode_responses: wrong")
+    v = kv.verify(R, ns, kid, sec)
+    eq((v.valid, v.reason, v.id, v.name), (True, None, kid, "py-test"), "Verdict fields")
+
+    # revoked (and the secret check comes first)
+    k2 = create(ns, name="to-revoke")
+    p = kt(ns, "revoke", k2["id"], "--reason", "test")
+    eq(p.returncode, 0, "keytui revoke")
+    case("revoked", "revoked", ns, key_id=k2["id"], secret=k2["secret"])
+    case("revoked + wrong secret", "wrong_secret", ns, key_id=k2["id"], secret="wrong")
+
+    # expired: HSET a past expires_at directly
+    k3 = create(ns, "--expires", "1h", name="to-expire")
+    case("not yet expired", "valid", ns, key_id=k3["id"], secret=k3["secret"])
+    R.hset(kv.record_key(ns, k3["id"]), "expires_at", str(int(time.time() * 1000) - 1000))
+    case("expired", "expired", ns, key_id=k3["id"], secret=k3["secret"])
+    case("expired + wrong secret", "wrong_secret", ns, key_id=k3["id"], secret="wrong")
+    # the boundary: expires_at <= now is expired
+    t = int(R.hget(kv.record_key(ns, k3["id"]), "expires_at"))
+    eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], now_ms=t), "expired", "expires_at == now")
+    eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], now_ms=t - 1), "valid", "expires_at == now+1")
+    # empty expires_at means never
+    R.hset(kv.record_key(ns, k3["id"]), "expires_at", "")
+    case("empty expires_at", "valid", ns, key_id=k3["id"], secret=k3["secret"])
+    # malformed records are errors, not verdicts
+    R.hset(kv.record_key(ns, k3["id"]), "expires_at", "soon")
+    case("malformed expires_at", "error", ns, key_id=k3["id"], secret=k3["secret"])
+    R.hset(kv.record_key(ns, k3["id"]), mapping={"expires_at": "", "secret_alg": "md5"})
+    case("unknown secret_alg", "error", ns, key_id=k3["id"], secret=k3["secret"])
+
+    # a record missing a required field is unknown
+    k4 = create(ns, name="broken")
+    R.hdel(kv.record_key(ns, k4["id"]), "secret")
+    case("record without secret", "unknown", ns, key_id=k4["id"], secret=k4["secret"])
+
+    # record_use
+    key = kv.record_key(ns, kid)
+    R.hdel(key, "last_used_at")
+    kv.verify(R, ns, kid, "wrong", record_use=True)
+    eq(R.hget(key, "last_used_at"), None, "record_use: nothing on a rejection")
+    before = int(time.time() * 1000)
+    check(kv.verify(R, ns, kid, sec, record_use=True).valid, "record_use: valid")
+    lu = R.hget(key, "last_used_at")
+    check(lu is not None and before <= int(lu) <= int(time.time() * 1000) + 1, f"last_used_at set ({lu})")
+    kv.record_use(R, ns, "NoSuchKey123")
+    eq(R.exists(kv.record_key(ns, "NoSuchKey123")), 0, "record_use never creates a record")
+    R.hdel(key, "last_used_at")
+    eq(via_script(ns, key_id=kid, secret=sec, extra=["--record-use"]), "valid", "script --record-use")
+    check(R.hget(key, "last_used_at") is not None, "script --record-use sets last_used_at")
+    return k
+
+
+def test_tokens():
+    ns = "pyt-tok"
+    k = create(ns)
+    kid, sec, tok = k["id"], k["secret"], k["token"]
+    eq(record(ns, kid).get("token_checksum"), "1", "tokens carry a checksum by default")
+
+    # Does keytui's own token follow the layout?
+    body, tail = tok[:-6], tok[-6:]
+    eq(body, f"{kid}_{sec}", "keytui token = id _ secret checksum")
+    if kv.checksum(body) == tail:
+        rust_conforms = True
+        eq(via_module(ns, token=tok), "valid", "keytui's token verifies in Python")
+    elif stub_checksum(body) == tail:
+        rust_conforms = False
+        KNOWN.append(f"keytui create writes the stub checksum {tail!r} (decimal), the layout "
+                     f"says {kv.checksum(body)!r} (base62): its tokens are bad_checksum for "
+                     "layout readers until the real keygen lands")
+        eq(via_module(ns, token=tok), "bad_checksum", "stub token is rejected per the layout")
+    else:
+        rust_conforms = False
+        check(False, f"keytui token checksum {tail!r} is neither the layout's nor the stub's")
+    stub = None if rust_conforms else "keygen stub: its token parsing/checksum is not the final one"
+
+    good = f"{kid}_{sec}" + kv.checksum(f"{kid}_{sec}")
+    case("good token", "valid", ns, token=good, rust_known=stub)
+    for i in range(1, 7):
+        bad = good[:-i] + flip(good[-i]) + good[len(good) - i + 1:]
+        case(f"token with checksum char -{i} flipped", "bad_checksum", ns, token=bad)
+    bad_secret_char = good[:-7] + flip(good[-7]) + good[-6:]
+    case("token with a secret char flipped", "bad_checksum", ns, token=bad_secret_char)
+    case("keytui's token with a checksum char flipped", "bad_checksum", ns,
+         token=tok[:-1] + flip(tok[-1]))
+    wrong = f"{kid}_{flip(sec[0])}{sec[1:]}"
+    case("token, good checksum, wrong secret", "wrong_secret", ns,
+         token=wrong + kv.checksum(wrong), rust_known=stub)
+    case("token without its checksum", "bad_checksum", ns, token=f"{kid}_{sec}")
+    case("token of an unknown id", "unknown", ns, token="Zz9Unknown_" + sec + kv.checksum("Zz9Unknown_" + sec))
+    case("not a token", "unknown", ns, token="nounderscore")
+    case("all lowercase, no id", "unknown", ns, token="abc_def")
+    eq(via_module(ns, token=""), "unknown", "empty token [module]")
+    eq(via_module(ns, token="{x}_" + sec), "unknown", "token with an invalid id [module]")
+
+    # prefix
+    kp = create(ns, "--prefix", "sk_live")
+    eq(record(ns, kp["id"]).get("token_prefix"), "sk_live", "token_prefix stored")
+    check(kp["token"].startswith(f"sk_live_{kp['id']}_{kp['secret']}"), "prefixed keytui token shape")
+    body = f"sk_live_{kp['id']}_{kp['secret']}"
+    case("good prefixed token", "valid", ns, token=body + kv.checksum(body), rust_known=stub)
+    case("prefixed token, checksum without the prefix", "bad_checksum", ns,
+         token=body + kv.checksum(f"{kp['id']}_{kp['secret']}"), rust_known=stub)
+
+    # no checksum: the whole rest is the secret, and keytui's own token must verify
+    kn = create(ns, "--no-checksum")
+    eq(record(ns, kn["id"]).get("token_checksum"), "0", "--no-checksum stores 0")
+    eq(kn["token"], f"{kn['id']}_{kn['secret']}", "token without checksum")
+    case("token without checksum", "valid", ns, token=kn["token"])
+    case("no-checksum token + 6 chars", "wrong_secret", ns, token=kn["token"] + "AAAAAA")
+
+    # a secret with underscores (secret from the record's point of view: plain namespace)
+    # and states through tokens
+    kr = create(ns, name="tok-revoke")
+    kt(ns, "revoke", kr["id"])
+    b = f"{kr['id']}_{kr['secret']}"
+    case("token of a revoked key", "revoked", ns, token=b + kv.checksum(b), rust_known=stub)
+    ke = create(ns, "--expires", "1h", name="tok-expire")
+    R.hset(kv.record_key(ns, ke["id"]), "expires_at", "1")
+    b = f"{ke['id']}_{ke['secret']}"
+    case("token of an expired key", "expired", ns, token=b + kv.checksum(b), rust_known=stub)
+
+    # record_use through a token
+    check(kv.verify_token(R, ns, good, record_use=True).valid, "verify_token record_use valid")
+    check(R.hget(kv.record_key(ns, kid), "last_used_at") is not None, "verify_token sets last_used_at")
+
+
+def test_plain_namespace():
+    ns = "pyt-plain"
+    p = kt(ns, "init", "--mode", "plain")
+    eq(p.returncode, 0, f"keytui init --mode plain ({p.stderr.strip()})")
+    eq(R.hget(f"{{{ns}}}:meta", "mode"), b"plain", "meta mode plain")
+    eq(R.hget(f"{{{ns}}}:meta", "layout"), b"1", "meta layout 1")
+    k = create(ns)
+    rec = record(ns, k["id"])
+    eq(rec.get("secret_alg"), "plain", "plain record alg")
+    eq(rec.get("secret"), k["secret"], "plain record holds the secret")
+    case("plain: valid", "valid", ns, key_id=k["id"], secret=k["secret"])
+    case("plain: wrong secret", "wrong_secret", ns, key_id=k["id"], secret=k["secret"][:-1])
+    case("plain: prefix of secret+1", "wrong_secret", ns, key_id=k["id"], secret=k["secret"] + "a")
+    b = f"{k['id']}_{k['secret']}"
+    case("plain: good token", "valid", ns, token=b + kv.checksum(b), rust_known=STUB_NOTE[0])
+    # a secret with underscores survives token splitting
+    R.hset(kv.record_key(ns, k["id"]), "secret", "a_b_c")
+    b = f"{k['id']}_a_b_c"
+    case("plain: secret with underscores via token", "valid", ns, token=b + kv.checksum(b),
+         rust_known=STUB_NOTE[0])
+    case("plain: secret with underscores", "valid", ns, key_id=k["id"], secret="a_b_c")
+
+
+def test_sealed_namespace():
+    ns = "pyt-sealed"
+    p = kt(ns, "init", "--mode", "sealed")
+    if p.returncode != 0:
+        NOTES.append(f"sealed namespace skipped: {p.stderr.strip()}")
+        return
+    k = create(ns)
+    rec = record(ns, k["id"])
+    eq(rec.get("secret_alg"), "sha256", "sealed records store the sha256 digest")
+    eq(rec.get("secret"), hashlib.sha256(k["secret"].encode()).hexdigest(), "sealed digest")
+    case("sealed: valid", "valid", ns, key_id=k["id"], secret=k["secret"])
+    case("sealed: wrong secret", "wrong_secret", ns, key_id=k["id"], secret="nope")
+
+
+def test_hmac_namespace():
+    ns = "pyt-hmac"
+    pepper = "pepper-for-tests-ü"
+    pb = pepper.encode()
+    p = kt(ns, "init", pepper=pepper)
+    eq(p.returncode, 0, f"keytui init with a pepper ({p.stderr.strip()})")
+    meta = {k.decode(): v.decode() for k, v in R.hgetall(f"{{{ns}}}:meta").items()}
+    eq(meta.get("secret_alg"), "hmac-sha256", "meta secret_alg hmac")
+    eq(meta.get("pepper_check"),
+       hmac.new(pb, b"keytui pepper check", hashlib.sha256).hexdigest()[:16], "pepper_check")
+    k = create(ns, pepper=pepper)
+    rec = record(ns, k["id"])
+    eq(rec.get("secret_alg"), "hmac-sha256", "hmac record alg")
+    eq(rec.get("secret"), hmac.new(pb, k["secret"].encode(), hashlib.sha256).hexdigest(),
+       "record secret is HMAC-SHA256(pepper, secret)")
+    case("hmac: valid", "valid", ns, key_id=k["id"], secret=k["secret"], pepper=pepper)
+    case("hmac: wrong secret", "wrong_secret", ns, key_id=k["id"], secret="nope", pepper=pepper)
+    # A wrong pepper cannot be told from a wrong secret in one round trip: wrong_secret.
+    case("hmac: wrong pepper", "wrong_secret", ns, key_id=k["id"], secret=k["secret"],
+         pepper="not-the-pepper")
+    # No pepper at all is a configuration error (exit 2), never a verdict.
+    case("hmac: no pepper", "error", ns, key_id=k["id"], secret=k["secret"])
+    # ... unless the id is unknown: nothing to hash with, so 'unknown'
+    case("hmac: no pepper, unknown id", "unknown", ns, key_id="NoSuchId42", secret="x")
+    b = f"{k['id']}_{k['secret']}"
+    case("hmac: good token", "valid", ns, token=b + kv.checksum(b), pepper=pepper,
+         rust_known=STUB_NOTE[0])
+    # the pepper may come from another variable in the script
+    env_var = "MY_APP_PEPPER"
+    os.environ[env_var] = pepper
+    try:
+        BASE_ENV[env_var] = pepper
+        eq(via_script(ns, key_id=k["id"], secret=k["secret"], extra=["--pepper-env", env_var]),
+           "valid", "script --pepper-env")
+    finally:
+        BASE_ENV.pop(env_var, None)
+        os.environ.pop(env_var, None)
+    # start-up check of the namespace
+    eq(kv.check_namespace(R, ns, pb).get("mode"), "hash", "check_namespace with the pepper")
+    for bad_pepper, exc in [(b"wrong", kv.NamespaceError), (None, kv.PepperRequired)]:
+        try:
+            kv.check_namespace(R, ns, bad_pepper)
+            got = None
+        except kv.KeytuiError as e:
+            got = type(e)
+        eq(got, exc, f"check_namespace with pepper {bad_pepper!r}")
+
+
+def test_layout_and_errors():
+    ns = "pyt-future"
+    R.hset(f"{{{ns}}}:meta", mapping={"layout": "2", "mode": "hash", "secret_alg": "sha256"})
+    try:
+        kv.check_namespace(R, ns)
+        ok = False
+    except kv.NamespaceError:
+        ok = True
+    check(ok, "check_namespace refuses layout 2")
+    eq(kv.check_namespace(R, "pyt-empty"), {}, "check_namespace of an empty namespace")
+    for bad_ns in ["", "a:b", "{x}", "x" * 65]:
+        try:
+            kv.verify(R, bad_ns, "Abc1", "x")
+            ok = False
+        except kv.NamespaceError:
+            ok = True
+        check(ok, f"invalid namespace {bad_ns!r} is an error")
+
+    def run(args, stdin):
+        return subprocess.run([sys.executable, str(SCRIPT), *args], input=stdin,
+                              capture_output=True, text=True, env=env_with(), timeout=60)
+
+    def one_line_error(p, what):
+        eq(p.returncode, 2, f"{what}: exit 2")
+        lines = p.stderr.strip().splitlines()
+        check(len(lines) == 1 and "Traceback" not in p.stderr, f"{what}: one line ({p.stderr!r})")
+
+    dead = f"redis://127.0.0.1:{free_port()}"
+    one_line_error(run(["--url", dead, "SomeId1"], "secret\n"), "cannot connect")
+    one_line_error(run(["--url", URL], "secret\n"), "no id")
+    one_line_error(run(["--url", URL, "--token", "SomeId1"], "x\n"), "id and --token")
+    one_line_error(run(["--url", URL, "SomeId1"], ""), "empty stdin")
+    one_line_error(run(["--url", URL, "--namespace", "a:b", "SomeId1"], "x\n"), "bad namespace")
+    one_line_error(run(["--url", "notaurl", "SomeId1"], "x\n"), "bad url")
+    # env defaults: REDIS_URL and KEYTUI_NAMESPACE
+    k = create("pyt-env")
+    e = env_with()
+    e.update(REDIS_URL=URL, KEYTUI_NAMESPACE="pyt-env")
+    p = subprocess.run([sys.executable, str(SCRIPT), k["id"]], input=k["secret"], env=e,
+                       capture_output=True, text=True, timeout=60)
+    eq((p.returncode, p.stdout), (0, f"valid: {k['id']}\n"), "env defaults, no trailing newline")
+    p = subprocess.run([sys.executable, str(SCRIPT), k["id"]], input=k["secret"] + "\n\n", env=e,
+                       capture_output=True, text=True, timeout=60)
+    eq((p.returncode, p.stdout), (1, "rejected: wrong_secret\n"), "only one newline is stripped")
+    p = subprocess.run([sys.executable, str(SCRIPT), "--json", k["id"]], input=k["secret"], env=e,
+                       capture_output=True, text=True, timeout=60)
+    eq(json.loads(p.stdout), {"valid": True, "id": k["id"], "name": "py-test"}, "--json")
+
+
+def test_tastypie(hash_key):
+    path = EXAMPLES / "tastypie_auth.py"
+    try:
+        py_compile.compile(str(path), doraise=True, cfile=os.path.join(_tmp, "ta.pyc"))
+        ok = True
+    except py_compile.PyCompileError as e:
+        ok = False
+        print(e)
+    check(ok, "tastypie_auth.py compiles")
+    spec = importlib.util.spec_from_file_location("tastypie_auth", path)
+    ta = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ta)
+
+    P = ta.parse_authorization
+    eq(P("ApiKey Abc123:s3cr:et"), ("apikey", "Abc123", "s3cr:et"), "ApiKey header")
+    eq(P("apikey Abc123:x"), ("apikey", "Abc123", "x"), "scheme is case-insensitive")
+    eq(P("Bearer sk_live_Abc_x"), ("bearer", "sk_live_Abc_x"), "Bearer header")
+    eq(P("  Bearer   tok  "), ("bearer", "tok"), "surrounding spaces")
+    for bad in [None, "", "ApiKey", "ApiKey Abc123", "ApiKey :x", "ApiKey Abc:", "Basic abc",
+                "Bearer", "Bearer a b", "Bearer " + "x" * 5000, "Token abc"]:
+        eq(P(bad), None, f"refused header {str(bad)[:30]!r}")
+    eq(ta.identifier_from_header("Bearer sk_live_Abc9_xyz"), "Abc9", "identifier from token")
+    eq(ta.identifier_from_header("ApiKey Abc9:x"), "Abc9", "identifier from ApiKey")
+
+    django_present = importlib.util.find_spec("django") is not None
+    if not django_present:
+        # Exercise the class against the real Redis with stand-ins for Django's objects.
+        class FakeUnauthorized:
+            status_code = 401
+
+        class Req:
+            def __init__(self, header):
+                self.META = {"HTTP_AUTHORIZATION": header} if header else {}
+
+        ta.HttpUnauthorized = FakeUnauthorized
+        auth = ta.KeytuiAuthentication(redis_client=R, namespace="pyt-hash")
+        kid, sec = hash_key["id"], hash_key["secret"]
+        body = f"{kid}_{sec}"
+        good_tok = body + kv.checksum(body)
+        rq = Req(f"ApiKey {kid}:{sec}")
+        eq(auth.is_authenticated(rq), True, "tastypie: ApiKey valid")
+        eq(auth.get_identifier(rq), kid, "tastypie: identifier")
+        eq(rq.keytui_key.name, "py-test", "tastypie: verdict on the request")
+        eq(auth.is_authenticated(Req(f"Bearer {good_tok}")), True, "tastypie: Bearer valid")
+        for h in [f"ApiKey {kid}:wrong", None, "Basic x", f"Bearer {good_tok[:-1]}{flip(good_tok[-1])}",
+                  f"ApiKey nosuch:{sec}"]:
+            check(isinstance(auth.is_authenticated(Req(h)), FakeUnauthorized),
+                  f"tastypie: unauthorized for {str(h)[:24]!r}")
+        eq(auth.get_identifier(Req(f"ApiKey {kid}:wrong")), kid, "identifier of an unverified request")
+        eq(auth.get_identifier(Req(None)), "nokey", "identifier without a header")
+
+
+def test_cluster():
+    """A one-node Redis Cluster: keytui --cluster writes, RedisCluster and --cluster read."""
+    try:
+        port, c = start_redis("--cluster-enabled", "yes", "--cluster-config-file",
+                              "nodes.conf", tag="cluster")
+    except SystemExit as e:
+        NOTES.append(f"cluster test skipped: {e}")
+        return
+    c.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
+    for _ in range(200):
+        if b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"):
+            break
+        time.sleep(0.05)
+    else:
+        NOTES.append("cluster test skipped: the one-node cluster did not come up")
+        return
+    url = f"redis://127.0.0.1:{port}"
+    ns = "pyt-cluster"
+    p = subprocess.run([KEYTUI, "--url", url, "--cluster", "-n", ns, "create", "--name", "c",
+                        "--json"], capture_output=True, text=True, env=env_with(), timeout=60)
+    eq(p.returncode, 0, f"keytui --cluster create ({p.stderr.strip()})")
+    if p.returncode != 0:
+        return
+    k = json.loads(p.stdout.splitlines()[0])
+    from redis.cluster import RedisCluster
+    rc = RedisCluster.from_url(url)
+    v = kv.verify(rc, ns, k["id"], k["secret"], record_use=True)
+    check(v.valid, f"cluster: module valid ({v})")
+    check(c.hget(kv.record_key(ns, k["id"]), "last_used_at") is not None, "cluster: record_use")
+    eq(kv.verify(rc, ns, k["id"], "nope").reason, "wrong_secret", "cluster: wrong secret")
+    for secret, want in [(k["secret"], (0, "valid: " + k["id"])), ("nope", (1, "rejected: wrong_secret"))]:
+        q = subprocess.run([sys.executable, str(SCRIPT), "--cluster", "--url", url, "-n", ns, k["id"]],
+                           input=secret, capture_output=True, text=True, env=env_with(), timeout=60)
+        eq((q.returncode, q.stdout.strip()), want, f"cluster: script --cluster {want[1]}")
+    rc.close()
+
+
+def main():
+    global URL, PORT, R, STUB_NOTE
+    PORT, R = start_redis()
+    URL = f"redis://127.0.0.1:{PORT}"
+    STUB_NOTE = [None]
+    try:
+        test_pure_helpers()
+        hk = test_hash_namespace()
+        test_tokens()
+        # once we know whether keytui's tokens follow the layout, token cases on the Rust
+        # side may be known stub deviations
+        if any("stub checksum" in k for k in KNOWN):
+            STUB_NOTE[0] = "keygen stub: its token parsing/checksum is not the final one"
+        test_plain_namespace()
+        test_sealed_namespace()
+        test_hmac_namespace()
+        test_layout_and_errors()
+        test_tastypie(hk)
+        test_cluster()
+    except Exception:
+        traceback.print_exc()
+        FAILED.append("exception (see above)")
+    for n in NOTES:
+        print(f"NOTE: {n}")
+    for k in KNOWN:
+        print(f"KNOWN MISMATCH (Rust side, not failing): {k}")
+    print(f"{PASSED} passed, {len(FAILED)} failed")
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
