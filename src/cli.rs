@@ -389,6 +389,7 @@ pub fn pepper_from_env() -> Result<Option<Pepper>> {
 pub async fn run_command(cli: Cli, command: Command) -> ExitCode {
     match dispatch(&cli, command).await {
         Ok(code) => ExitCode::from(code),
+        Err(Error::OutputClosed) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "command failed");
             let _ = writeln!(std::io::stderr(), "keytui: {e}");
@@ -979,6 +980,9 @@ pub(crate) fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBa
 }
 
 pub(crate) fn io(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Error::OutputClosed;
+    }
     Error::Config(format!("I/O error: {e}"))
 }
 

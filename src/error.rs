@@ -32,6 +32,9 @@ pub enum Error {
     /// The namespace is missing, of another layout version, or set up differently.
     #[error("{0}")]
     Setup(String),
+    /// Standard output was closed early (`keytui list | head`): stop quietly.
+    #[error("output closed")]
+    OutputClosed,
     /// A request that contradicts the stored state.
     #[error("{0}")]
     Conflict(String),

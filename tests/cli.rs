@@ -540,3 +540,123 @@ fn tls_with_a_private_ca() {
     let o = keytui(&url, &ns).args(["list"]).output().unwrap();
     assert_one_line_error(&o);
 }
+
+#[test]
+fn events_follow_prints_changes_live() {
+    use std::io::{BufRead, BufReader};
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("follow");
+    create(&url, &ns, &[]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("keytui"))
+        .args([url.as_str(), "-n", &ns, "events", "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // the history first: init and create
+    assert!(lines.next().unwrap().unwrap().contains("\"init\""));
+    assert!(lines.next().unwrap().unwrap().contains("\"create\""));
+    // then a change made by another process
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let c = create(&url, &ns, &[]);
+    let o = keytui(&url, &ns)
+        .args(["revoke", c["id"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let next = lines.next().unwrap().unwrap();
+    assert!(
+        next.contains("\"create\"") && next.contains(c["id"].as_str().unwrap()),
+        "{next}"
+    );
+    let next = lines.next().unwrap().unwrap();
+    assert!(next.contains("\"revoke\""), "{next}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn two_processes_creating_and_revoking_lose_nothing() {
+    for url in [
+        common::shared_server().url(),
+        common::shared_cluster().url(),
+    ] {
+        let ns = common::unique_namespace("twoproc");
+        let seed: Vec<String> = {
+            let o = keytui(&url, &ns)
+                .args(["create", "--name", "seed", "--count", "40", "--json"])
+                .output()
+                .unwrap();
+            stdout(&o)
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<Value>(l).unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        let spawn = |args: Vec<String>| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("keytui"))
+                .args([url.as_str(), "-n", &ns])
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut children = vec![
+            spawn(vec![
+                "create".into(),
+                "--name".into(),
+                "a".into(),
+                "--count".into(),
+                "500".into(),
+            ]),
+            spawn(vec![
+                "create".into(),
+                "--name".into(),
+                "b".into(),
+                "--count".into(),
+                "500".into(),
+            ]),
+        ];
+        // revoke the seed keys from many short-lived processes while the creates run
+        for id in &seed {
+            children.push(spawn(vec!["revoke".into(), id.clone()]));
+        }
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+        let o = keytui(&url, &ns).args(["list", "--json"]).output().unwrap();
+        let list: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let arr = list.as_array().unwrap();
+        assert_eq!(arr.len(), 1040);
+        assert_eq!(arr.iter().filter(|r| r["status"] == "revoked").count(), 40);
+        let o = keytui(&url, &ns).args(["doctor"]).output().unwrap();
+        assert!(o.status.success(), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn closed_output_is_not_an_error() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("pipe");
+    keytui(&url, &ns)
+        .args(["create", "--name", "p", "--count", "3000"])
+        .output()
+        .unwrap();
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' '{url}' -n '{ns}' list | head -1 >/dev/null; echo $?",
+            assert_cmd::cargo::cargo_bin("keytui").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
