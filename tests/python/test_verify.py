@@ -6,10 +6,13 @@ with the keytui binary, verifies them three ways (the Python module, the Python 
 line, `keytui verify --json`) and checks that all agree with what docs/redis-layout.md
 prescribes. Prints `N passed, 0 failed` and exits 0 on success, exits 1 otherwise.
 
-Token cases on the Rust side: while keytui writes tokens with the temporary keygen stub's
-checksum (6 decimal digits, recognised exactly), `keytui verify --token` cannot follow the
-layout, and its deviations are printed as KNOWN MISMATCH instead of failing. Once keytui's
-tokens carry the layout's base62 CRC-32, every Rust verdict must match.
+keytui's tokens carry the layout's base62 CRC-32 checksum, so every verdict of
+`keytui verify` (ids and tokens, with or without a prefix) must equal the layout's: any
+disagreement between keytui and the Python verifier fails the test.
+
+Sealed namespaces are made with `keytui init --mode sealed --generate-master-key FILE` in a
+temporary directory; keytui gets the key file through KEYTUI_MASTER_KEY_FILE, the Python
+verifier never sees it.
 
 Env: KEYTUI_BIN (default <repo>/target/debug/keytui, built with `cargo build` if missing),
 REDIS_SERVER (default redis-server).
@@ -51,7 +54,6 @@ import keytui_verify as kv  # noqa: E402
 
 PASSED = 0
 FAILED = []
-KNOWN = []  # Rust-side deviations from the layout doc caused by the temporary keygen stub
 NOTES = []  # parts skipped because this build or machine lacks something
 
 
@@ -135,24 +137,29 @@ def keytui_bin():
 
 KEYTUI = keytui_bin()
 BASE_ENV = {k: v for k, v in os.environ.items()
-            if k not in ("REDIS_URL", "KEYTUI_NAMESPACE", "KEYTUI_PEPPER", "KEYTUI_LOG_FILE")}
+            if k not in ("REDIS_URL", "KEYTUI_NAMESPACE", "KEYTUI_PEPPER", "KEYTUI_LOG_FILE",
+                         "KEYTUI_MASTER_KEY", "KEYTUI_MASTER_KEY_FILE")}
 BASE_ENV["KEYTUI_ACTOR"] = "test@python"
 
 
-def env_with(pepper=None):
+def env_with(pepper=None, master_key_file=None):
     e = dict(BASE_ENV)
     if pepper is not None:
         e["KEYTUI_PEPPER"] = pepper
+    if master_key_file is not None:
+        e["KEYTUI_MASTER_KEY_FILE"] = str(master_key_file)
     return e
 
 
-def kt(ns, *args, pepper=None, stdin=None):
+def kt(ns, *args, pepper=None, stdin=None, master_key_file=None):
     return subprocess.run([KEYTUI, "--url", URL, "-n", ns, *args], input=stdin,
-                          capture_output=True, text=True, env=env_with(pepper), timeout=60)
+                          capture_output=True, text=True,
+                          env=env_with(pepper, master_key_file), timeout=60)
 
 
-def create(ns, *extra, pepper=None, name="py-test"):
-    p = kt(ns, "create", "--name", name, "--json", *extra, pepper=pepper)
+def create(ns, *extra, pepper=None, name="py-test", master_key_file=None):
+    p = kt(ns, "create", "--name", name, "--json", *extra, pepper=pepper,
+           master_key_file=master_key_file)
     if p.returncode != 0:
         raise AssertionError(f"keytui create failed: {p.stderr.strip()}")
     return json.loads(p.stdout.splitlines()[0])
@@ -208,22 +215,16 @@ def via_rust(ns, key_id=None, secret=None, token=None, pepper=None):
     return "valid" if v.get("valid") else v.get("reason")
 
 
-def case(what, want, ns, rust_known=None, **kw):
-    """Verifies with all three and checks each against `want`.
-
-    `rust_known`: a reason why `keytui verify` may deviate here (the keygen stub); a
-    deviation is then listed as a known mismatch instead of failing. Without it, the Rust
-    verdict must equal `want` like the other two."""
+def case(what, want, ns, **kw):
+    """Verifies with all three (module, script, `keytui verify`) and checks each against
+    `want`: any disagreement fails."""
     m = via_module(ns, **kw)
     s = via_script(ns, **kw)
     rs = via_rust(ns, **kw)
     eq(m, want, f"{what} [module]")
     eq(s, want, f"{what} [script]")
-    if rs != want and rust_known:
-        KNOWN.append(f"{what}: keytui verify says {rs!r}, the layout says {want!r} ({rust_known})")
-    else:
-        eq(rs, want, f"{what} [keytui verify]")
-    check(m == s, f"{what}: module and script agree ({m} / {s})")
+    eq(rs, want, f"{what} [keytui verify]")
+    check(m == s == rs, f"{what}: module, script and keytui agree ({m} / {s} / {rs})")
 
 
 def record(ns, key_id):
@@ -239,11 +240,6 @@ def b62_decode(s):
     for c in s:
         n = n * 62 + kv.BASE62.index(c)
     return n
-
-
-def stub_checksum(text):
-    # The temporary src/keygen.rs stub: decimal CRC-32 mod 10^6 (NOT the layout's format).
-    return f"{zlib.crc32(text.encode()) % 1_000_000:06}"
 
 
 # ---- the tests ------------------------------------------------------------------------------
@@ -373,25 +369,15 @@ def test_tokens():
     kid, sec, tok = k["id"], k["secret"], k["token"]
     eq(record(ns, kid).get("token_checksum"), "1", "tokens carry a checksum by default")
 
-    # Does keytui's own token follow the layout?
+    # keytui's own token follows the layout: id _ secret, then the base62 CRC-32
     body, tail = tok[:-6], tok[-6:]
     eq(body, f"{kid}_{sec}", "keytui token = id _ secret checksum")
-    if kv.checksum(body) == tail:
-        rust_conforms = True
-        eq(via_module(ns, token=tok), "valid", "keytui's token verifies in Python")
-    elif stub_checksum(body) == tail:
-        rust_conforms = False
-        KNOWN.append(f"keytui create writes the stub checksum {tail!r} (decimal), the layout "
-                     f"says {kv.checksum(body)!r} (base62): its tokens are bad_checksum for "
-                     "layout readers until the real keygen lands")
-        eq(via_module(ns, token=tok), "bad_checksum", "stub token is rejected per the layout")
-    else:
-        rust_conforms = False
-        check(False, f"keytui token checksum {tail!r} is neither the layout's nor the stub's")
-    stub = None if rust_conforms else "keygen stub: its token parsing/checksum is not the final one"
+    eq(tail, kv.checksum(body), "keytui token checksum is the layout's base62 CRC-32")
+    case("keytui's own token", "valid", ns, token=tok)
 
     good = f"{kid}_{sec}" + kv.checksum(f"{kid}_{sec}")
-    case("good token", "valid", ns, token=good, rust_known=stub)
+    eq(good, tok, "the layout's token equals keytui's")
+    case("good token", "valid", ns, token=good)
     for i in range(1, 7):
         bad = good[:-i] + flip(good[-i]) + good[len(good) - i + 1:]
         case(f"token with checksum char -{i} flipped", "bad_checksum", ns, token=bad)
@@ -401,7 +387,7 @@ def test_tokens():
          token=tok[:-1] + flip(tok[-1]))
     wrong = f"{kid}_{flip(sec[0])}{sec[1:]}"
     case("token, good checksum, wrong secret", "wrong_secret", ns,
-         token=wrong + kv.checksum(wrong), rust_known=stub)
+         token=wrong + kv.checksum(wrong))
     case("token without its checksum", "bad_checksum", ns, token=f"{kid}_{sec}")
     case("token of an unknown id", "unknown", ns, token="Zz9Unknown_" + sec + kv.checksum("Zz9Unknown_" + sec))
     case("not a token", "unknown", ns, token="nounderscore")
@@ -412,11 +398,15 @@ def test_tokens():
     # prefix
     kp = create(ns, "--prefix", "sk_live")
     eq(record(ns, kp["id"]).get("token_prefix"), "sk_live", "token_prefix stored")
-    check(kp["token"].startswith(f"sk_live_{kp['id']}_{kp['secret']}"), "prefixed keytui token shape")
     body = f"sk_live_{kp['id']}_{kp['secret']}"
-    case("good prefixed token", "valid", ns, token=body + kv.checksum(body), rust_known=stub)
+    eq(kp["token"], body + kv.checksum(body), "prefixed keytui token: checksum covers the prefix")
+    eq(kv.split_token(kp["token"]).prefix, "sk_live", "prefix parses")
+    case("keytui's own prefixed token", "valid", ns, token=kp["token"])
+    case("good prefixed token", "valid", ns, token=body + kv.checksum(body))
     case("prefixed token, checksum without the prefix", "bad_checksum", ns,
-         token=body + kv.checksum(f"{kp['id']}_{kp['secret']}"), rust_known=stub)
+         token=body + kv.checksum(f"{kp['id']}_{kp['secret']}"))
+    case("prefixed token, checksum char flipped", "bad_checksum", ns,
+         token=kp["token"][:-1] + flip(kp["token"][-1]))
 
     # no checksum: the whole rest is the secret, and keytui's own token must verify
     kn = create(ns, "--no-checksum")
@@ -430,11 +420,11 @@ def test_tokens():
     kr = create(ns, name="tok-revoke")
     kt(ns, "revoke", kr["id"])
     b = f"{kr['id']}_{kr['secret']}"
-    case("token of a revoked key", "revoked", ns, token=b + kv.checksum(b), rust_known=stub)
+    case("token of a revoked key", "revoked", ns, token=b + kv.checksum(b))
     ke = create(ns, "--expires", "1h", name="tok-expire")
     R.hset(kv.record_key(ns, ke["id"]), "expires_at", "1")
     b = f"{ke['id']}_{ke['secret']}"
-    case("token of an expired key", "expired", ns, token=b + kv.checksum(b), rust_known=stub)
+    case("token of an expired key", "expired", ns, token=b + kv.checksum(b))
 
     # record_use through a token
     check(kv.verify_token(R, ns, good, record_use=True).valid, "verify_token record_use valid")
@@ -455,27 +445,54 @@ def test_plain_namespace():
     case("plain: wrong secret", "wrong_secret", ns, key_id=k["id"], secret=k["secret"][:-1])
     case("plain: prefix of secret+1", "wrong_secret", ns, key_id=k["id"], secret=k["secret"] + "a")
     b = f"{k['id']}_{k['secret']}"
-    case("plain: good token", "valid", ns, token=b + kv.checksum(b), rust_known=STUB_NOTE[0])
+    eq(k["token"], b + kv.checksum(b), "plain: keytui token")
+    case("plain: good token", "valid", ns, token=b + kv.checksum(b))
     # a secret with underscores survives token splitting
     R.hset(kv.record_key(ns, k["id"]), "secret", "a_b_c")
     b = f"{k['id']}_a_b_c"
-    case("plain: secret with underscores via token", "valid", ns, token=b + kv.checksum(b),
-         rust_known=STUB_NOTE[0])
+    case("plain: secret with underscores via token", "valid", ns, token=b + kv.checksum(b))
     case("plain: secret with underscores", "valid", ns, key_id=k["id"], secret="a_b_c")
 
 
 def test_sealed_namespace():
     ns = "pyt-sealed"
-    p = kt(ns, "init", "--mode", "sealed")
-    if p.returncode != 0:
-        NOTES.append(f"sealed namespace skipped: {p.stderr.strip()}")
+    kdir = tempfile.mkdtemp(prefix="sealed-", dir=_tmp)
+    keyfile = os.path.join(kdir, "master.key")
+    p = kt(ns, "init", "--mode", "sealed", "--generate-master-key", keyfile)
+    eq(p.returncode, 0, f"keytui init --mode sealed --generate-master-key ({p.stderr.strip()})")
+    check(os.path.isfile(keyfile), "master key file written")
+    if not os.path.isfile(keyfile):
         return
-    k = create(ns)
-    rec = record(ns, k["id"])
+    eq(os.stat(keyfile).st_mode & 0o777, 0o600, "master key file has mode 0600")
+    meta = {k.decode(): v.decode() for k, v in R.hgetall(f"{{{ns}}}:meta").items()}
+    eq(meta.get("mode"), "sealed", "meta mode sealed")
+    check(len(meta.get("master_key_check", "")) == 16, f"meta master_key_check ({meta})")
+    # creating needs the master key
+    p = kt(ns, "create", "--name", "no-key", "--json")
+    check(p.returncode != 0, f"sealed create without a master key is refused (rc {p.returncode})")
+    k = create(ns, master_key_file=keyfile)
+    kid, sec = k["id"], k["secret"]
+    rec = record(ns, kid)
     eq(rec.get("secret_alg"), "sha256", "sealed records store the sha256 digest")
-    eq(rec.get("secret"), hashlib.sha256(k["secret"].encode()).hexdigest(), "sealed digest")
-    case("sealed: valid", "valid", ns, key_id=k["id"], secret=k["secret"])
-    case("sealed: wrong secret", "wrong_secret", ns, key_id=k["id"], secret="nope")
+    eq(rec.get("secret"), hashlib.sha256(sec.encode()).hexdigest(), "sealed digest")
+    sealed = rec.get("secret_sealed", "")
+    check(sealed.startswith("xchacha20poly1305:"), f"secret_sealed present ({sealed[:24]!r})")
+    check(sec not in "".join(rec.values()), "sealed: the secret itself is not stored")
+    # reveal with the key file prints the secret; without it, it does not
+    p = kt(ns, "reveal", kid, master_key_file=keyfile)
+    eq(p.returncode, 0, f"keytui reveal with the key file ({p.stderr.strip()})")
+    check(sec in p.stdout, "keytui reveal prints the secret")
+    p = kt(ns, "reveal", kid)
+    check(p.returncode != 0 and sec not in p.stdout, "keytui reveal without the key file fails")
+    # verification needs no master key (kt/via_* run without KEYTUI_MASTER_KEY_FILE)
+    case("sealed: valid", "valid", ns, key_id=kid, secret=sec)
+    case("sealed: wrong secret", "wrong_secret", ns, key_id=kid, secret="nope")
+    case("sealed: wrong secret (last char changed)", "wrong_secret", ns, key_id=kid,
+         secret=sec[:-1] + flip(sec[-1]))
+    case("sealed: keytui's token", "valid", ns, token=k["token"])
+    case("sealed: token, checksum char flipped", "bad_checksum", ns,
+         token=k["token"][:-1] + flip(k["token"][-1]))
+    eq(kv.check_namespace(R, ns).get("mode"), "sealed", "check_namespace of a sealed namespace")
 
 
 def test_hmac_namespace():
@@ -503,8 +520,7 @@ def test_hmac_namespace():
     # ... unless the id is unknown: nothing to hash with, so 'unknown'
     case("hmac: no pepper, unknown id", "unknown", ns, key_id="NoSuchId42", secret="x")
     b = f"{k['id']}_{k['secret']}"
-    case("hmac: good token", "valid", ns, token=b + kv.checksum(b), pepper=pepper,
-         rust_known=STUB_NOTE[0])
+    case("hmac: good token", "valid", ns, token=b + kv.checksum(b), pepper=pepper)
     # the pepper may come from another variable in the script
     env_var = "MY_APP_PEPPER"
     os.environ[env_var] = pepper
@@ -665,18 +681,13 @@ def test_cluster():
 
 
 def main():
-    global URL, PORT, R, STUB_NOTE
+    global URL, PORT, R
     PORT, R = start_redis()
     URL = f"redis://127.0.0.1:{PORT}"
-    STUB_NOTE = [None]
     try:
         test_pure_helpers()
         hk = test_hash_namespace()
         test_tokens()
-        # once we know whether keytui's tokens follow the layout, token cases on the Rust
-        # side may be known stub deviations
-        if any("stub checksum" in k for k in KNOWN):
-            STUB_NOTE[0] = "keygen stub: its token parsing/checksum is not the final one"
         test_plain_namespace()
         test_sealed_namespace()
         test_hmac_namespace()
@@ -688,8 +699,6 @@ def main():
         FAILED.append("exception (see above)")
     for n in NOTES:
         print(f"NOTE: {n}")
-    for k in KNOWN:
-        print(f"KNOWN MISMATCH (Rust side, not failing): {k}")
     print(f"{PASSED} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0
 
