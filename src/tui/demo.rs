@@ -112,13 +112,23 @@ pub async fn seed(store: &Store) -> Result<()> {
             req.prefix = Some(if i % 2 == 0 { "sk_live" } else { "pk_test" }.into());
         }
         req.expires_at = match i % 10 {
-            2 | 7 => Some(now + 40), // expired by the time the TUI opens
             3 => Some(now + 3 * 3_600_000),
             4 => Some(now + 30 * 86_400_000),
             5 => Some(now + 365 * 86_400_000),
             _ => None,
         };
         let created = store.create(&req).await?;
+        if matches!(i % 10, 2 | 7) {
+            // Expired: a past expiry is written directly (create refuses one).
+            let past = now - (i as i64 + 1) * 86_400_000;
+            let mut c = store.conn();
+            redis::cmd("HSET")
+                .arg(store.namespace().record_key(&created.record.id))
+                .arg(crate::layout::field::EXPIRES_AT)
+                .arg(past)
+                .query_async::<()>(&mut c)
+                .await?;
+        }
         if i % 8 == 6 {
             revoke.push((created.record.id, i));
         }
@@ -132,7 +142,6 @@ pub async fn seed(store: &Store) -> Result<()> {
     for (id, i) in revoke {
         store.revoke(&id, Some(reasons[i % reasons.len()])).await?;
     }
-    tokio::time::sleep(Duration::from_millis(60)).await;
     Ok(())
 }
 
