@@ -18,6 +18,9 @@ pub mod state;
 pub mod sync;
 pub mod view;
 
+#[cfg(test)]
+mod fixtures;
+
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
