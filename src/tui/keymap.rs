@@ -57,6 +57,22 @@ impl KeyAction {
         KeyAction::Quit,
     ];
 
+    /// The actions the footer hints at, most important first (the footer drops what
+    /// does not fit from the end).
+    pub const FOOTER: [KeyAction; 11] = [
+        KeyAction::Help,
+        KeyAction::Quit,
+        KeyAction::Filter,
+        KeyAction::New,
+        KeyAction::Details,
+        KeyAction::Revoke,
+        KeyAction::Delete,
+        KeyAction::Rotate,
+        KeyAction::CycleStatus,
+        KeyAction::CopyId,
+        KeyAction::Restore,
+    ];
+
     /// The name used in the `[keys]` section of the config file.
     pub fn config_name(self) -> &'static str {
         match self {

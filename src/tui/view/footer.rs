@@ -20,7 +20,7 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         Screen::Table if state.filter.editing => {
             fixed(&[("Enter", "keep filter"), ("Esc", "clear"), ("↑↓", "move")])
         }
-        Screen::Table => KeyAction::ALL
+        Screen::Table => KeyAction::FOOTER
             .iter()
             .filter_map(|&a| Some((state.keymap.first_key(a)?, a.hint()?.to_owned())))
             .collect(),
@@ -61,10 +61,16 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
     let key_style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
     let mut spans = Vec::new();
-    for (k, what) in hints(state) {
-        if !spans.is_empty() {
-            spans.push(Span::raw("  "));
+    let mut used = 0usize;
+    for (i, (k, what)) in hints(state).into_iter().enumerate() {
+        let sep = if i == 0 { "" } else { "  " };
+        let width = sep.chars().count() + k.chars().count() + 1 + what.chars().count();
+        // The first hint is always shown (cut if need be); later ones only whole.
+        if i > 0 && used + width > area.width as usize {
+            break;
         }
+        used += width;
+        spans.push(Span::raw(sep));
         spans.push(Span::styled(k, key_style));
         spans.push(Span::raw(format!(" {what}")));
     }

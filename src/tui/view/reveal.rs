@@ -12,7 +12,7 @@ use crate::tui::state::Reveal;
 use super::centered;
 
 pub fn render(reveal: &Reveal, frame: &mut Frame, area: Rect) {
-    let popup = centered(area, 76, 14);
+    let popup = centered(area, 76, 12);
     frame.render_widget(Clear, popup);
     let c = &reveal.created;
     let title = match &reveal.rotated_from {
@@ -24,26 +24,26 @@ pub fn render(reveal: &Reveal, frame: &mut Frame, area: Rect) {
     let strong = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     let lines = vec![
         Line::from(vec![
-            Span::styled("name   ", label),
-            Span::raw(clean(&c.record.name)),
+            Span::styled("secret ", label),
+            Span::styled(c.secret.expose().to_owned(), strong),
         ]),
+        Line::from(Span::styled(
+            "Shown only this once: the secret will not be shown again. Copy or store it now.",
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )),
         Line::from(vec![
             Span::styled("id     ", label),
             Span::raw(clean(&c.record.id)),
         ]),
         Line::from(vec![
-            Span::styled("secret ", label),
-            Span::styled(c.secret.expose().to_owned(), strong),
-        ]),
-        Line::from(vec![
             Span::styled("token  ", label),
             Span::raw(c.token.expose().to_owned()),
         ]),
+        Line::from(vec![
+            Span::styled("name   ", label),
+            Span::raw(clean(&c.record.name)),
+        ]),
         Line::default(),
-        Line::from(Span::styled(
-            "The secret will not be shown again: copy or store it now.",
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        )),
         Line::from("c copy secret · y copy id · t copy token · Esc done"),
     ];
     frame.render_widget(

@@ -26,7 +26,7 @@ enum Col {
 fn columns(width: u16) -> Vec<(Col, Constraint, &'static str)> {
     let mut cols = vec![(
         Col::Status,
-        Constraint::Length(if width >= 60 { 9 } else { 1 }),
+        Constraint::Length(if width >= 60 { 10 } else { 1 }),
         if width >= 60 { "STATUS" } else { "" },
     )];
     cols.push((Col::Name, Constraint::Fill(1), "NAME"));
