@@ -172,13 +172,9 @@ impl Key {
     }
 
     pub fn from_event(e: &KeyEvent) -> Self {
-        let code = match e.code {
-            // Terminals send BackTab for Shift-Tab; letters arrive already upper-cased.
-            KeyCode::Char(c) => KeyCode::Char(c),
-            other => other,
-        };
+        // Shift is not compared: letters arrive upper-cased, Shift-Tab as BackTab.
         Key {
-            code,
+            code: e.code,
             ctrl: e.modifiers.contains(KeyModifiers::CONTROL),
             alt: e.modifiers.contains(KeyModifiers::ALT),
         }
