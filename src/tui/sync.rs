@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::conn::{self, ConnectOptions};
 use crate::error::Error;
+use crate::layout::Namespace;
 use crate::store::{CreateRequest, Store};
 
 use super::state::{Action, Command, ConnState};
@@ -105,11 +106,22 @@ fn spawn_loader(
 ) -> JoinHandle<()> {
     tokio::task::spawn_local(async move {
         let started = Instant::now();
-        let page = match store.page(0, FIRST_PAGE).await {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = actions.send(Action::Failed(format!("loading failed: {e}")));
-                return;
+        // Right after a reconnect the ordinary connection may still be re-establishing
+        // itself: try a few times before reporting.
+        let mut attempt = 0;
+        let page = loop {
+            match store.page(0, FIRST_PAGE).await {
+                Ok(p) => break p,
+                Err(e) if attempt >= 5 => {
+                    let _ =
+                        actions.send(Action::Failed(format!("loading failed: {e} (R retries)")));
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, attempt, "loading the first page failed; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                }
             }
         };
         if timing {
@@ -276,7 +288,8 @@ async fn follow(
     let mut conn = None;
     let mut shown = ConnState::Live;
     let mut failures = 0u32;
-    let mut recovering = false;
+    // The cursor when the connection was lost, until the trim check after it has run.
+    let mut recovering: Option<String> = None;
     let set = |shown: &mut ConnState, s: ConnState| {
         if *shown != s {
             *shown = s;
@@ -299,7 +312,7 @@ async fn follow(
                         ConnState::Reconnecting
                     };
                     set(&mut shown, s);
-                    recovering = true;
+                    recovering.get_or_insert_with(|| cursor.clone());
                     tokio::time::sleep(backoff(failures)).await;
                     continue;
                 }
@@ -312,16 +325,18 @@ async fn follow(
                 .await
                 .unwrap_or_else(|_| "$".into());
         }
-        match Store::wait_events(c, &ns, &cursor, BLOCK, 500).await {
-            Ok(events) => {
-                failures = 0;
-                if recovering {
-                    recovering = false;
-                    if let Ok(Some(oldest)) = store.oldest_event_cursor().await
-                        && stream_id(&oldest) > stream_id(&cursor)
-                        && cursor != "$"
+        if let Some(lost_at) = recovering.clone() {
+            // Back after a loss: if the feed no longer reaches back to where we were,
+            // changes were trimmed away and only a reload is exact. Asked on this fresh
+            // connection: the ordinary one may still be reconnecting.
+            match oldest_cursor(c, &ns).await {
+                Ok(oldest) => {
+                    recovering = None;
+                    if let Some(oldest) = oldest
+                        && lost_at != "$"
+                        && stream_id(&oldest) > stream_id(&lost_at)
                     {
-                        tracing::info!(%cursor, %oldest, "change feed trimmed past our cursor");
+                        tracing::info!(%lost_at, %oldest, "change feed trimmed past our cursor");
                         if let Ok(last) = store.last_event_cursor().await {
                             cursor = last;
                         }
@@ -330,6 +345,17 @@ async fn follow(
                         continue;
                     }
                 }
+                Err(e) => {
+                    tracing::info!(error = %e, "change feed: trim check failed");
+                    conn = None;
+                    tokio::time::sleep(backoff(failures.max(1))).await;
+                    continue;
+                }
+            }
+        }
+        match Store::wait_events(c, &ns, &cursor, BLOCK, 500).await {
+            Ok(events) => {
+                failures = 0;
                 set(&mut shown, ConnState::Live);
                 for e in events {
                     cursor = e.cursor.clone();
@@ -360,7 +386,7 @@ async fn follow(
                 tracing::info!(error = %e, "change feed: read failed");
                 conn = None;
                 failures += 1;
-                recovering = true;
+                recovering.get_or_insert_with(|| cursor.clone());
                 set(
                     &mut shown,
                     if failures >= 3 {
@@ -373,6 +399,19 @@ async fn follow(
             }
         }
     }
+}
+
+/// The id of the oldest entry of `{ns}:events`, read on the follower's own connection.
+async fn oldest_cursor(c: &mut conn::Conn, ns: &Namespace) -> Result<Option<String>, Error> {
+    let raw: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
+        .arg(ns.events_key())
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(c)
+        .await?;
+    Ok(raw.into_iter().next().map(|(id, _)| id))
 }
 
 fn backoff(failures: u32) -> Duration {
