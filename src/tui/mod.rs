@@ -203,6 +203,8 @@ fn execute(
                 let visible = filter::run(&job);
                 let _ = tx.send(Action::FilterDone {
                     generation: job.generation,
+                    structure: job.structure,
+                    query: job.query,
                     visible,
                 });
             });

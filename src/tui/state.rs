@@ -122,6 +122,8 @@ pub struct Filter {
     pub generation: u64,
     /// A filter run is on its way.
     pub pending: bool,
+    /// Records changed while a run was on its way: run again when it answers.
+    pub rerun: bool,
 }
 
 impl Filter {
@@ -262,6 +264,8 @@ pub enum Screen {
 #[derive(Clone, Debug)]
 pub struct FilterJob {
     pub generation: u64,
+    /// `State::structure` when the job started: indices are valid only for it.
+    pub structure: u64,
     pub query: String,
     pub status: StatusFilter,
     pub now: UnixMs,
@@ -353,6 +357,8 @@ pub enum Action {
     /// The fuzzy filter finished: indices into the records, best first.
     FilterDone {
         generation: u64,
+        structure: u64,
+        query: String,
         visible: Vec<usize>,
     },
     /// Something was copied.
@@ -390,6 +396,8 @@ pub struct State {
     pub malformed: usize,
     pub loading: Loading,
     load: u64,
+    /// Bumped whenever record indices shift (insert, remove, reload), not on appends.
+    structure: u64,
     /// Indices into `records` shown in the table, in order.
     pub visible: Vec<usize>,
     /// Index into `visible`.
@@ -420,6 +428,7 @@ impl State {
             malformed: 0,
             loading: Loading::FirstPage,
             load: 0,
+            structure: 0,
             visible: Vec::new(),
             selected: 0,
             scroll: 0,
@@ -516,11 +525,13 @@ impl State {
         self.clamp();
     }
 
-    /// Recomputes the visible rows: at once without a query, else by the filter worker.
+    /// Recomputes the visible rows after the query or the status filter changed: at once
+    /// without a query, else by the filter worker.
     fn refresh_visible(&mut self) -> Vec<Command> {
         self.filter.generation += 1;
         if self.filter.query().is_empty() {
             self.filter.pending = false;
+            self.filter.rerun = false;
             let (now, sf) = (self.now, self.status_filter);
             self.visible = self
                 .records
@@ -533,14 +544,27 @@ impl State {
             Vec::new()
         } else {
             self.filter.pending = true;
+            self.filter.rerun = false;
             vec![Command::Filter(FilterJob {
                 generation: self.filter.generation,
+                structure: self.structure,
                 query: self.filter.query().to_owned(),
                 status: self.status_filter,
                 now: self.now,
                 records: Arc::clone(&self.records),
             })]
         }
+    }
+
+    /// Like `refresh_visible` after the records changed, but while a filter run is on its
+    /// way, only notes that another is needed (a million records loading in chunks must
+    /// not start a run per chunk).
+    fn records_changed(&mut self) -> Vec<Command> {
+        if !self.filter.query().is_empty() && self.filter.pending {
+            self.filter.rerun = true;
+            return Vec::new();
+        }
+        self.refresh_visible()
     }
 
     /// Inserts or replaces a record, keeping newest-first order and the visible indices valid.
@@ -556,13 +580,14 @@ impl State {
                 .unwrap_or(records.len());
             self.ids.insert(r.id.clone());
             records.insert(pos, r);
+            self.structure += 1;
             for v in &mut self.visible {
                 if *v >= pos {
                     *v += 1;
                 }
             }
         }
-        let cmds = self.refresh_visible();
+        let cmds = self.records_changed();
         self.reselect(selected_id.as_deref());
         cmds
     }
@@ -573,6 +598,7 @@ impl State {
             return Vec::new();
         };
         Arc::make_mut(&mut self.records).remove(pos);
+        self.structure += 1;
         self.ids.remove(id);
         self.visible.retain(|&v| v != pos);
         for v in &mut self.visible {
@@ -587,7 +613,7 @@ impl State {
             self.screen = Screen::Table;
             self.say("that key was deleted meanwhile");
         }
-        let cmds = self.refresh_visible();
+        let cmds = self.records_changed();
         self.reselect(selected_id.as_deref());
         cmds
     }
@@ -676,6 +702,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         } => {
             let selected_id = state.selected_record().map(|r| r.id.clone());
             state.load = load;
+            state.structure += 1;
             state.ids = records.iter().map(|r| r.id.clone()).collect();
             state.loading = if records.len() >= total {
                 Loading::Done
@@ -720,7 +747,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 state.clamp();
                 Vec::new()
             } else {
-                state.refresh_visible()
+                state.records_changed()
             }
         }
         Action::RecordChanged(r) => state.upsert(*r),
@@ -766,11 +793,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::FilterDone {
             generation,
+            structure,
+            query,
             visible,
         } => {
-            if generation == state.filter.generation {
+            let latest = generation == state.filter.generation;
+            let usable = query == state.filter.query() && structure == state.structure;
+            if usable {
                 let selected_id = state.selected_record().map(|r| r.id.clone());
-                state.filter.pending = false;
                 state.visible = visible;
                 if state.filter.editing {
                     state.selected = 0;
@@ -778,6 +808,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 } else {
                     state.reselect(selected_id.as_deref());
                 }
+            }
+            if latest && (state.filter.rerun || !usable) {
+                return state.refresh_visible();
+            }
+            if latest {
+                state.filter.pending = false;
             }
             Vec::new()
         }

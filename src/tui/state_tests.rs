@@ -17,6 +17,8 @@ fn run_filter(s: &mut State, cmds: Vec<Command>) {
                 s,
                 Action::FilterDone {
                     generation: job.generation,
+                    structure: job.structure,
+                    query: job.query.clone(),
                     visible,
                 },
             );
@@ -136,6 +138,8 @@ fn stale_filter_results_are_dropped() {
                 &mut s,
                 Action::FilterDone {
                     generation: job.generation,
+                    structure: job.structure,
+                    query: job.query.clone(),
                     visible: vec![0, 1, 2, 3, 4, 5],
                 },
             );
@@ -627,4 +631,54 @@ fn config_overrides_change_what_keys_do() {
     s.keymap = config.keymap;
     update(&mut s, key('x'));
     assert!(matches!(s.screen, Screen::ConfirmRevoke { .. }));
+}
+
+#[test]
+fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
+    let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
+    let all = crate::tui::fixtures::records();
+    update(
+        &mut s,
+        Action::FirstPage {
+            load: 1,
+            records: all[..2].to_vec(),
+            total: 6,
+            malformed: 0,
+        },
+    );
+    update(&mut s, key('/'));
+    let first = update(&mut s, key('e'));
+    assert_eq!(first.len(), 1);
+    for chunk in [&all[2..4], &all[4..]] {
+        let cmds = update(
+            &mut s,
+            Action::MoreRecords {
+                load: 1,
+                records: chunk.to_vec(),
+                done: false,
+            },
+        );
+        assert!(cmds.is_empty(), "a run per chunk");
+    }
+    // The first run answers: its rows are shown, and one more run covers the new records.
+    let mut again = Vec::new();
+    for c in first {
+        if let Command::Filter(job) = c {
+            let visible = crate::tui::filter::run(&job);
+            again = update(
+                &mut s,
+                Action::FilterDone {
+                    generation: job.generation,
+                    structure: job.structure,
+                    query: job.query.clone(),
+                    visible,
+                },
+            );
+        }
+    }
+    assert!(s.filter.pending);
+    assert!(matches!(again.as_slice(), [Command::Filter(j)] if j.records.len() == 6));
+    run_filter(&mut s, again);
+    assert!(!s.filter.pending);
+    assert!(s.visible.len() > 2);
 }

@@ -70,6 +70,8 @@ fn filter_line() {
                     &mut s,
                     Action::FilterDone {
                         generation: job.generation,
+                        structure: job.structure,
+                        query: job.query.clone(),
                         visible,
                     },
                 );
