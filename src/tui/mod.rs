@@ -135,7 +135,7 @@ async fn event_loop(
         if dirty {
             terminal.draw(|f| view::render(state, f))?;
             dirty = false;
-            if timing && !first_rows_logged && !state.visible.is_empty() {
+            if timing && !first_rows_logged && state.loading != state::Loading::FirstPage {
                 first_rows_logged = true;
                 tracing::info!(
                     timing = "first_rows_drawn",
@@ -200,7 +200,9 @@ fn execute(
         Command::Filter(job) => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
-                let visible = filter::run(&job);
+                let Some(visible) = filter::run(&job) else {
+                    return;
+                };
                 let _ = tx.send(Action::FilterDone {
                     generation: job.generation,
                     structure: job.structure,

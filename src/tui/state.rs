@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
@@ -124,6 +125,8 @@ pub struct Filter {
     pub pending: bool,
     /// Records changed while a run was on its way: run again when it answers.
     pub rerun: bool,
+    /// The newest generation, shared with running jobs so that outdated ones stop early.
+    pub latest: Arc<AtomicU64>,
 }
 
 impl Filter {
@@ -270,6 +273,8 @@ pub struct FilterJob {
     pub status: StatusFilter,
     pub now: UnixMs,
     pub records: Arc<Vec<KeyRecord>>,
+    /// The newest generation: the job gives up when it is no longer this one's.
+    pub latest: Arc<AtomicU64>,
 }
 
 /// Work for the outside world.
@@ -398,6 +403,7 @@ pub struct State {
     load: u64,
     /// Bumped whenever record indices shift (insert, remove, reload), not on appends.
     structure: u64,
+    counts: (usize, usize, usize),
     /// Indices into `records` shown in the table, in order.
     pub visible: Vec<usize>,
     /// Index into `visible`.
@@ -429,6 +435,7 @@ impl State {
             loading: Loading::FirstPage,
             load: 0,
             structure: 0,
+            counts: (0, 0, 0),
             visible: Vec::new(),
             selected: 0,
             scroll: 0,
@@ -457,6 +464,11 @@ impl State {
 
     /// Counts by status (active, revoked, expired) of the loaded records.
     pub fn counts(&self) -> (usize, usize, usize) {
+        self.counts
+    }
+
+    /// Recounts by status (records changed, or time passed and keys expired).
+    fn recount(&mut self) {
         let mut c = (0, 0, 0);
         for r in self.records.iter() {
             match r.status_at(self.now) {
@@ -465,7 +477,7 @@ impl State {
                 Status::Expired => c.2 += 1,
             }
         }
-        c
+        self.counts = c;
     }
 
     /// When the next tick is due, if anything on screen moves with time.
@@ -529,6 +541,10 @@ impl State {
     /// without a query, else by the filter worker.
     fn refresh_visible(&mut self) -> Vec<Command> {
         self.filter.generation += 1;
+        self.filter
+            .latest
+            .store(self.filter.generation, Ordering::Relaxed);
+        self.recount();
         if self.filter.query().is_empty() {
             self.filter.pending = false;
             self.filter.rerun = false;
@@ -552,6 +568,7 @@ impl State {
                 status: self.status_filter,
                 now: self.now,
                 records: Arc::clone(&self.records),
+                latest: Arc::clone(&self.filter.latest),
             })]
         }
     }
@@ -561,6 +578,7 @@ impl State {
     /// not start a run per chunk).
     fn records_changed(&mut self) -> Vec<Command> {
         if !self.filter.query().is_empty() && self.filter.pending {
+            self.recount();
             self.filter.rerun = true;
             return Vec::new();
         }
@@ -660,6 +678,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Tick => {
+            state.recount();
             if let Some(clip) = &state.clip
                 && state.now >= clip.deadline
             {
@@ -744,6 +763,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 let added =
                     (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
                 state.visible.extend(added);
+                state.recount();
                 state.clamp();
                 Vec::new()
             } else {

@@ -12,7 +12,7 @@ fn ids(s: &State) -> Vec<String> {
 fn run_filter(s: &mut State, cmds: Vec<Command>) {
     for c in cmds {
         if let Command::Filter(job) = c {
-            let visible = crate::tui::filter::run(&job);
+            let visible = crate::tui::filter::run(&job).expect("current job");
             update(
                 s,
                 Action::FilterDone {
@@ -664,7 +664,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     let mut again = Vec::new();
     for c in first {
         if let Command::Filter(job) = c {
-            let visible = crate::tui::filter::run(&job);
+            let visible = crate::tui::filter::run(&job).expect("current job");
             again = update(
                 &mut s,
                 Action::FilterDone {

@@ -22,7 +22,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let first = Line::from(vec![
         Span::styled(word, Style::new().fg(color).add_modifier(Modifier::BOLD)),
-        Span::raw(" "),
+        Span::raw(" ns "),
         Span::styled(clean(&state.server.namespace), bold),
         Span::raw(" "),
         Span::styled(clean(&state.server.url), Style::new().fg(Color::DarkGray)),

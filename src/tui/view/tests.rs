@@ -65,7 +65,7 @@ fn filter_line() {
         let cmds = update(&mut s, key(c));
         for cmd in cmds {
             if let crate::tui::state::Command::Filter(job) = cmd {
-                let visible = crate::tui::filter::run(&job);
+                let visible = crate::tui::filter::run(&job).expect("current job");
                 update(
                     &mut s,
                     Action::FilterDone {
