@@ -12,7 +12,17 @@ use crate::tui::state::State;
 
 use super::{relative, status_look};
 
+/// The full detail view, with the key's audit events.
 pub fn render(state: &State, id: &str, frame: &mut Frame, area: Rect) {
+    draw(state, id, frame, area, true, Borders::TOP);
+}
+
+/// The pane beside the table on wide terminals (no events: Enter shows them).
+pub fn render_pane(state: &State, id: &str, frame: &mut Frame, area: Rect) {
+    draw(state, id, frame, area, false, Borders::LEFT);
+}
+
+fn draw(state: &State, id: &str, frame: &mut Frame, area: Rect, events: bool, borders: Borders) {
     if area.height == 0 {
         return;
     }
@@ -87,6 +97,16 @@ pub fn render(state: &State, id: &str, frame: &mut Frame, area: Rect) {
     for (k, v) in &r.meta {
         lines.push(field(&clean(&format!("meta.{k}")), clean(v)));
     }
+    if !events {
+        let block = Block::new().borders(borders);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+        return;
+    }
     lines.push(Line::from(Span::styled(
         "audit events",
         Style::new().add_modifier(Modifier::BOLD),
@@ -108,7 +128,7 @@ pub fn render(state: &State, id: &str, frame: &mut Frame, area: Rect) {
         ]));
     }
     let block = Block::new()
-        .borders(Borders::TOP)
+        .borders(borders)
         .title(format!(" key {} ", clean(&r.name)));
     frame.render_widget(
         Paragraph::new(lines)

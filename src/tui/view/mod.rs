@@ -26,9 +26,14 @@ pub struct Areas {
     pub header: Rect,
     pub table_head: Rect,
     pub table_body: Rect,
+    /// The detail pane beside the table on wide terminals (empty otherwise).
+    pub side: Rect,
     pub status: Rect,
     pub footer: Rect,
 }
+
+/// From this width on, the selected key's details show beside the table.
+pub const SIDE_PANE_MIN_WIDTH: u16 = 130;
 
 /// Splits the terminal: header (2 lines, 1 when short), table, status line, footer.
 pub fn layout(area: Rect) -> Areas {
@@ -56,10 +61,25 @@ pub fn layout(area: Rect) -> Areas {
     let table_body = take(body_h);
     let status = take(if reserve_bottom >= 2 { 1 } else { 0 });
     let footer = take(if reserve_bottom >= 1 { 1 } else { 0 });
+    let (mut table_head, mut table_body) = (table_head, table_body);
+    let mut side = Rect::new(area.x + area.width, table_head.y, 0, 0);
+    if area.width >= SIDE_PANE_MIN_WIDTH {
+        let side_w = area.width * 2 / 5;
+        let table_w = area.width - side_w;
+        table_head.width = table_w;
+        table_body.width = table_w;
+        side = Rect::new(
+            area.x + table_w,
+            table_head.y,
+            side_w,
+            table_head.height + table_body.height,
+        );
+    }
     Areas {
         header,
         table_head,
         table_body,
+        side,
         status,
         footer,
     }
@@ -80,7 +100,14 @@ pub fn render(state: &State, frame: &mut Frame) {
             );
             detail::render(state, id, frame, body);
         }
-        _ => table::render(state, frame, areas.table_head, areas.table_body),
+        _ => {
+            table::render(state, frame, areas.table_head, areas.table_body);
+            if areas.side.width > 0
+                && let Some(r) = state.selected_record()
+            {
+                detail::render_pane(state, &r.id, frame, areas.side);
+            }
+        }
     }
     status_line::render(state, frame, areas.status);
     footer::render(state, frame, areas.footer);

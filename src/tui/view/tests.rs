@@ -35,6 +35,14 @@ fn table() {
 }
 
 #[test]
+fn table_with_side_pane_on_a_wide_terminal() {
+    let mut s = state();
+    update(&mut s, key('j'));
+    let t = draw(&mut s, 140, 16);
+    insta::assert_snapshot!("table_side_pane_140x16", t.backend());
+}
+
+#[test]
 fn table_empty_namespace() {
     let mut s = state();
     update(
