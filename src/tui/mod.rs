@@ -82,7 +82,19 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
     let sync = sync::spawn(store, opts, tx.clone(), timing);
     let clipboard = Clipboard::start(tx.clone());
 
-    let mut terminal = ratatui::init();
+    // `try_init` is `init` without the panic on a missing terminal; both install the
+    // panic hook that restores the terminal.
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            let _ = writeln!(
+                std::io::stderr(),
+                "keytui: cannot open the terminal UI ({e}); use a terminal, or the CLI commands (keytui --help)"
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     if let Ok(size) = terminal.size() {
         state::update(&mut state, Action::Resize(size.width, size.height));
