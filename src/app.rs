@@ -8,7 +8,14 @@ use crate::cli::{Cli, EXIT_ERROR};
 
 /// Runs keytui with parsed arguments.
 pub fn main(mut cli: Cli) -> ExitCode {
-    let _log_guard = crate::logging::init(cli.global.log_file.as_deref());
+    // The TUI owns the screen, so it always logs to a file.
+    let tui = matches!(cli.command, None | Some(crate::cli::Command::Demo));
+    let log_file = match (&cli.global.log_file, tui) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(crate::tui::config::default_log_path()),
+        (None, false) => None,
+    };
+    let _log_guard = crate::logging::init(log_file.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -22,12 +29,6 @@ pub fn main(mut cli: Cli) -> ExitCode {
     };
     match cli.command.take() {
         Some(command) => runtime.block_on(crate::cli::run_command(cli, command)),
-        None => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "keytui: the terminal UI is not available in this build; run `keytui --help`"
-            );
-            ExitCode::from(EXIT_ERROR)
-        }
+        None => runtime.block_on(crate::tui::run(cli.global, cli.url_arg)),
     }
 }

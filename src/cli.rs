@@ -105,6 +105,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Check the namespace for inconsistencies left by crashes, and repair them.
     Doctor(DoctorArgs),
+    /// Start a private redis-server with sample keys and open the terminal UI on it.
+    Demo,
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -387,6 +389,9 @@ pub fn pepper_from_env() -> Result<Option<Pepper>> {
 
 /// Runs a CLI command to completion and returns the exit code.
 pub async fn run_command(cli: Cli, command: Command) -> ExitCode {
+    if let Command::Demo = command {
+        return crate::tui::demo::run(cli.global.clone()).await;
+    }
     match dispatch(&cli, command).await {
         Ok(code) => ExitCode::from(code),
         Err(Error::OutputClosed) => ExitCode::SUCCESS,
@@ -410,7 +415,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
     let (mut store, opts) = cli.global.store(cli.url_arg.as_deref()).await?;
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Completions { .. } => Ok(0),
+        Command::Completions { .. } | Command::Demo => Ok(0),
         Command::Init(a) => {
             let mode = match a.mode {
                 ModeArg::Hash => Mode::Hash,

@@ -22,3 +22,4 @@ pub mod migrate;
 pub mod sanitize;
 pub mod seal;
 pub mod store;
+pub mod tui;

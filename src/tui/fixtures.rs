@@ -1,0 +1,106 @@
+//! Fixed fake records and a fixed "now" for update and snapshot tests.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::keygen::Secret;
+use crate::record::{KeyRecord, SecretAlg};
+use crate::store::{Created, Mode};
+
+use super::keymap::Keymap;
+use super::state::{Action, ServerInfo, State, update};
+
+/// 2027-01-15T08:00:00Z.
+pub const NOW: i64 = 1_800_000_000_000;
+pub const DAY: i64 = 86_400_000;
+
+pub fn record(i: usize, name: &str) -> KeyRecord {
+    KeyRecord {
+        id: format!("K{i:02}x9fQ2mZ7pL4tR8"),
+        name: name.to_owned(),
+        revoked: false,
+        secret_alg: SecretAlg::Sha256,
+        sealed: false,
+        token_prefix: None,
+        token_checksum: true,
+        created_at: NOW - (i as i64 + 1) * DAY,
+        created_by: "alice@laptop".into(),
+        expires_at: None,
+        revoked_at: None,
+        revoked_reason: None,
+        last_used_at: None,
+        meta: BTreeMap::new(),
+        rotated_from: None,
+        rotated_to: None,
+    }
+}
+
+/// Six keys, newest first: active, revoked, expired, expiring, used, with metadata.
+pub fn records() -> Vec<KeyRecord> {
+    let mut v = vec![
+        record(0, "billing-service"),
+        record(1, "search-worker"),
+        record(2, "payments-webhook"),
+        record(3, "mobile-app"),
+        record(4, "analytics-export"),
+        record(5, "partner-acme"),
+    ];
+    v[1].revoked = true;
+    v[1].revoked_at = Some(NOW - DAY / 2);
+    v[1].revoked_reason = Some("leaked in a CI log".into());
+    v[2].expires_at = Some(NOW - 3 * DAY);
+    v[3].expires_at = Some(NOW + 30 * DAY);
+    v[3].last_used_at = Some(NOW - 2 * 3_600_000);
+    v[4].meta.insert("owner".into(), "team-data".into());
+    v[4].meta.insert("scopes".into(), "read".into());
+    v[5].token_prefix = Some("sk_live".into());
+    v[5].name = "partner-\u{1b}[31macme".into();
+    v
+}
+
+pub fn server() -> ServerInfo {
+    ServerInfo {
+        url: "redis://:***@redis.example:6379".into(),
+        namespace: "prod".into(),
+        cluster: false,
+        mode: Some(Mode::Hash),
+    }
+}
+
+/// A state with the six records loaded, at 80x24.
+pub fn state() -> State {
+    let mut s = State::new(server(), Keymap::default(), 45, NOW);
+    let cmds = update(
+        &mut s,
+        Action::FirstPage {
+            load: 1,
+            records: records(),
+            total: 6,
+            malformed: 0,
+        },
+    );
+    assert!(cmds.is_empty());
+    s
+}
+
+pub fn key(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+pub fn code(c: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+pub fn created() -> Created {
+    let mut r = record(9, "new-key");
+    r.created_at = NOW;
+    r.token_prefix = Some("sk_live".into());
+    Created {
+        record: r,
+        secret: Secret::new("S3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3t".into()),
+        token: Secret::new(
+            "sk_live_K09x9fQ2mZ7pL4tR8_S3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3t0AbC12".into(),
+        ),
+    }
+}

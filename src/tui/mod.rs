@@ -1,0 +1,251 @@
+//! The terminal UI: connects first, then takes the terminal and runs one event loop.
+//!
+//! ```text
+//! terminal events ─┐
+//! sync actions ────┼─> Action ──> state::update ──> view::render(&State)
+//! timer ticks ─────┘                  └─> Command ──> sync / clipboard / filter worker
+//! ```
+//!
+//! This module owns the terminal and the loop; it holds no Redis connection (see `sync`)
+//! and no UI logic (see `state`).
+
+pub mod clipboard;
+pub mod config;
+pub mod demo;
+pub mod filter;
+pub mod keymap;
+pub mod state;
+pub mod sync;
+pub mod view;
+
+#[cfg(test)]
+mod fixtures;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use crate::cli::{EXIT_ERROR, Global};
+use crate::record::now_ms;
+
+use self::clipboard::Clipboard;
+use self::config::Config;
+use self::state::{Action, Command, ServerInfo, State};
+
+/// Runs the TUI against the Redis of `global` / `positional_url`; returns the exit code.
+pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
+    let started = Instant::now();
+    let timing = std::env::var_os("KEYTUI_LOG").is_some();
+    let (store, opts) = match global.store(positional_url.as_deref()).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "keytui: {e}\nhint: is Redis running? pass its URL, or try `keytui demo` for a private demo server"
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    if let Err(e) = store.meta().await {
+        let _ = writeln!(std::io::stderr(), "keytui: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    if timing {
+        tracing::info!(
+            timing = "connected",
+            ms = started.elapsed().as_millis() as u64
+        );
+    }
+    let config = Config::load();
+    let server = ServerInfo {
+        url: opts.display_url(),
+        namespace: store.namespace().as_str().to_owned(),
+        cluster: store.is_cluster(),
+        mode: None,
+    };
+    let mut state = State::new(
+        server,
+        config.keymap.clone(),
+        config.clipboard_clear_secs,
+        now_ms(),
+    );
+    if !config.problems.is_empty() {
+        state = with_message(state, config.problems.join("; "));
+    }
+
+    let (tx, mut rx) = unbounded_channel::<Action>();
+    let sync = sync::spawn(store, opts, tx.clone(), timing);
+    let clipboard = Clipboard::start(tx.clone());
+
+    // `try_init` is `init` without the panic on a missing terminal; both install the
+    // panic hook that restores the terminal.
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            let _ = writeln!(
+                std::io::stderr(),
+                "keytui: cannot open the terminal UI ({e}); use a terminal, or the CLI commands (keytui --help)"
+            );
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    if let Ok(size) = terminal.size() {
+        state::update(&mut state, Action::Resize(size.width, size.height));
+    }
+    let result = event_loop(
+        &mut terminal,
+        &mut state,
+        &mut rx,
+        &tx,
+        &sync,
+        &clipboard,
+        started,
+        timing,
+    )
+    .await;
+    clipboard.shutdown(state.clip.is_some());
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "keytui: terminal error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn with_message(mut state: State, text: String) -> State {
+    state.message = Some(state::Message { text, error: true });
+    state
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    state: &mut State,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+    tx: &UnboundedSender<Action>,
+    sync: &UnboundedSender<Command>,
+    clipboard: &Clipboard,
+    started: Instant,
+    timing: bool,
+) -> std::io::Result<()> {
+    let mut events = EventStream::new();
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut dirty = true;
+    let mut first_rows_logged = false;
+    loop {
+        if dirty {
+            terminal.draw(|f| view::render(state, f))?;
+            dirty = false;
+            if timing && !first_rows_logged && state.loading != state::Loading::FirstPage {
+                first_rows_logged = true;
+                tracing::info!(
+                    timing = "first_rows_drawn",
+                    ms = started.elapsed().as_millis() as u64,
+                    rows = state.visible.len()
+                );
+            }
+        }
+        let tick = state.next_tick();
+        let sleep = tokio::time::sleep(tick.unwrap_or(Duration::from_secs(3600)));
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(e)) => match terminal_action(e) {
+                    Some(a) => a,
+                    None => continue,
+                },
+                Some(Err(e)) => return Err(e),
+                None => Action::Quit,
+            },
+            Some(a) = rx.recv() => a,
+            _ = sleep, if tick.is_some() => Action::Tick,
+            Some(()) = async { match sigterm.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => Action::Quit,
+        };
+        state.now = now_ms();
+        let commands = state::update(state, action);
+        dirty = true;
+        for cmd in commands {
+            execute(cmd, state, tx, sync, clipboard, terminal);
+        }
+        if state.quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Maps a terminal event to an action; `None` for what nothing reacts to (mouse moves).
+fn terminal_action(e: TermEvent) -> Option<Action> {
+    match e {
+        TermEvent::Key(k) if k.kind == KeyEventKind::Press => Some(Action::Key(k)),
+        TermEvent::Mouse(m)
+            if matches!(
+                m.kind,
+                MouseEventKind::Down(_) | MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
+            ) =>
+        {
+            Some(Action::Mouse(m))
+        }
+        TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
+        _ => None,
+    }
+}
+
+fn execute(
+    cmd: Command,
+    state: &mut State,
+    tx: &UnboundedSender<Action>,
+    sync: &UnboundedSender<Command>,
+    clipboard: &Clipboard,
+    terminal: &mut DefaultTerminal,
+) {
+    match cmd {
+        Command::Filter(job) => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let Some(visible) = filter::run(&job) else {
+                    return;
+                };
+                let _ = tx.send(Action::FilterDone {
+                    generation: job.generation,
+                    structure: job.structure,
+                    query: job.query,
+                    visible,
+                });
+            });
+        }
+        Command::Copy { text, what, secret } => clipboard.copy(text, what, secret),
+        Command::CopyViaTerminal { text, what, secret } => {
+            let copy =
+                crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.expose().as_bytes());
+            let written = crossterm::execute!(terminal.backend_mut(), copy);
+            let next = match written {
+                Ok(()) => Action::Copied {
+                    what,
+                    via: state::ClipboardVia::Terminal,
+                    secret,
+                },
+                Err(e) => Action::CopyFailed(format!("no clipboard and the terminal refused: {e}")),
+            };
+            let _ = tx.send(next);
+        }
+        Command::ClearClipboard => clipboard.clear(),
+        other => {
+            if sync.send(other).is_err() {
+                state.message = Some(state::Message {
+                    text: "the Redis task stopped; restart keytui".into(),
+                    error: true,
+                });
+            }
+        }
+    }
+}

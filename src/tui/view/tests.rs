@@ -1,0 +1,298 @@
+//! Snapshots of every screen and popup at 80x24 and 20x5 (fixed records, fixed now), and
+//! assertions on the styles that carry meaning (snapshots drop colour).
+
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+
+use crate::record::Status;
+use crate::store::Event;
+use crate::tui::fixtures::{NOW, code, created, key, state};
+use crate::tui::state::{Action, ClipboardVia, ConnState, State, update};
+
+fn draw(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
+    update(s, Action::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| super::render(s, f)).expect("draw");
+    t
+}
+
+/// Draws the state at both sizes and snapshots each.
+macro_rules! snap_both {
+    ($name:literal, $state:expr) => {{
+        let mut s = $state;
+        let big = draw(&mut s, 80, 24);
+        insta::assert_snapshot!(concat!($name, "_80x24"), big.backend());
+        let small = draw(&mut s, 20, 5);
+        insta::assert_snapshot!(concat!($name, "_20x5"), small.backend());
+    }};
+}
+
+#[test]
+fn table() {
+    snap_both!("table", state());
+}
+
+#[test]
+fn table_with_side_pane_on_a_wide_terminal() {
+    let mut s = state();
+    update(&mut s, key('j'));
+    let t = draw(&mut s, 140, 16);
+    insta::assert_snapshot!("table_side_pane_140x16", t.backend());
+}
+
+#[test]
+fn table_empty_namespace() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::FirstPage {
+            load: 2,
+            records: vec![],
+            total: 0,
+            malformed: 0,
+        },
+    );
+    snap_both!("table_empty", s);
+}
+
+#[test]
+fn table_reconnecting_with_message() {
+    let mut s = state();
+    update(&mut s, Action::Connection(ConnState::Reconnecting));
+    update(&mut s, key('d'));
+    snap_both!("table_reconnecting", s);
+}
+
+#[test]
+fn filter_line() {
+    let mut s = state();
+    update(&mut s, key('/'));
+    for c in "pay".chars() {
+        let cmds = update(&mut s, key(c));
+        for cmd in cmds {
+            if let crate::tui::state::Command::Filter(job) = cmd {
+                let visible = crate::tui::filter::run(&job).expect("current job");
+                update(
+                    &mut s,
+                    Action::FilterDone {
+                        generation: job.generation,
+                        structure: job.structure,
+                        query: job.query.clone(),
+                        visible,
+                    },
+                );
+            }
+        }
+    }
+    snap_both!("filter", s);
+}
+
+#[test]
+fn detail() {
+    let mut s = state();
+    update(&mut s, key('j'));
+    update(&mut s, code(KeyCode::Enter));
+    update(
+        &mut s,
+        Action::DetailEvents {
+            id: "K01x9fQ2mZ7pL4tR8".into(),
+            events: vec![
+                Event {
+                    cursor: "1-0".into(),
+                    op: "create".into(),
+                    id: "K01x9fQ2mZ7pL4tR8".into(),
+                    actor: "alice@laptop".into(),
+                    at: NOW - 2 * 86_400_000,
+                    detail: Some("search-worker".into()),
+                },
+                Event {
+                    cursor: "2-0".into(),
+                    op: "revoke".into(),
+                    id: "K01x9fQ2mZ7pL4tR8".into(),
+                    actor: "bob@ci".into(),
+                    at: NOW - 43_200_000,
+                    detail: Some("leaked in a CI log".into()),
+                },
+            ],
+        },
+    );
+    snap_both!("detail", s);
+}
+
+#[test]
+fn detail_with_metadata() {
+    let mut s = state();
+    update(&mut s, key('G'));
+    update(&mut s, key('k'));
+    update(&mut s, code(KeyCode::Enter));
+    snap_both!("detail_meta", s);
+}
+
+#[test]
+fn new_key_form() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    for c in "ci-bot".chars() {
+        update(&mut s, key(c));
+    }
+    snap_both!("new_key_form", s);
+}
+
+#[test]
+fn new_key_form_error() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    update(&mut s, code(KeyCode::Enter));
+    snap_both!("new_key_form_error", s);
+}
+
+#[test]
+fn reveal() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: None,
+        },
+    );
+    snap_both!("reveal", s);
+}
+
+#[test]
+fn confirm_revoke() {
+    let mut s = state();
+    update(&mut s, key('d'));
+    snap_both!("confirm_revoke", s);
+}
+
+#[test]
+fn confirm_delete() {
+    let mut s = state();
+    update(&mut s, key('D'));
+    for c in "bill".chars() {
+        update(&mut s, key(c));
+    }
+    snap_both!("confirm_delete", s);
+}
+
+#[test]
+fn help() {
+    let mut s = state();
+    update(&mut s, key('?'));
+    snap_both!("help", s);
+}
+
+#[test]
+fn clipboard_countdown() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Copied {
+            what: "the secret".into(),
+            via: ClipboardVia::System,
+            secret: true,
+        },
+    );
+    s.now = NOW + 3_200;
+    snap_both!("clipboard_countdown", s);
+}
+
+#[test]
+fn every_size_down_to_one_cell_renders_without_panic() {
+    let mut screens = vec![state()];
+    for k in ['n', 'd', 'D', '?'] {
+        let mut s = state();
+        update(&mut s, key(k));
+        screens.push(s);
+    }
+    let mut s = state();
+    update(&mut s, code(KeyCode::Enter));
+    screens.push(s);
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: Some("K00x9fQ2mZ7pL4tR8".into()),
+        },
+    );
+    screens.push(s);
+    for s in &mut screens {
+        for w in [0u16, 1, 2, 5, 13, 20, 37, 59, 61, 79, 120] {
+            for h in [0u16, 1, 2, 3, 4, 5, 6, 9, 10, 24] {
+                draw(s, w, h);
+            }
+        }
+    }
+}
+
+/// The cell in the table's status column of the row showing `name`.
+fn status_cell(t: &Terminal<TestBackend>, name: &str) -> ratatui::buffer::Cell {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    for y in 0..area.height {
+        let line: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_owned())
+            .collect();
+        if line.contains(name) {
+            return buf[(0, y)].clone();
+        }
+    }
+    panic!("no row shows {name}");
+}
+
+#[test]
+fn status_colours_carry_meaning() {
+    let mut s = state();
+    update(&mut s, key('G')); // move the highlight away from the rows we look at
+    let t = draw(&mut s, 80, 24);
+    let active = status_cell(&t, "billing-service");
+    assert_eq!(active.symbol(), "●");
+    assert_eq!(active.fg, Color::Green);
+    let revoked = status_cell(&t, "search-worker");
+    assert_eq!(revoked.symbol(), "✗");
+    assert_eq!(revoked.fg, Color::Red);
+    assert!(revoked.modifier.contains(Modifier::CROSSED_OUT));
+    assert!(revoked.modifier.contains(Modifier::DIM));
+    let expired = status_cell(&t, "payments-webhook");
+    assert_eq!(expired.symbol(), "⌛");
+    assert_eq!(expired.fg, Color::Yellow);
+    // The status symbol survives a tiny terminal.
+    let t = draw(&mut s, 20, 5);
+    let buf = t.backend().buffer();
+    assert_eq!(buf[(0, 2)].symbol(), "●");
+    assert_eq!(buf[(0, 2)].fg, Color::Green);
+    let _ = Status::Active;
+}
+
+#[test]
+fn selected_row_is_highlighted() {
+    let mut s = state();
+    let t = draw(&mut s, 80, 24);
+    let row = super::layout(s.area).table_body.y;
+    let cell = &t.backend().buffer()[(12, row)];
+    assert!(cell.modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn escape_sequences_from_redis_never_reach_the_screen() {
+    let mut s = state();
+    let t = draw(&mut s, 80, 24);
+    let text = format!("{}", t.backend());
+    assert!(!text.contains('\u{1b}'));
+    assert!(text.contains("partner-?[31macme"));
+}
+
+#[test]
+fn connection_state_is_coloured() {
+    let mut s = state();
+    update(&mut s, Action::Connection(ConnState::Offline));
+    let t = draw(&mut s, 80, 24);
+    assert_eq!(t.backend().buffer()[(0, 0)].fg, Color::Red);
+    update(&mut s, Action::Connection(ConnState::Live));
+    let t = draw(&mut s, 80, 24);
+    assert_eq!(t.backend().buffer()[(0, 0)].fg, Color::Green);
+}
