@@ -18,3 +18,4 @@ pub mod cli;
 pub mod logging;
 pub mod sanitize;
 pub mod store;
+pub mod verify;
