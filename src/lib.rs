@@ -23,3 +23,4 @@ pub mod sanitize;
 pub mod seal;
 pub mod store;
 pub mod tui;
+pub mod verify;

@@ -19,6 +19,10 @@ use crate::keygen::{self, Secret, Spec, Token};
 use crate::layout::{EVENTS_MAXLEN, LAYOUT_VERSION, Namespace, field, meta_field};
 use crate::record::{KeyRecord, RecordError, SecretAlg, Status, UnixMs, now_ms};
 use crate::seal::MasterKey;
+use crate::verify::Presented;
+
+/// Verification lives in [`crate::verify`]; these stay importable from here.
+pub use crate::verify::{Rejection, Verdict};
 
 /// Keys written per pipeline (standalone) or per batch of concurrent commands (cluster).
 const BATCH: usize = 1000;
@@ -63,11 +67,6 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local e = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '')
 if (not e) or e > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'expires_at', ARGV[1]) end
 redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2])
-return 1";
-
-/// ARGV: now. Records a use without creating a record for an unknown id.
-const TOUCH: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1]) end
 return 1";
 
 /// How secrets are kept in a namespace.
@@ -192,36 +191,6 @@ pub struct Event {
     pub actor: String,
     pub at: UnixMs,
     pub detail: Option<String>,
-}
-
-/// Outcome of verifying a presented secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Valid { id: String, name: String },
-    Rejected(Rejection),
-}
-
-/// Why a key was rejected. The wrong-secret check comes first, so a caller without the
-/// secret learns nothing about a key's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rejection {
-    Unknown,
-    WrongSecret,
-    BadChecksum,
-    Revoked,
-    Expired,
-}
-
-impl Rejection {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rejection::Unknown => "unknown key",
-            Rejection::WrongSecret => "wrong secret",
-            Rejection::BadChecksum => "bad checksum",
-            Rejection::Revoked => "revoked",
-            Rejection::Expired => "expired",
-        }
-    }
 }
 
 /// A page of the index, newest first.
@@ -900,7 +869,7 @@ impl Store {
 
     /// Verifies a presented secret in one round trip (`HMGET` of the record).
     pub async fn verify(&self, id: &str, secret: &str) -> Result<Verdict> {
-        self.verify_inner(id, secret, None).await
+        self.verify_inner(id, Presented::Secret(secret)).await
     }
 
     /// Verifies a whole token: splits it, checks its checksum, then the secret.
@@ -909,80 +878,25 @@ impl Store {
             Ok(p) => p,
             Err(_) => return Ok(Verdict::Rejected(Rejection::Unknown)),
         };
-        self.verify_inner(&parsed.id, "", Some(&parsed)).await
+        self.verify_inner(&parsed.id, Presented::Token(&parsed))
+            .await
     }
 
-    async fn verify_inner(
-        &self,
-        id: &str,
-        secret: &str,
-        token: Option<&keygen::ParsedToken>,
-    ) -> Result<Verdict> {
-        if !crate::layout::is_lookup_safe_id(id) {
-            return Ok(Verdict::Rejected(Rejection::Unknown));
-        }
-        let key = self.ns.record_key(id);
-        let (status, alg, stored, expires, checksum, name): VerifyFields = redis::cmd("HMGET")
-            .arg(&key)
-            .arg(field::STATUS)
-            .arg(field::SECRET_ALG)
-            .arg(field::SECRET)
-            .arg(field::EXPIRES_AT)
-            .arg(field::TOKEN_CHECKSUM)
-            .arg(field::NAME)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        let (Some(status), Some(alg), Some(stored)) = (status, alg, stored) else {
-            return Ok(Verdict::Rejected(Rejection::Unknown));
-        };
-        let alg = SecretAlg::parse(&alg).ok_or_else(|| RecordError {
-            id: id.to_owned(),
-            reason: "unknown secret_alg".into(),
-        })?;
-        let presented = match token {
-            None => Secret::new(secret.to_owned()),
-            Some(t) if checksum.as_deref() == Some("1") => match t.secret_checked() {
-                Ok(s) => s,
-                Err(_) => return Ok(Verdict::Rejected(Rejection::BadChecksum)),
-            },
-            Some(t) => t.secret_whole(),
-        };
-        match crypto::matches(alg, &stored, presented.expose(), self.pepper.as_ref()) {
-            None => {
-                return Err(Error::Setup(format!(
-                    "namespace {} hashes secrets with a pepper: set KEYTUI_PEPPER",
-                    self.ns
-                )));
-            }
-            Some(false) => return Ok(Verdict::Rejected(Rejection::WrongSecret)),
-            Some(true) => {}
-        }
-        if status != "active" {
-            return Ok(Verdict::Rejected(Rejection::Revoked));
-        }
-        if let Some(e) = expires.as_deref().filter(|e| !e.is_empty()) {
-            let e: UnixMs = e.parse().map_err(|_| RecordError {
-                id: id.to_owned(),
-                reason: "field expires_at is not a unix time in ms".into(),
-            })?;
-            if e <= now_ms() {
-                return Ok(Verdict::Rejected(Rejection::Expired));
-            }
-        }
-        Ok(Verdict::Valid {
-            id: id.to_owned(),
-            name: name.unwrap_or_default(),
-        })
+    async fn verify_inner(&self, id: &str, presented: Presented<'_>) -> Result<Verdict> {
+        let checked = crate::verify::check(
+            &mut self.conn.clone(),
+            &self.ns,
+            id,
+            presented,
+            self.pepper.as_ref(),
+        )
+        .await?;
+        Ok(checked.verdict)
     }
 
     /// Records that a key was just used (`last_used_at`), without creating unknown keys.
     pub async fn touch(&self, id: &str) -> Result<()> {
-        redis::Script::new(TOUCH)
-            .key(self.ns.record_key(id))
-            .arg(now_ms())
-            .invoke_async::<()>(&mut self.conn.clone())
-            .await?;
-        Ok(())
+        crate::verify::touch(&mut self.conn.clone(), &self.ns, id).await
     }
 
     // ---- events ---------------------------------------------------------------------
@@ -1245,16 +1159,6 @@ impl Store {
         Ok(urls)
     }
 }
-
-/// `status`, `secret_alg`, `secret`, `expires_at`, `token_checksum`, `name`.
-type VerifyFields = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
 
 /// A record ready to be written: its fields, and what `create` returns once it is.
 pub(crate) struct PendingKey {
