@@ -335,14 +335,7 @@ impl Store {
             fields.push((field::REVOKED_REASON, "imported as revoked".into()));
         }
         if mode == Mode::Sealed {
-            let key = self
-                .master_key
-                .as_ref()
-                .ok_or_else(|| Error::Setup("this namespace needs a master key".into()))?;
-            fields.push((
-                field::SECRET_SEALED,
-                key.seal(self.ns.as_str(), &item.id, item.secret.expose())?,
-            ));
+            fields.push(self.sealed_field(&item.id, item.secret.expose())?);
         }
         Ok(PendingKey {
             fields,

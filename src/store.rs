@@ -534,14 +534,7 @@ impl Store {
         let mut fields = record_fields(&record);
         fields.push((field::SECRET, stored));
         if meta.write_mode() == Mode::Sealed {
-            let key = self
-                .master_key
-                .as_ref()
-                .ok_or_else(|| Error::Setup("this namespace needs a master key".into()))?;
-            fields.push((
-                field::SECRET_SEALED,
-                key.seal(self.ns.as_str(), &id, secret.expose())?,
-            ));
+            fields.push(self.sealed_field(&id, secret.expose())?);
             record.sealed = true;
         }
         Ok(PendingKey {
@@ -552,6 +545,18 @@ impl Store {
                 token,
             },
         })
+    }
+
+    /// The `secret_sealed` field of a record in a sealed namespace.
+    pub(crate) fn sealed_field(&self, id: &str, secret: &str) -> Result<(&'static str, String)> {
+        let key = self
+            .master_key
+            .as_ref()
+            .ok_or_else(|| Error::Setup("this namespace needs a master key".into()))?;
+        Ok((
+            field::SECRET_SEALED,
+            key.seal(self.ns.as_str(), id, secret)?,
+        ))
     }
 
     /// Writes a batch of new records (never overwriting); returns which were written.
