@@ -16,6 +16,7 @@
 //! handler on a normal exit.
 #![allow(dead_code)]
 
+pub mod tmux;
 pub mod xvfb;
 
 use std::collections::hash_map::RandomState;
