@@ -487,10 +487,14 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                         print_copied(&mut out, c, bits, clear_after)?;
                         return Ok(0);
                     }
-                    Ok(()) => eprintln!(
-                        "keytui: secret copied to the clipboard; it is cleared in {}",
-                        humantime::format_duration(clear_after)
-                    ),
+                    Ok(()) => {
+                        eprintln!(
+                            "keytui: secret copied to the clipboard; it is cleared in {}",
+                            humantime::format_duration(clear_after)
+                        );
+                        print_created_json(&mut out, c, bits, false)?;
+                        return Ok(0);
+                    }
                     Err(e) => eprintln!(
                         "keytui: warning: not copied ({e}); the secret is printed instead"
                     ),
@@ -684,11 +688,20 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 if let Some(p) = &report.meta_problem {
                     writeln!(out, "meta: {p}").map_err(io)?;
                 }
+                let clean = crate::sanitize::line;
                 for id in &report.dangling {
-                    writeln!(out, "dangling index entry (no record): {id}").map_err(io)?;
+                    writeln!(out, "dangling index entry (no record): {}", clean(id)).map_err(io)?;
                 }
                 for id in &report.orphans {
-                    writeln!(out, "record missing from the index: {id}").map_err(io)?;
+                    writeln!(out, "record missing from the index: {}", clean(id)).map_err(io)?;
+                }
+                for id in &report.plaintext {
+                    writeln!(
+                        out,
+                        "plaintext secret outside a plain namespace: {} (run keytui migrate again)",
+                        clean(id)
+                    )
+                    .map_err(io)?;
                 }
                 for m in &report.malformed {
                     writeln!(out, "{}", crate::sanitize::line(m)).map_err(io)?;
@@ -696,7 +709,8 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 for id in &report.in_flight {
                     writeln!(
                         out,
-                        "index entry of a create in progress (left alone): {id}"
+                        "index entry of a create in progress (left alone): {}",
+                        clean(id)
                     )
                     .map_err(io)?;
                 }
@@ -768,8 +782,16 @@ pub fn parse_expiry(s: &str) -> Result<i64> {
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    humantime::parse_duration(s)
-        .map_err(|_| Error::Config(format!("invalid duration {s:?}: use e.g. 24h, 30m, 7d")))
+    const MAX: Duration = Duration::from_secs(100 * 366 * 24 * 3600);
+    match humantime::parse_duration(s) {
+        Ok(d) if d <= MAX => Ok(d),
+        Ok(_) => Err(Error::Config(format!(
+            "duration {s:?} is longer than 100 years"
+        ))),
+        Err(_) => Err(Error::Config(format!(
+            "invalid duration {s:?}: use e.g. 24h, 30m, 7d"
+        ))),
+    }
 }
 
 fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>> {
@@ -815,33 +837,45 @@ fn read_secret_input(what: &str) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
+/// The JSON object of a created key; without its secret and token when they went to the
+/// clipboard instead.
+fn print_created_json(
+    out: &mut impl Write,
+    c: &Created,
+    bits: f64,
+    with_secret: bool,
+) -> Result<()> {
+    let r = &c.record;
+    let v = serde_json::json!({
+        "id": r.id,
+        "secret": with_secret.then(|| c.secret.expose()),
+        "token": with_secret.then(|| c.token.expose()),
+        "copied_to_clipboard": !with_secret,
+        "name": r.name,
+        "status": r.status().as_str(),
+        "created_at": rfc3339(r.created_at),
+        "expires_at": r.expires_at.map(rfc3339),
+        "meta": r.meta,
+        "entropy_bits": bits.floor(),
+        "rotated_from": r.rotated_from,
+    });
+    writeln!(out, "{v}").map_err(io)
+}
+
 fn print_created(out: &mut impl Write, c: &Created, json: bool, bits: f64) -> Result<()> {
     let r = &c.record;
     if json {
-        let v = serde_json::json!({
-            "id": r.id,
-            "secret": c.secret.expose(),
-            "token": c.token.expose(),
-            "name": r.name,
-            "status": r.status().as_str(),
-            "created_at": rfc3339(r.created_at),
-            "expires_at": r.expires_at.map(rfc3339),
-            "meta": r.meta,
-            "entropy_bits": bits.floor(),
-            "rotated_from": r.rotated_from,
-        });
-        writeln!(out, "{v}").map_err(io)?;
-    } else {
-        writeln!(out, "created key {:?}", crate::sanitize::line(&r.name)).map_err(io)?;
-        writeln!(out, "  id:      {}", r.id).map_err(io)?;
-        writeln!(out, "  secret:  {}", c.secret.expose()).map_err(io)?;
-        writeln!(out, "  token:   {}", c.token.expose()).map_err(io)?;
-        writeln!(out, "  entropy: {:.0} bits", bits.floor()).map_err(io)?;
-        if let Some(e) = r.expires_at {
-            writeln!(out, "  expires: {}", rfc3339(e)).map_err(io)?;
-        }
-        writeln!(out, "The secret is shown only this once: store it now.").map_err(io)?;
+        return print_created_json(out, c, bits, true);
     }
+    writeln!(out, "created key {:?}", crate::sanitize::line(&r.name)).map_err(io)?;
+    writeln!(out, "  id:      {}", r.id).map_err(io)?;
+    writeln!(out, "  secret:  {}", c.secret.expose()).map_err(io)?;
+    writeln!(out, "  token:   {}", c.token.expose()).map_err(io)?;
+    writeln!(out, "  entropy: {:.0} bits", bits.floor()).map_err(io)?;
+    if let Some(e) = r.expires_at {
+        writeln!(out, "  expires: {}", rfc3339(e)).map_err(io)?;
+    }
+    writeln!(out, "The secret is shown only this once: store it now.").map_err(io)?;
     Ok(())
 }
 
@@ -874,7 +908,7 @@ fn print_table<'a>(
         writeln!(
             out,
             "{:<24} {:<8} {:<20} {}",
-            r.id,
+            crate::sanitize::line(&r.id),
             r.status_at(now).as_str(),
             rfc3339(r.created_at),
             crate::sanitize::line(&r.name)
@@ -888,7 +922,7 @@ fn print_record(out: &mut impl Write, r: &KeyRecord, now: i64) -> Result<()> {
     let opt = |t: Option<i64>| t.map(rfc3339).unwrap_or_else(|| "-".into());
     let clean = crate::sanitize::line;
     let lines = [
-        ("id", r.id.clone()),
+        ("id", clean(&r.id)),
         ("name", clean(&r.name)),
         ("status", r.status_at(now).as_str().into()),
         ("created", rfc3339(r.created_at)),
@@ -898,18 +932,12 @@ fn print_record(out: &mut impl Write, r: &KeyRecord, now: i64) -> Result<()> {
         ("reason", clean(r.revoked_reason.as_deref().unwrap_or("-"))),
         ("last used", opt(r.last_used_at)),
         ("secret", r.secret_alg.as_str().into()),
-        (
-            "prefix",
-            r.token_prefix.clone().unwrap_or_else(|| "-".into()),
-        ),
+        ("prefix", clean(r.token_prefix.as_deref().unwrap_or("-"))),
         (
             "rotated from",
-            r.rotated_from.clone().unwrap_or_else(|| "-".into()),
+            clean(r.rotated_from.as_deref().unwrap_or("-")),
         ),
-        (
-            "rotated to",
-            r.rotated_to.clone().unwrap_or_else(|| "-".into()),
-        ),
+        ("rotated to", clean(r.rotated_to.as_deref().unwrap_or("-"))),
     ];
     for (k, v) in lines {
         writeln!(out, "{k:>12}: {v}").map_err(io)?;

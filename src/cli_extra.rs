@@ -255,10 +255,17 @@ fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<Import
         name: s("name").unwrap_or_else(|| id.clone()),
         id,
         secret: Secret::new(secret),
-        created_at: time("created_at").or_else(|_| time("created"))?,
+        created_at: match time("created_at")? {
+            Some(t) => Some(t),
+            None => time("created")?,
+        },
         expires_at: time("expires_at")?,
         meta,
-        revoked: s("status").as_deref() == Some("revoked"),
+        revoked: match s("status").as_deref() {
+            None | Some("active") => false,
+            Some("revoked") => true,
+            Some(_) => return Err(bad("status must be active or revoked")),
+        },
     })
 }
 

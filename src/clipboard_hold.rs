@@ -21,8 +21,23 @@ pub fn copy_in_background(secret: &str, clear_after: Duration) -> Result<()> {
         .map_err(|e| Error::Config(format!("cannot find the keytui executable: {e}")))?;
     let mut child = {
         use std::os::unix::process::CommandExt;
-        Command::new(exe)
-            .arg(HOLD_COMMAND)
+        let mut cmd = Command::new(exe);
+        // Only what a clipboard needs: the child must not carry REDIS_URL passwords,
+        // peppers or master keys for the whole clear-after period.
+        cmd.env_clear();
+        for var in [
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "XDG_RUNTIME_DIR",
+            "XAUTHORITY",
+            "HOME",
+            "PATH",
+        ] {
+            if let Some(v) = std::env::var_os(var) {
+                cmd.env(var, v);
+            }
+        }
+        cmd.arg(HOLD_COMMAND)
             .arg(clear_after.as_secs().max(1).to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -4,7 +4,7 @@
 //! Every record change here is a compare-and-set script on one record, so a run that is
 //! interrupted can simply be run again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use redis::AsyncCommands;
 
@@ -138,57 +138,73 @@ impl Store {
                 ..fresh
             })?;
         }
+        let digest_alg = match meta.secret_alg {
+            SecretAlg::Plain if self.pepper.is_some() => SecretAlg::HmacSha256,
+            SecretAlg::Plain => SecretAlg::Sha256,
+            alg => alg,
+        };
+        if digest_alg == SecretAlg::HmacSha256 {
+            // A namespace that starts hashing with a pepper records the pepper's check value
+            // first, so a wrong pepper can never be used on it afterwards.
+            let pepper = self.pepper.as_ref().ok_or_else(|| {
+                Error::Setup("this namespace hashes with a pepper: set KEYTUI_PEPPER".into())
+            })?;
+            let _: bool = c
+                .hset_nx(&meta_key, meta_field::PEPPER_CHECK, pepper.check_value())
+                .await?;
+            let fresh = self.meta().await?.unwrap_or(meta.clone());
+            self.check_pepper(&NamespaceMeta {
+                secret_alg: SecretAlg::HmacSha256,
+                ..fresh
+            })?;
+        }
         let _: () = c
             .hset(&meta_key, meta_field::MIGRATING_TO, to.as_str())
             .await?;
-        let digest_alg = if self.pepper.is_some() || meta.secret_alg == SecretAlg::HmacSha256 {
-            SecretAlg::HmacSha256
-        } else {
-            SecretAlg::Sha256
-        };
-        let total = self.count().await?;
         let mut report = MigrateReport {
             to: to.as_str().into(),
             ..MigrateReport::default()
         };
-        let mut offset = 0;
-        'pages: loop {
-            let ids = self.page_ids(offset, 1000).await?;
-            if ids.is_empty() {
-                break;
+        // Work on snapshots of the index, not on moving offsets: keys deleted meanwhile
+        // cannot make the walk skip others. A second snapshot catches keys created by
+        // writers that read the meta before `migrating_to` was set.
+        let mut seen: HashSet<String> = HashSet::new();
+        for round in 0..2 {
+            let ids: Vec<String> = c.zrevrange(self.ns.index_key(), 0, -1).await?;
+            let fresh: Vec<String> = ids.into_iter().filter(|id| !seen.contains(id)).collect();
+            let total = fresh.len();
+            for (n, chunk) in fresh.chunks(1000).enumerate() {
+                let raw = self.fetch_raw(chunk).await?;
+                for (id, fields) in chunk.iter().zip(raw) {
+                    seen.insert(id.clone());
+                    if fields.is_empty() {
+                        continue;
+                    }
+                    report.examined += 1;
+                    match self.convert(id, &fields, to, digest_alg).await? {
+                        Conversion::Done => report.converted += 1,
+                        Conversion::NotNeeded => {}
+                        Conversion::DigestOnly => report.digest_only += 1,
+                        Conversion::Malformed => report.malformed += 1,
+                    }
+                    if stop_after.is_some_and(|limit| report.converted >= limit) {
+                        return Ok(report);
+                    }
+                }
+                if round == 0 {
+                    progress((n * 1000 + chunk.len()).min(total), total);
+                }
+                let _: () = c
+                    .hset_multiple(
+                        self.ns.migration_key(),
+                        &[
+                            ("to", to.as_str().to_owned()),
+                            ("examined", report.examined.to_string()),
+                            ("updated_at", now_ms().to_string()),
+                        ],
+                    )
+                    .await?;
             }
-            offset += ids.len();
-            let raw = self.fetch_raw(&ids).await?;
-            for (id, fields) in ids.iter().zip(raw) {
-                if fields.is_empty() {
-                    continue;
-                }
-                report.examined += 1;
-                let converted = self.convert(id, &fields, to, digest_alg).await?;
-                match converted {
-                    Conversion::Done => report.converted += 1,
-                    Conversion::NotNeeded => {}
-                    Conversion::DigestOnly => report.digest_only += 1,
-                    Conversion::Malformed => report.malformed += 1,
-                }
-                if stop_after.is_some_and(|n| report.converted >= n) {
-                    break 'pages;
-                }
-            }
-            progress(offset.min(total), total);
-            let _: () = c
-                .hset_multiple(
-                    self.ns.migration_key(),
-                    &[
-                        ("to", to.as_str().to_owned()),
-                        ("examined", report.examined.to_string()),
-                        ("updated_at", now_ms().to_string()),
-                    ],
-                )
-                .await?;
-        }
-        if stop_after.is_some_and(|n| report.converted >= n) && report.examined < total {
-            return Ok(report);
         }
         let _: () = c
             .hset_multiple(

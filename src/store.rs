@@ -219,6 +219,9 @@ pub struct DoctorReport {
     pub malformed: Vec<String>,
     /// Index entries young enough to be a create still in flight; left alone.
     pub in_flight: Vec<String>,
+    /// Records holding a plaintext secret in a namespace that is not `plain` (a writer
+    /// raced a migration): run `keytui migrate` again.
+    pub plaintext: Vec<String>,
     pub repaired: usize,
 }
 
@@ -228,6 +231,7 @@ impl DoctorReport {
             && self.dangling.is_empty()
             && self.orphans.is_empty()
             && self.malformed.is_empty()
+            && self.plaintext.is_empty()
     }
 }
 
@@ -291,7 +295,7 @@ impl Store {
     /// The namespace settings, or `None` when nothing was created in it yet.
     pub async fn meta(&self) -> Result<Option<NamespaceMeta>> {
         let mut c = self.conn.clone();
-        let fields: HashMap<String, String> = c.hgetall(self.ns.meta_key()).await?;
+        let fields = lossy(c.hgetall(self.ns.meta_key()).await?);
         if fields.is_empty() {
             return Ok(None);
         }
@@ -364,6 +368,8 @@ impl Store {
                 self.ns, existing.mode
             )));
         }
+        self.check_pepper(&existing)?;
+        self.check_master_key(&existing)?;
         if existing.production != production {
             let _: () = c
                 .hset(
@@ -383,8 +389,6 @@ impl Store {
             )
             .await?;
         }
-        self.check_pepper(&existing)?;
-        self.check_master_key(&existing)?;
         Ok(NamespaceMeta {
             production,
             ..existing
@@ -664,7 +668,7 @@ impl Store {
     /// One key's record.
     pub async fn get(&self, id: &str) -> Result<KeyRecord> {
         let mut c = self.conn.clone();
-        let fields: HashMap<String, String> = c.hgetall(self.ns.record_key(id)).await?;
+        let fields = lossy(c.hgetall(self.ns.record_key(id)).await?);
         if fields.is_empty() {
             return Err(Error::NotFound(id.to_owned()));
         }
@@ -679,9 +683,10 @@ impl Store {
 
     /// Ids of one page of the index, newest first: O(log N + limit).
     pub async fn page_ids(&self, offset: usize, limit: usize) -> Result<Vec<String>> {
-        if limit == 0 {
+        if limit == 0 || offset > isize::MAX as usize / 2 {
             return Ok(Vec::new());
         }
+        let limit = limit.min(isize::MAX as usize / 2);
         let mut c = self.conn.clone();
         Ok(c.zrevrange(
             self.ns.index_key(),
@@ -724,8 +729,8 @@ impl Store {
                     let mut c = self.conn.clone();
                     let key = self.ns.record_key(id);
                     async move {
-                        let f: HashMap<String, String> = c.hgetall(key).await?;
-                        Ok::<_, Error>(f)
+                        let f: HashMap<Vec<u8>, Vec<u8>> = c.hgetall(key).await?;
+                        Ok::<_, Error>(lossy(f))
                     }
                 })
                 .buffered(CLUSTER_CONCURRENCY)
@@ -738,9 +743,9 @@ impl Store {
                 for id in chunk {
                     pipe.hgetall(self.ns.record_key(id));
                 }
-                let part: Vec<HashMap<String, String>> =
+                let part: Vec<HashMap<Vec<u8>, Vec<u8>>> =
                     pipe.query_async(&mut self.conn.clone()).await?;
-                out.extend(part);
+                out.extend(part.into_iter().map(lossy));
             }
             Ok(out)
         }
@@ -853,20 +858,21 @@ impl Store {
             )
             .await?;
         created.record.rotated_from = Some(id.to_owned());
-        let until = now_ms() + grace.as_millis() as i64;
+        let until = now_ms().saturating_add(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX));
         let n: i64 = redis::Script::new(EXPIRE_FOR_ROTATION)
             .key(self.ns.record_key(id))
             .arg(until)
             .arg(&created.record.id)
             .invoke_async(&mut c)
             .await?;
-        if n == -1 {
-            return Err(Error::Conflict(format!(
-                "key {id} was deleted during rotation; the new key {} exists",
-                created.record.id
-            )));
-        }
-        self.event("rotate", id, Some(&created.record.id)).await?;
+        // n == -1: the old key was deleted meanwhile; the new key stands on its own, and its
+        // secret must still reach the caller.
+        let detail = if n == -1 {
+            format!("{} (old key already deleted)", created.record.id)
+        } else {
+            created.record.id.clone()
+        };
+        self.event("rotate", id, Some(&detail)).await?;
         Ok(created)
     }
 
@@ -1035,7 +1041,10 @@ impl Store {
     /// reported and never touched.
     pub async fn doctor(&self, repair: bool, scan_urls: &[String]) -> Result<DoctorReport> {
         let mut report = DoctorReport::default();
-        match self.meta().await {
+        let walk_started = std::time::Instant::now();
+        let meta = self.meta().await;
+        let plain_namespace = matches!(&meta, Ok(Some(m)) if m.mode == Mode::Plain);
+        match meta {
             Ok(Some(m)) if m.layout != LAYOUT_VERSION => {
                 report.meta_problem = Some(format!(
                     "layout version {} is not {LAYOUT_VERSION}",
@@ -1066,6 +1075,14 @@ impl Store {
             offset += scored.len() as isize;
             let ids: Vec<String> = scored.iter().map(|(id, _)| id.clone()).collect();
             let page = self.fetch(&ids).await?;
+            if !plain_namespace {
+                report.plaintext.extend(
+                    page.records
+                        .iter()
+                        .filter(|r| r.secret_alg == SecretAlg::Plain)
+                        .map(|r| r.id.clone()),
+                );
+            }
             let scores: HashMap<&str, f64> = scored.iter().map(|(i, s)| (i.as_str(), *s)).collect();
             for id in page.dangling {
                 let young = scores
@@ -1106,6 +1123,12 @@ impl Store {
             report.orphans = still;
         }
         if repair {
+            // An index entry whose record is missing may belong to a write in flight (an
+            // import keeps old creation times as scores): look again a moment later.
+            let settle = std::time::Duration::from_secs(2);
+            if !report.dangling.is_empty() && walk_started.elapsed() < settle {
+                tokio::time::sleep(settle - walk_started.elapsed()).await;
+            }
             for id in &report.dangling {
                 // Only if the record is still missing now.
                 let exists: bool = c.exists(self.ns.record_key(id)).await?;
@@ -1265,6 +1288,19 @@ fn int(v: &Value) -> i64 {
         Value::Int(n) => *n,
         _ => 0,
     }
+}
+
+/// Decodes a hash read as bytes; invalid UTF-8 becomes U+FFFD, so one damaged field makes
+/// one record malformed instead of failing a whole page.
+pub(crate) fn lossy(raw: HashMap<Vec<u8>, Vec<u8>>) -> HashMap<String, String> {
+    raw.into_iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect()
 }
 
 fn parse_meta(ns: &Namespace, f: &HashMap<String, String>) -> Result<NamespaceMeta> {

@@ -143,14 +143,16 @@ pub(crate) struct Checked {
 }
 
 /// `status`, `secret_alg`, `secret`, `expires_at`, `token_checksum`, `name`, `last_used_at`.
+/// Read as bytes: a field holding invalid UTF-8 (written by someone else) must not turn the
+/// whole verification into an error.
 type VerifyFields = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
 );
 
 /// The verification of the layout document, step by step; the one implementation that
@@ -183,6 +185,16 @@ pub(crate) async fn check(
             .arg(field::LAST_USED_AT)
             .query_async(conn)
             .await?;
+    let text = |v: Option<Vec<u8>>| v.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let (status, alg, stored, expires, checksum, name, last_used) = (
+        text(status),
+        text(alg),
+        text(stored),
+        text(expires),
+        text(checksum),
+        text(name),
+        text(last_used),
+    );
     let (Some(status), Some(alg), Some(stored)) = (status, alg, stored) else {
         return rejected(Rejection::Unknown);
     };
