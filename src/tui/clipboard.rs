@@ -2,6 +2,10 @@
 //! of its own (creating it can take seconds when no display answers). Secrets are set with
 //! `exclude_from_history`; clearing happens only when the clipboard still holds what keytui
 //! put there. When no display is reachable the event loop copies with OSC 52 instead.
+//!
+//! A secret still on the clipboard is cleared when the session ends, however it ends:
+//! [`Clipboard::shutdown`] on quit, signals and errors, `Drop` on a panic, and the thread
+//! itself when its channel closes.
 
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
@@ -22,18 +26,60 @@ enum Request {
     Shutdown(std_mpsc::Sender<()>),
 }
 
+/// What the clipboard thread needs from a clipboard; arboard's in the TUI, a fake in tests.
+trait Board {
+    fn set_secret(&mut self, text: &str) -> Result<(), String>;
+    fn set_text(&mut self, text: &str) -> Result<(), String>;
+    fn get_text(&mut self) -> Option<String>;
+    fn clear(&mut self);
+}
+
+impl Board for arboard::Clipboard {
+    fn set_secret(&mut self, text: &str) -> Result<(), String> {
+        set_secret(self, text).map_err(|e| e.to_string())
+    }
+
+    fn set_text(&mut self, text: &str) -> Result<(), String> {
+        arboard::Clipboard::set_text(self, text).map_err(|e| e.to_string())
+    }
+
+    fn get_text(&mut self) -> Option<String> {
+        arboard::Clipboard::get_text(self).ok()
+    }
+
+    fn clear(&mut self) {
+        let _ = arboard::Clipboard::clear(self);
+    }
+}
+
 /// The handle the event loop keeps; the thread ends when it is dropped or shut down.
 pub struct Clipboard {
     tx: std_mpsc::Sender<Request>,
 }
 
+impl Drop for Clipboard {
+    /// A panic unwinding through the event loop still clears a secret we left there.
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
 impl Clipboard {
     /// Starts the clipboard thread; answers arrive as `Action`s on `actions`.
     pub fn start(actions: UnboundedSender<Action>) -> Self {
+        Self::start_with(actions, || {
+            arboard::Clipboard::new().map_err(|e| e.to_string())
+        })
+    }
+
+    fn start_with<B: Board + 'static>(
+        actions: UnboundedSender<Action>,
+        open: impl FnOnce() -> Result<B, String> + Send + 'static,
+    ) -> Self {
         let (tx, rx) = std_mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("clipboard".into())
-            .spawn(move || serve(rx, actions));
+            .spawn(move || serve(rx, actions, open));
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the clipboard thread");
         }
@@ -49,11 +95,10 @@ impl Clipboard {
         let _ = self.tx.send(Request::Clear);
     }
 
-    /// Clears a secret we put there and waits (briefly) for the thread to finish.
-    pub fn shutdown(&self, clear: bool) {
-        if clear {
-            self.clear();
-        }
+    /// Clears a secret we put there if it is still there (also one whose copy the UI has
+    /// not heard of yet) and waits (briefly) for the thread to finish. Safe to call twice.
+    pub fn shutdown(&self) {
+        self.clear();
         let (done_tx, done_rx) = std_mpsc::channel();
         if self.tx.send(Request::Shutdown(done_tx)).is_ok() {
             let _ = done_rx.recv_timeout(Duration::from_secs(2));
@@ -61,26 +106,44 @@ impl Clipboard {
     }
 }
 
-fn serve(rx: std_mpsc::Receiver<Request>, actions: UnboundedSender<Action>) {
+/// Clears the clipboard if it still holds `secret`; says whether it did.
+fn clear_if_ours<B: Board>(board: &mut Option<Option<B>>, secret: &Secret) -> Option<bool> {
+    let Some(Some(cb)) = board.as_mut() else {
+        return None;
+    };
+    let still_ours = cb.get_text().is_some_and(|t| t == secret.expose());
+    if still_ours {
+        cb.clear();
+    }
+    Some(still_ours)
+}
+
+fn serve<B: Board>(
+    rx: std_mpsc::Receiver<Request>,
+    actions: UnboundedSender<Action>,
+    open: impl FnOnce() -> Result<B, String>,
+) {
     // None: not tried yet; Some(None): no clipboard reachable.
-    let mut board: Option<Option<arboard::Clipboard>> = None;
+    let mut board: Option<Option<B>> = None;
+    let mut open = Some(open);
     let mut last_secret: Option<Secret> = None;
     while let Ok(req) = rx.recv() {
         match req {
             Request::Copy { text, what, secret } => {
-                let slot = board.get_or_insert_with(|| match arboard::Clipboard::new() {
-                    Ok(c) => Some(c),
-                    Err(e) => {
+                let slot = board.get_or_insert_with(|| match open.take().map(|f| f()) {
+                    Some(Ok(c)) => Some(c),
+                    Some(Err(e)) => {
                         tracing::info!(error = %e, "no system clipboard; using OSC 52");
                         None
                     }
+                    None => None,
                 });
                 let Some(cb) = slot.as_mut() else {
                     let _ = actions.send(Action::ClipboardUnavailable { text, what, secret });
                     continue;
                 };
                 let result = if secret {
-                    set_secret(cb, text.expose())
+                    cb.set_secret(text.expose())
                 } else {
                     cb.set_text(text.expose())
                 };
@@ -103,23 +166,23 @@ fn serve(rx: std_mpsc::Receiver<Request>, actions: UnboundedSender<Action>) {
                 let Some(secret) = last_secret.take() else {
                     continue;
                 };
-                let Some(Some(cb)) = board.as_mut() else {
-                    continue;
-                };
-                let still_ours = cb.get_text().is_ok_and(|t| t == secret.expose());
-                if still_ours {
-                    let _ = cb.clear();
+                if let Some(cleared) = clear_if_ours(&mut board, &secret) {
+                    let _ = actions.send(Action::ClipboardCleared { cleared });
                 }
-                let _ = actions.send(Action::ClipboardCleared {
-                    cleared: still_ours,
-                });
             }
             Request::Shutdown(done) => {
+                if let Some(secret) = last_secret.take() {
+                    clear_if_ours(&mut board, &secret);
+                }
                 drop(board.take());
                 let _ = done.send(());
                 return;
             }
         }
+    }
+    // Every handle is gone without a shutdown.
+    if let Some(secret) = last_secret.take() {
+        clear_if_ours(&mut board, &secret);
     }
 }
 
@@ -142,4 +205,107 @@ fn set_secret(cb: &mut arboard::Clipboard, text: &str) -> Result<(), arboard::Er
 )))]
 fn set_secret(cb: &mut arboard::Clipboard, text: &str) -> Result<(), arboard::Error> {
     cb.set().text(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::mpsc::unbounded_channel;
+
+    use super::*;
+
+    /// A clipboard in memory, shared with the test.
+    #[derive(Clone, Default)]
+    struct Fake(Arc<Mutex<Option<String>>>);
+
+    impl Fake {
+        fn content(&self) -> Option<String> {
+            self.0.lock().expect("fake clipboard").clone()
+        }
+
+        fn put(&self, text: &str) {
+            *self.0.lock().expect("fake clipboard") = Some(text.to_owned());
+        }
+    }
+
+    impl Board for Fake {
+        fn set_secret(&mut self, text: &str) -> Result<(), String> {
+            self.put(text);
+            Ok(())
+        }
+
+        fn set_text(&mut self, text: &str) -> Result<(), String> {
+            self.put(text);
+            Ok(())
+        }
+
+        fn get_text(&mut self) -> Option<String> {
+            self.content()
+        }
+
+        fn clear(&mut self) {
+            *self.0.lock().expect("fake clipboard") = None;
+        }
+    }
+
+    fn start(fake: &Fake) -> (Clipboard, tokio::sync::mpsc::UnboundedReceiver<Action>) {
+        let (tx, rx) = unbounded_channel();
+        let board = fake.clone();
+        (Clipboard::start_with(tx, move || Ok(board)), rx)
+    }
+
+    fn copy_secret(c: &Clipboard, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>) {
+        c.copy(Secret::new("s3cret".into()), "the secret".into(), true);
+        assert!(matches!(rx.blocking_recv(), Some(Action::Copied { .. })));
+    }
+
+    #[test]
+    fn shutdown_clears_a_secret_still_there() {
+        let fake = Fake::default();
+        let (c, mut rx) = start(&fake);
+        copy_secret(&c, &mut rx);
+        assert_eq!(fake.content().as_deref(), Some("s3cret"));
+        c.shutdown();
+        assert_eq!(fake.content(), None);
+    }
+
+    #[test]
+    fn shutdown_clears_a_copy_the_ui_has_not_heard_of_yet() {
+        let fake = Fake::default();
+        let (c, _rx) = start(&fake);
+        c.copy(Secret::new("s3cret".into()), "the secret".into(), true);
+        c.shutdown();
+        assert_eq!(fake.content(), None);
+    }
+
+    #[test]
+    fn shutdown_leaves_what_someone_else_copied_since() {
+        let fake = Fake::default();
+        let (c, mut rx) = start(&fake);
+        copy_secret(&c, &mut rx);
+        fake.put("mine");
+        c.shutdown();
+        assert_eq!(fake.content().as_deref(), Some("mine"));
+    }
+
+    #[test]
+    fn shutdown_leaves_a_copied_id() {
+        let fake = Fake::default();
+        let (c, mut rx) = start(&fake);
+        c.copy(Secret::new("K01".into()), "the id".into(), false);
+        assert!(matches!(rx.blocking_recv(), Some(Action::Copied { .. })));
+        c.shutdown();
+        assert_eq!(fake.content().as_deref(), Some("K01"));
+    }
+
+    #[test]
+    fn dropping_the_handle_clears_a_secret_still_there() {
+        // What a panic unwinding through the event loop does.
+        let fake = Fake::default();
+        let (c, mut rx) = start(&fake);
+        copy_secret(&c, &mut rx);
+        drop(c);
+        assert_eq!(fake.content(), None);
+    }
 }

@@ -91,7 +91,42 @@ const KINDS: [&str; 9] = [
     "export",
 ];
 
-/// Seeds about fifty keys: active, revoked with reasons, expired, expiring, with metadata.
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// When demo key `i` was made: spread over the last 90 days (not in creation order), and
+/// before the past expiry of the expired ones.
+fn demo_created_at(i: usize, now: i64, expired_at: Option<i64>) -> i64 {
+    let age = ((i as i64 * 53) % 89 + 1) * DAY + ((i as i64 * 7) % 24) * HOUR;
+    let created = now - age;
+    match expired_at {
+        Some(exp) => created.min(exp - 14 * DAY),
+        None => created,
+    }
+}
+
+/// When demo key `i` was last used, if ever: most within the last day, some days ago, a
+/// few never; always after creation and before a past expiry.
+fn demo_last_used_at(i: usize, now: i64, created: i64, expired_at: Option<i64>) -> Option<i64> {
+    if i % 4 == 3 {
+        return None;
+    }
+    let ago = if i % 5 == 0 {
+        (i as i64 % 20 + 1) * DAY
+    } else {
+        ((i as i64 * 17) % 96 + 1) * 15 * 60_000
+    };
+    let mut used = (now - ago).max(created + HOUR);
+    if let Some(exp) = expired_at {
+        used = used.min(exp - HOUR);
+    }
+    (used > created && used < now).then_some(used)
+}
+
+/// Seeds about fifty keys: active, revoked with reasons, expired, expiring, with metadata,
+/// made over the last 90 days and some recently used. Creation times and use are written
+/// directly after creating (record field and index score together, as the layout
+/// requires); the namespace is not marked production.
 pub async fn seed(store: &Store) -> Result<()> {
     store.ensure_meta().await?;
     let now = now_ms();
@@ -118,17 +153,31 @@ pub async fn seed(store: &Store) -> Result<()> {
             _ => None,
         };
         let created = store.create(&req).await?;
-        if matches!(i % 10, 2 | 7) {
-            // Expired: a past expiry is written directly (create refuses one).
-            let past = now - (i as i64 + 1) * 86_400_000;
-            let mut c = store.conn();
-            redis::cmd("HSET")
-                .arg(store.namespace().record_key(&created.record.id))
-                .arg(crate::layout::field::EXPIRES_AT)
-                .arg(past)
-                .query_async::<()>(&mut c)
-                .await?;
+        let id = &created.record.id;
+        let record_key = store.namespace().record_key(id);
+        let mut c = store.conn();
+        // Expired: a past expiry is written directly (create refuses one).
+        let expired_at = matches!(i % 10, 2 | 7).then(|| now - (i as i64 + 1) * DAY);
+        let created_at = demo_created_at(i, now, expired_at);
+        let mut hset = redis::cmd("HSET");
+        hset.arg(&record_key)
+            .arg(crate::layout::field::CREATED_AT)
+            .arg(created_at);
+        if let Some(past) = expired_at {
+            hset.arg(crate::layout::field::EXPIRES_AT).arg(past);
         }
+        if let Some(used) = demo_last_used_at(i, now, created_at, expired_at) {
+            hset.arg(crate::layout::field::LAST_USED_AT).arg(used);
+        }
+        hset.query_async::<()>(&mut c).await?;
+        // The index is scored by created_at (a separate slot on a cluster: its own command).
+        redis::cmd("ZADD")
+            .arg(store.namespace().index_key())
+            .arg("XX")
+            .arg(created_at)
+            .arg(id)
+            .query_async::<()>(&mut c)
+            .await?;
         if i % 8 == 6 {
             revoke.push((created.record.id, i));
         }

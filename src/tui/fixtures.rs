@@ -65,6 +65,7 @@ pub fn server() -> ServerInfo {
         namespace: "prod".into(),
         cluster: false,
         mode: Some(Mode::Hash),
+        production: false,
     }
 }
 
@@ -81,6 +82,20 @@ pub fn state() -> State {
         },
     );
     assert!(cmds.is_empty());
+    s
+}
+
+/// [`state`] in a namespace of another storage mode, maybe marked production.
+pub fn state_in(mode: Mode, production: bool) -> State {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Server {
+            cluster: false,
+            mode: Some(mode),
+            production,
+        },
+    );
     s
 }
 

@@ -112,10 +112,10 @@ impl KeyAction {
             KeyAction::New => "new key",
             KeyAction::Details => "details and audit events",
             KeyAction::CopyId => "copy the id",
-            KeyAction::CopySecret => "copy the secret (only where it is stored)",
-            KeyAction::Revoke => "revoke (asks first)",
+            KeyAction::CopySecret => "copy the secret (sealed and plain namespaces)",
+            KeyAction::Revoke => "revoke (asks first; Tab adds a reason)",
             KeyAction::Restore => "restore a revoked key",
-            KeyAction::Delete => "delete (type the name to confirm)",
+            KeyAction::Delete => "delete (type the name; production: the namespace)",
             KeyAction::Rotate => "rotate: new key, old one expires in 24h",
             KeyAction::Reload => "reload everything",
             KeyAction::Help => "this help",
@@ -150,7 +150,10 @@ impl KeyAction {
 pub const POPUP_KEYS: &[(&str, &str)] = &[
     ("Ctrl-C", "quit from anywhere"),
     ("Esc", "close a popup, cancel a form, clear the filter"),
-    ("Tab/S-Tab", "next / previous field in the new-key form"),
+    (
+        "Tab/S-Tab",
+        "next / previous field in the new-key form and dialogs",
+    ),
     ("c / y / t", "reveal view: copy secret / id / whole token"),
 ];
 

@@ -51,10 +51,13 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    if let Err(e) = store.meta().await {
-        let _ = writeln!(std::io::stderr(), "keytui: {e}");
-        return ExitCode::from(EXIT_ERROR);
-    }
+    let meta = match store.meta().await {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "keytui: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     if timing {
         tracing::info!(
             timing = "connected",
@@ -66,7 +69,8 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
         url: opts.display_url(),
         namespace: store.namespace().as_str().to_owned(),
         cluster: store.is_cluster(),
-        mode: None,
+        mode: meta.as_ref().map(|m| m.mode),
+        production: meta.is_some_and(|m| m.production),
     };
     let mut state = State::new(
         server,
@@ -110,7 +114,10 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
         timing,
     )
     .await;
-    clipboard.shutdown(state.clip.is_some());
+    // Clears a secret keytui put on the clipboard if it is still there, whether the loop
+    // ended by quitting, a signal or an error (even one whose copy was not yet confirmed).
+    // On a panic, dropping `clipboard` does the same.
+    clipboard.shutdown();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
     match result {
@@ -139,8 +146,12 @@ async fn event_loop(
     timing: bool,
 ) -> std::io::Result<()> {
     let mut events = EventStream::new();
-    let mut sigterm =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    // SIGTERM, SIGHUP (terminal closed) and SIGINT (`kill -INT`; Ctrl-C itself arrives as
+    // a key in raw mode) quit through `Action::Quit`, so the clipboard is cleared.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate()).ok();
+    let mut sighup = signal(SignalKind::hangup()).ok();
+    let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut dirty = true;
     let mut first_rows_logged = false;
     loop {
@@ -169,7 +180,9 @@ async fn event_loop(
             },
             Some(a) = rx.recv() => a,
             _ = sleep, if tick.is_some() => Action::Tick,
-            Some(()) = async { match sigterm.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => Action::Quit,
+            Some(()) = next_signal(&mut sigterm) => Action::Quit,
+            Some(()) = next_signal(&mut sighup) => Action::Quit,
+            Some(()) = next_signal(&mut sigint) => Action::Quit,
         };
         state.now = now_ms();
         let commands = state::update(state, action);
@@ -180,6 +193,14 @@ async fn event_loop(
         if state.quit {
             return Ok(());
         }
+    }
+}
+
+/// The next delivery of a signal; never, when its handler could not be installed.
+async fn next_signal(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s.as_mut() {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }
 

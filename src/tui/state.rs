@@ -80,6 +80,9 @@ pub struct ServerInfo {
     pub cluster: bool,
     /// `None` while the namespace has no meta hash yet.
     pub mode: Option<Mode>,
+    /// Marked production (`keytui init --production`): a red banner, and revoke and delete
+    /// ask for the namespace name.
+    pub production: bool,
 }
 
 /// How far loading the namespace has come.
@@ -242,6 +245,37 @@ pub struct Reveal {
     pub rotated_from: Option<String>,
 }
 
+/// Where typing goes in the revoke dialog.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RevokeFocus {
+    /// Keys are commands: `y` revokes, Tab goes to the reason, anything else cancels.
+    #[default]
+    Keys,
+    /// The optional reason field; Enter revokes.
+    Reason,
+    /// Production namespaces: the namespace name must be typed; Enter revokes.
+    Namespace,
+}
+
+/// The revoke confirmation: an optional reason and, in production namespaces, the
+/// namespace name typed out.
+#[derive(Clone, Debug, Default)]
+pub struct RevokeDialog {
+    pub id: String,
+    pub name: String,
+    pub reason: Input,
+    pub focus: RevokeFocus,
+    /// Production namespaces only: the namespace name as typed so far.
+    pub typed_ns: Option<Input>,
+}
+
+impl RevokeDialog {
+    fn reason(&self) -> Option<String> {
+        let r = self.reason.value().trim();
+        (!r.is_empty()).then(|| r.to_owned())
+    }
+}
+
 /// What fills the screen (the table is under every popup).
 #[derive(Clone, Debug)]
 pub enum Screen {
@@ -252,14 +286,14 @@ pub enum Screen {
     Help,
     NewKey(NewKeyForm),
     Reveal(Reveal),
-    ConfirmRevoke {
-        id: String,
-        name: String,
-    },
+    ConfirmRevoke(RevokeDialog),
+    /// Type the key's name to delete it; in production namespaces the namespace name
+    /// instead.
     ConfirmDelete {
         id: String,
         name: String,
         typed: Input,
+        production: bool,
     },
 }
 
@@ -286,8 +320,11 @@ pub enum Command {
     LoadDetail { id: String },
     /// Sync: create a key.
     Create(Box<CreateRequest>),
-    /// Sync: revoke a key.
-    Revoke { id: String },
+    /// Sync: revoke a key, with the reason typed in the dialog.
+    Revoke { id: String, reason: Option<String> },
+    /// Sync: read a stored secret (`sealed` / `plain` namespaces) for copying; answers
+    /// with [`Action::SecretRead`].
+    ReadSecret { id: String, name: String },
     /// Sync: restore a revoked key.
     Restore { id: String },
     /// Sync: delete a key.
@@ -327,8 +364,12 @@ pub enum Action {
     Quit,
     /// The sync task's connection state changed.
     Connection(ConnState),
-    /// The server's topology and the namespace's storage mode are known.
-    Server { cluster: bool, mode: Option<Mode> },
+    /// The server's topology and the namespace's storage mode and production mark are known.
+    Server {
+        cluster: bool,
+        mode: Option<Mode>,
+        production: bool,
+    },
     /// The newest page of records, replacing everything loaded before (`load` numbers reloads).
     FirstPage {
         load: u64,
@@ -366,6 +407,9 @@ pub enum Action {
         query: String,
         visible: Vec<usize>,
     },
+    /// A stored secret was read for copying: it goes straight into a copy command and is
+    /// never kept in `State`.
+    SecretRead { what: String, secret: Secret },
     /// Something was copied.
     Copied {
         what: String,
@@ -511,7 +555,7 @@ impl State {
     }
 
     fn table_rows(&self) -> usize {
-        view::layout(self.area).table_body.height as usize
+        view::areas(self).table_body.height as usize
     }
 
     /// Keeps `selected` in range and on screen.
@@ -624,8 +668,8 @@ impl State {
                 *v -= 1;
             }
         }
-        if let Screen::ConfirmRevoke { id: cid, .. } | Screen::ConfirmDelete { id: cid, .. } =
-            &self.screen
+        if let Screen::ConfirmRevoke(RevokeDialog { id: cid, .. })
+        | Screen::ConfirmDelete { id: cid, .. } = &self.screen
             && cid == id
         {
             self.screen = Screen::Table;
@@ -708,9 +752,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.conn = c;
             Vec::new()
         }
-        Action::Server { cluster, mode } => {
+        Action::Server {
+            cluster,
+            mode,
+            production,
+        } => {
             state.server.cluster = cluster;
             state.server.mode = mode;
+            state.server.production = production;
             Vec::new()
         }
         Action::FirstPage {
@@ -857,6 +906,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             Vec::new()
         }
+        Action::SecretRead { what, secret } => vec![Command::Copy {
+            text: secret,
+            what,
+            secret: true,
+        }],
         Action::ClipboardUnavailable { text, what, secret } => {
             vec![Command::CopyViaTerminal { text, what, secret }]
         }
@@ -928,30 +982,36 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         }
         Screen::NewKey(form) => on_form_key(state, form, key),
         Screen::Reveal(reveal) => on_reveal_key(state, reveal, key),
-        Screen::ConfirmRevoke { id, name } => {
-            if key.code == KeyCode::Char('y') {
-                if state.refuse_offline("revoke") {
-                    return Vec::new();
-                }
-                state.say(format!("revoking {name}…"));
-                vec![Command::Revoke { id }]
-            } else {
-                state.say("revoke cancelled");
-                Vec::new()
-            }
-        }
+        Screen::ConfirmRevoke(dialog) => on_revoke_key(state, dialog, key),
         Screen::ConfirmDelete {
             id,
             name,
             mut typed,
+            production,
         } => match key.code {
             KeyCode::Esc => {
                 state.say("delete cancelled");
                 Vec::new()
             }
+            KeyCode::Enter if production => {
+                if typed.value() != state.server.namespace {
+                    state.complain("the namespace name does not match: delete cancelled");
+                    return Vec::new();
+                }
+                if state.refuse_offline("delete") {
+                    return Vec::new();
+                }
+                state.say(format!("deleting {name}…"));
+                vec![Command::Delete { id }]
+            }
             KeyCode::Enter => {
                 if typed.value() != name {
-                    state.screen = Screen::ConfirmDelete { id, name, typed };
+                    state.screen = Screen::ConfirmDelete {
+                        id,
+                        name,
+                        typed,
+                        production,
+                    };
                     state.complain("the name does not match; Esc cancels");
                     return Vec::new();
                 }
@@ -963,10 +1023,77 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
             }
             _ => {
                 typed.handle_event(&crossterm::event::Event::Key(key));
-                state.screen = Screen::ConfirmDelete { id, name, typed };
+                state.screen = Screen::ConfirmDelete {
+                    id,
+                    name,
+                    typed,
+                    production,
+                };
                 Vec::new()
             }
         },
+    }
+}
+
+/// The revoke dialog. Ordinary namespaces: `y` revokes without a reason, Tab moves to the
+/// reason field (Enter revokes with it), anything else cancels. Production namespaces: the
+/// namespace name is typed first (Tab switches to the reason); Enter revokes when it
+/// matches, and cancels when it does not; Esc cancels.
+fn on_revoke_key(state: &mut State, mut d: RevokeDialog, key: KeyEvent) -> Vec<Command> {
+    let confirm = |state: &mut State, d: RevokeDialog| {
+        if state.refuse_offline("revoke") {
+            return Vec::new();
+        }
+        state.say(format!("revoking {}…", d.name));
+        let reason = d.reason();
+        vec![Command::Revoke { id: d.id, reason }]
+    };
+    match (d.focus, key.code) {
+        (_, KeyCode::Esc) => {
+            state.say("revoke cancelled");
+            Vec::new()
+        }
+        (RevokeFocus::Keys, KeyCode::Char('y')) => confirm(state, d),
+        (RevokeFocus::Keys, KeyCode::Tab) => {
+            d.focus = RevokeFocus::Reason;
+            state.screen = Screen::ConfirmRevoke(d);
+            Vec::new()
+        }
+        (RevokeFocus::Keys, _) => {
+            state.say("revoke cancelled");
+            Vec::new()
+        }
+        (_, KeyCode::Tab | KeyCode::BackTab) => {
+            // Between the namespace and reason fields; without a namespace field the
+            // reason keeps the focus.
+            d.focus = if d.focus == RevokeFocus::Reason && d.typed_ns.is_some() {
+                RevokeFocus::Namespace
+            } else {
+                RevokeFocus::Reason
+            };
+            state.screen = Screen::ConfirmRevoke(d);
+            Vec::new()
+        }
+        (_, KeyCode::Enter) => match &d.typed_ns {
+            Some(typed) if typed.value() != state.server.namespace => {
+                state.complain("the namespace name does not match: revoke cancelled");
+                Vec::new()
+            }
+            _ => confirm(state, d),
+        },
+        (focus, _) => {
+            let event = crossterm::event::Event::Key(key);
+            match (focus, d.typed_ns.as_mut()) {
+                (RevokeFocus::Namespace, Some(typed)) => {
+                    typed.handle_event(&event);
+                }
+                _ => {
+                    d.reason.handle_event(&event);
+                }
+            }
+            state.screen = Screen::ConfirmRevoke(d);
+            Vec::new()
+        }
     }
 }
 
@@ -1043,19 +1170,22 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::CopySecret => {
-            if state.selected_record().is_some() {
-                let why = match state.server.mode {
-                    Some(Mode::Hash) | None => {
-                        "secrets are stored hashed; they are shown only once at creation"
+            if let Some(r) = state.selected_record().cloned() {
+                match state.server.mode {
+                    Some(Mode::Hash) | None => state.complain(
+                        "cannot copy the secret: secrets are stored hashed; they are shown only once at creation",
+                    ),
+                    Some(Mode::Sealed | Mode::Plain) => {
+                        if !state.refuse_offline("copy the secret") {
+                            let name = crate::sanitize::line(&r.name);
+                            state.say(format!("reading the secret of {name}…"));
+                            return vec![Command::ReadSecret {
+                                id: r.id.clone(),
+                                name,
+                            }];
+                        }
                     }
-                    Some(Mode::Sealed) => {
-                        "sealed secrets are opened with `keytui reveal`, not in the TUI yet"
-                    }
-                    Some(Mode::Plain) => {
-                        "copying stored plain secrets is not available in the TUI yet"
-                    }
-                };
-                state.complain(format!("cannot copy the secret: {why}"));
+                }
             }
         }
         KeyAction::Revoke => {
@@ -1064,8 +1194,18 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                     let name = crate::sanitize::line(&r.name);
                     state.say(format!("{name} is already revoked"));
                 } else if !state.refuse_offline("revoke") {
-                    let (id, name) = (r.id.clone(), crate::sanitize::line(&r.name));
-                    state.screen = Screen::ConfirmRevoke { id, name };
+                    let production = state.server.production;
+                    state.screen = Screen::ConfirmRevoke(RevokeDialog {
+                        id: r.id.clone(),
+                        name: crate::sanitize::line(&r.name),
+                        focus: if production {
+                            RevokeFocus::Namespace
+                        } else {
+                            RevokeFocus::Keys
+                        },
+                        typed_ns: production.then(Input::default),
+                        ..RevokeDialog::default()
+                    });
                 }
             }
         }
@@ -1089,6 +1229,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                     id,
                     name,
                     typed: Input::default(),
+                    production: state.server.production,
                 };
             }
         }
@@ -1176,7 +1317,7 @@ fn on_mouse(state: &mut State, m: MouseEvent) {
         MouseEventKind::ScrollDown => state.move_by(3),
         MouseEventKind::ScrollUp => state.move_by(-3),
         MouseEventKind::Down(_) => {
-            let body = view::layout(state.area).table_body;
+            let body = view::areas(state).table_body;
             if body.contains(Position::new(m.column, m.row)) {
                 let row = state.scroll + (m.row - body.y) as usize;
                 if row < state.visible.len() {

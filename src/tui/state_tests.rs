@@ -1,5 +1,5 @@
 use super::*;
-use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state};
+use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
 
 fn ids(s: &State) -> Vec<String> {
     s.visible
@@ -164,10 +164,110 @@ fn revoke_asks_first_and_y_confirms() {
     let mut s = state();
     let cmds = update(&mut s, key('d'));
     assert!(cmds.is_empty());
-    assert!(matches!(&s.screen, Screen::ConfirmRevoke { name, .. } if name == "billing-service"));
+    assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.name == "billing-service"));
     let cmds = update(&mut s, key('y'));
-    assert!(matches!(cmds.as_slice(), [Command::Revoke { id }] if id == "K00x9fQ2mZ7pL4tR8"));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::Revoke { id, reason: None }] if id == "K00x9fQ2mZ7pL4tR8"
+    ));
     assert!(matches!(s.screen, Screen::Table));
+}
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        update(s, key(c));
+    }
+}
+
+#[test]
+fn revoke_takes_an_optional_reason_after_tab() {
+    let mut s = state();
+    update(&mut s, key('d'));
+    update(&mut s, code(KeyCode::Tab));
+    assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.focus == RevokeFocus::Reason));
+    // In the reason field `y` and `q` are letters, not commands.
+    typed(&mut s, "key in a gist, yesterday");
+    assert!(matches!(s.screen, Screen::ConfirmRevoke(_)));
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::Revoke { reason: Some(r), .. }] if r == "key in a gist, yesterday"
+    ));
+    // An empty reason is no reason; Esc cancels from the field.
+    update(&mut s, key('j'));
+    update(&mut s, key('j'));
+    update(&mut s, key('d'));
+    update(&mut s, code(KeyCode::Tab));
+    typed(&mut s, "  ");
+    assert!(matches!(
+        update(&mut s, code(KeyCode::Enter)).as_slice(),
+        [Command::Revoke { reason: None, .. }]
+    ));
+    update(&mut s, key('d'));
+    update(&mut s, code(KeyCode::Tab));
+    assert!(update(&mut s, code(KeyCode::Esc)).is_empty());
+    assert!(matches!(s.screen, Screen::Table));
+}
+
+#[test]
+fn production_revoke_needs_the_namespace_name() {
+    let mut s = state_in(Mode::Hash, true);
+    update(&mut s, key('d'));
+    assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.focus == RevokeFocus::Namespace));
+    // `y` is just a letter here.
+    assert!(update(&mut s, key('y')).is_empty());
+    assert!(matches!(s.screen, Screen::ConfirmRevoke(_)));
+    // A wrong name cancels.
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(cmds.is_empty());
+    assert!(matches!(s.screen, Screen::Table));
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.error && m.text.contains("cancelled"))
+    );
+    // The name, then Tab to a reason.
+    update(&mut s, key('d'));
+    typed(&mut s, "prod");
+    update(&mut s, code(KeyCode::Tab));
+    typed(&mut s, "rotated out");
+    update(&mut s, code(KeyCode::BackTab));
+    assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.focus == RevokeFocus::Namespace));
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::Revoke { id, reason: Some(r) }] if id == "K00x9fQ2mZ7pL4tR8" && r == "rotated out"
+    ));
+    // Esc cancels.
+    update(&mut s, key('d'));
+    assert!(update(&mut s, code(KeyCode::Esc)).is_empty());
+    assert!(matches!(s.screen, Screen::Table));
+}
+
+#[test]
+fn production_delete_needs_the_namespace_name_not_the_key_name() {
+    let mut s = state_in(Mode::Hash, true);
+    update(&mut s, key('D'));
+    typed(&mut s, "billing-service");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(cmds.is_empty());
+    assert!(matches!(s.screen, Screen::Table));
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.error && m.text.contains("delete cancelled"))
+    );
+    update(&mut s, key('D'));
+    typed(&mut s, "prod");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Command::Delete { id }] if id == "K00x9fQ2mZ7pL4tR8"));
+}
+
+#[test]
+fn server_info_marks_production() {
+    let s = state_in(Mode::Plain, true);
+    assert!(s.server.production);
+    assert_eq!(s.server.mode, Some(Mode::Plain));
 }
 
 #[test]
@@ -378,6 +478,76 @@ fn copy_secret_in_a_hash_namespace_explains_why_not() {
     assert!(update(&mut s, key('c')).is_empty());
     let m = s.message.clone().map(|m| m.text).unwrap_or_default();
     assert!(m.contains("stored hashed"), "{m}");
+}
+
+#[test]
+fn copy_secret_in_sealed_and_plain_namespaces_reads_it_and_copies_it() {
+    for mode in [Mode::Sealed, Mode::Plain] {
+        let mut s = state_in(mode, false);
+        let cmds = update(&mut s, key('c'));
+        assert!(
+            matches!(
+                cmds.as_slice(),
+                [Command::ReadSecret { id, name }] if id == "K00x9fQ2mZ7pL4tR8" && name == "billing-service"
+            ),
+            "{mode}: {cmds:?}"
+        );
+        // The secret goes straight into a copy of a secret and is not kept in the state.
+        let cmds = update(
+            &mut s,
+            Action::SecretRead {
+                what: "the secret of billing-service".into(),
+                secret: Secret::new("St0r3dS3cr3t".into()),
+            },
+        );
+        let [Command::Copy { text, secret, .. }] = cmds.as_slice() else {
+            panic!("{mode}: no copy: {cmds:?}");
+        };
+        assert!(*secret);
+        assert_eq!(text.expose(), "St0r3dS3cr3t");
+        drop(cmds);
+        assert!(!format!("{s:?}").contains("St0r3dS3cr3t"));
+        update(
+            &mut s,
+            Action::Copied {
+                what: "the secret of billing-service".into(),
+                via: ClipboardVia::System,
+                secret: true,
+            },
+        );
+        assert_eq!(s.clip.as_ref().map(|c| c.deadline), Some(NOW + 45_000));
+    }
+}
+
+#[test]
+fn copy_secret_from_the_detail_view() {
+    let mut s = state_in(Mode::Sealed, false);
+    update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(
+        update(&mut s, key('c')).as_slice(),
+        [Command::ReadSecret { .. }]
+    ));
+    assert!(matches!(s.screen, Screen::Detail { .. }));
+}
+
+#[test]
+fn copy_secret_errors_become_a_status_message() {
+    let mut s = state_in(Mode::Sealed, false);
+    update(&mut s, key('c'));
+    update(
+        &mut s,
+        Action::Failed(
+            "cannot copy the secret: set KEYTUI_MASTER_KEY to reveal sealed secrets".into(),
+        ),
+    );
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.error && m.text.contains("KEYTUI_MASTER_KEY"))
+    );
+    // Offline: refused, not queued.
+    update(&mut s, Action::Connection(ConnState::Offline));
+    assert!(update(&mut s, key('c')).is_empty());
 }
 
 #[test]

@@ -73,9 +73,11 @@ async fn run(
             "$".to_owned()
         }
     };
+    let meta = store.meta().await.ok().flatten();
     let _ = actions.send(Action::Server {
         cluster: store.is_cluster(),
-        mode: store.meta().await.ok().flatten().map(|m| m.mode),
+        mode: meta.as_ref().map(|m| m.mode),
+        production: meta.is_some_and(|m| m.production),
     });
     let mut load = 1u64;
     let mut loader = spawn_loader(store.clone(), load, actions.clone(), timing);
@@ -209,10 +211,17 @@ async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>)
             }),
             Err(e) => send(Action::Failed(format!("create failed: {e}"))),
         },
-        Command::Revoke { id } => {
-            let r = store.revoke(&id, Some("revoked in keytui")).await;
+        Command::Revoke { id, reason } => {
+            let r = store.revoke(&id, reason.as_deref()).await;
             report(store, &id, "revoked", r.map(|_| ()), actions).await;
         }
+        Command::ReadSecret { id, name } => match store.reveal(&id).await {
+            Ok(secret) => send(Action::SecretRead {
+                what: format!("the secret of {name}"),
+                secret,
+            }),
+            Err(e) => send(Action::Failed(format!("cannot copy the secret: {e}"))),
+        },
         Command::Restore { id } => {
             let r = store.restore(&id).await;
             report(store, &id, "restored", r.map(|_| ()), actions).await;

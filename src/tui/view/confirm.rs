@@ -1,5 +1,6 @@
-//! Confirmation dialogs: revoke (`y` confirms, any other key cancels) and delete (type the
-//! key's name).
+//! Confirmation dialogs: revoke (`y` confirms, Tab to an optional reason, any other key
+//! cancels) and delete (type the key's name). In production namespaces both ask for the
+//! namespace name to be typed instead.
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -9,49 +10,126 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use crate::sanitize::line as clean;
+use crate::tui::state::{RevokeDialog, RevokeFocus};
 
 use super::centered;
 
-pub fn render_revoke(id: &str, name: &str, frame: &mut Frame, area: Rect) {
-    let popup = centered(area, 60, 7);
+/// The revoke dialog: the question, the namespace field (production), the reason field.
+pub fn render_revoke(d: &RevokeDialog, ns: &str, frame: &mut Frame, area: Rect) {
+    let production = d.typed_ns.is_some();
+    let popup = centered(area, 64, if production { 10 } else { 8 });
     frame.render_widget(Clear, popup);
+    let title = if production {
+        " revoke · PRODUCTION "
+    } else {
+        " revoke "
+    };
     let block = Block::new()
         .borders(Borders::ALL)
-        .title(" revoke ")
+        .title(title)
         .border_style(Style::new().fg(Color::Red));
-    let lines = vec![
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![
         Line::from(vec![
             Span::raw("Revoke key "),
-            Span::styled(
-                format!("“{}”", clean(name)),
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(format!(" ({})?", clean(id))),
+            Span::styled(format!("“{}”", clean(&d.name)), bold),
+            Span::raw(format!(" ({})?", clean(&d.id))),
         ]),
         Line::from("Apps using it are refused from now on (u restores)."),
-        Line::default(),
-        Line::from(vec![
-            Span::styled(
-                "y",
-                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(" revoke · any other key cancels"),
-        ]),
     ];
+    let red_bold = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    if production {
+        lines.push(Line::from(vec![
+            Span::raw("Type the namespace name "),
+            Span::styled(clean(ns), bold),
+            Span::raw(", Enter revokes; Esc cancels."),
+        ]));
+    } else if d.focus == RevokeFocus::Keys {
+        lines.push(Line::from(vec![
+            Span::styled("y", red_bold),
+            Span::raw(" revoke · "),
+            Span::styled("Tab", red_bold),
+            Span::raw(" give a reason · any other key cancels"),
+        ]));
+    } else {
+        lines.push(Line::from("Enter revokes with this reason; Esc cancels."));
+    }
+    let fields = if production { 2 } else { 1 };
+    let text_h = inner.height.saturating_sub(fields * 2);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        popup,
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        Rect::new(inner.x, inner.y, inner.width, text_h),
+    );
+    let mut y = inner.y + text_h;
+    if let Some(typed) = &d.typed_ns {
+        let focused = d.focus == RevokeFocus::Namespace;
+        field(frame, inner, &mut y, "namespace:", typed, focused);
+    }
+    let focused = d.focus == RevokeFocus::Reason;
+    field(
+        frame,
+        inner,
+        &mut y,
+        "reason (optional):",
+        &d.reason,
+        focused,
     );
 }
 
-pub fn render_delete(id: &str, name: &str, typed: &Input, frame: &mut Frame, area: Rect) {
+/// A labelled one-line text field at `y` (label line, then the input), within `inner`.
+fn field(frame: &mut Frame, inner: Rect, y: &mut u16, label: &str, input: &Input, focused: bool) {
+    let bottom = inner.y + inner.height;
+    let style = if focused {
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    if *y < bottom {
+        frame.render_widget(
+            Paragraph::new(Span::styled(label.to_owned(), style)),
+            Rect::new(inner.x, *y, inner.width, 1),
+        );
+        *y += 1;
+    }
+    if *y < bottom {
+        let width = inner.width.saturating_sub(2) as usize;
+        let scroll = input.visual_scroll(width.max(1));
+        let shown: String = input.value().chars().skip(scroll).collect();
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled("> ", style),
+                Span::raw(clean(&shown)),
+            ])),
+            Rect::new(inner.x, *y, inner.width, 1),
+        );
+        let x = inner.x + 2 + input.visual_cursor().saturating_sub(scroll) as u16;
+        if focused && x < inner.x + inner.width {
+            frame.set_cursor_position(Position::new(x, *y));
+        }
+        *y += 1;
+    }
+}
+
+/// The delete dialog; `production_ns`: the namespace name to type instead of the key's.
+pub fn render_delete(
+    id: &str,
+    name: &str,
+    production_ns: Option<&str>,
+    typed: &Input,
+    frame: &mut Frame,
+    area: Rect,
+) {
     let popup = centered(area, 60, 8);
     frame.render_widget(Clear, popup);
     let block = Block::new()
         .borders(Borders::ALL)
-        .title(" delete permanently ")
+        .title(if production_ns.is_some() {
+            " delete permanently · PRODUCTION "
+        } else {
+            " delete permanently "
+        })
         .border_style(Style::new().fg(Color::Red));
     let inner = block.inner(popup);
     let lines = vec![
@@ -63,7 +141,14 @@ pub fn render_delete(id: &str, name: &str, typed: &Input, frame: &mut Frame, are
             ),
             Span::raw(format!(" ({})? This cannot be undone.", clean(id))),
         ]),
-        Line::from("Type the key's name and press Enter (Esc cancels):"),
+        match production_ns {
+            Some(ns) => Line::from(vec![
+                Span::raw("Type the namespace name "),
+                Span::styled(clean(ns), Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(" and press Enter (anything else cancels):"),
+            ]),
+            None => Line::from("Type the key's name and press Enter (Esc cancels):"),
+        },
     ];
     frame.render_widget(block, popup);
     let text_h = inner.height.saturating_sub(1);

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::keymap::KeyAction;
-use crate::tui::state::{Screen, State};
+use crate::tui::state::{RevokeFocus, Screen, State};
 
 /// The hints shown for the current screen, as (key, what) pairs.
 pub fn hints(state: &State) -> Vec<(String, String)> {
@@ -50,7 +50,18 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
             ("t", "copy token"),
             ("Esc", "done"),
         ]),
-        Screen::ConfirmRevoke { .. } => fixed(&[("y", "revoke"), ("any other key", "cancel")]),
+        Screen::ConfirmRevoke(d) => match d.focus {
+            RevokeFocus::Keys => fixed(&[
+                ("y", "revoke"),
+                ("Tab", "give a reason"),
+                ("any other key", "cancel"),
+            ]),
+            RevokeFocus::Reason | RevokeFocus::Namespace => fixed(&[
+                ("Enter", "revoke"),
+                ("Tab", "next field"),
+                ("Esc", "cancel"),
+            ]),
+        },
         Screen::ConfirmDelete { .. } => fixed(&[("Enter", "delete"), ("Esc", "cancel")]),
     }
 }

@@ -17,12 +17,15 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::record::{Status, UnixMs};
+use crate::store::Mode;
 
 use super::state::{Screen, State};
 
 /// Where each part of the main screen goes; `update` uses it too (mouse rows, page size).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Areas {
+    /// The production / plain-mode warning line (empty when there is none, or no room).
+    pub banner: Rect,
     pub header: Rect,
     pub table_head: Rect,
     pub table_body: Rect,
@@ -35,8 +38,32 @@ pub struct Areas {
 /// From this width on, the selected key's details show beside the table.
 pub const SIDE_PANE_MIN_WIDTH: u16 = 130;
 
+/// Whether the namespace needs the warning banner: production, or secrets in the clear.
+pub fn wants_banner(state: &State) -> bool {
+    state.server.production || state.server.mode == Some(Mode::Plain)
+}
+
+/// The layout for this state (with a banner line when the namespace needs one).
+pub fn areas(state: &State) -> Areas {
+    layout_with(state.area, wants_banner(state))
+}
+
 /// Splits the terminal: header (2 lines, 1 when short), table, status line, footer.
 pub fn layout(area: Rect) -> Areas {
+    layout_with(area, false)
+}
+
+/// [`layout`] with a banner line above the header when `banner` and there are 6 lines or
+/// more (below that the header's first line carries a short marker instead).
+pub fn layout_with(area: Rect, banner: bool) -> Areas {
+    let banner_h = if banner && area.height >= 6 { 1 } else { 0 };
+    let banner = Rect::new(area.x, area.y, area.width, banner_h);
+    let area = Rect::new(
+        area.x,
+        area.y + banner_h,
+        area.width,
+        area.height - banner_h,
+    );
     let header_h = if area.height >= 10 { 2 } else { 1 };
     let reserve_bottom = match area.height {
         0..=3 => 0,
@@ -76,6 +103,7 @@ pub fn layout(area: Rect) -> Areas {
         );
     }
     Areas {
+        banner,
         header,
         table_head,
         table_body,
@@ -88,8 +116,9 @@ pub fn layout(area: Rect) -> Areas {
 /// Draws the whole UI.
 pub fn render(state: &State, frame: &mut Frame) {
     let area = frame.area();
-    let areas = layout(area);
-    header::render(state, frame, areas.header);
+    let areas = areas(state);
+    header::render_banner(state, frame, areas.banner);
+    header::render(state, frame, areas.header, areas.banner.height == 0);
     match &state.screen {
         Screen::Detail { id } => {
             let body = Rect::new(
@@ -115,9 +144,15 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::Help => help::render(state, frame, area),
         Screen::NewKey(form) => form::render(form, frame, area),
         Screen::Reveal(r) => reveal::render(r, frame, area),
-        Screen::ConfirmRevoke { id, name } => confirm::render_revoke(id, name, frame, area),
-        Screen::ConfirmDelete { id, name, typed } => {
-            confirm::render_delete(id, name, typed, frame, area)
+        Screen::ConfirmRevoke(d) => confirm::render_revoke(d, &state.server.namespace, frame, area),
+        Screen::ConfirmDelete {
+            id,
+            name,
+            typed,
+            production,
+        } => {
+            let ns = production.then_some(state.server.namespace.as_str());
+            confirm::render_delete(id, name, ns, typed, frame, area)
         }
         Screen::Table | Screen::Detail { .. } => {}
     }

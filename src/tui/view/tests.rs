@@ -8,7 +8,8 @@ use ratatui::style::{Color, Modifier};
 
 use crate::record::Status;
 use crate::store::Event;
-use crate::tui::fixtures::{NOW, code, created, key, state};
+use crate::store::Mode;
+use crate::tui::fixtures::{NOW, code, created, key, state, state_in};
 use crate::tui::state::{Action, ClipboardVia, ConnState, State, update};
 
 fn draw(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
@@ -169,6 +170,95 @@ fn confirm_revoke() {
 }
 
 #[test]
+fn confirm_revoke_with_a_reason() {
+    let mut s = state();
+    update(&mut s, key('d'));
+    update(&mut s, code(KeyCode::Tab));
+    for c in "leaked in a gist".chars() {
+        update(&mut s, key(c));
+    }
+    snap_both!("confirm_revoke_reason", s);
+}
+
+#[test]
+fn table_in_a_production_namespace() {
+    snap_both!("table_production", state_in(Mode::Hash, true));
+}
+
+#[test]
+fn table_in_a_plain_namespace() {
+    snap_both!("table_plain", state_in(Mode::Plain, false));
+}
+
+#[test]
+fn confirm_revoke_in_production() {
+    let mut s = state_in(Mode::Sealed, true);
+    update(&mut s, key('d'));
+    for c in "pro".chars() {
+        update(&mut s, key(c));
+    }
+    snap_both!("confirm_revoke_production", s);
+}
+
+#[test]
+fn confirm_delete_in_production() {
+    let mut s = state_in(Mode::Hash, true);
+    update(&mut s, key('D'));
+    snap_both!("confirm_delete_production", s);
+}
+
+#[test]
+fn production_and_plain_warnings_are_coloured() {
+    let mut s = state_in(Mode::Hash, true);
+    let t = draw(&mut s, 80, 24);
+    let buf = t.backend().buffer();
+    let line: String = (0..80).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+    assert!(line.contains("PRODUCTION namespace prod"), "{line}");
+    for x in [0, 5, 40, 79] {
+        assert_eq!(buf[(x, 0)].bg, Color::Red, "banner cell {x}");
+    }
+    // The connection state moves down a line, the table head below it.
+    assert_eq!(buf[(0, 1)].symbol(), "●");
+    // Too small for a banner line: a red PROD marker starts the header.
+    let t = draw(&mut s, 20, 5);
+    let buf = t.backend().buffer();
+    assert_eq!(buf[(0, 0)].symbol(), "P");
+    assert_eq!(buf[(0, 0)].bg, Color::Red);
+
+    let mut s = state_in(Mode::Plain, false);
+    let t = draw(&mut s, 80, 24);
+    let buf = t.backend().buffer();
+    let line: String = (0..80).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+    assert!(
+        line.contains("PLAIN: secrets stored in cleartext"),
+        "{line}"
+    );
+    assert_eq!(buf[(1, 0)].bg, Color::Yellow);
+
+    // Both: red production part first, then the yellow plain warning.
+    let mut s = state_in(Mode::Plain, true);
+    let t = draw(&mut s, 80, 24);
+    let buf = t.backend().buffer();
+    assert_eq!(buf[(1, 0)].bg, Color::Red);
+    let line: String = (0..80).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+    let plain_at = line.find("PLAIN").expect("plain warning") as u16;
+    assert_eq!(buf[(plain_at, 0)].bg, Color::Yellow);
+
+    // Ordinary namespaces have no banner.
+    let mut s = state();
+    let t = draw(&mut s, 80, 24);
+    assert_eq!(t.backend().buffer()[(0, 0)].bg, Color::Reset);
+}
+
+#[test]
+fn mouse_rows_follow_the_banner() {
+    let mut s = state_in(Mode::Hash, true);
+    update(&mut s, Action::Resize(80, 24));
+    let body = super::areas(&s).table_body;
+    assert_eq!(body.y, super::layout(s.area).table_body.y + 1);
+}
+
+#[test]
 fn confirm_delete() {
     let mut s = state();
     update(&mut s, key('D'));
@@ -219,6 +309,25 @@ fn every_size_down_to_one_cell_renders_without_panic() {
             rotated_from: Some("K00x9fQ2mZ7pL4tR8".into()),
         },
     );
+    screens.push(s);
+    for (mode, production) in [
+        (Mode::Hash, true),
+        (Mode::Plain, false),
+        (Mode::Plain, true),
+    ] {
+        for k in ['c', 'd', 'D'] {
+            let mut s = state_in(mode, production);
+            update(&mut s, key(k));
+            screens.push(s);
+        }
+        let mut s = state_in(mode, production);
+        update(&mut s, key('d'));
+        update(&mut s, code(KeyCode::Tab));
+        screens.push(s);
+    }
+    let mut s = state();
+    update(&mut s, key('d'));
+    update(&mut s, code(KeyCode::Tab));
     screens.push(s);
     for s in &mut screens {
         for w in [0u16, 1, 2, 5, 13, 20, 37, 59, 61, 79, 120] {
