@@ -867,12 +867,10 @@ impl Store {
             .await?;
         // n == -1: the old key was deleted meanwhile; the new key stands on its own, and its
         // secret must still reach the caller.
-        let detail = if n == -1 {
-            format!("{} (old key already deleted)", created.record.id)
-        } else {
-            created.record.id.clone()
-        };
-        self.event("rotate", id, Some(&detail)).await?;
+        if n == -1 {
+            tracing::info!(old = %id, new = %created.record.id, "rotated key was deleted meanwhile");
+        }
+        self.event("rotate", id, Some(&created.record.id)).await?;
         Ok(created)
     }
 

@@ -330,6 +330,7 @@ fn bad_input_is_one_line_and_never_a_panic() {
         vec!["delete", "NoSuchKey1", "--yes"],
         vec!["rotate", "NoSuchKey1"],
         vec!["rotate", "NoSuchKey1", "--grace", "forever"],
+        vec!["rotate", "NoSuchKey1", "--grace", "292271023y"],
         vec!["create", "--name", "x", "--count", "0"],
     ] {
         let o = keytui(&url, &ns).args(&args).output().unwrap();

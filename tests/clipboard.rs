@@ -53,9 +53,13 @@ fn copied_secret_verifies_and_is_cleared() {
     let url = common::shared_server().url();
     let ns = common::unique_namespace("clip");
     let c = create_copy(&x, &url, &ns, "2s");
-    let secret = c["secret"].as_str().unwrap();
+    assert!(
+        c["secret"].is_null() && c["token"].is_null(),
+        "--copy printed the secret: {c}"
+    );
+    assert_eq!(c["copied_to_clipboard"], true);
     let on_clipboard = x.clipboard().expect("clipboard empty right after --copy");
-    assert_eq!(on_clipboard, secret);
+    assert_eq!(on_clipboard.len(), 43, "a 256-bit base62 secret");
     // the clipboard's secret verifies
     let o = Command::cargo_bin("keytui")
         .unwrap()
@@ -78,7 +82,14 @@ fn clipboard_replaced_by_someone_else_is_left_alone() {
     let url = common::shared_server().url();
     let ns = common::unique_namespace("clip2");
     let c = create_copy(&x, &url, &ns, "2s");
-    assert_eq!(x.clipboard().as_deref(), c["secret"].as_str());
+    let secret = x.clipboard().expect("clipboard empty right after --copy");
+    let o = Command::cargo_bin("keytui")
+        .unwrap()
+        .args([url.as_str(), "-n", &ns, "verify", c["id"].as_str().unwrap()])
+        .write_stdin(secret)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
     x.set_clipboard("something the user copied later");
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(

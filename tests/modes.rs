@@ -60,6 +60,7 @@ on_both!(
     migrate_plain_to_hash_removes_plaintext_and_resumes,
     migrate_between_sealed_and_hash,
     import_keeps_keys_working_and_never_overwrites,
+    migrate_plain_with_a_pepper_records_its_check,
 );
 
 async fn sealed_reveals_and_refuses_wrong_keys(t: Target) {
@@ -177,6 +178,36 @@ async fn migrate_plain_to_hash_removes_plaintext_and_resumes(t: Target) {
     assert!(matches!(
         s.migrate(Mode::Plain, None, |_, _| {}).await,
         Err(Error::Config(_))
+    ));
+    // a pepper in the environment does not switch a sha256 namespace to HMAC
+    use keytui::crypto::Pepper;
+    let peppered = s.clone().with_pepper(Some(Pepper::new(b"p1".to_vec())));
+    peppered.migrate(Mode::Hash, None, |_, _| {}).await.unwrap();
+    assert_eq!(
+        s.meta().await.unwrap().unwrap().secret_alg.as_str(),
+        "sha256"
+    );
+    assert!(s.create(&CreateRequest::new("still works")).await.is_ok());
+}
+
+async fn migrate_plain_with_a_pepper_records_its_check(t: Target) {
+    use keytui::crypto::Pepper;
+    let s = store(t, "migpepper").await;
+    s.init(Mode::Plain, false).await.unwrap();
+    let c = s.create(&CreateRequest::new("p")).await.unwrap();
+    let right = s.clone().with_pepper(Some(Pepper::new(b"right".to_vec())));
+    right.migrate(Mode::Hash, None, |_, _| {}).await.unwrap();
+    let meta = s.meta().await.unwrap().unwrap();
+    assert_eq!(meta.secret_alg.as_str(), "hmac-sha256");
+    assert!(meta.pepper_check.is_some());
+    assert!(matches!(
+        right.verify(&c.record.id, c.secret.expose()).await.unwrap(),
+        Verdict::Valid { .. }
+    ));
+    let wrong = s.clone().with_pepper(Some(Pepper::new(b"wrong".to_vec())));
+    assert!(matches!(
+        wrong.create(&CreateRequest::new("x")).await,
+        Err(Error::Setup(_))
     ));
 }
 
@@ -370,6 +401,27 @@ fn cli_sealed_reveal_import_check_and_production() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(err.contains("line 2"), "{err}");
+    // django dumpdata rows: fields under "fields", "created" as the creation time
+    let o = keytui(&url, &ns2)
+        .args(["import", "--format", "tastypie"])
+        .write_stdin(format!(
+            "[{{\"model\":\"tastypie.apikey\",\"fields\":{{\"username\":\"carol\",\"key\":\"{}\",\"created\":\"2015-03-01T10:00:00Z\"}}}}]",
+            "2".repeat(40)
+        ))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = keytui(&url, &ns2)
+        .args(["show", "carol", "--json"])
+        .output()
+        .unwrap();
+    assert!(out(&o).contains("2015-03-01T10:00:00Z"), "{}", out(&o));
+    let o = keytui(&url, &ns2)
+        .args(["import"])
+        .write_stdin("{\"id\":\"Dis4bled\",\"secret\":\"abc\",\"status\":\"disabled\"}\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
 
     // production: revoke needs --yes (or the name typed on a terminal)
     let ns3 = common::unique_namespace("prod");

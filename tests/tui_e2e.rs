@@ -308,6 +308,7 @@ fn unreachable_redis_exits_2_with_a_hint() {
     assert!(!screen.contains("STATUS"), "{screen}");
     assert_eq!(t.format("#{alternate_on}"), "0");
     let err = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
     let first = err.lines().next().unwrap_or("");
     assert!(first.starts_with("keytui: "), "{err}");
     assert!(first.contains(&port.to_string()), "{err}");

@@ -46,7 +46,7 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
         Err(e) => {
             let _ = writeln!(
                 std::io::stderr(),
-                "keytui: {e}\nhint: is Redis running? pass its URL, or try `keytui demo` for a private demo server"
+                "keytui: {e} (is Redis running? pass its URL, or try `keytui demo` for a private demo server)"
             );
             return ExitCode::from(EXIT_ERROR);
         }

@@ -368,6 +368,16 @@ async fn follow(
                 set(&mut shown, ConnState::Live);
                 for e in events {
                     cursor = e.cursor.clone();
+                    if matches!(e.op.as_str(), "init" | "migrate") {
+                        // Namespace-wide: the storage mode or production mark changed.
+                        if let Ok(Some(meta)) = store.meta().await {
+                            let _ = actions.send(Action::Server {
+                                cluster: store.is_cluster(),
+                                mode: Some(meta.mode),
+                                production: meta.production,
+                            });
+                        }
+                    }
                     let mut ids = vec![e.id.clone()];
                     if e.op == "rotate"
                         && let Some(new) = &e.detail
