@@ -7,9 +7,9 @@
 //! ```
 //!
 //! `--concurrency N` tasks share one store (one multiplexed connection, as an app would) and
-//! loop for `--seconds`; each call's latency is recorded. Then the same is done with
-//! `GET --get-key` (a short string the tool writes first): one round trip, the floor of any
-//! verification. Prints two lines, `verify` and `get`, of `key=value` fields
+//! loop; each call's latency is recorded. The same is done with `GET --get-key` (a short
+//! string the tool writes first): one round trip, the floor of any verification. The two
+//! alternate in ten slices of `--seconds / 10` each, so load from other processes hits both. Prints two lines, `verify` and `get`, of `key=value` fields
 //! (`ops_per_s`, `p50_us`, `p99_us`, `calls`).
 
 use std::time::{Duration, Instant};
@@ -61,7 +61,11 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// Slices the measured time is cut into, alternating verify and `GET`.
+const ROUNDS: u32 = 10;
+
 /// Calls made, wall time, and every call's latency in nanoseconds (sorted).
+#[derive(Default)]
 struct Run {
     calls: usize,
     wall: Duration,
@@ -69,6 +73,12 @@ struct Run {
 }
 
 impl Run {
+    fn add(&mut self, other: Run) {
+        self.calls += other.calls;
+        self.wall += other.wall;
+        self.latencies.extend(other.latencies);
+    }
+
     fn percentile_us(&self, p: f64) -> f64 {
         if self.latencies.is_empty() {
             return 0.0;
@@ -164,11 +174,18 @@ async fn main() -> Result<(), String> {
             assert!(matches!(v, Ok(Some(_))), "{v:?}");
         }
     };
-    // Alternate short warmups so neither side gets a cold connection.
     drive(args.concurrency, warmup, verify.clone()).await;
     drive(args.concurrency, warmup, get.clone()).await;
-    let v = drive(args.concurrency, for_time, verify).await;
-    let g = drive(args.concurrency, for_time, get).await;
+    // Interleaved slices, so that a change of machine load (other processes) hits both
+    // sides alike instead of whichever ran second.
+    let slice = for_time / ROUNDS;
+    let (mut v, mut g) = (Run::default(), Run::default());
+    for _ in 0..ROUNDS {
+        v.add(drive(args.concurrency, slice, verify.clone()).await);
+        g.add(drive(args.concurrency, slice, get.clone()).await);
+    }
+    v.latencies.sort_unstable();
+    g.latencies.sort_unstable();
     v.print("verify", args.concurrency);
     g.print("get", args.concurrency);
     Ok(())
