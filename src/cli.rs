@@ -2,7 +2,7 @@
 //! into calls on the store. Errors are printed as one line on stderr, exit code 2.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::keygen::{Encoding, Length, Spec};
 use crate::layout::{DEFAULT_NAMESPACE, Namespace};
 use crate::record::{KeyRecord, Status, now_ms, rfc3339};
-use crate::store::{Change, CreateRequest, Created, Mode, Rejection, Store, Verdict};
+use crate::store::{
+    BulkOutcome, Change, CreateRequest, Created, KeyFilter, Mode, Page, Rejection, Store, Verdict,
+};
 
 /// Manage API key/secret pairs stored in Redis.
 ///
@@ -259,13 +261,51 @@ pub struct IdArgs {
     pub json: bool,
 }
 
+/// The keys a bulk revoke or delete applies to, instead of one ID.
+#[derive(Args, Debug, Clone)]
+pub struct BulkArgs {
+    /// Every key whose name contains TEXT (case-insensitive; "" for every key), instead of
+    /// one ID. Shows the count and asks for confirmation on a terminal.
+    #[arg(long, value_name = "TEXT", conflicts_with = "id")]
+    pub all_matching: Option<String>,
+    /// With --all-matching: only keys with this status now.
+    #[arg(long, value_enum, requires = "all_matching")]
+    pub status: Option<StatusFilter>,
+    /// With --all-matching: only keys with this metadata (repeatable, all must match).
+    #[arg(long, value_name = "K=V", requires = "all_matching")]
+    pub meta: Vec<String>,
+}
+
+impl BulkArgs {
+    /// The filter of `--all-matching`, or `None` for a single-key command.
+    pub fn filter(&self) -> Result<Option<KeyFilter>> {
+        let Some(text) = &self.all_matching else {
+            return Ok(None);
+        };
+        Ok(Some(KeyFilter {
+            name_contains: Some(text.clone()),
+            status: match self.status {
+                None | Some(StatusFilter::All) => None,
+                Some(StatusFilter::Active) => Some(Status::Active),
+                Some(StatusFilter::Revoked) => Some(Status::Revoked),
+                Some(StatusFilter::Expired) => Some(Status::Expired),
+            },
+            meta: parse_meta(&self.meta)?,
+        }))
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct RevokeArgs {
-    pub id: String,
+    /// The key id (or --all-matching).
+    #[arg(required_unless_present = "all_matching")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub bulk: BulkArgs,
     /// Why, for the audit log.
     #[arg(long)]
     pub reason: Option<String>,
-    /// Confirm without a prompt in a production namespace.
+    /// Skip the confirmation: of --all-matching, and in a production namespace.
     #[arg(long)]
     pub yes: bool,
     #[arg(long)]
@@ -274,8 +314,12 @@ pub struct RevokeArgs {
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
-    pub id: String,
-    /// Confirm the permanent deletion.
+    /// The key id (or --all-matching).
+    #[arg(required_unless_present = "all_matching")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+    /// Confirm the permanent deletion (with --all-matching: skip the prompt).
     #[arg(long)]
     pub yes: bool,
     #[arg(long)]
@@ -330,9 +374,11 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-/// Exit codes: 0 success, 1 a verification rejected, 2 an error.
+/// Exit codes: 0 success, 1 a verification rejected (or a bulk change declined), 2 an error.
 pub const EXIT_REJECTED: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
+/// A bulk change the user declined at the prompt: nothing changed.
+pub const EXIT_DECLINED: u8 = 1;
 
 impl Global {
     /// The URL(s) from the positional argument, `--url`, `REDIS_URL` or the default.
@@ -467,52 +513,80 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             apply_format(&mut req, &a.format)?;
             req.expires_at = a.expires.as_deref().map(parse_expiry).transpose()?;
             req.meta = parse_meta(&a.meta)?;
-            let bar = progress_bar(a.count as u64, "creating");
-            let created = store
-                .create_many(&req, a.count, |n| {
-                    if let Some(b) = &bar {
-                        b.set_position(n as u64)
-                    }
-                })
-                .await?;
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
             let bits = req.secret_spec.entropy_bits();
-            if a.copy
-                && let Some(c) = created.first()
-            {
+            if a.copy {
+                let c = store.create(&req).await?;
                 match crate::clipboard_hold::copy_in_background(c.secret.expose(), clear_after) {
-                    Ok(()) if !a.json => {
-                        print_copied(&mut out, c, bits, clear_after)?;
-                        return Ok(0);
-                    }
+                    Ok(()) if !a.json => print_copied(&mut out, &c, bits, clear_after)?,
                     Ok(()) => {
                         eprintln!(
                             "keytui: secret copied to the clipboard; it is cleared in {}",
                             humantime::format_duration(clear_after)
                         );
-                        print_created_json(&mut out, c, bits, false)?;
-                        return Ok(0);
+                        print_created_json(&mut out, &c, bits, false)?;
                     }
-                    Err(e) => eprintln!(
-                        "keytui: warning: not copied ({e}); the secret is printed instead"
-                    ),
+                    Err(e) => {
+                        eprintln!(
+                            "keytui: warning: not copied ({e}); the secret is printed instead"
+                        );
+                        print_created(&mut out, &c, a.json, bits)?;
+                    }
                 }
+                return Ok(0);
             }
-            for c in &created {
-                print_created(&mut out, c, a.json, bits)?;
+            let bar = progress_bar(a.count as u64, "creating");
+            // Each batch is printed as soon as it is written: memory stays flat and the
+            // secrets of keys already created reach the output even if a later batch fails.
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+            store
+                .create_each(
+                    &req,
+                    a.count,
+                    |c| print_created(&mut w, &c, a.json, bits),
+                    |n| {
+                        if let Some(b) = &bar {
+                            b.set_position(n as u64)
+                        }
+                    },
+                )
+                .await?;
+            w.flush().map_err(io)?;
+            drop(w);
+            if let Some(b) = bar {
+                b.finish_and_clear();
             }
             Ok(0)
         }
         Command::List(a) => {
             let now = now_ms();
-            let page = match a.limit {
-                Some(limit) if a.status == StatusFilter::All => store.page(0, limit).await?,
+            let wanted = |r: &KeyRecord| match a.status {
+                StatusFilter::All => true,
+                StatusFilter::Active => r.status_at(now) == Status::Active,
+                StatusFilter::Revoked => r.status_at(now) == Status::Revoked,
+                StatusFilter::Expired => r.status_at(now) == Status::Expired,
+            };
+            // Pages are written as they arrive, while the next ones are read.
+            let mut list = ListWriter::new(&mut out, a.json)?;
+            let mut left = a.limit.unwrap_or(usize::MAX);
+            let mut emit = |page: Page| -> Result<()> {
+                for m in &page.malformed {
+                    eprintln!("keytui: warning: {m}");
+                }
+                for r in page.records.iter().filter(|r| wanted(r)) {
+                    if left == 0 {
+                        break;
+                    }
+                    list.item(r, now)?;
+                    left -= 1;
+                }
+                Ok(())
+            };
+            match a.limit {
+                Some(limit) if a.status == StatusFilter::All => emit(store.page(0, limit).await?)?,
                 _ => {
                     let bar = progress_bar(0, "reading");
-                    let p = store
-                        .list_all(|n, total| {
+                    store
+                        .list_each(&mut emit, |n, total| {
                             if let Some(b) = &bar {
                                 b.set_length(total as u64);
                                 b.set_position(n as u64);
@@ -522,28 +596,9 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                     if let Some(b) = bar {
                         b.finish_and_clear();
                     }
-                    p
                 }
-            };
-            for m in &page.malformed {
-                eprintln!("keytui: warning: {m}");
             }
-            let wanted = |r: &&KeyRecord| match a.status {
-                StatusFilter::All => true,
-                StatusFilter::Active => r.status_at(now) == Status::Active,
-                StatusFilter::Revoked => r.status_at(now) == Status::Revoked,
-                StatusFilter::Expired => r.status_at(now) == Status::Expired,
-            };
-            let records = page
-                .records
-                .iter()
-                .filter(wanted)
-                .take(a.limit.unwrap_or(usize::MAX));
-            if a.json {
-                write_json_array(&mut out, records.map(|r| r.to_json(now)))?;
-            } else {
-                print_table(&mut out, records, now)?;
-            }
+            list.finish()?;
             Ok(0)
         }
         Command::Show(a) => {
@@ -558,28 +613,62 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             Ok(0)
         }
         Command::Revoke(a) => {
-            crate::cli_extra::confirm_production(&store, "revoke", &a.id, a.yes).await?;
-            let change = store.revoke(&a.id, a.reason.as_deref()).await?;
-            report_change(&mut out, "revoked", &a.id, change, a.json)
+            if let Some(filter) = a.bulk.filter()? {
+                let Some(ids) = select_confirmed(&store, &filter, "revoke", a.yes).await? else {
+                    return Ok(EXIT_DECLINED);
+                };
+                let bar = progress_bar(ids.len() as u64, "revoking");
+                let outcome = store
+                    .revoke_many(&ids, a.reason.as_deref(), |n| {
+                        if let Some(b) = &bar {
+                            b.set_position(n as u64)
+                        }
+                    })
+                    .await?;
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                return report_bulk(&mut out, "revoked", ids.len(), &outcome, a.json);
+            }
+            let id = a.id.unwrap_or_default();
+            crate::cli_extra::confirm_production(&store, "revoke", &id, a.yes).await?;
+            let change = store.revoke(&id, a.reason.as_deref()).await?;
+            report_change(&mut out, "revoked", &id, change, a.json)
         }
         Command::Restore(a) => {
             let change = store.restore(&a.id).await?;
             report_change(&mut out, "restored", &a.id, change, a.json)
         }
         Command::Delete(a) => {
+            if let Some(filter) = a.bulk.filter()? {
+                let Some(ids) = select_confirmed(&store, &filter, "delete", a.yes).await? else {
+                    return Ok(EXIT_DECLINED);
+                };
+                let bar = progress_bar(ids.len() as u64, "deleting");
+                let outcome = store
+                    .delete_many(&ids, |n| {
+                        if let Some(b) = &bar {
+                            b.set_position(n as u64)
+                        }
+                    })
+                    .await?;
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                return report_bulk(&mut out, "deleted", ids.len(), &outcome, a.json);
+            }
+            let id = a.id.unwrap_or_default();
             if !a.yes {
                 return Err(Error::Config(format!(
-                    "deleting {} is permanent: add --yes to confirm",
-                    a.id
+                    "deleting {id} is permanent: add --yes to confirm"
                 )));
             }
-            crate::cli_extra::confirm_production(&store, "delete", &a.id, a.yes).await?;
-            store.delete(&a.id).await?;
+            crate::cli_extra::confirm_production(&store, "delete", &id, a.yes).await?;
+            store.delete(&id).await?;
             if a.json {
-                writeln!(out, "{}", serde_json::json!({"id": a.id, "deleted": true}))
-                    .map_err(io)?;
+                writeln!(out, "{}", serde_json::json!({"id": id, "deleted": true})).map_err(io)?;
             } else {
-                writeln!(out, "deleted {}", a.id).map_err(io)?;
+                writeln!(out, "deleted {id}").map_err(io)?;
             }
             Ok(0)
         }
@@ -729,6 +818,96 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
     }
 }
 
+/// The ids matching `filter`, after the user confirmed the count on a terminal (or with
+/// `--yes`); `None` when the user declined. Without a terminal and without `--yes` it is
+/// an error that names the count, so scripts never change keys by accident.
+async fn select_confirmed(
+    store: &Store,
+    filter: &KeyFilter,
+    verb: &str,
+    yes: bool,
+) -> Result<Option<Vec<String>>> {
+    let bar = progress_bar(0, "reading");
+    let page = store
+        .list_all(|n, total| {
+            if let Some(b) = &bar {
+                b.set_length(total as u64);
+                b.set_position(n as u64);
+            }
+        })
+        .await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let now = now_ms();
+    let ids: Vec<String> = page
+        .records
+        .into_iter()
+        .filter(|r| filter.matches(r, now))
+        .map(|r| r.id)
+        .collect();
+    let what = format!(
+        "{} key{} in namespace {} ({filter})",
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" },
+        store.namespace()
+    );
+    if ids.is_empty() || yes {
+        return Ok(Some(ids));
+    }
+    let stdin = std::io::stdin();
+    if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Config(format!(
+            "would {verb} {what}: add --yes to confirm"
+        )));
+    }
+    eprint!("{verb} {what}? [y/N] ");
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).map_err(io)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(Some(ids))
+    } else {
+        eprintln!("keytui: nothing changed");
+        Ok(None)
+    }
+}
+
+fn report_bulk(
+    out: &mut impl Write,
+    verb: &str,
+    matched: usize,
+    o: &BulkOutcome,
+    json: bool,
+) -> Result<u8> {
+    if json {
+        let v = serde_json::json!({
+            "matched": matched,
+            verb: o.done,
+            "unchanged": o.unchanged,
+            "missing": o.missing,
+            "malformed": o.malformed,
+        });
+        writeln!(out, "{v}").map_err(io)?;
+    } else {
+        write!(out, "{verb} {} of {matched} matching key(s)", o.done).map_err(io)?;
+        if o.unchanged > 0 {
+            write!(out, ", {} already {verb}", o.unchanged).map_err(io)?;
+        }
+        if !o.missing.is_empty() {
+            write!(out, ", {} gone meanwhile", o.missing.len()).map_err(io)?;
+        }
+        writeln!(out).map_err(io)?;
+        for id in &o.malformed {
+            writeln!(
+                out,
+                "left unchanged: {id} (its status is neither active nor revoked)"
+            )
+            .map_err(io)?;
+        }
+    }
+    Ok(0)
+}
+
 fn reject_code(r: Rejection) -> &'static str {
     match r {
         Rejection::Unknown => "unknown",
@@ -837,29 +1016,45 @@ fn read_secret_input(what: &str) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
-/// The JSON object of a created key; without its secret and token when they went to the
-/// clipboard instead.
+/// One line of `create --json`; without the secret and token when they went to the
+/// clipboard instead. (A struct rather than `json!`, so a million lines build no maps.)
 fn print_created_json(
     out: &mut impl Write,
     c: &Created,
     bits: f64,
     with_secret: bool,
 ) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        id: &'a str,
+        secret: Option<&'a str>,
+        token: Option<&'a str>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        copied_to_clipboard: bool,
+        name: &'a str,
+        status: &'static str,
+        created_at: String,
+        expires_at: Option<String>,
+        meta: &'a BTreeMap<String, String>,
+        entropy_bits: f64,
+        rotated_from: Option<&'a str>,
+    }
     let r = &c.record;
-    let v = serde_json::json!({
-        "id": r.id,
-        "secret": with_secret.then(|| c.secret.expose()),
-        "token": with_secret.then(|| c.token.expose()),
-        "copied_to_clipboard": !with_secret,
-        "name": r.name,
-        "status": r.status().as_str(),
-        "created_at": rfc3339(r.created_at),
-        "expires_at": r.expires_at.map(rfc3339),
-        "meta": r.meta,
-        "entropy_bits": bits.floor(),
-        "rotated_from": r.rotated_from,
-    });
-    writeln!(out, "{v}").map_err(io)
+    let line = Line {
+        id: &r.id,
+        secret: with_secret.then(|| c.secret.expose()),
+        token: with_secret.then(|| c.token.expose()),
+        copied_to_clipboard: !with_secret,
+        name: &r.name,
+        status: r.status().as_str(),
+        created_at: rfc3339(r.created_at),
+        expires_at: r.expires_at.map(rfc3339),
+        meta: &r.meta,
+        entropy_bits: bits.floor(),
+        rotated_from: r.rotated_from.as_deref(),
+    };
+    serde_json::to_writer(&mut *out, &line).map_err(json_err)?;
+    writeln!(out).map_err(io)
 }
 
 fn print_created(out: &mut impl Write, c: &Created, json: bool, bits: f64) -> Result<()> {
@@ -895,26 +1090,6 @@ fn print_copied(out: &mut impl Write, c: &Created, bits: f64, clear_after: Durat
         "Paste the secret where it belongs now: it is not shown again."
     )
     .map_err(io)?;
-    Ok(())
-}
-
-fn print_table<'a>(
-    out: &mut impl Write,
-    records: impl Iterator<Item = &'a KeyRecord>,
-    now: i64,
-) -> Result<()> {
-    writeln!(out, "{:<24} {:<8} {:<20} NAME", "ID", "STATUS", "CREATED").map_err(io)?;
-    for r in records {
-        writeln!(
-            out,
-            "{:<24} {:<8} {:<20} {}",
-            crate::sanitize::line(&r.id),
-            r.status_at(now).as_str(),
-            rfc3339(r.created_at),
-            crate::sanitize::line(&r.name)
-        )
-        .map_err(io)?;
-    }
     Ok(())
 }
 
@@ -982,20 +1157,55 @@ fn report_change(out: &mut impl Write, verb: &str, id: &str, c: Change, json: bo
     Ok(0)
 }
 
-fn write_json_array<T: serde::Serialize>(
-    out: &mut impl Write,
-    items: impl Iterator<Item = T>,
-) -> Result<()> {
-    let mut w = std::io::BufWriter::new(out);
-    w.write_all(b"[").map_err(io)?;
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            w.write_all(b",\n").map_err(io)?;
+/// `list` output written record by record: a JSON array, or a table with a header.
+struct ListWriter<W: Write> {
+    w: std::io::BufWriter<W>,
+    json: bool,
+    first: bool,
+}
+
+impl<W: Write> ListWriter<W> {
+    fn new(out: W, json: bool) -> Result<Self> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+        if json {
+            w.write_all(b"[").map_err(io)?;
+        } else {
+            writeln!(w, "{:<24} {:<8} {:<20} NAME", "ID", "STATUS", "CREATED").map_err(io)?;
         }
-        serde_json::to_writer(&mut w, &item).map_err(json_err)?;
+        Ok(Self {
+            w,
+            json,
+            first: true,
+        })
     }
-    w.write_all(b"]\n").map_err(io)?;
-    w.flush().map_err(io)
+
+    fn item(&mut self, r: &KeyRecord, now: i64) -> Result<()> {
+        if self.json {
+            if !self.first {
+                self.w.write_all(b",\n").map_err(io)?;
+            }
+            serde_json::to_writer(&mut self.w, &r.to_json(now)).map_err(json_err)?;
+        } else {
+            writeln!(
+                self.w,
+                "{:<24} {:<8} {:<20} {}",
+                crate::sanitize::line(&r.id),
+                r.status_at(now).as_str(),
+                rfc3339(r.created_at),
+                crate::sanitize::line(&r.name)
+            )
+            .map_err(io)?;
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if self.json {
+            self.w.write_all(b"]\n").map_err(io)?;
+        }
+        self.w.flush().map_err(io)
+    }
 }
 
 pub(crate) fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::keygen::Secret;
 use crate::layout::{field, is_lookup_safe_id, meta_field};
 use crate::record::{KeyRecord, SecretAlg, UnixMs, now_ms};
-use crate::store::{Mode, NamespaceMeta, PendingKey, Store, record_fields};
+use crate::store::{Mode, NamespaceMeta, PendingKey, Store, hash_pairs, record_fields};
 
 /// Replaces a plaintext secret by its digest (and optionally a sealed copy), only if the
 /// record still holds that plaintext. ARGV: plaintext, new alg, new secret, sealed or ''.
@@ -175,11 +175,20 @@ impl Store {
             let total = fresh.len();
             for (n, chunk) in fresh.chunks(1000).enumerate() {
                 let raw = self.fetch_raw(chunk).await?;
-                for (id, fields) in chunk.iter().zip(raw) {
+                for (id, value) in chunk.iter().zip(raw) {
                     seen.insert(id.clone());
-                    if fields.is_empty() {
+                    let Some(pairs) = hash_pairs(&value) else {
+                        report.examined += 1;
+                        report.malformed += 1;
+                        continue;
+                    };
+                    if pairs.is_empty() {
                         continue;
                     }
+                    let fields: HashMap<String, String> = pairs
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
                     report.examined += 1;
                     match self.convert(id, &fields, to, digest_alg).await? {
                         Conversion::Done => report.converted += 1,

@@ -147,16 +147,27 @@ impl KeyRecord {
 
     /// Reads a record from the fields of its hash. `id` is the id the record was looked up by.
     pub fn from_fields(id: &str, fields: &HashMap<String, String>) -> Result<Self, RecordError> {
+        Self::from_lookup(id, |name| fields.get(name).map(String::as_str))
+    }
+
+    /// Reads a record from its hash given as field/value pairs (as `HGETALL` returns them),
+    /// without building a map. A field given twice counts once (the first).
+    pub fn from_pairs(id: &str, pairs: &[(&str, &str)]) -> Result<Self, RecordError> {
+        Self::from_lookup(id, |name| {
+            pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        })
+    }
+
+    /// Reads a record through `lookup`, which gives a field's value by name.
+    fn from_lookup<'a>(
+        id: &str,
+        lookup: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Self, RecordError> {
         let bad = |reason: String| RecordError {
             id: id.to_owned(),
             reason,
         };
-        let get = |name: &str| {
-            fields
-                .get(name)
-                .map(String::as_str)
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let required = |name: &str| get(name).ok_or_else(|| bad(format!("missing field {name}")));
         let time = |name: &str| -> Result<Option<UnixMs>, RecordError> {
             get(name)

@@ -7,6 +7,7 @@
 //! the one it has just generated, inside [`Created`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -26,8 +27,36 @@ pub use crate::verify::{Rejection, Verdict};
 
 /// Keys written per pipeline (standalone) or per batch of concurrent commands (cluster).
 const BATCH: usize = 1000;
+/// Batches `create_many` keeps in flight.
+const BATCHES_IN_FLIGHT: usize = 2;
 /// Rounds of id draws that all collide before `create` gives up.
 const MAX_FRUITLESS_ROUNDS: usize = 50;
+/// The record fields [`Store::list_each`] reads: every field of the layout a listed
+/// [`KeyRecord`] holds (the stored digest only to check that it is there).
+const LISTED_FIELDS: [&str; 17] = [
+    field::ID,
+    field::NAME,
+    field::STATUS,
+    field::SECRET_ALG,
+    field::SECRET,
+    field::SECRET_SEALED,
+    field::TOKEN_PREFIX,
+    field::TOKEN_CHECKSUM,
+    field::CREATED_AT,
+    field::CREATED_BY,
+    field::EXPIRES_AT,
+    field::REVOKED_AT,
+    field::REVOKED_REASON,
+    field::LAST_USED_AT,
+    field::META,
+    field::ROTATED_FROM,
+    field::ROTATED_TO,
+];
+
+/// Index pages [`Store::list_all`] fetches ahead.
+pub const PAGES_IN_FLIGHT: usize = 3;
+/// Pipelines of [`BATCH`] reads sent at once on a standalone connection.
+const PIPELINES_IN_FLIGHT: usize = 4;
 /// Commands in flight at once on a cluster connection.
 const CLUSTER_CONCURRENCY: usize = 256;
 /// Index entries younger than this may belong to a `create` still in flight; doctor leaves
@@ -39,6 +68,52 @@ const CREATE_RECORD: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1";
+
+/// A script sent with `EVALSHA` in pipelines (see [`load_script`]); the hash is computed
+/// once.
+struct Lua {
+    text: &'static str,
+    script: LazyLock<redis::Script>,
+}
+
+static CREATE_RECORD_LUA: Lua = Lua {
+    text: CREATE_RECORD,
+    script: LazyLock::new(|| redis::Script::new(CREATE_RECORD)),
+};
+
+static REVOKE_LUA: Lua = Lua {
+    text: REVOKE,
+    script: LazyLock::new(|| redis::Script::new(REVOKE)),
+};
+
+/// Creates a batch of keys on a standalone server, atomically. KEYS: index, events, then
+/// one record key per new key. ARGV: events maxlen, actor, now, then per key: id,
+/// created_at, name, the number N of field/value arguments, and those N arguments. For each
+/// key: unless its record exists or its id is already indexed, `ZADD NX` the index, `HSET`
+/// the record and `XADD` a `create` event. Returns one 1 (created) or 0 (collision) per key.
+const CREATE_BATCH: &str = r"
+local out = {}
+local a = 4
+for i = 3, #KEYS do
+  local id, created, name, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  a = a + 4
+  local ok = 0
+  if redis.call('EXISTS', KEYS[i]) == 0
+    and redis.call('ZADD', KEYS[1], 'NX', created, id) == 1 then
+    redis.call('HSET', KEYS[i], unpack(ARGV, a, a + n - 1))
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'op', 'create', 'id', id,
+      'actor', ARGV[2], 'at', ARGV[3], 'detail', name)
+    ok = 1
+  end
+  out[#out + 1] = ok
+  a = a + n
+end
+return out";
+
+static CREATE_BATCH_LUA: Lua = Lua {
+    text: CREATE_BATCH,
+    script: LazyLock::new(|| redis::Script::new(CREATE_BATCH)),
+};
 
 /// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed.
 const REVOKE: &str = r"
@@ -203,6 +278,79 @@ pub struct Page {
     pub dangling: Vec<String>,
     /// Number of index entries in the namespace.
     pub total: usize,
+}
+
+/// Which keys a bulk revoke or delete applies to: every condition given must hold; the
+/// default matches every key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyFilter {
+    /// A substring of the name, compared case-insensitively.
+    pub name_contains: Option<String>,
+    /// The status now (expired is computed from `expires_at`).
+    pub status: Option<Status>,
+    /// Metadata entries the key must have, with exactly these values.
+    pub meta: BTreeMap<String, String>,
+}
+
+impl KeyFilter {
+    /// Whether a record matches at time `now` (unix ms).
+    pub fn matches(&self, r: &KeyRecord, now: UnixMs) -> bool {
+        if let Some(text) = &self.name_contains
+            && !text.is_empty()
+            && !r.name.to_lowercase().contains(&text.to_lowercase())
+        {
+            return false;
+        }
+        if self.status.is_some_and(|s| r.status_at(now) != s) {
+            return false;
+        }
+        self.meta.iter().all(|(k, v)| r.meta.get(k) == Some(v))
+    }
+
+    /// True when the filter has no condition, i.e. matches every key.
+    pub fn is_empty(&self) -> bool {
+        self.name_contains.as_deref().is_none_or(str::is_empty)
+            && self.status.is_none()
+            && self.meta.is_empty()
+    }
+}
+
+impl std::fmt::Display for KeyFilter {
+    /// `name contains "svc", status active, meta owner=team-a`, or `every key`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(t) = self.name_contains.as_deref().filter(|t| !t.is_empty()) {
+            parts.push(format!("name contains {:?}", crate::sanitize::line(t)));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("status {s}"));
+        }
+        for (k, v) in &self.meta {
+            parts.push(format!(
+                "meta {}={}",
+                crate::sanitize::line(k),
+                crate::sanitize::line(v)
+            ));
+        }
+        if parts.is_empty() {
+            f.write_str("every key")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// What a bulk revoke or delete did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkOutcome {
+    /// Keys revoked, or deleted.
+    pub done: usize,
+    /// Keys that were already revoked (revoke only).
+    pub unchanged: usize,
+    /// Ids without a record (deleted meanwhile, or never created).
+    pub missing: Vec<String>,
+    /// Records whose status is neither active nor revoked; left unchanged (revoke only).
+    pub malformed: Vec<String>,
 }
 
 /// What `doctor` found (and repaired, when asked).
@@ -453,46 +601,86 @@ impl Store {
             .ok_or_else(|| Error::Redis("create returned no key".into()))
     }
 
-    /// Creates `count` keys with pipelining (standalone: one MULTI/EXEC pipeline per batch;
-    /// cluster: index and events per batch, records concurrently). `progress` is called
-    /// with the number of keys done so far.
+    /// Creates `count` keys in batches of 1,000 (standalone: one atomic script call per
+    /// batch; cluster: index and events per batch, records concurrently), drawing the next
+    /// batch while the current one is written. `progress` is called with the number of keys
+    /// done so far.
     pub async fn create_many(
         &self,
         req: &CreateRequest,
         count: usize,
-        mut progress: impl FnMut(usize),
+        progress: impl FnMut(usize),
     ) -> Result<Vec<Created>> {
+        let mut done = Vec::with_capacity(count);
+        self.create_each(
+            req,
+            count,
+            |c| {
+                done.push(c);
+                Ok(())
+            },
+            progress,
+        )
+        .await?;
+        Ok(done)
+    }
+
+    /// Like [`Store::create_many`], but hands each key to `each` as soon as its batch is
+    /// written instead of collecting them, so memory stays flat for millions of keys. An
+    /// error from `each` (e.g. a closed output) stops the creation; the keys written so far
+    /// stay. Returns the number of keys created.
+    pub async fn create_each(
+        &self,
+        req: &CreateRequest,
+        count: usize,
+        mut each: impl FnMut(Created) -> Result<()>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<usize> {
         validate_request(req)?;
         let meta = self.ensure_meta().await?;
         self.check_master_key(&meta)?;
-        let mut done = Vec::with_capacity(count);
+        let mut done = 0;
         let mut fruitless_rounds = 0;
-        while done.len() < count {
-            let before = done.len();
-            let want = (count - done.len()).min(BATCH);
-            let mut batch = Vec::with_capacity(want);
-            for _ in 0..want {
-                batch.push(self.generate(req, &meta)?);
+        // Keys drawn and sent but not answered yet.
+        let mut queued = 0;
+        // Two batches in flight: the server writes one while the client prints the one
+        // before and draws the one after.
+        let mut in_flight = futures::stream::FuturesOrdered::new();
+        loop {
+            while in_flight.len() < BATCHES_IN_FLIGHT && done + queued < count {
+                let want = (count - done - queued).min(BATCH);
+                let batch = (0..want)
+                    .map(|_| self.generate(req, &meta))
+                    .collect::<Result<Vec<_>>>()?;
+                queued += batch.len();
+                in_flight.push_back(async move {
+                    let written = if self.conn.is_cluster() {
+                        self.write_batch_cluster(&batch).await
+                    } else {
+                        self.write_batch_standalone(&batch).await
+                    };
+                    (batch, written)
+                });
             }
-            let created = if self.conn.is_cluster() {
-                self.write_batch_cluster(&batch).await?
-            } else {
-                self.write_batch_standalone(&batch).await?
+            let Some((batch, written)) = in_flight.next().await else {
+                break;
             };
-            for (pending, ok) in batch.into_iter().zip(created) {
+            queued -= batch.len();
+            let before = done;
+            for (pending, ok) in batch.into_iter().zip(written?) {
                 if ok {
-                    done.push(pending.created);
+                    done += 1;
+                    each(pending.created)?;
                 }
-                // A collision (astronomically rare) is simply drawn again next round.
+                // A collision (astronomically rare) is simply drawn again in a later batch.
             }
-            progress(done.len());
-            if done.len() == before {
+            progress(done);
+            if done == before {
                 fruitless_rounds += 1;
                 if fruitless_rounds >= MAX_FRUITLESS_ROUNDS {
                     return Err(Error::Conflict(format!(
                         "no free key id found after {MAX_FRUITLESS_ROUNDS} tries: the id space \
-                         is exhausted; use longer ids (--id-length); {} of {count} keys were created",
-                        done.len()
+                         is exhausted; use longer ids (--id-length); {done} of {count} keys were created"
                     )));
                 }
             } else {
@@ -572,44 +760,60 @@ impl Store {
         }
     }
 
+    /// One script call per batch ([`CREATE_BATCH`]): for each key the index entry, the
+    /// record and the event, the whole batch atomic.
     async fn write_batch_standalone(&self, batch: &[PendingKey]) -> Result<Vec<bool>> {
-        let index = self.ns.index_key();
-        let events = self.ns.events_key();
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(CREATE_BATCH_LUA.script.get_hash())
+            .arg(2 + batch.len())
+            .arg(self.ns.index_key())
+            .arg(self.ns.events_key());
+        for key in batch {
+            cmd.arg(self.ns.record_key(&key.created.record.id));
+        }
+        cmd.arg(EVENTS_MAXLEN).arg(&self.actor).arg(now_ms());
         for key in batch {
             let rec = &key.created.record;
-            pipe.cmd("ZADD")
-                .arg(&index)
-                .arg("NX")
+            cmd.arg(&rec.id)
                 .arg(rec.created_at)
-                .arg(&rec.id);
-            pipe.cmd("EVAL")
-                .arg(CREATE_RECORD)
-                .arg(1)
-                .arg(self.ns.record_key(&rec.id))
-                .arg(flatten(&key.fields));
-        }
-        let values: Vec<Value> = pipe.query_async(&mut self.conn.clone()).await?;
-        let mut ok = Vec::with_capacity(batch.len());
-        for pair in values.chunks(2) {
-            let indexed = int(&pair[0]) == 1;
-            let written = pair.get(1).map(int) == Some(1);
-            ok.push(indexed && written);
-        }
-        // Undo the index entries of collisions and log the creations, in one more trip.
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for (key, (&good, pair)) in batch.iter().zip(ok.iter().zip(values.chunks(2))) {
-            let rec = &key.created.record;
-            if good {
-                self.push_event(&mut pipe, &events, "create", &rec.id, Some(&rec.name));
-            } else if int(&pair[0]) == 1 {
-                pipe.cmd("ZREM").arg(&index).arg(&rec.id);
+                .arg(&rec.name)
+                .arg(key.fields.len() * 2);
+            for (k, v) in &key.fields {
+                cmd.arg(*k).arg(v);
             }
         }
-        pipe.query_async::<()>(&mut self.conn.clone()).await?;
-        Ok(ok)
+        let codes: Vec<i64> = self.evalsha(&CREATE_BATCH_LUA, &mut cmd).await?;
+        if codes.len() != batch.len() {
+            return Err(Error::Redis(format!(
+                "the create script answered {} results for {} keys",
+                codes.len(),
+                batch.len()
+            )));
+        }
+        Ok(codes.into_iter().map(|c| c == 1).collect())
+    }
+
+    /// Runs an `EVALSHA` command of `lua`; when the server does not have the script cached
+    /// (`NOSCRIPT`: a restart, `SCRIPT FLUSH`), loads it and runs the command again. Unlike
+    /// [`redis::Script::invoke_async`] it takes a built command, so large argument lists are
+    /// not copied.
+    async fn evalsha<T: redis::FromRedisValue>(
+        &self,
+        lua: &'static Lua,
+        cmd: &mut redis::Cmd,
+    ) -> Result<T> {
+        let mut c = self.conn.clone();
+        match cmd.query_async(&mut c).await {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(lua.text)
+                    .query_async::<()>(&mut c)
+                    .await?;
+                Ok(cmd.query_async(&mut c).await?)
+            }
+            other => Ok(other?),
+        }
     }
 
     async fn write_batch_cluster(&self, batch: &[PendingKey]) -> Result<Vec<bool>> {
@@ -627,11 +831,10 @@ impl Store {
         }
         let indexed: Vec<i64> = pipe.query_async(&mut self.conn.clone()).await?;
         // 2. Records, each in its own slot, concurrently over the multiplexed connection.
-        let script = redis::Script::new(CREATE_RECORD);
+        let script = &*CREATE_RECORD_LUA.script;
         let written: Vec<bool> = futures::stream::iter(batch.iter().zip(&indexed))
             .map(|(key, &was_new)| {
                 let mut c = self.conn.clone();
-                let script = &script;
                 async move {
                     if was_new != 1 {
                         return Ok(false);
@@ -708,75 +911,138 @@ impl Store {
     /// Reads the records of the given ids (pipelined, or concurrently on a cluster).
     pub async fn fetch(&self, ids: &[String]) -> Result<Page> {
         let raw = self.fetch_raw(ids).await?;
-        let mut page = Page::default();
-        for (id, fields) in ids.iter().zip(raw) {
-            if fields.is_empty() {
-                page.dangling.push(id.clone());
-                continue;
-            }
-            match KeyRecord::from_fields(id, &fields) {
-                Ok(r) => page.records.push(r),
-                Err(e) => page.malformed.push(e),
-            }
-        }
-        Ok(page)
+        Ok(parse_page(ids, &raw))
     }
 
-    pub(crate) async fn fetch_raw(&self, ids: &[String]) -> Result<Vec<HashMap<String, String>>> {
+    /// The `HGETALL` replies of the given ids, in order.
+    pub(crate) async fn fetch_raw(&self, ids: &[String]) -> Result<Vec<Value>> {
         if self.conn.is_cluster() {
             futures::stream::iter(ids)
                 .map(|id| {
                     let mut c = self.conn.clone();
                     let key = self.ns.record_key(id);
                     async move {
-                        let f: HashMap<Vec<u8>, Vec<u8>> = c.hgetall(key).await?;
-                        Ok::<_, Error>(lossy(f))
+                        let v: Value = redis::cmd("HGETALL").arg(key).query_async(&mut c).await?;
+                        Ok::<_, Error>(v)
                     }
                 })
                 .buffered(CLUSTER_CONCURRENCY)
                 .try_collect()
                 .await
         } else {
-            let mut out = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(BATCH) {
-                let mut pipe = redis::pipe();
-                for id in chunk {
-                    pipe.hgetall(self.ns.record_key(id));
-                }
-                let part: Vec<HashMap<Vec<u8>, Vec<u8>>> =
-                    pipe.query_async(&mut self.conn.clone()).await?;
-                out.extend(part.into_iter().map(lossy));
-            }
-            Ok(out)
+            // The pipelines go out together over the multiplexed connection: the server
+            // works on one while the client reads the previous one's replies.
+            let parts: Vec<Vec<Value>> = futures::stream::iter(ids.chunks(BATCH))
+                .map(|chunk| {
+                    let mut pipe = redis::pipe();
+                    for id in chunk {
+                        pipe.cmd("HGETALL").arg(self.ns.record_key(id));
+                    }
+                    let mut c = self.conn.clone();
+                    async move { pipe.query_async::<Vec<Value>>(&mut c).await }
+                })
+                .buffered(PIPELINES_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            Ok(parts.into_iter().flatten().collect())
         }
     }
 
     /// Every record of the namespace, newest first, in pages; `progress` gets the number
     /// read so far and the total.
-    pub async fn list_all(&self, mut progress: impl FnMut(usize, usize)) -> Result<Page> {
+    pub async fn list_all(&self, progress: impl FnMut(usize, usize)) -> Result<Page> {
         let total = self.count().await?;
-        let page_size = if self.conn.is_cluster() { 5000 } else { 10_000 };
         let mut all = Page {
             total,
+            records: Vec::with_capacity(total),
             ..Page::default()
         };
-        let mut offset = 0;
-        loop {
-            let ids = self.page_ids(offset, page_size).await?;
-            if ids.is_empty() {
-                break;
-            }
-            offset += ids.len();
-            let page = self.fetch(&ids).await?;
-            all.records.extend(page.records);
-            all.malformed.extend(page.malformed);
-            all.dangling.extend(page.dangling);
-            progress(offset, total.max(offset));
-            if ids.len() < page_size {
+        self.list_each(
+            |page| {
+                all.records.extend(page.records);
+                all.malformed.extend(page.malformed);
+                all.dangling.extend(page.dangling);
+                Ok(())
+            },
+            progress,
+        )
+        .await?;
+        Ok(all)
+    }
+
+    /// Every record of the namespace, newest first, handed over a page at a time as the
+    /// pages arrive (so output can start before the last page is read); an error from
+    /// `each` stops the listing. `progress` gets the number read so far and the total.
+    ///
+    /// Pages are fetched ahead ([`PAGES_IN_FLIGHT`] at a time, each an index range and its
+    /// records) and parsed on the blocking pool while the next ones arrive. Records are read
+    /// with `HMGET` of the layout's fields: half the reply elements of `HGETALL` (no field
+    /// names), which is what bounds the client. A record with none of them counts as
+    /// dangling here; [`Store::fetch`] and `doctor` tell the two apart.
+    pub async fn list_each(
+        &self,
+        mut each: impl FnMut(Page) -> Result<()>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<()> {
+        let total = self.count().await?;
+        let page_size = if self.conn.is_cluster() { 5000 } else { 10_000 };
+        let mut pages = futures::stream::iter((0..).map(|n| n * page_size))
+            .map(|offset| async move {
+                let ids = self.page_ids(offset, page_size).await?;
+                let raw = self.fetch_listed(&ids).await?;
+                let parsed = tokio::task::spawn_blocking(move || parse_listed(&ids, &raw))
+                    .await
+                    .map_err(|e| Error::Redis(format!("reading a page failed: {e}")))?;
+                Ok::<_, Error>(parsed)
+            })
+            .buffered(PAGES_IN_FLIGHT);
+        let mut read = 0;
+        while let Some(page) = pages.next().await {
+            let mut page = page?;
+            let n = page.records.len() + page.malformed.len() + page.dangling.len();
+            read += n;
+            page.total = total;
+            each(page)?;
+            progress(read, total.max(read));
+            if n < page_size {
                 break;
             }
         }
-        Ok(all)
+        Ok(())
+    }
+
+    /// `HMGET` of [`LISTED_FIELDS`] for each id, in order.
+    async fn fetch_listed(&self, ids: &[String]) -> Result<Vec<Value>> {
+        let hmget = |id: &str| {
+            let mut cmd = redis::cmd("HMGET");
+            cmd.arg(self.ns.record_key(id)).arg(&LISTED_FIELDS[..]);
+            cmd
+        };
+        if self.conn.is_cluster() {
+            futures::stream::iter(ids)
+                .map(|id| {
+                    let mut c = self.conn.clone();
+                    let cmd = hmget(id);
+                    async move { Ok::<Value, Error>(cmd.query_async(&mut c).await?) }
+                })
+                .buffered(CLUSTER_CONCURRENCY)
+                .try_collect()
+                .await
+        } else {
+            let parts: Vec<Vec<Value>> = futures::stream::iter(ids.chunks(BATCH))
+                .map(|chunk| {
+                    let mut pipe = redis::pipe();
+                    for id in chunk {
+                        pipe.add_command(hmget(id));
+                    }
+                    let mut c = self.conn.clone();
+                    async move { pipe.query_async::<Vec<Value>>(&mut c).await }
+                })
+                .buffered(PIPELINES_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            Ok(parts.into_iter().flatten().collect())
+        }
     }
 
     // ---- change ---------------------------------------------------------------------
@@ -831,6 +1097,146 @@ impl Store {
             return Err(Error::NotFound(id.to_owned()));
         }
         self.event("delete", id, None).await
+    }
+
+    // ---- bulk changes ---------------------------------------------------------------
+
+    /// The records that match `filter`, newest first (reads the whole index, like
+    /// [`Store::list_all`]). Dangling index entries and malformed records never match.
+    pub async fn select(&self, filter: &KeyFilter) -> Result<Vec<KeyRecord>> {
+        let now = now_ms();
+        let page = self.list_all(|_, _| {}).await?;
+        Ok(page
+            .records
+            .into_iter()
+            .filter(|r| filter.matches(r, now))
+            .collect())
+    }
+
+    /// Revokes many keys: per batch, the revoke script on every record (a pipeline on a
+    /// server, concurrent on a cluster), then one `revoke` event per key changed (`MULTI`
+    /// with the index's slot). Each key changes exactly as [`Store::revoke`] would change it.
+    /// `progress` gets the number of ids handled so far.
+    pub async fn revoke_many(
+        &self,
+        ids: &[String],
+        reason: Option<&str>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<BulkOutcome> {
+        let mut out = BulkOutcome::default();
+        let reason = reason.unwrap_or("");
+        let mut handled = 0;
+        for chunk in ids.chunks(BATCH) {
+            let now = now_ms();
+            let codes: Vec<i64> = if self.conn.is_cluster() {
+                let script = &*REVOKE_LUA.script;
+                futures::stream::iter(chunk)
+                    .map(|id| {
+                        let mut c = self.conn.clone();
+                        async move {
+                            let n: i64 = script
+                                .key(self.ns.record_key(id))
+                                .arg(now)
+                                .arg(reason)
+                                .invoke_async(&mut c)
+                                .await?;
+                            Ok::<i64, Error>(n)
+                        }
+                    })
+                    .buffered(CLUSTER_CONCURRENCY)
+                    .try_collect()
+                    .await?
+            } else {
+                let mut pipe = redis::pipe();
+                let sha = load_script(&mut pipe, &REVOKE_LUA);
+                for id in chunk {
+                    pipe.cmd("EVALSHA")
+                        .arg(sha)
+                        .arg(1)
+                        .arg(self.ns.record_key(id))
+                        .arg(now)
+                        .arg(reason);
+                }
+                pipe.query_async(&mut self.conn.clone()).await?
+            };
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let events = self.ns.events_key();
+            let detail = (!reason.is_empty()).then_some(reason);
+            let mut changed = false;
+            for (id, code) in chunk.iter().zip(codes) {
+                match code {
+                    1 => {
+                        out.done += 1;
+                        changed = true;
+                        self.push_event(&mut pipe, &events, "revoke", id, detail);
+                    }
+                    0 => out.unchanged += 1,
+                    -1 => out.missing.push(id.clone()),
+                    _ => out.malformed.push(id.clone()),
+                }
+            }
+            if changed {
+                pipe.query_async::<()>(&mut self.conn.clone()).await?;
+            }
+            handled += chunk.len();
+            progress(handled);
+        }
+        Ok(out)
+    }
+
+    /// Deletes many keys: per batch, every record (`DEL`; a pipeline on a server, concurrent
+    /// on a cluster), then their index entries and one `delete` event per record removed
+    /// (`MULTI` with the index's slot). The order per key is [`Store::delete`]'s, so a crash
+    /// leaves at most dangling index entries. Ids without a record are reported as missing
+    /// (their index entries are removed too). `progress` gets the number handled so far.
+    pub async fn delete_many(
+        &self,
+        ids: &[String],
+        mut progress: impl FnMut(usize),
+    ) -> Result<BulkOutcome> {
+        let mut out = BulkOutcome::default();
+        let mut handled = 0;
+        for chunk in ids.chunks(BATCH) {
+            let removed: Vec<i64> = if self.conn.is_cluster() {
+                futures::stream::iter(chunk)
+                    .map(|id| {
+                        let mut c = self.conn.clone();
+                        async move {
+                            let n: i64 = c.del(self.ns.record_key(id)).await?;
+                            Ok::<i64, Error>(n)
+                        }
+                    })
+                    .buffered(CLUSTER_CONCURRENCY)
+                    .try_collect()
+                    .await?
+            } else {
+                let mut pipe = redis::pipe();
+                for id in chunk {
+                    pipe.del(self.ns.record_key(id));
+                }
+                pipe.query_async(&mut self.conn.clone()).await?
+            };
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let events = self.ns.events_key();
+            pipe.cmd("ZREM")
+                .arg(self.ns.index_key())
+                .arg(chunk)
+                .ignore();
+            for (id, n) in chunk.iter().zip(removed) {
+                if n == 1 {
+                    out.done += 1;
+                    self.push_event(&mut pipe, &events, "delete", id, None);
+                } else {
+                    out.missing.push(id.clone());
+                }
+            }
+            pipe.query_async::<()>(&mut self.conn.clone()).await?;
+            handled += chunk.len();
+            progress(handled);
+        }
+        Ok(out)
     }
 
     /// Replaces a key with a new one of the same name and metadata; the old key expires
@@ -1274,6 +1680,16 @@ pub(crate) fn record_fields(r: &KeyRecord) -> Vec<(&'static str, String)> {
     f
 }
 
+/// Queues `SCRIPT LOAD` of `script` (its reply ignored) and returns the hash for the
+/// `EVALSHA`s that follow in the same pipeline: the server executes a connection's commands
+/// in order, so the script is cached whatever happened before (a restart, `SCRIPT FLUSH`).
+/// Loading a cached script costs the server one hash lookup, once per pipeline instead of
+/// sending the script text with every key.
+fn load_script(pipe: &mut redis::Pipeline, lua: &'static Lua) -> &'static str {
+    pipe.cmd("SCRIPT").arg("LOAD").arg(lua.text).ignore();
+    lua.script.get_hash()
+}
+
 fn flatten(pairs: &[(&str, String)]) -> Vec<String> {
     pairs
         .iter()
@@ -1281,10 +1697,96 @@ fn flatten(pairs: &[(&str, String)]) -> Vec<String> {
         .collect()
 }
 
-fn int(v: &Value) -> i64 {
+/// Reads the `HGETALL` replies of `ids` into a page: an empty reply is a dangling index
+/// entry, a reply that is not a hash of text a malformed record.
+fn parse_page(ids: &[String], raw: &[Value]) -> Page {
+    let mut page = Page {
+        records: Vec::with_capacity(ids.len()),
+        ..Page::default()
+    };
+    for (id, v) in ids.iter().zip(raw) {
+        let Some(pairs) = hash_pairs(v) else {
+            page.malformed.push(RecordError {
+                id: id.clone(),
+                reason: "the record is not a hash of UTF-8 text".into(),
+            });
+            continue;
+        };
+        if pairs.is_empty() {
+            page.dangling.push(id.clone());
+            continue;
+        }
+        match KeyRecord::from_pairs(id, &pairs) {
+            Ok(r) => page.records.push(r),
+            Err(e) => page.malformed.push(e),
+        }
+    }
+    page
+}
+
+/// Reads `HMGET ... LISTED_FIELDS` replies into a page: all fields nil is a dangling index
+/// entry (or a record without any known field), a reply that is not text a malformed record.
+fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
+    let mut page = Page {
+        records: Vec::with_capacity(ids.len()),
+        ..Page::default()
+    };
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(LISTED_FIELDS.len());
+    for (id, v) in ids.iter().zip(raw) {
+        pairs.clear();
+        let Value::Array(values) = v else {
+            page.malformed.push(RecordError {
+                id: id.clone(),
+                reason: "the record is not a hash".into(),
+            });
+            continue;
+        };
+        let mut text_ok = true;
+        for (name, v) in LISTED_FIELDS.iter().zip(values) {
+            match v {
+                Value::Nil => {}
+                Value::BulkString(b) => match std::str::from_utf8(b) {
+                    Ok(t) => pairs.push((name, t)),
+                    Err(_) => text_ok = false,
+                },
+                _ => text_ok = false,
+            }
+        }
+        if !text_ok {
+            page.malformed.push(RecordError {
+                id: id.clone(),
+                reason: "the record holds a value that is not UTF-8 text".into(),
+            });
+        } else if pairs.is_empty() {
+            page.dangling.push(id.clone());
+        } else {
+            match KeyRecord::from_pairs(id, &pairs) {
+                Ok(r) => page.records.push(r),
+                Err(e) => page.malformed.push(e),
+            }
+        }
+    }
+    page
+}
+
+/// The field/value pairs of an `HGETALL` reply (RESP2 array or RESP3 map), borrowed from
+/// it; `None` when it is not a hash or holds text that is not UTF-8.
+pub(crate) fn hash_pairs(v: &Value) -> Option<Vec<(&str, &str)>> {
+    fn text(v: &Value) -> Option<&str> {
+        match v {
+            Value::BulkString(b) => std::str::from_utf8(b).ok(),
+            Value::SimpleString(s) => Some(s),
+            _ => None,
+        }
+    }
     match v {
-        Value::Int(n) => *n,
-        _ => 0,
+        Value::Nil => Some(Vec::new()),
+        Value::Array(items) if items.len() % 2 == 0 => items
+            .chunks_exact(2)
+            .map(|kv| Some((text(&kv[0])?, text(&kv[1])?)))
+            .collect(),
+        Value::Map(m) => m.iter().map(|(k, v)| Some((text(k)?, text(v)?))).collect(),
+        _ => None,
     }
 }
 

@@ -1,0 +1,322 @@
+//! Bulk revoke and delete (`--all-matching`) against real Redis: the store's
+//! `revoke_many` / `delete_many` and the CLI's confirmation, on a standalone server and on a
+//! 3-master cluster.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+
+use assert_cmd::Command;
+use keytui::conn::{self, Conn, ConnectOptions};
+use keytui::layout::Namespace;
+use keytui::record::{Status, now_ms};
+use keytui::store::{CreateRequest, KeyFilter, Rejection, Store, Verdict};
+use redis::AsyncCommands;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Standalone,
+    Cluster,
+}
+
+impl Target {
+    fn url(self) -> String {
+        match self {
+            Target::Standalone => common::shared_server().url(),
+            Target::Cluster => common::shared_cluster().url(),
+        }
+    }
+}
+
+async fn raw(t: Target) -> Conn {
+    conn::connect(&ConnectOptions::new(t.url())).await.unwrap()
+}
+
+async fn store(t: Target, tag: &str) -> Store {
+    let ns = Namespace::new(&common::unique_namespace(tag)).unwrap();
+    Store::new(raw(t).await, ns).with_actor("bulk-tester")
+}
+
+fn request(name: &str, meta: &[(&str, &str)]) -> CreateRequest {
+    let mut req = CreateRequest::new(name);
+    req.meta = meta
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    req
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod standalone {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Target::Standalone).await
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Target::Cluster).await
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    revoke_many_revokes_exactly_the_selection,
+    delete_many_removes_records_and_index_entries,
+    cli_bulk_revoke_and_delete,
+);
+
+async fn revoke_many_revokes_exactly_the_selection(t: Target) {
+    let s = store(t, "bulk-revoke").await;
+    // More than one batch (1,000) of matching keys, and keys that must stay untouched.
+    let billing = s
+        .create_many(&request("Billing-svc", &[("owner", "pay")]), 1500, |_| {})
+        .await
+        .unwrap();
+    let search = s
+        .create_many(&request("search", &[("owner", "find")]), 300, |_| {})
+        .await
+        .unwrap();
+    let already = &billing[0].record.id;
+    s.revoke(already, Some("earlier")).await.unwrap();
+
+    let filter = KeyFilter {
+        name_contains: Some("billing".into()),
+        ..KeyFilter::default()
+    };
+    let selected = s.select(&filter).await.unwrap();
+    assert_eq!(selected.len(), 1500);
+    let mut ids: Vec<String> = selected.into_iter().map(|r| r.id).collect();
+    // An id that has no record: reported, nothing created for it.
+    ids.push("Gone123".into());
+    // A record with a status keytui does not know: reported and left alone.
+    let ns = s.namespace().clone();
+    let mut c = raw(t).await;
+    let _: () = c
+        .hset_multiple(
+            ns.record_key("Odd1"),
+            &[("id", "Odd1"), ("status", "paused")],
+        )
+        .await
+        .unwrap();
+    ids.push("Odd1".into());
+
+    let mut seen = Vec::new();
+    let outcome = s
+        .revoke_many(&ids, Some("bulk test"), |n| seen.push(n))
+        .await
+        .unwrap();
+    assert_eq!(outcome.done, 1499);
+    assert_eq!(outcome.unchanged, 1);
+    assert_eq!(outcome.missing, vec!["Gone123".to_string()]);
+    assert_eq!(outcome.malformed, vec!["Odd1".to_string()]);
+    assert_eq!(seen.last(), Some(&ids.len()));
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+
+    let exists: bool = c.exists(ns.record_key("Gone123")).await.unwrap();
+    assert!(!exists, "revoke must not create records");
+    let odd: String = c.hget(ns.record_key("Odd1"), "status").await.unwrap();
+    assert_eq!(odd, "paused");
+
+    for k in billing.iter().step_by(97) {
+        assert_eq!(
+            s.verify(&k.record.id, k.secret.expose()).await.unwrap(),
+            Verdict::Rejected(Rejection::Revoked)
+        );
+    }
+    let r = s.get(&billing[7].record.id).await.unwrap();
+    assert_eq!(r.revoked_reason.as_deref(), Some("bulk test"));
+    assert!(r.revoked_at.is_some_and(|at| at <= now_ms()));
+    // the earlier revocation keeps its reason
+    let r = s.get(already).await.unwrap();
+    assert_eq!(r.revoked_reason.as_deref(), Some("earlier"));
+    for k in search.iter().step_by(50) {
+        assert!(matches!(
+            s.verify(&k.record.id, k.secret.expose()).await.unwrap(),
+            Verdict::Valid { .. }
+        ));
+    }
+
+    // one revoke event per key changed, with the reason
+    let events = s.recent_events(10_000).await.unwrap();
+    let revokes: Vec<_> = events.iter().filter(|e| e.op == "revoke").collect();
+    assert_eq!(revokes.len(), 1500);
+    let bulk: HashSet<&str> = revokes
+        .iter()
+        .filter(|e| e.detail.as_deref() == Some("bulk test"))
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(bulk.len(), 1499);
+    assert!(!bulk.contains(already.as_str()));
+    assert!(revokes.iter().all(|e| e.actor == "bulk-tester"));
+
+    // the filter over status and meta
+    let revoked = KeyFilter {
+        status: Some(Status::Revoked),
+        ..KeyFilter::default()
+    };
+    assert_eq!(s.select(&revoked).await.unwrap().len(), 1500);
+    let find = KeyFilter {
+        meta: BTreeMap::from([("owner".to_string(), "find".to_string())]),
+        ..KeyFilter::default()
+    };
+    assert_eq!(s.select(&find).await.unwrap().len(), 300);
+    assert!(KeyFilter::default().is_empty());
+    assert_eq!(KeyFilter::default().to_string(), "every key");
+}
+
+async fn delete_many_removes_records_and_index_entries(t: Target) {
+    let s = store(t, "bulk-delete").await;
+    let doomed = s
+        .create_many(&request("temp", &[]), 1200, |_| {})
+        .await
+        .unwrap();
+    let kept = s
+        .create_many(&request("keep", &[]), 50, |_| {})
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = doomed.iter().map(|c| c.record.id.clone()).collect();
+    ids.push("Never1".into());
+    let mut seen = Vec::new();
+    let outcome = s.delete_many(&ids, |n| seen.push(n)).await.unwrap();
+    assert_eq!(outcome.done, 1200);
+    assert_eq!(outcome.missing, vec!["Never1".to_string()]);
+    assert_eq!(seen.last(), Some(&ids.len()));
+
+    assert_eq!(s.count().await.unwrap(), 50);
+    let all = s.list_all(|_, _| {}).await.unwrap();
+    assert_eq!(all.records.len(), 50);
+    assert!(all.dangling.is_empty(), "{:?}", all.dangling);
+    for k in doomed.iter().step_by(101) {
+        assert_eq!(
+            s.verify(&k.record.id, k.secret.expose()).await.unwrap(),
+            Verdict::Rejected(Rejection::Unknown)
+        );
+    }
+    for k in kept.iter().step_by(10) {
+        assert!(matches!(
+            s.verify(&k.record.id, k.secret.expose()).await.unwrap(),
+            Verdict::Valid { .. }
+        ));
+    }
+    let events = s.recent_events(10_000).await.unwrap();
+    let deleted: HashSet<&str> = events
+        .iter()
+        .filter(|e| e.op == "delete")
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(deleted.len(), 1200);
+    assert!(!deleted.contains("Never1"));
+}
+
+fn keytui(t: Target, ns: &str) -> Command {
+    let mut cmd = Command::cargo_bin("keytui").unwrap();
+    cmd.env_remove("REDIS_URL")
+        .env_remove("KEYTUI_NAMESPACE")
+        .env_remove("KEYTUI_PEPPER")
+        .env("KEYTUI_ACTOR", "bulk-cli")
+        .arg(t.url())
+        .arg("-n")
+        .arg(ns);
+    cmd
+}
+
+fn json_out(o: &std::process::Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+async fn cli_bulk_revoke_and_delete(t: Target) {
+    let s = store(t, "bulk-cli").await;
+    let ns = s.namespace().as_str().to_owned();
+    s.create_many(&request("ci-runner", &[("team", "a")]), 30, |_| {})
+        .await
+        .unwrap();
+    s.create_many(&request("ci-runner", &[("team", "b")]), 20, |_| {})
+        .await
+        .unwrap();
+    s.create_many(&request("web", &[]), 5, |_| {})
+        .await
+        .unwrap();
+
+    // Not on a terminal and without --yes: refused, with the count, nothing changed.
+    let o = keytui(t, &ns)
+        .args(["revoke", "--all-matching", "CI", "--meta", "team=a"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("would revoke 30 keys"), "{err}");
+    assert!(err.contains("--yes"), "{err}");
+    let revoked = KeyFilter {
+        status: Some(Status::Revoked),
+        ..KeyFilter::default()
+    };
+    assert!(s.select(&revoked).await.unwrap().is_empty());
+
+    // --status and --meta only narrow --all-matching.
+    let o = keytui(t, &ns)
+        .args(["revoke", "--status", "active", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+
+    let v = json_out(
+        &keytui(t, &ns)
+            .args(["revoke", "--all-matching", "CI", "--meta", "team=a"])
+            .args(["--reason", "rotation", "--yes", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["matched"], 30);
+    assert_eq!(v["revoked"], 30);
+    assert_eq!(s.select(&revoked).await.unwrap().len(), 30);
+
+    // Again: nothing matches as active any more.
+    let v = json_out(
+        &keytui(t, &ns)
+            .args(["revoke", "--all-matching", "ci", "--status", "active"])
+            .args(["--meta", "team=a", "--yes", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["matched"], 0);
+
+    let o = keytui(t, &ns)
+        .args([
+            "delete",
+            "--all-matching",
+            "",
+            "--status",
+            "revoked",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("deleted 30 of 30"), "{text}");
+    assert_eq!(s.count().await.unwrap(), 25);
+    assert!(s.select(&revoked).await.unwrap().is_empty());
+
+    // A single delete still needs --yes; a single revoke still works by id.
+    let some = s.page(0, 1).await.unwrap().records.remove(0);
+    let o = keytui(t, &ns).args(["delete", &some.id]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let v = json_out(
+        &keytui(t, &ns)
+            .args(["revoke", &some.id, "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["changed"], true);
+}
