@@ -661,3 +661,25 @@ fn closed_output_is_not_an_error() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn several_seed_nodes_and_forced_cluster_mode() {
+    let cluster = common::shared_cluster();
+    let ns = common::unique_namespace("seeds");
+    let seeds = cluster.urls().join(",");
+    let c = create(&seeds, &ns, &[]);
+    // any single node, with cluster mode forced, sees the same key
+    for url in cluster.urls() {
+        let o = keytui(&url, &ns)
+            .args(["--cluster", "show", c["id"].as_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // forcing cluster mode on a standalone server is a clear error
+    let o = keytui(&common::shared_server().url(), &ns)
+        .args(["--cluster", "list"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&o);
+}
