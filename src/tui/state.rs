@@ -130,6 +130,9 @@ pub struct Filter {
     pub rerun: bool,
     /// The newest generation, shared with running jobs so that outdated ones stop early.
     pub latest: Arc<AtomicU64>,
+    /// Bumped each time the rows for the current query are in place (a filter run's
+    /// result, or at once for an empty query): the event loop times keystrokes with it.
+    pub applied: u64,
 }
 
 impl Filter {
@@ -600,6 +603,7 @@ impl State {
                 .filter(|(_, r)| sf.admits(r.status_at(now)))
                 .map(|(i, _)| i)
                 .collect();
+            self.filter.applied += 1;
             self.clamp();
             Vec::new()
         } else {
@@ -883,6 +887,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             if latest {
                 state.filter.pending = false;
+                state.filter.applied += 1;
             }
             Vec::new()
         }
