@@ -83,12 +83,12 @@ class Session:
         if self.pid:
             return self.pid
         pane = int(self.tmux("list-panes", "-t", "main:0", "-F", "#{pane_pid}").stdout.split()[0])
+        want = os.path.realpath(self.args.bin)
         for pid in [pane, *children(pane)]:
             try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip() == "keytui":
-                        self.pid = pid
-                        return pid
+                if os.path.realpath(f"/proc/{pid}/exe") == want:
+                    self.pid = pid
+                    return pid
             except OSError:
                 pass
         raise SystemExit("tui_measure: cannot find the keytui process")

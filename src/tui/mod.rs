@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod filter;
 pub mod keymap;
+pub mod row;
 pub mod state;
 pub mod sync;
 pub mod view;
@@ -260,6 +261,8 @@ fn execute(
                 let _ = tx.send(Action::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
+                    revision: job.revision,
+                    len: job.records.len(),
                     query: job.query,
                     visible,
                 });

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::layout::Namespace;
 use crate::store::{CreateRequest, Store};
 
+use super::row::{Interner, Row};
 use super::state::{Action, Command, ConnState};
 
 /// Records on the first screen.
@@ -133,12 +134,13 @@ fn spawn_loader(
                 records = page.records.len()
             );
         }
+        let mut interner = Interner::default();
         let total = page.total;
         let mut offset = page.records.len() + page.malformed.len() + page.dangling.len();
         let done = offset >= total || offset < FIRST_PAGE;
         let _ = actions.send(Action::FirstPage {
             load,
-            records: page.records,
+            records: rows(page.records, &mut interner),
             total,
             malformed: page.malformed.len(),
         });
@@ -158,7 +160,7 @@ fn spawn_loader(
             offset += ids.len();
             let last = ids.len() < CHUNK;
             let records = match store.fetch(&ids).await {
-                Ok(p) => p.records,
+                Ok(p) => rows(p.records, &mut interner),
                 Err(e) => {
                     let _ = actions.send(Action::Failed(format!(
                         "loading stopped at {offset} keys: {e} (R reloads)"
@@ -186,6 +188,11 @@ fn spawn_loader(
             }
         }
     })
+}
+
+/// The compact rows the UI keeps (converted here, off the UI thread).
+fn rows(records: Vec<crate::record::KeyRecord>, interner: &mut Interner) -> Vec<Row> {
+    records.into_iter().map(|r| Row::new(r, interner)).collect()
 }
 
 /// Runs one command against the store and reports the outcome.
