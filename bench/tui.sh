@@ -76,8 +76,8 @@ seed() {
 }
 
 # Fresh namespaces of our own, so an existing server (--url) is left as it was.
-ns="tuibench-$$"
-ns_small="tuibench-small-$$"
+ns="tuib-$$"
+ns_small="tuib-small-$$"
 drop_namespaces() {
     local pattern
     for pattern in "$ns:*" "{$ns}:*" "$ns_small:*" "{$ns_small}:*"; do

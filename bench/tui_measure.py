@@ -19,7 +19,7 @@ import time
 
 WIDTH, HEIGHT = 120, 40
 POLL = 0.005
-ROW = re.compile(r"bench-\d|zqxv-needle")
+ROW = re.compile(r"(?<![\w-])bench-\d|zqxv-needle")
 QUERY = "needle"
 NEEDLE = "zqxv-needle"
 IDLE_SECS = 10.0
