@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
@@ -20,6 +21,8 @@ use super::state::{Action, Command, ConnState};
 pub const FIRST_PAGE: usize = 200;
 /// Records per background read.
 pub const CHUNK: usize = 5000;
+/// Background reads in flight at once.
+const IN_FLIGHT: usize = 3;
 /// How long one `XREAD BLOCK` waits.
 const BLOCK: Duration = Duration::from_secs(5);
 /// How old the events of a key shown in the detail view may be.
@@ -147,9 +150,21 @@ fn spawn_loader(
         if done {
             return;
         }
-        loop {
-            let ids = match store.page_ids(offset, CHUNK).await {
-                Ok(ids) => ids,
+        // Several chunks in flight: Redis answers one while this thread parses another.
+        let start = offset;
+        let mut chunks = futures::stream::iter(0..)
+            .map(|k| {
+                let store = &store;
+                async move {
+                    let ids = store.page_ids(start + k * CHUNK, CHUNK).await?;
+                    let page = store.fetch(&ids).await?;
+                    Ok::<_, Error>((ids.len(), page.records))
+                }
+            })
+            .buffered(IN_FLIGHT);
+        while let Some(chunk) = chunks.next().await {
+            let (read, records) = match chunk {
+                Ok(c) => c,
                 Err(e) => {
                     let _ = actions.send(Action::Failed(format!(
                         "loading stopped at {offset} keys: {e} (R reloads)"
@@ -157,21 +172,12 @@ fn spawn_loader(
                     return;
                 }
             };
-            offset += ids.len();
-            let last = ids.len() < CHUNK;
-            let records = match store.fetch(&ids).await {
-                Ok(p) => rows(p.records, &mut interner),
-                Err(e) => {
-                    let _ = actions.send(Action::Failed(format!(
-                        "loading stopped at {offset} keys: {e} (R reloads)"
-                    )));
-                    return;
-                }
-            };
+            offset += read;
+            let last = read < CHUNK;
             if actions
                 .send(Action::MoreRecords {
                     load,
-                    records,
+                    records: rows(records, &mut interner),
                     done: last,
                 })
                 .is_err()
