@@ -50,10 +50,10 @@ async fn sync_loads_follows_changes_and_runs_commands() {
         unreachable!()
     };
     assert_eq!((records.len(), total), (3, 3));
-    assert_eq!(records[0].name, "key-2");
+    assert_eq!(records[0].name(), "key-2");
 
     // Another client revokes a key: the change arrives without a reload.
-    let id = records[1].id.clone();
+    let id = records[1].id().to_owned();
     store.revoke(&id, Some("test")).await.expect("revoke");
     next_matching(
         &mut rx,
@@ -63,7 +63,7 @@ async fn sync_loads_follows_changes_and_runs_commands() {
     .await;
 
     // Another client deletes one: it is dropped.
-    let gone = records[2].id.clone();
+    let gone = records[2].id().to_owned();
     store.delete(&gone).await.expect("delete");
     next_matching(
         &mut rx,

@@ -9,6 +9,7 @@ use crate::record::{KeyRecord, SecretAlg};
 use crate::store::{Created, Mode};
 
 use super::keymap::Keymap;
+use super::row::Row;
 use super::state::{Action, ServerInfo, State, update};
 
 /// 2027-01-15T08:00:00Z.
@@ -69,6 +70,11 @@ pub fn server() -> ServerInfo {
     }
 }
 
+/// [`records`] as the UI keeps them.
+pub fn rows() -> Vec<Row> {
+    records().into_iter().map(Row::from).collect()
+}
+
 /// A state with the six records loaded, at 80x24.
 pub fn state() -> State {
     let mut s = State::new(server(), Keymap::default(), 45, NOW);
@@ -76,7 +82,7 @@ pub fn state() -> State {
         &mut s,
         Action::FirstPage {
             load: 1,
-            records: records(),
+            records: rows(),
             total: 6,
             malformed: 0,
         },

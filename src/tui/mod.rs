@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod filter;
 pub mod keymap;
+pub mod row;
 pub mod state;
 pub mod sync;
 pub mod view;
@@ -154,6 +155,8 @@ async fn event_loop(
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut dirty = true;
     let mut first_rows_logged = false;
+    // When the keystroke that changed the filter query was received (timing log only).
+    let mut filter_key_at: Option<Instant> = None;
     loop {
         if dirty {
             terminal.draw(|f| view::render(state, f))?;
@@ -185,7 +188,26 @@ async fn event_loop(
             Some(()) = next_signal(&mut sigint) => Action::Quit,
         };
         state.now = now_ms();
+        let timed = timing.then(|| {
+            let key = matches!(action, Action::Key(_)).then(Instant::now);
+            (key, state.filter.query().to_owned(), state.filter.applied)
+        });
         let commands = state::update(state, action);
+        if let Some((key, query, applied)) = timed {
+            if key.is_some() && state.filter.query() != query {
+                filter_key_at = key;
+            }
+            if state.filter.applied != applied
+                && let Some(at) = filter_key_at.take()
+            {
+                tracing::info!(
+                    timing = "filter_applied",
+                    ms = at.elapsed().as_secs_f64() * 1000.0,
+                    query_len = state.filter.query().chars().count(),
+                    rows = state.visible.len()
+                );
+            }
+        }
         dirty = true;
         for cmd in commands {
             execute(cmd, state, tx, sync, clipboard, terminal);
@@ -239,6 +261,8 @@ fn execute(
                 let _ = tx.send(Action::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
+                    revision: job.revision,
+                    len: job.records.len(),
                     query: job.query,
                     visible,
                 });

@@ -5,6 +5,7 @@
 //! the filter worker; their answers come back as more `Action`s.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -18,7 +19,9 @@ use crate::keygen::{Encoding, Length, Secret, Spec};
 use crate::record::{KeyRecord, Status, UnixMs};
 use crate::store::{CreateRequest, Created, Event, Mode};
 
+use super::filter::narrows;
 use super::keymap::{KeyAction, Keymap};
+use super::row::Row;
 use super::view;
 
 /// How the sync task's connections are doing.
@@ -130,6 +133,33 @@ pub struct Filter {
     pub rerun: bool,
     /// The newest generation, shared with running jobs so that outdated ones stop early.
     pub latest: Arc<AtomicU64>,
+    /// The last run whose matches are the visible rows: a query that narrows it filters
+    /// only those (and rows appended since).
+    pub base: Option<BaseRun>,
+    /// Bumped each time the rows for the current query are in place (a filter run's
+    /// result, or at once for an empty query): the event loop times keystrokes with it.
+    pub applied: u64,
+}
+
+/// What a filter run's matches were computed for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseRun {
+    pub query: String,
+    pub status: StatusFilter,
+    /// `State::structure` and `State::revision` then.
+    pub structure: u64,
+    pub revision: u64,
+    /// Records then: later ones were not looked at.
+    pub len: usize,
+}
+
+/// The previous matches a narrowing run starts from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterBase {
+    /// Indices of the previous matches (any order).
+    pub matches: Vec<usize>,
+    /// Number of records the previous run looked at; later ones are all candidates.
+    pub len: usize,
 }
 
 impl Filter {
@@ -303,12 +333,17 @@ pub struct FilterJob {
     pub generation: u64,
     /// `State::structure` when the job started: indices are valid only for it.
     pub structure: u64,
+    /// `State::revision` when the job started.
+    pub revision: u64,
     pub query: String,
     pub status: StatusFilter,
     pub now: UnixMs,
-    pub records: Arc<Vec<KeyRecord>>,
+    pub records: Arc<Vec<Row>>,
     /// The newest generation: the job gives up when it is no longer this one's.
     pub latest: Arc<AtomicU64>,
+    /// When the query narrows the previous run's: only its matches (and rows appended
+    /// since) can match.
+    pub within: Option<Arc<FilterBase>>,
 }
 
 /// Work for the outside world.
@@ -373,14 +408,14 @@ pub enum Action {
     /// The newest page of records, replacing everything loaded before (`load` numbers reloads).
     FirstPage {
         load: u64,
-        records: Vec<KeyRecord>,
+        records: Vec<Row>,
         total: usize,
         malformed: usize,
     },
     /// Older records loaded in the background; `done` when the index is exhausted.
     MoreRecords {
         load: u64,
-        records: Vec<KeyRecord>,
+        records: Vec<Row>,
         done: bool,
     },
     /// A record was created or changed (from the change feed or our own command).
@@ -404,6 +439,9 @@ pub enum Action {
     FilterDone {
         generation: u64,
         structure: u64,
+        /// `State::revision` and the number of records the run looked at.
+        revision: u64,
+        len: usize,
         query: String,
         visible: Vec<usize>,
     },
@@ -438,8 +476,10 @@ pub struct State {
     pub conn: ConnState,
     pub server: ServerInfo,
     /// Every loaded record, newest first.
-    pub records: Arc<Vec<KeyRecord>>,
-    ids: HashSet<String>,
+    pub records: Arc<Vec<Row>>,
+    /// Fingerprints of the loaded ids, to drop duplicates from background pages cheaply (a
+    /// hit is confirmed against the records).
+    ids: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     /// Number of keys in the index when the first page was read.
     pub total: usize,
     pub malformed: usize,
@@ -447,6 +487,8 @@ pub struct State {
     load: u64,
     /// Bumped whenever record indices shift (insert, remove, reload), not on appends.
     structure: u64,
+    /// Bumped whenever a record changes in place (and with `structure`).
+    revision: u64,
     counts: (usize, usize, usize),
     /// Indices into `records` shown in the table, in order.
     pub visible: Vec<usize>,
@@ -473,12 +515,13 @@ impl State {
             conn: ConnState::Live,
             server,
             records: Arc::new(Vec::new()),
-            ids: HashSet::new(),
+            ids: HashSet::default(),
             total: 0,
             malformed: 0,
             loading: Loading::FirstPage,
             load: 0,
             structure: 0,
+            revision: 0,
             counts: (0, 0, 0),
             visible: Vec::new(),
             selected: 0,
@@ -496,14 +539,19 @@ impl State {
     }
 
     /// The record under the cursor.
-    pub fn selected_record(&self) -> Option<&KeyRecord> {
+    pub fn selected_record(&self) -> Option<&Row> {
         self.visible
             .get(self.selected)
             .and_then(|&i| self.records.get(i))
     }
 
-    pub fn record(&self, id: &str) -> Option<&KeyRecord> {
-        self.records.iter().find(|r| r.id == id)
+    pub fn record(&self, id: &str) -> Option<&Row> {
+        self.records.iter().find(|r| r.id() == id)
+    }
+
+    /// Whether a record with this id is loaded.
+    fn has_id(&self, id: &str) -> bool {
+        self.ids.contains(&fingerprint(id)) && self.records.iter().any(|r| r.id() == id)
     }
 
     /// Counts by status (active, revoked, expired) of the loaded records.
@@ -600,19 +648,38 @@ impl State {
                 .filter(|(_, r)| sf.admits(r.status_at(now)))
                 .map(|(i, _)| i)
                 .collect();
+            self.filter.applied += 1;
+            self.filter.base = None;
             self.clamp();
             Vec::new()
         } else {
             self.filter.pending = true;
             self.filter.rerun = false;
+            // The visible rows are the matches of `base` while it is set.
+            let within = self.filter.base.take().and_then(|b| {
+                let narrower = b.structure == self.structure
+                    && b.revision == self.revision
+                    && b.status == self.status_filter
+                    // Keys expire with time: an expired-only view can gain rows.
+                    && b.status != StatusFilter::Expired
+                    && narrows(&b.query, self.filter.query());
+                narrower.then(|| {
+                    Arc::new(FilterBase {
+                        matches: self.visible.clone(),
+                        len: b.len,
+                    })
+                })
+            });
             vec![Command::Filter(FilterJob {
                 generation: self.filter.generation,
                 structure: self.structure,
+                revision: self.revision,
                 query: self.filter.query().to_owned(),
                 status: self.status_filter,
                 now: self.now,
                 records: Arc::clone(&self.records),
                 latest: Arc::clone(&self.filter.latest),
+                within,
             })]
         }
     }
@@ -631,16 +698,23 @@ impl State {
 
     /// Inserts or replaces a record, keeping newest-first order and the visible indices valid.
     fn upsert(&mut self, r: KeyRecord) -> Vec<Command> {
-        let selected_id = self.selected_record().map(|r| r.id.clone());
+        let r = Row::from(r);
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        self.revision += 1;
+        self.filter.base = None;
+        let known = self.has_id(r.id());
         let records = Arc::make_mut(&mut self.records);
-        if let Some(pos) = records.iter().position(|x| x.id == r.id) {
+        if let Some(pos) = known
+            .then(|| records.iter().position(|x| x.id() == r.id()))
+            .flatten()
+        {
             records[pos] = r;
         } else {
             let pos = records
                 .iter()
                 .position(|x| x.created_at < r.created_at)
                 .unwrap_or(records.len());
-            self.ids.insert(r.id.clone());
+            self.ids.insert(fingerprint(r.id()));
             records.insert(pos, r);
             self.structure += 1;
             for v in &mut self.visible {
@@ -655,13 +729,15 @@ impl State {
     }
 
     fn remove(&mut self, id: &str) -> Vec<Command> {
-        let selected_id = self.selected_record().map(|r| r.id.clone());
-        let Some(pos) = self.records.iter().position(|x| x.id == id) else {
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        let Some(pos) = self.records.iter().position(|x| x.id() == id) else {
             return Vec::new();
         };
         Arc::make_mut(&mut self.records).remove(pos);
         self.structure += 1;
-        self.ids.remove(id);
+        self.filter.base = None;
+        // (Two ids sharing a 64-bit fingerprint would both lose it: not a real concern.)
+        self.ids.remove(&fingerprint(id));
         self.visible.retain(|&v| v != pos);
         for v in &mut self.visible {
             if *v > pos {
@@ -686,7 +762,7 @@ impl State {
             && let Some(pos) = self
                 .visible
                 .iter()
-                .position(|&i| self.records.get(i).is_some_and(|r| r.id == id))
+                .position(|&i| self.records.get(i).is_some_and(|r| r.id() == id))
         {
             self.selected = pos;
         }
@@ -768,10 +844,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             total,
             malformed,
         } => {
-            let selected_id = state.selected_record().map(|r| r.id.clone());
+            let selected_id = state.selected_record().map(|r| r.id().to_owned());
             state.load = load;
             state.structure += 1;
-            state.ids = records.iter().map(|r| r.id.clone()).collect();
+            state.filter.base = None;
+            state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
             state.loading = if records.len() >= total {
                 Loading::Done
             } else {
@@ -796,14 +873,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             if done {
                 state.loading = Loading::Done;
             }
-            let fresh: Vec<KeyRecord> = records
+            // A page may repeat a record the change feed brought in meanwhile.
+            let fresh: Vec<Row> = records
                 .into_iter()
-                .filter(|r| !state.ids.contains(&r.id))
+                .filter(|r| !state.has_id(r.id()))
                 .collect();
             if fresh.is_empty() {
                 return Vec::new();
             }
-            state.ids.extend(fresh.iter().map(|r| r.id.clone()));
+            state.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
             let (now, sf) = (state.now, state.status_filter);
             let records = Arc::make_mut(&mut state.records);
             let start = records.len();
@@ -839,7 +917,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             if let Some(pos) = state
                 .visible
                 .iter()
-                .position(|&i| state.records.get(i).map(|r| &r.id) == reveal_id(state).as_ref())
+                .position(|&i| state.records.get(i).map(Row::id) == reveal_id(state).as_deref())
             {
                 state.selected = pos;
                 state.clamp();
@@ -863,14 +941,23 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::FilterDone {
             generation,
             structure,
+            revision,
+            len,
             query,
             visible,
         } => {
             let latest = generation == state.filter.generation;
             let usable = query == state.filter.query() && structure == state.structure;
             if usable {
-                let selected_id = state.selected_record().map(|r| r.id.clone());
+                let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 state.visible = visible;
+                state.filter.base = Some(BaseRun {
+                    query,
+                    status: state.status_filter,
+                    structure,
+                    revision,
+                    len,
+                });
                 if state.filter.editing {
                     state.selected = 0;
                     state.clamp();
@@ -883,6 +970,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             if latest {
                 state.filter.pending = false;
+                state.filter.applied += 1;
             }
             Vec::new()
         }
@@ -1154,7 +1242,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
         }
         KeyAction::Details => {
             if let Some(r) = state.selected_record().cloned() {
-                let id = r.id.clone();
+                let id = r.id().to_owned();
                 state.detail_events.clear();
                 state.screen = Screen::Detail { id: id.clone() };
                 return vec![Command::LoadDetail { id }];
@@ -1163,7 +1251,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
         KeyAction::CopyId => {
             if let Some(r) = state.selected_record().cloned() {
                 return vec![Command::Copy {
-                    text: Secret::new(r.id.clone()),
+                    text: Secret::new(r.id().to_owned()),
                     what: "the id".into(),
                     secret: false,
                 }];
@@ -1177,10 +1265,10 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                     ),
                     Some(Mode::Sealed | Mode::Plain) => {
                         if !state.refuse_offline("copy the secret") {
-                            let name = crate::sanitize::line(&r.name);
+                            let name = crate::sanitize::line(r.name());
                             state.say(format!("reading the secret of {name}…"));
                             return vec![Command::ReadSecret {
-                                id: r.id.clone(),
+                                id: r.id().to_owned(),
                                 name,
                             }];
                         }
@@ -1191,13 +1279,13 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
         KeyAction::Revoke => {
             if let Some(r) = state.selected_record().cloned() {
                 if r.revoked {
-                    let name = crate::sanitize::line(&r.name);
+                    let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is already revoked"));
                 } else if !state.refuse_offline("revoke") {
                     let production = state.server.production;
                     state.screen = Screen::ConfirmRevoke(RevokeDialog {
-                        id: r.id.clone(),
-                        name: crate::sanitize::line(&r.name),
+                        id: r.id().to_owned(),
+                        name: crate::sanitize::line(r.name()),
                         focus: if production {
                             RevokeFocus::Namespace
                         } else {
@@ -1212,10 +1300,10 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
         KeyAction::Restore => {
             if let Some(r) = state.selected_record().cloned() {
                 if !r.revoked {
-                    let name = crate::sanitize::line(&r.name);
+                    let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is not revoked"));
                 } else if !state.refuse_offline("restore") {
-                    let id = r.id.clone();
+                    let id = r.id().to_owned();
                     return vec![Command::Restore { id }];
                 }
             }
@@ -1224,7 +1312,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             if let Some(r) = state.selected_record().cloned()
                 && !state.refuse_offline("delete")
             {
-                let (id, name) = (r.id.clone(), crate::sanitize::line(&r.name));
+                let (id, name) = (r.id().to_owned(), crate::sanitize::line(r.name()));
                 state.screen = Screen::ConfirmDelete {
                     id,
                     name,
@@ -1237,8 +1325,8 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             if let Some(r) = state.selected_record().cloned()
                 && !state.refuse_offline("rotate")
             {
-                let id = r.id.clone();
-                state.say(format!("rotating {}…", crate::sanitize::line(&r.name)));
+                let id = r.id().to_owned();
+                state.say(format!("rotating {}…", crate::sanitize::line(r.name())));
                 return vec![Command::Rotate { id }];
             }
         }
@@ -1333,3 +1421,28 @@ fn on_mouse(state: &mut State, m: MouseEvent) {
 #[cfg(test)]
 #[path = "state_tests.rs"]
 mod tests;
+
+/// A 64-bit fingerprint of a key id (SipHash with fixed keys).
+fn fingerprint(id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
+}
+
+/// Fingerprints are hashes already: the set uses them as they are.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}

@@ -4,7 +4,7 @@ use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in
 fn ids(s: &State) -> Vec<String> {
     s.visible
         .iter()
-        .map(|&i| s.records[i].name.clone())
+        .map(|&i| s.records[i].name().to_owned())
         .collect()
 }
 
@@ -18,6 +18,8 @@ fn run_filter(s: &mut State, cmds: Vec<Command>) {
                 Action::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
+                    revision: job.revision,
+                    len: job.records.len(),
                     query: job.query.clone(),
                     visible,
                 },
@@ -31,7 +33,7 @@ fn first_page_shows_every_record_newest_first() {
     let s = state();
     assert_eq!(s.visible.len(), 6);
     assert_eq!(
-        s.selected_record().map(|r| r.name.as_str()),
+        s.selected_record().map(|r| r.name()),
         Some("billing-service")
     );
     assert_eq!(s.loading, Loading::Done);
@@ -101,10 +103,7 @@ fn typing_a_filter_asks_the_worker_and_enter_keeps_the_best_match() {
     update(&mut s, code(KeyCode::Enter));
     assert!(!s.filter.editing);
     assert_eq!(s.filter.query(), "mobl");
-    assert_eq!(
-        s.selected_record().map(|r| r.name.as_str()),
-        Some("mobile-app")
-    );
+    assert_eq!(s.selected_record().map(|r| r.name()), Some("mobile-app"));
     // Esc on the table clears a kept filter.
     update(&mut s, code(KeyCode::Esc));
     assert_eq!(s.filter.query(), "");
@@ -139,6 +138,8 @@ fn stale_filter_results_are_dropped() {
                 Action::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
+                    revision: job.revision,
+                    len: job.records.len(),
                     query: job.query.clone(),
                     visible: vec![0, 1, 2, 3, 4, 5],
                 },
@@ -451,10 +452,7 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
     );
     assert!(matches!(s.screen, Screen::Reveal(_)));
     assert_eq!(s.records.len(), 7);
-    assert_eq!(
-        s.selected_record().map(|r| r.name.as_str()),
-        Some("new-key")
-    );
+    assert_eq!(s.selected_record().map(|r| r.name()), Some("new-key"));
     let cmds = update(&mut s, key('c'));
     assert!(
         matches!(&cmds[..], [Command::Copy { secret: true, what, .. }] if what == "the secret")
@@ -638,7 +636,7 @@ fn live_changes_update_remove_and_insert_keeping_the_selection() {
     update(&mut s, key('j'));
     update(&mut s, key('j'));
     assert_eq!(
-        s.selected_record().map(|r| r.name.as_str()),
+        s.selected_record().map(|r| r.name()),
         Some("payments-webhook")
     );
     let mut changed = record(0, "billing-service");
@@ -648,9 +646,9 @@ fn live_changes_update_remove_and_insert_keeping_the_selection() {
     let mut newer = record(7, "brand-new");
     newer.created_at = NOW;
     update(&mut s, Action::RecordChanged(Box::new(newer)));
-    assert_eq!(s.records[0].name, "brand-new");
+    assert_eq!(s.records[0].name(), "brand-new");
     assert_eq!(
-        s.selected_record().map(|r| r.name.as_str()),
+        s.selected_record().map(|r| r.name()),
         Some("payments-webhook")
     );
     update(
@@ -661,7 +659,7 @@ fn live_changes_update_remove_and_insert_keeping_the_selection() {
     );
     assert_eq!(s.records.len(), 6);
     assert_eq!(
-        s.selected_record().map(|r| r.name.as_str()),
+        s.selected_record().map(|r| r.name()),
         Some("payments-webhook")
     );
 }
@@ -697,7 +695,7 @@ fn deleting_the_key_being_confirmed_closes_the_dialog() {
 #[test]
 fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
     let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
-    let all = crate::tui::fixtures::records();
+    let all = crate::tui::fixtures::rows();
     update(
         &mut s,
         Action::FirstPage {
@@ -806,7 +804,7 @@ fn config_overrides_change_what_keys_do() {
 #[test]
 fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
-    let all = crate::tui::fixtures::records();
+    let all = crate::tui::fixtures::rows();
     update(
         &mut s,
         Action::FirstPage {
@@ -840,6 +838,8 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
                 Action::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
+                    revision: job.revision,
+                    len: job.records.len(),
                     query: job.query.clone(),
                     visible,
                 },

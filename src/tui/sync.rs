@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
@@ -13,12 +14,15 @@ use crate::error::Error;
 use crate::layout::Namespace;
 use crate::store::{CreateRequest, Store};
 
+use super::row::{Interner, Row};
 use super::state::{Action, Command, ConnState};
 
 /// Records on the first screen.
 pub const FIRST_PAGE: usize = 200;
 /// Records per background read.
 pub const CHUNK: usize = 5000;
+/// Background reads in flight at once.
+const IN_FLIGHT: usize = 3;
 /// How long one `XREAD BLOCK` waits.
 const BLOCK: Duration = Duration::from_secs(5);
 /// How old the events of a key shown in the detail view may be.
@@ -133,21 +137,34 @@ fn spawn_loader(
                 records = page.records.len()
             );
         }
+        let mut interner = Interner::default();
         let total = page.total;
         let mut offset = page.records.len() + page.malformed.len() + page.dangling.len();
         let done = offset >= total || offset < FIRST_PAGE;
         let _ = actions.send(Action::FirstPage {
             load,
-            records: page.records,
+            records: rows(page.records, &mut interner),
             total,
             malformed: page.malformed.len(),
         });
         if done {
             return;
         }
-        loop {
-            let ids = match store.page_ids(offset, CHUNK).await {
-                Ok(ids) => ids,
+        // Several chunks in flight: Redis answers one while this thread parses another.
+        let start = offset;
+        let mut chunks = futures::stream::iter(0..)
+            .map(|k| {
+                let store = &store;
+                async move {
+                    let ids = store.page_ids(start + k * CHUNK, CHUNK).await?;
+                    let page = store.fetch(&ids).await?;
+                    Ok::<_, Error>((ids.len(), page.records))
+                }
+            })
+            .buffered(IN_FLIGHT);
+        while let Some(chunk) = chunks.next().await {
+            let (read, records) = match chunk {
+                Ok(c) => c,
                 Err(e) => {
                     let _ = actions.send(Action::Failed(format!(
                         "loading stopped at {offset} keys: {e} (R reloads)"
@@ -155,21 +172,12 @@ fn spawn_loader(
                     return;
                 }
             };
-            offset += ids.len();
-            let last = ids.len() < CHUNK;
-            let records = match store.fetch(&ids).await {
-                Ok(p) => p.records,
-                Err(e) => {
-                    let _ = actions.send(Action::Failed(format!(
-                        "loading stopped at {offset} keys: {e} (R reloads)"
-                    )));
-                    return;
-                }
-            };
+            offset += read;
+            let last = read < CHUNK;
             if actions
                 .send(Action::MoreRecords {
                     load,
-                    records,
+                    records: rows(records, &mut interner),
                     done: last,
                 })
                 .is_err()
@@ -186,6 +194,11 @@ fn spawn_loader(
             }
         }
     })
+}
+
+/// The compact rows the UI keeps (converted here, off the UI thread).
+fn rows(records: Vec<crate::record::KeyRecord>, interner: &mut Interner) -> Vec<Row> {
+    records.into_iter().map(|r| Row::new(r, interner)).collect()
 }
 
 /// Runs one command against the store and reports the outcome.

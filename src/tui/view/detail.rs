@@ -49,8 +49,8 @@ fn draw(state: &State, id: &str, frame: &mut Frame, area: Rect, events: bool, bo
             Span::styled(format!("{:>12} ", "status"), label),
             Span::styled(format!("{symbol} {}", status.as_str()), look),
         ]),
-        field("name", clean(&r.name)),
-        field("id", clean(&r.id)),
+        field("name", clean(r.name())),
+        field("id", clean(r.id())),
         field("created", time(Some(r.created_at))),
         field("created by", clean(&r.created_by)),
         field(
@@ -63,11 +63,8 @@ fn draw(state: &State, id: &str, frame: &mut Frame, area: Rect, events: bool, bo
         ),
     ];
     if r.revoked {
-        lines.push(field("revoked", time(r.revoked_at)));
-        lines.push(field(
-            "reason",
-            clean(r.revoked_reason.as_deref().unwrap_or("-")),
-        ));
+        lines.push(field("revoked", time(r.revoked_at())));
+        lines.push(field("reason", clean(r.revoked_reason().unwrap_or("-"))));
     }
     lines.push(field(
         "secret",
@@ -88,13 +85,13 @@ fn draw(state: &State, id: &str, frame: &mut Frame, area: Rect, events: bool, bo
             if r.token_checksum { "yes" } else { "no" }
         ),
     ));
-    if let Some(f) = &r.rotated_from {
+    if let Some(f) = r.rotated_from() {
         lines.push(field("rotated from", clean(f)));
     }
-    if let Some(t) = &r.rotated_to {
+    if let Some(t) = r.rotated_to() {
         lines.push(field("rotated to", clean(t)));
     }
-    for (k, v) in &r.meta {
+    for (k, v) in r.meta() {
         lines.push(field(&clean(&format!("meta.{k}")), clean(v)));
     }
     if !events {
@@ -129,7 +126,7 @@ fn draw(state: &State, id: &str, frame: &mut Frame, area: Rect, events: bool, bo
     }
     let block = Block::new()
         .borders(borders)
-        .title(format!(" key {} ", clean(&r.name)));
+        .title(format!(" key {} ", clean(r.name())));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

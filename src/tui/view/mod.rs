@@ -134,7 +134,7 @@ pub fn render(state: &State, frame: &mut Frame) {
             if areas.side.width > 0
                 && let Some(r) = state.selected_record()
             {
-                detail::render_pane(state, &r.id, frame, areas.side);
+                detail::render_pane(state, r.id(), frame, areas.side);
             }
         }
     }

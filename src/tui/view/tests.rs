@@ -80,6 +80,8 @@ fn filter_line() {
                     Action::FilterDone {
                         generation: job.generation,
                         structure: job.structure,
+                        revision: job.revision,
+                        len: job.records.len(),
                         query: job.query.clone(),
                         visible,
                     },
