@@ -47,14 +47,19 @@ pub fn run(job: &FilterJob) -> Option<Filtered> {
     let pattern = Pattern::parse(&job.query, CaseMatching::Smart, Normalization::Smart);
     let records = &job.records[..];
     // The candidates: every row, or the previous matches plus the rows appended since.
-    let owned: Vec<usize>;
+    let owned: Vec<u32>;
     let candidates: Candidates<'_> = match &job.within {
         Some(w) => {
-            let mut c: Vec<usize> = w.matches.iter().copied().filter(|&i| i < w.len).collect();
+            let mut c: Vec<u32> = w
+                .matches
+                .iter()
+                .copied()
+                .filter(|&i| (i as usize) < w.len)
+                .collect();
             if !c.is_sorted() {
                 c.sort_unstable();
             }
-            c.extend(w.len..records.len());
+            c.extend((w.len..records.len()).map(|i| i as u32));
             owned = c;
             Candidates::Some(&owned)
         }
@@ -65,13 +70,13 @@ pub fn run(job: &FilterJob) -> Option<Filtered> {
             let found = parallel(candidates.len(), |range| {
                 select(job, &needle, &pattern, records, &candidates, range)
             })?;
-            let mut indices: Vec<usize> = Vec::with_capacity(found.iter().map(Vec::len).sum());
+            let mut indices: Vec<u32> = Vec::with_capacity(found.iter().map(Vec::len).sum());
             for part in found {
-                indices.extend(part.into_iter().map(|i| i as usize));
+                indices.extend(part);
             }
             if indices.len() > RANK_LIMIT {
                 return Some(Filtered {
-                    indices,
+                    indices: indices.into_iter().map(|i| i as usize).collect(),
                     ranked: false,
                 });
             }
@@ -249,7 +254,7 @@ fn select(
 
 enum Candidates<'a> {
     All(usize),
-    Some(&'a [usize]),
+    Some(&'a [u32]),
 }
 
 impl Candidates<'_> {
@@ -263,7 +268,7 @@ impl Candidates<'_> {
     fn get(&self, k: usize) -> usize {
         match self {
             Candidates::All(_) => k,
-            Candidates::Some(v) => v[k],
+            Candidates::Some(v) => v[k] as usize,
         }
     }
 }
@@ -390,7 +395,7 @@ mod tests {
                         records: Arc::clone(&all),
                         latest: Arc::new(AtomicU64::new(1)),
                         within: Some(Arc::new(FilterBase {
-                            matches: before,
+                            matches: before.iter().map(|&i| i as u32).collect(),
                             len: appended_from,
                         })),
                     };
@@ -549,7 +554,7 @@ mod bench {
             let full_ms = t.elapsed().as_secs_f64() * 1e3;
             let within = prev.take().map(|(_, m)| {
                 Arc::new(FilterBase {
-                    matches: m,
+                    matches: m.iter().map(|&i| i as u32).collect(),
                     len: records.len(),
                 })
             });
@@ -561,6 +566,15 @@ mod bench {
                 "BENCH {q:<7} matches {:>8}  full {full_ms:7.1} ms  typed (narrowing) {narrow_ms:7.1} ms",
                 fresh.len()
             );
+            if q == "n" {
+                let t = Instant::now();
+                let pos = best(&records, &narrowed, q);
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                println!(
+                    "BENCH Enter on unranked `n`: best() over {} rows {ms:.1} ms ({pos:?})",
+                    narrowed.len()
+                );
+            }
             prev = Some((q.into(), narrowed));
         }
     }

@@ -160,7 +160,7 @@ pub struct BaseRun {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterBase {
     /// Indices of the previous matches (any order).
-    pub matches: Vec<usize>,
+    pub matches: Vec<u32>,
     /// Number of records the previous run looked at; later ones are all candidates.
     pub len: usize,
 }
@@ -671,7 +671,7 @@ impl State {
                     && narrows(&b.query, self.filter.query());
                 narrower.then(|| {
                     Arc::new(FilterBase {
-                        matches: self.visible.clone(),
+                        matches: self.visible.iter().map(|&i| i as u32).collect(),
                         len: b.len,
                     })
                 })
