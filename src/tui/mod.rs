@@ -255,7 +255,7 @@ fn execute(
         Command::Filter(job) => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
-                let Some(visible) = filter::run(&job) else {
+                let Some(found) = filter::run(&job) else {
                     return;
                 };
                 let _ = tx.send(Action::FilterDone {
@@ -264,7 +264,8 @@ fn execute(
                     revision: job.revision,
                     len: job.records.len(),
                     query: job.query,
-                    visible,
+                    visible: found.indices,
+                    ranked: found.ranked,
                 });
             });
         }

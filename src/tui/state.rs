@@ -139,6 +139,9 @@ pub struct Filter {
     /// Bumped each time the rows for the current query are in place (a filter run's
     /// result, or at once for an empty query): the event loop times keystrokes with it.
     pub applied: u64,
+    /// The visible rows are in table order, not best first (see `filter::RANK_LIMIT`):
+    /// Enter selects the best match by scoring them then.
+    pub unranked: bool,
 }
 
 /// What a filter run's matches were computed for.
@@ -157,7 +160,7 @@ pub struct BaseRun {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterBase {
     /// Indices of the previous matches (any order).
-    pub matches: Vec<usize>,
+    pub matches: Vec<u32>,
     /// Number of records the previous run looked at; later ones are all candidates.
     pub len: usize,
 }
@@ -444,6 +447,8 @@ pub enum Action {
         len: usize,
         query: String,
         visible: Vec<usize>,
+        /// Best first; else in table order (too many matches to score on every key).
+        ranked: bool,
     },
     /// A stored secret was read for copying: it goes straight into a copy command and is
     /// never kept in `State`.
@@ -649,6 +654,7 @@ impl State {
                 .map(|(i, _)| i)
                 .collect();
             self.filter.applied += 1;
+            self.filter.unranked = false;
             self.filter.base = None;
             self.clamp();
             Vec::new()
@@ -665,7 +671,7 @@ impl State {
                     && narrows(&b.query, self.filter.query());
                 narrower.then(|| {
                     Arc::new(FilterBase {
-                        matches: self.visible.clone(),
+                        matches: self.visible.iter().map(|&i| i as u32).collect(),
                         len: b.len,
                     })
                 })
@@ -945,12 +951,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             len,
             query,
             visible,
+            ranked,
         } => {
             let latest = generation == state.filter.generation;
             let usable = query == state.filter.query() && structure == state.structure;
             if usable {
                 let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 state.visible = visible;
+                state.filter.unranked = !ranked;
                 state.filter.base = Some(BaseRun {
                     query,
                     status: state.status_filter,
@@ -1194,7 +1202,12 @@ fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         }
         KeyCode::Enter => {
             state.filter.editing = false;
-            state.selected = 0;
+            state.selected = if state.filter.unranked {
+                super::filter::best(&state.records, &state.visible, state.filter.query())
+                    .unwrap_or(0)
+            } else {
+                0
+            };
             state.scroll = 0;
             state.clamp();
             Vec::new()

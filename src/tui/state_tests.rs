@@ -12,7 +12,7 @@ fn ids(s: &State) -> Vec<String> {
 fn run_filter(s: &mut State, cmds: Vec<Command>) {
     for c in cmds {
         if let Command::Filter(job) = c {
-            let visible = crate::tui::filter::run(&job).expect("current job");
+            let found = crate::tui::filter::run(&job).expect("current job");
             update(
                 s,
                 Action::FilterDone {
@@ -21,7 +21,8 @@ fn run_filter(s: &mut State, cmds: Vec<Command>) {
                     revision: job.revision,
                     len: job.records.len(),
                     query: job.query.clone(),
-                    visible,
+                    visible: found.indices,
+                    ranked: found.ranked,
                 },
             );
         }
@@ -142,6 +143,7 @@ fn stale_filter_results_are_dropped() {
                     len: job.records.len(),
                     query: job.query.clone(),
                     visible: vec![0, 1, 2, 3, 4, 5],
+                    ranked: true,
                 },
             );
         }
@@ -832,7 +834,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     let mut again = Vec::new();
     for c in first {
         if let Command::Filter(job) = c {
-            let visible = crate::tui::filter::run(&job).expect("current job");
+            let found = crate::tui::filter::run(&job).expect("current job");
             again = update(
                 &mut s,
                 Action::FilterDone {
@@ -841,7 +843,8 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
                     revision: job.revision,
                     len: job.records.len(),
                     query: job.query.clone(),
-                    visible,
+                    visible: found.indices,
+                    ranked: found.ranked,
                 },
             );
         }
@@ -851,4 +854,42 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     run_filter(&mut s, again);
     assert!(!s.filter.pending);
     assert!(s.visible.len() > 2);
+}
+
+#[test]
+fn enter_on_an_unranked_result_selects_the_best_match() {
+    let mut s = state();
+    update(&mut s, key('/'));
+    let cmds = update(&mut s, key('p'));
+    let Some(Command::Filter(job)) = cmds.into_iter().next() else {
+        panic!("no filter job")
+    };
+    // As a run over too many matches would answer: every match, in table order.
+    let found = crate::tui::filter::run(&job).expect("current job");
+    let mut table_order = found.indices.clone();
+    table_order.sort_unstable();
+    update(
+        &mut s,
+        Action::FilterDone {
+            generation: job.generation,
+            structure: job.structure,
+            revision: job.revision,
+            len: job.records.len(),
+            query: job.query.clone(),
+            visible: table_order.clone(),
+            ranked: false,
+        },
+    );
+    assert!(s.filter.unranked);
+    assert_eq!(s.visible, table_order);
+    assert_ne!(
+        table_order[0], found.indices[0],
+        "a test where the best is not first"
+    );
+    update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.visible, table_order, "the order stays");
+    assert_eq!(
+        s.visible[s.selected], found.indices[0],
+        "the best match is selected"
+    );
 }

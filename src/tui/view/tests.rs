@@ -74,7 +74,7 @@ fn filter_line() {
         let cmds = update(&mut s, key(c));
         for cmd in cmds {
             if let crate::tui::state::Command::Filter(job) = cmd {
-                let visible = crate::tui::filter::run(&job).expect("current job");
+                let found = crate::tui::filter::run(&job).expect("current job");
                 update(
                     &mut s,
                     Action::FilterDone {
@@ -83,7 +83,8 @@ fn filter_line() {
                         revision: job.revision,
                         len: job.records.len(),
                         query: job.query.clone(),
-                        visible,
+                        visible: found.indices,
+                        ranked: found.ranked,
                     },
                 );
             }
