@@ -2,7 +2,10 @@
 //! `revoke_many` / `delete_many` and the CLI's confirmation, on a standalone server and on a
 //! 3-master cluster.
 
+#[macro_use]
 mod common;
+
+use common::Target;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,21 +16,6 @@ use keytui::record::{Status, now_ms};
 use keytui::store::{CreateRequest, KeyFilter, Rejection, Store, Verdict};
 use redis::AsyncCommands;
 use serde_json::Value;
-
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    Standalone,
-    Cluster,
-}
-
-impl Target {
-    fn url(self) -> String {
-        match self {
-            Target::Standalone => common::shared_server().url(),
-            Target::Cluster => common::shared_cluster().url(),
-        }
-    }
-}
 
 async fn raw(t: Target) -> Conn {
     conn::connect(&ConnectOptions::new(t.url())).await.unwrap()
@@ -45,27 +33,6 @@ fn request(name: &str, meta: &[(&str, &str)]) -> CreateRequest {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     req
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod standalone {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Target::Standalone).await
-                }
-            )*
-        }
-        mod cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Target::Cluster).await
-                }
-            )*
-        }
-    };
 }
 
 on_both!(

@@ -1,7 +1,10 @@
 //! Storage modes (hash, sealed, plain), reveal, migrate, import, check and secret hygiene,
 //! against real Redis (standalone and cluster) and the real binary.
 
+#[macro_use]
 mod common;
+
+use common::Target;
 
 use std::collections::HashMap;
 
@@ -15,17 +18,8 @@ use keytui::seal::MasterKey;
 use keytui::store::{CreateRequest, Mode, Store, Verdict};
 use redis::AsyncCommands;
 
-#[derive(Clone, Copy)]
-enum Target {
-    Standalone,
-    Cluster,
-}
-
 async fn store(t: Target, tag: &str) -> Store {
-    let url = match t {
-        Target::Standalone => common::shared_server().url(),
-        Target::Cluster => common::shared_cluster().url(),
-    };
+    let url = t.url();
     let conn = conn::connect(&ConnectOptions::new(url)).await.unwrap();
     Store::new(
         conn,
@@ -39,19 +33,6 @@ async fn fields(s: &Store, id: &str) -> HashMap<String, String> {
         .hgetall(s.namespace().record_key(id))
         .await
         .unwrap()
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod standalone { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Target::Standalone).await }
-        )* }
-        mod cluster { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Target::Cluster).await }
-        )* }
-    };
 }
 
 on_both!(

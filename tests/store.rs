@@ -1,7 +1,10 @@
 //! The store against real Redis: every scenario runs on a standalone server and on a
 //! 3-master cluster.
 
+#[macro_use]
 mod common;
+
+use common::Target;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -13,25 +16,6 @@ use keytui::layout::Namespace;
 use keytui::record::{Status, now_ms};
 use keytui::store::{Change, CreateRequest, Rejection, Store, Verdict};
 use redis::AsyncCommands;
-
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    Standalone,
-    Cluster,
-}
-
-impl Target {
-    fn urls(self) -> Vec<String> {
-        match self {
-            Target::Standalone => vec![common::shared_server().url()],
-            Target::Cluster => common::shared_cluster().urls(),
-        }
-    }
-
-    fn masters(self) -> Vec<String> {
-        self.urls()
-    }
-}
 
 async fn store(target: Target, tag: &str) -> Store {
     let opts = ConnectOptions::new(target.urls()[0].clone());
@@ -45,7 +29,7 @@ async fn store(target: Target, tag: &str) -> Store {
 /// every master.
 async fn all_stored_text(target: Target, ns: &Namespace) -> String {
     let mut text = String::new();
-    for url in target.masters() {
+    for url in target.urls() {
         let opts = ConnectOptions {
             cluster: Some(false),
             ..ConnectOptions::new(url)
@@ -88,27 +72,6 @@ async fn all_stored_text(target: Target, ns: &Namespace) -> String {
         }
     }
     text
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod standalone {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Target::Standalone).await
-                }
-            )*
-        }
-        mod cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Target::Cluster).await
-                }
-            )*
-        }
-    };
 }
 
 on_both!(
@@ -424,7 +387,7 @@ async fn raw(t: Target) -> Conn {
 async fn doctor_reports_and_repairs_crash_states(t: Target) {
     let s = store(t, "doctor").await;
     let good = s.create(&CreateRequest::new("good")).await.unwrap();
-    let report = s.doctor(false, &t.masters()).await.unwrap();
+    let report = s.doctor(false, &t.urls()).await.unwrap();
     assert!(report.is_healthy(), "{report:?}");
     assert_eq!(report.indexed, 1);
     assert_eq!(report.records_scanned, 1);
@@ -454,7 +417,7 @@ async fn doctor_reports_and_repairs_crash_states(t: Target) {
         .await
         .unwrap();
 
-    let report = s.doctor(false, &t.masters()).await.unwrap();
+    let report = s.doctor(false, &t.urls()).await.unwrap();
     assert!(!report.is_healthy());
     assert_eq!(report.dangling, vec!["Dangling1".to_string()]);
     assert_eq!(report.in_flight, vec!["InFlight1".to_string()]);
@@ -465,9 +428,9 @@ async fn doctor_reports_and_repairs_crash_states(t: Target) {
     assert_eq!(page.records.len(), 1);
     assert_eq!(page.records[0].id, good.record.id);
 
-    let repaired = s.doctor(true, &t.masters()).await.unwrap();
+    let repaired = s.doctor(true, &t.urls()).await.unwrap();
     assert_eq!(repaired.repaired, 2);
-    let after = s.doctor(false, &t.masters()).await.unwrap();
+    let after = s.doctor(false, &t.urls()).await.unwrap();
     assert!(
         after.dangling.is_empty() && after.orphans.is_empty(),
         "{after:?}"

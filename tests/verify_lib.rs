@@ -2,7 +2,10 @@
 //! it, against real Redis: every scenario runs on a standalone server and on a 3-master
 //! cluster.
 
+#[macro_use]
 mod common;
+
+use common::Target;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -20,42 +23,6 @@ use keytui::record::{UnixMs, now_ms};
 use keytui::store::{CreateRequest, Created, Store};
 use keytui::verify::{self, Rejection, Verdict, Verifier};
 use redis::AsyncCommands;
-
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    Standalone,
-    Cluster,
-}
-
-impl Target {
-    fn url(self) -> String {
-        match self {
-            Target::Standalone => common::shared_server().url(),
-            Target::Cluster => common::shared_cluster().url(),
-        }
-    }
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod standalone {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Target::Standalone).await
-                }
-            )*
-        }
-        mod cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Target::Cluster).await
-                }
-            )*
-        }
-    };
-}
 
 on_both!(
     verdicts,

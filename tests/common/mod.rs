@@ -14,7 +14,7 @@
 //! is killed (the signal fires when the *spawning thread* exits, hence the dedicated thread).
 //! The shared instances are also killed, and their directories removed, by an `atexit`
 //! handler on a normal exit.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 pub mod tmux;
 pub mod xvfb;
@@ -705,4 +705,55 @@ extern "C" fn cleanup_at_exit() {
             let _ = std::fs::remove_dir_all(dir);
         }
     });
+}
+
+// ---------------------------------------------------------------------------------------
+// Running one scenario on both topologies
+// ---------------------------------------------------------------------------------------
+
+/// Where a scenario runs: the shared standalone server or the shared 3-master cluster.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    Standalone,
+    Cluster,
+}
+
+impl Target {
+    /// Every URL: the server's, or one per cluster master.
+    pub fn urls(self) -> Vec<String> {
+        match self {
+            Target::Standalone => vec![shared_server().url()],
+            Target::Cluster => shared_cluster().urls(),
+        }
+    }
+
+    pub fn url(self) -> String {
+        match self {
+            Target::Standalone => shared_server().url(),
+            Target::Cluster => shared_cluster().url(),
+        }
+    }
+}
+
+/// `on_both!(a, b)` makes `standalone::a`, `cluster::a`, ... tokio tests that call the
+/// file's `async fn a(t: Target)` with each [`Target`].
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod standalone {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Target::Standalone).await
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Target::Cluster).await
+                }
+            )*
+        }
+    };
 }
