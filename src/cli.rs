@@ -534,7 +534,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 }
                 return Ok(0);
             }
-            let bar = progress_bar(a.count as u64, "creating");
+            let bar = Progress::new(a.count as u64, "creating");
             // Each batch is printed as soon as it is written: memory stays flat and the
             // secrets of keys already created reach the output even if a later batch fails.
             let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut out);
@@ -543,18 +543,12 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                     &req,
                     a.count,
                     |c| print_created(&mut w, &c, a.json, bits),
-                    |n| {
-                        if let Some(b) = &bar {
-                            b.set_position(n as u64)
-                        }
-                    },
+                    |n| bar.set(n, 0),
                 )
                 .await?;
             w.flush().map_err(io)?;
             drop(w);
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+            bar.finish();
             Ok(0)
         }
         Command::List(a) => {
@@ -584,18 +578,11 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             match a.limit {
                 Some(limit) if a.status == StatusFilter::All => emit(store.page(0, limit).await?)?,
                 _ => {
-                    let bar = progress_bar(0, "reading");
+                    let bar = Progress::new(0, "reading");
                     store
-                        .list_each(&mut emit, |n, total| {
-                            if let Some(b) = &bar {
-                                b.set_length(total as u64);
-                                b.set_position(n as u64);
-                            }
-                        })
+                        .list_each(&mut emit, |n, total| bar.set(n, total))
                         .await?;
-                    if let Some(b) = bar {
-                        b.finish_and_clear();
-                    }
+                    bar.finish();
                 }
             }
             list.finish()?;
@@ -617,17 +604,11 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 let Some(ids) = select_confirmed(&store, &filter, "revoke", a.yes).await? else {
                     return Ok(EXIT_DECLINED);
                 };
-                let bar = progress_bar(ids.len() as u64, "revoking");
+                let bar = Progress::new(ids.len() as u64, "revoking");
                 let outcome = store
-                    .revoke_many(&ids, a.reason.as_deref(), |n| {
-                        if let Some(b) = &bar {
-                            b.set_position(n as u64)
-                        }
-                    })
+                    .revoke_many(&ids, a.reason.as_deref(), |n| bar.set(n, 0))
                     .await?;
-                if let Some(b) = bar {
-                    b.finish_and_clear();
-                }
+                bar.finish();
                 return report_bulk(&mut out, "revoked", ids.len(), &outcome, a.json);
             }
             let id = a.id.unwrap_or_default();
@@ -644,17 +625,9 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 let Some(ids) = select_confirmed(&store, &filter, "delete", a.yes).await? else {
                     return Ok(EXIT_DECLINED);
                 };
-                let bar = progress_bar(ids.len() as u64, "deleting");
-                let outcome = store
-                    .delete_many(&ids, |n| {
-                        if let Some(b) = &bar {
-                            b.set_position(n as u64)
-                        }
-                    })
-                    .await?;
-                if let Some(b) = bar {
-                    b.finish_and_clear();
-                }
+                let bar = Progress::new(ids.len() as u64, "deleting");
+                let outcome = store.delete_many(&ids, |n| bar.set(n, 0)).await?;
+                bar.finish();
                 return report_bulk(&mut out, "deleted", ids.len(), &outcome, a.json);
             }
             let id = a.id.unwrap_or_default();
@@ -827,18 +800,9 @@ async fn select_confirmed(
     verb: &str,
     yes: bool,
 ) -> Result<Option<Vec<String>>> {
-    let bar = progress_bar(0, "reading");
-    let page = store
-        .list_all(|n, total| {
-            if let Some(b) = &bar {
-                b.set_length(total as u64);
-                b.set_position(n as u64);
-            }
-        })
-        .await?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let bar = Progress::new(0, "reading");
+    let page = store.list_all(|n, total| bar.set(n, total)).await?;
+    bar.finish();
     let now = now_ms();
     let ids: Vec<String> = page
         .records
@@ -1208,18 +1172,39 @@ impl<W: Write> ListWriter<W> {
     }
 }
 
-pub(crate) fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
+/// A progress bar on stderr when it is a terminal, nothing otherwise.
+pub(crate) struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub(crate) fn new(len: u64, what: &str) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(len);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, {eta})")
+        {
+            bar.set_style(style);
+        }
+        bar.set_message(what.to_owned());
+        Progress(Some(bar))
     }
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, {eta})")
-    {
-        bar.set_style(style);
+
+    /// `done` so far; a non-zero `total` also updates the length.
+    pub(crate) fn set(&self, done: usize, total: usize) {
+        if let Some(b) = &self.0 {
+            if total > 0 {
+                b.set_length(total as u64);
+            }
+            b.set_position(done as u64);
+        }
     }
-    bar.set_message(what.to_owned());
-    Some(bar)
+
+    pub(crate) fn finish(self) {
+        if let Some(b) = self.0 {
+            b.finish_and_clear();
+        }
+    }
 }
 
 pub(crate) fn io(e: std::io::Error) -> Error {

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 
 use serde_json::Value;
 
-use crate::cli::{ImportArgs, ImportFormat, MigrateTo, io, json_err, progress_bar};
+use crate::cli::{ImportArgs, ImportFormat, MigrateTo, Progress, io, json_err};
 use crate::error::{Error, Result};
 use crate::keygen::{Secret, Token};
 use crate::migrate::ImportItem;
@@ -59,18 +59,11 @@ pub async fn migrate(store: &Store, to: MigrateTo, json: bool) -> Result<u8> {
         MigrateTo::Hash => Mode::Hash,
         MigrateTo::Sealed => Mode::Sealed,
     };
-    let bar = progress_bar(0, "migrating");
+    let bar = Progress::new(0, "migrating");
     let report = store
-        .migrate(to, None, |n, total| {
-            if let Some(b) = &bar {
-                b.set_length(total as u64);
-                b.set_position(n as u64);
-            }
-        })
+        .migrate(to, None, |n, total| bar.set(n, total))
         .await?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    bar.finish();
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;

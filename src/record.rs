@@ -38,6 +38,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status of a key at a given time: revoked wins over expired.
+    pub fn at(revoked: bool, expires_at: Option<UnixMs>, now: UnixMs) -> Status {
+        if revoked {
+            Status::Revoked
+        } else if expires_at.is_some_and(|e| e <= now) {
+            Status::Expired
+        } else {
+            Status::Active
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Active => "active",
@@ -132,13 +143,7 @@ pub struct RecordError {
 impl KeyRecord {
     /// The status at a given time: revoked wins over expired.
     pub fn status_at(&self, now: UnixMs) -> Status {
-        if self.revoked {
-            Status::Revoked
-        } else if self.expires_at.is_some_and(|e| e <= now) {
-            Status::Expired
-        } else {
-            Status::Active
-        }
+        Status::at(self.revoked, self.expires_at, now)
     }
 
     pub fn status(&self) -> Status {

@@ -916,15 +916,28 @@ impl Store {
 
     /// The `HGETALL` replies of the given ids, in order.
     pub(crate) async fn fetch_raw(&self, ids: &[String]) -> Result<Vec<Value>> {
+        self.query_each(ids, |key| {
+            let mut cmd = redis::cmd("HGETALL");
+            cmd.arg(key);
+            cmd
+        })
+        .await
+    }
+
+    /// One command per record (built from its key), replies in order: pipelined in
+    /// batches on a server, concurrent over the multiplexed connection on a cluster (whose
+    /// records live in different slots).
+    async fn query_each(
+        &self,
+        ids: &[String],
+        command: impl Fn(String) -> redis::Cmd,
+    ) -> Result<Vec<Value>> {
         if self.conn.is_cluster() {
             futures::stream::iter(ids)
                 .map(|id| {
                     let mut c = self.conn.clone();
-                    let key = self.ns.record_key(id);
-                    async move {
-                        let v: Value = redis::cmd("HGETALL").arg(key).query_async(&mut c).await?;
-                        Ok::<_, Error>(v)
-                    }
+                    let cmd = command(self.ns.record_key(id));
+                    async move { Ok::<Value, Error>(cmd.query_async(&mut c).await?) }
                 })
                 .buffered(CLUSTER_CONCURRENCY)
                 .try_collect()
@@ -936,7 +949,7 @@ impl Store {
                 .map(|chunk| {
                     let mut pipe = redis::pipe();
                     for id in chunk {
-                        pipe.cmd("HGETALL").arg(self.ns.record_key(id));
+                        pipe.add_command(command(self.ns.record_key(id)));
                     }
                     let mut c = self.conn.clone();
                     async move { pipe.query_async::<Vec<Value>>(&mut c).await }
@@ -1013,36 +1026,12 @@ impl Store {
 
     /// `HMGET` of [`LISTED_FIELDS`] for each id, in order.
     async fn fetch_listed(&self, ids: &[String]) -> Result<Vec<Value>> {
-        let hmget = |id: &str| {
+        self.query_each(ids, |key| {
             let mut cmd = redis::cmd("HMGET");
-            cmd.arg(self.ns.record_key(id)).arg(&LISTED_FIELDS[..]);
+            cmd.arg(key).arg(&LISTED_FIELDS[..]);
             cmd
-        };
-        if self.conn.is_cluster() {
-            futures::stream::iter(ids)
-                .map(|id| {
-                    let mut c = self.conn.clone();
-                    let cmd = hmget(id);
-                    async move { Ok::<Value, Error>(cmd.query_async(&mut c).await?) }
-                })
-                .buffered(CLUSTER_CONCURRENCY)
-                .try_collect()
-                .await
-        } else {
-            let parts: Vec<Vec<Value>> = futures::stream::iter(ids.chunks(BATCH))
-                .map(|chunk| {
-                    let mut pipe = redis::pipe();
-                    for id in chunk {
-                        pipe.add_command(hmget(id));
-                    }
-                    let mut c = self.conn.clone();
-                    async move { pipe.query_async::<Vec<Value>>(&mut c).await }
-                })
-                .buffered(PIPELINES_IN_FLIGHT)
-                .try_collect()
-                .await?;
-            Ok(parts.into_iter().flatten().collect())
-        }
+        })
+        .await
     }
 
     // ---- change ---------------------------------------------------------------------

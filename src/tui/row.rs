@@ -155,15 +155,9 @@ impl Row {
         self.rare.as_ref().and_then(|r| r.rotated_to.as_deref())
     }
 
-    /// The status at a given time: revoked wins over expired (as [`KeyRecord::status_at`]).
+    /// The status at a given time ([`Status::at`]).
     pub fn status_at(&self, now: UnixMs) -> Status {
-        if self.revoked {
-            Status::Revoked
-        } else if self.expires_at.is_some_and(|e| e <= now) {
-            Status::Expired
-        } else {
-            Status::Active
-        }
+        Status::at(self.revoked, self.expires_at, now)
     }
 }
 
