@@ -16,7 +16,8 @@ use crate::keygen::{Encoding, Length, Spec};
 use crate::layout::{DEFAULT_NAMESPACE, Namespace};
 use crate::record::{KeyRecord, Status, now_ms, rfc3339};
 use crate::store::{
-    BulkOutcome, Change, CreateRequest, Created, KeyFilter, Mode, Page, Rejection, Store, Verdict,
+    BulkOutcome, Change, CreateRequest, Created, KeyFilter, Mode, Page, Rejection, Repair, Store,
+    Verdict,
 };
 
 /// Manage API key/secret pairs stored in Redis.
@@ -367,9 +368,17 @@ pub struct EventsArgs {
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// Fix what can be fixed safely (dangling index entries, unindexed records).
+    /// Fix what can be fixed safely: remove dangling index entries, index unindexed
+    /// records, move malformed records out of the index (their data is kept).
     #[arg(long)]
     pub repair: bool,
+    /// With --repair: also delete the malformed record keys (data keytui may not have
+    /// written). Shows the count and asks first on a terminal; elsewhere needs --yes.
+    #[arg(long, requires = "repair")]
+    pub delete_malformed: bool,
+    /// Skip the confirmation of --delete-malformed.
+    #[arg(long, requires = "delete_malformed")]
+    pub yes: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -459,6 +468,10 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         return crate::cli_extra::check(a.json);
     }
     let (mut store, opts) = cli.global.store(cli.url_arg.as_deref()).await?;
+    // Every command refuses a namespace of a newer layout on its own (the store's
+    // connection checks it before its first round trip); checking now refuses it before
+    // anything else happens (a prompt, a master key file written).
+    store.check_layout().await?;
     let mut out = std::io::stdout().lock();
     match command {
         Command::Completions { .. } | Command::Demo => Ok(0),
@@ -564,7 +577,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             let mut left = a.limit.unwrap_or(usize::MAX);
             let mut emit = |page: Page| -> Result<()> {
                 for m in &page.malformed {
-                    eprintln!("keytui: warning: {m}");
+                    eprintln!("keytui: warning: {}", crate::sanitize::line(&m.to_string()));
                 }
                 for r in page.records.iter().filter(|r| wanted(r)) {
                     if left == 0 {
@@ -734,7 +747,17 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         Command::Doctor(a) => {
             let base = opts.urls.first().cloned().unwrap_or_default();
             let masters = store.master_urls(&base).await?;
-            let report = store.doctor(a.repair, &masters).await?;
+            let how = if a.delete_malformed {
+                match confirm_delete_malformed(&store, &masters, a.yes).await? {
+                    Some(ids) => Repair::DeleteMalformed(ids),
+                    None => return Ok(EXIT_DECLINED),
+                }
+            } else if a.repair {
+                Repair::Index
+            } else {
+                Repair::No
+            };
+            let report = store.doctor_with(&how, &masters).await?;
             if a.json {
                 let s = serde_json::to_string(&report).map_err(json_err)?;
                 writeln!(out, "{s}").map_err(io)?;
@@ -765,8 +788,21 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                     )
                     .map_err(io)?;
                 }
-                for m in &report.malformed {
-                    writeln!(out, "{}", crate::sanitize::line(m)).map_err(io)?;
+                for m in &report.malformed_records {
+                    let place = if m.deleted {
+                        "deleted"
+                    } else if m.indexed {
+                        "in the index"
+                    } else {
+                        "not in the index"
+                    };
+                    writeln!(
+                        out,
+                        "malformed record {}: {} ({place})",
+                        clean(&format!("{:?}", m.id)),
+                        clean(&m.problem)
+                    )
+                    .map_err(io)?;
                 }
                 for id in &report.in_flight {
                     writeln!(
@@ -778,6 +814,26 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 }
                 if a.repair {
                     writeln!(out, "repaired {} problem(s)", report.repaired).map_err(io)?;
+                    if report.unindexed > 0 {
+                        writeln!(
+                            out,
+                            "moved {} malformed record(s) out of the index; their data is kept",
+                            report.unindexed
+                        )
+                        .map_err(io)?;
+                    }
+                    if report.deleted > 0 {
+                        writeln!(out, "deleted {} malformed record(s)", report.deleted)
+                            .map_err(io)?;
+                    }
+                    if report.malformed_left() > 0 {
+                        writeln!(
+                            out,
+                            "{} malformed record(s) left in place: fix them by hand, or delete them with `keytui doctor --repair --delete-malformed`",
+                            report.malformed_left()
+                        )
+                        .map_err(io)?;
+                    }
                 } else if report.is_healthy() {
                     writeln!(out, "healthy").map_err(io)?;
                 } else {
@@ -785,9 +841,48 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 }
             }
             let healthy_now = report.is_healthy()
-                || (a.repair && report.malformed.is_empty() && report.meta_problem.is_none());
+                || (a.repair
+                    && report.malformed_left() == 0
+                    && report.plaintext.is_empty()
+                    && report.meta_problem.is_none());
             Ok(if healthy_now { 0 } else { 1 })
         }
+    }
+}
+
+/// The malformed records `doctor --repair --delete-malformed` may delete, after the user
+/// confirmed their count on a terminal (or with `--yes`); `None` when the user declined.
+/// Without a terminal and without `--yes` it is an error naming the count.
+async fn confirm_delete_malformed(
+    store: &Store,
+    masters: &[String],
+    yes: bool,
+) -> Result<Option<std::collections::HashSet<String>>> {
+    let found = store.doctor_with(&Repair::No, masters).await?;
+    let ids: std::collections::HashSet<String> =
+        found.malformed_records.into_iter().map(|m| m.id).collect();
+    if ids.is_empty() || yes {
+        return Ok(Some(ids));
+    }
+    let what = format!(
+        "{} malformed record key(s) in namespace {} (written by another program or damaged; this cannot be undone)",
+        ids.len(),
+        store.namespace()
+    );
+    let stdin = std::io::stdin();
+    if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Config(format!(
+            "would delete {what}: add --yes to confirm"
+        )));
+    }
+    eprint!("delete {what}? [y/N] ");
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).map_err(io)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(Some(ids))
+    } else {
+        eprintln!("keytui: nothing changed");
+        Ok(None)
     }
 }
 
@@ -864,7 +959,8 @@ fn report_bulk(
         for id in &o.malformed {
             writeln!(
                 out,
-                "left unchanged: {id} (its status is neither active nor revoked)"
+                "left unchanged: {} (malformed record: see keytui doctor)",
+                crate::sanitize::line(id)
             )
             .map_err(io)?;
         }

@@ -16,6 +16,7 @@ use redis::{AsyncCommands, Value};
 use crate::conn::Conn;
 use crate::crypto::{self, Pepper};
 use crate::error::{Error, Result};
+use crate::gate::GatedConn;
 use crate::keygen::{self, Secret, Spec, Token};
 use crate::layout::{EVENTS_MAXLEN, LAYOUT_VERSION, Namespace, field, meta_field};
 use crate::record::{KeyRecord, RecordError, SecretAlg, Status, UnixMs, now_ms};
@@ -115,8 +116,12 @@ static CREATE_BATCH_LUA: Lua = Lua {
     script: LazyLock::new(|| redis::Script::new(CREATE_BATCH)),
 };
 
-/// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed.
+/// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed
+/// status, -3 a record key that is not a hash.
 const REVOKE: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return -1 end
+if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -1 end
 if s == 'revoked' then return 0 end
@@ -125,8 +130,12 @@ redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[1])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'revoked_reason', ARGV[2]) end
 return 1";
 
-/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed.
+/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed status, -3 a record key
+/// that is not a hash.
 const RESTORE: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return -1 end
+if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -1 end
 if s == 'active' then return 0 end
@@ -363,14 +372,47 @@ pub struct DoctorReport {
     pub dangling: Vec<String>,
     /// Records that no index entry points to (invisible to `list`).
     pub orphans: Vec<String>,
-    /// Records that cannot be read; never changed by repair.
+    /// Records that cannot be read, as one line each (`malformed record "X": ...`), in the
+    /// index or not; their data is never changed by repair.
     pub malformed: Vec<String>,
+    /// The same records, with what is wrong with each and where they are.
+    pub malformed_records: Vec<MalformedRecord>,
     /// Index entries young enough to be a create still in flight; left alone.
     pub in_flight: Vec<String>,
     /// Records holding a plaintext secret in a namespace that is not `plain` (a writer
     /// raced a migration): run `keytui migrate` again.
     pub plaintext: Vec<String>,
+    /// Everything repair changed: index entries removed or added, records deleted.
     pub repaired: usize,
+    /// Malformed records repair moved out of the index (their data kept).
+    pub unindexed: usize,
+    /// Malformed records repair deleted ([`Repair::DeleteMalformed`] only).
+    pub deleted: usize,
+}
+
+/// A record doctor cannot read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MalformedRecord {
+    pub id: String,
+    /// What is wrong with it, in words: "the record key is a list, not a hash".
+    pub problem: String,
+    /// Whether the index lists it (after repair: still lists it).
+    pub indexed: bool,
+    /// Whether repair deleted it.
+    pub deleted: bool,
+}
+
+/// What `doctor` may change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// Only report.
+    No,
+    /// Remove dangling index entries, index orphans, move malformed records out of the
+    /// index (keeping their data).
+    Index,
+    /// As [`Repair::Index`], and delete the record keys of these malformed records (data
+    /// keytui may not have written: only on the user's explicit request).
+    DeleteMalformed(HashSet<String>),
 }
 
 impl DoctorReport {
@@ -381,12 +423,29 @@ impl DoctorReport {
             && self.malformed.is_empty()
             && self.plaintext.is_empty()
     }
+
+    /// Malformed records repair left in place (moved out of the index or not).
+    pub fn malformed_left(&self) -> usize {
+        self.malformed_records.iter().filter(|m| !m.deleted).count()
+    }
+
+    fn add_malformed(&mut self, e: RecordError, indexed: bool) {
+        self.malformed.push(e.to_string());
+        self.malformed_records.push(MalformedRecord {
+            id: e.id,
+            problem: e.reason,
+            indexed,
+            deleted: false,
+        });
+    }
 }
 
 /// A namespace's keys in Redis.
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) conn: Conn,
+    /// Every command of the store goes through this connection, which refuses a namespace
+    /// of a newer layout before anything is read or written (see [`crate::gate`]).
+    pub(crate) conn: GatedConn,
     pub(crate) ns: Namespace,
     actor: String,
     pub(crate) pepper: Option<Pepper>,
@@ -396,7 +455,7 @@ pub struct Store {
 impl Store {
     pub fn new(conn: Conn, ns: Namespace) -> Self {
         Self {
-            conn,
+            conn: GatedConn::new(conn, ns.clone()),
             ns,
             actor: default_actor(),
             pepper: None,
@@ -433,9 +492,16 @@ impl Store {
         &self.actor
     }
 
-    /// A clone of the connection (shares the underlying socket).
-    pub fn conn(&self) -> Conn {
+    /// A clone of the connection (shares the underlying socket and the layout gate).
+    pub fn conn(&self) -> GatedConn {
         self.conn.clone()
+    }
+
+    /// Refuses a namespace this keytui cannot handle (see [`crate::gate::check_layout`]).
+    /// Every command of the store does this on its own before its first round trip; call it
+    /// to fail early, before asking anything of the user.
+    pub async fn check_layout(&self) -> Result<()> {
+        self.conn.check().await
     }
 
     // ---- namespace ----------------------------------------------------------------
@@ -871,7 +937,21 @@ impl Store {
     /// One key's record.
     pub async fn get(&self, id: &str) -> Result<KeyRecord> {
         let mut c = self.conn.clone();
-        let fields = lossy(c.hgetall(self.ns.record_key(id)).await?);
+        let fields = match c.hgetall(self.ns.record_key(id)).await {
+            Ok(raw) => lossy(raw),
+            Err(e) if is_wrong_type(&e) => {
+                let mut page = Page {
+                    malformed: vec![RecordError {
+                        id: id.to_owned(),
+                        reason: WRONG_TYPE.into(),
+                    }],
+                    ..Page::default()
+                };
+                self.name_wrong_types(&mut page).await?;
+                return Err(Error::Malformed(page.malformed.remove(0)));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if fields.is_empty() {
             return Err(Error::NotFound(id.to_owned()));
         }
@@ -911,7 +991,47 @@ impl Store {
     /// Reads the records of the given ids (pipelined, or concurrently on a cluster).
     pub async fn fetch(&self, ids: &[String]) -> Result<Page> {
         let raw = self.fetch_raw(ids).await?;
-        Ok(parse_page(ids, &raw))
+        let mut page = parse_page(ids, &raw);
+        self.name_wrong_types(&mut page).await?;
+        Ok(page)
+    }
+
+    /// Says which Redis type each record key of another type holds (`TYPE`, only for
+    /// those): "the record key is a list, not a hash".
+    async fn name_wrong_types(&self, page: &mut Page) -> Result<()> {
+        let ids: Vec<String> = page
+            .malformed
+            .iter()
+            .filter(|e| e.reason == WRONG_TYPE)
+            .map(|e| e.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let kinds = self
+            .query_each(&ids, |key| {
+                let mut cmd = redis::cmd("TYPE");
+                cmd.arg(key);
+                cmd
+            })
+            .await?;
+        let kinds: HashMap<&str, String> = ids
+            .iter()
+            .zip(&kinds)
+            .filter_map(|(id, v)| match v {
+                Value::SimpleString(t) => Some((id.as_str(), t.clone())),
+                Value::BulkString(b) => Some((id.as_str(), String::from_utf8_lossy(b).into())),
+                _ => None,
+            })
+            .collect();
+        for e in &mut page.malformed {
+            if e.reason == WRONG_TYPE
+                && let Some(kind) = kinds.get(e.id.as_str())
+            {
+                e.reason = format!("the record key is a {kind}, not a hash");
+            }
+        }
+        Ok(())
     }
 
     /// The `HGETALL` replies of the given ids, in order.
@@ -926,8 +1046,10 @@ impl Store {
 
     /// One command per record (built from its key), replies in order: pipelined in
     /// batches on a server, concurrent over the multiplexed connection on a cluster (whose
-    /// records live in different slots).
-    async fn query_each(
+    /// records live in different slots). A record key of another type (`WRONGTYPE`, written
+    /// by another program) gives that record's reply as a [`Value::ServerError`] instead of
+    /// failing the others; any other error fails the whole query.
+    pub(crate) async fn query_each(
         &self,
         ids: &[String],
         command: impl Fn(String) -> redis::Cmd,
@@ -937,7 +1059,16 @@ impl Store {
                 .map(|id| {
                     let mut c = self.conn.clone();
                     let cmd = command(self.ns.record_key(id));
-                    async move { Ok::<Value, Error>(cmd.query_async(&mut c).await?) }
+                    async move {
+                        match cmd.query_async::<Value>(&mut c).await {
+                            Ok(v) => Ok(v),
+                            Err(e) if is_wrong_type(&e) => Ok(e
+                                .into_server_errors()
+                                .and_then(|errs| errs.first().map(|(_, e)| e.clone()))
+                                .map_or(Value::Nil, Value::ServerError)),
+                            Err(e) => Err(Error::from(e)),
+                        }
+                    }
                 })
                 .buffered(CLUSTER_CONCURRENCY)
                 .try_collect()
@@ -948,11 +1079,22 @@ impl Store {
             let parts: Vec<Vec<Value>> = futures::stream::iter(ids.chunks(BATCH))
                 .map(|chunk| {
                     let mut pipe = redis::pipe();
+                    pipe.ignore_errors();
                     for id in chunk {
                         pipe.add_command(command(self.ns.record_key(id)));
                     }
                     let mut c = self.conn.clone();
-                    async move { pipe.query_async::<Vec<Value>>(&mut c).await }
+                    async move {
+                        let replies = pipe.query_async::<Vec<Value>>(&mut c).await?;
+                        for v in &replies {
+                            if let Value::ServerError(e) = v
+                                && e.code() != "WRONGTYPE"
+                            {
+                                return Err(Error::from(redis::RedisError::from(e.clone())));
+                            }
+                        }
+                        Ok::<_, Error>(replies)
+                    }
                 })
                 .buffered(PIPELINES_IN_FLIGHT)
                 .try_collect()
@@ -1003,9 +1145,10 @@ impl Store {
             .map(|offset| async move {
                 let ids = self.page_ids(offset, page_size).await?;
                 let raw = self.fetch_listed(&ids).await?;
-                let parsed = tokio::task::spawn_blocking(move || parse_listed(&ids, &raw))
+                let mut parsed = tokio::task::spawn_blocking(move || parse_listed(&ids, &raw))
                     .await
                     .map_err(|e| Error::Redis(format!("reading a page failed: {e}")))?;
+                self.name_wrong_types(&mut parsed).await?;
                 Ok::<_, Error>(parsed)
             })
             .buffered(PAGES_IN_FLIGHT);
@@ -1070,6 +1213,10 @@ impl Store {
             1 => Ok(Change::Done),
             0 => Ok(Change::Unchanged),
             -1 => Err(Error::NotFound(id.to_owned())),
+            -3 => Err(Error::Malformed(RecordError {
+                id: id.to_owned(),
+                reason: format!("{WRONG_TYPE}; left unchanged"),
+            })),
             _ => Err(Error::Malformed(RecordError {
                 id: id.to_owned(),
                 reason: "its status is neither active nor revoked; left unchanged".into(),
@@ -1430,9 +1577,21 @@ impl Store {
     // ---- doctor ---------------------------------------------------------------------
 
     /// Checks the namespace: meta, dangling index entries, orphan and malformed records.
-    /// With `repair`, removes dangling entries and indexes orphans; malformed records are
-    /// reported and never touched.
+    /// With `repair`, removes dangling entries, indexes orphans and moves malformed records
+    /// out of the index (their data is kept); see [`Store::doctor_with`].
     pub async fn doctor(&self, repair: bool, scan_urls: &[String]) -> Result<DoctorReport> {
+        let how = if repair { Repair::Index } else { Repair::No };
+        self.doctor_with(&how, scan_urls).await
+    }
+
+    /// Checks the namespace and repairs what `how` allows. Every malformed record (a hash
+    /// that cannot be read, or a record key of another type) is named with what is wrong
+    /// with it. [`Repair::Index`] moves the indexed ones out of the index, so that listings
+    /// stop tripping over them, and never changes or deletes their data;
+    /// [`Repair::DeleteMalformed`] also deletes the record keys of the ids it is given (that
+    /// are still malformed when looked at again).
+    pub async fn doctor_with(&self, how: &Repair, scan_urls: &[String]) -> Result<DoctorReport> {
+        let repair = !matches!(how, Repair::No);
         let mut report = DoctorReport::default();
         let walk_started = std::time::Instant::now();
         let meta = self.meta().await;
@@ -1487,34 +1646,38 @@ impl Store {
                     report.dangling.push(id);
                 }
             }
-            report
-                .malformed
-                .extend(page.malformed.into_iter().map(|e| e.to_string()));
+            for e in page.malformed {
+                report.add_malformed(e, true);
+            }
             indexed.extend(ids);
         }
         report.indexed = indexed.len();
         // Records -> index, by scanning every master.
+        let mut unindexed = Vec::new();
         for url in scan_urls {
             let ids = scan_record_ids(url, &self.ns).await?;
             report.records_scanned += ids.len();
-            for id in ids {
-                if !indexed.contains(&id) {
-                    report.orphans.push(id);
-                }
-            }
+            unindexed.extend(ids.into_iter().filter(|id| !indexed.contains(id)));
         }
-        // Orphans found by the scan may have been created (index first) after we read the
-        // index: look again before calling them orphans.
-        if !report.orphans.is_empty() {
+        // Records found by the scan may have been created (index first) after we read the
+        // index: look again before calling them orphans. Those that cannot be read are
+        // malformed, never indexed.
+        let mut orphans: Vec<KeyRecord> = Vec::new();
+        for chunk in unindexed.chunks(BATCH) {
             let mut still = Vec::new();
-            for id in std::mem::take(&mut report.orphans) {
-                let score: Option<f64> = c.zscore(self.ns.index_key(), &id).await?;
+            for id in chunk {
+                let score: Option<f64> = c.zscore(self.ns.index_key(), id).await?;
                 if score.is_none() {
-                    still.push(id);
+                    still.push(id.clone());
                 }
             }
-            report.orphans = still;
+            let page = self.fetch(&still).await?;
+            for e in page.malformed {
+                report.add_malformed(e, false);
+            }
+            orphans.extend(page.records);
         }
+        report.orphans = orphans.iter().map(|r| r.id.clone()).collect();
         if repair {
             // An index entry whose record is missing may belong to a write in flight (an
             // import keeps old creation times as scores): look again a moment later.
@@ -1530,25 +1693,69 @@ impl Store {
                     report.repaired += n as usize;
                 }
             }
-            for id in &report.orphans {
-                let created: Option<String> =
-                    c.hget(self.ns.record_key(id), field::CREATED_AT).await?;
-                let score = created.and_then(|s| s.parse::<i64>().ok()).unwrap_or(now);
+            for r in &orphans {
                 let n: i64 = redis::cmd("ZADD")
                     .arg(self.ns.index_key())
                     .arg("NX")
-                    .arg(score)
-                    .arg(id)
+                    .arg(r.created_at)
+                    .arg(&r.id)
                     .query_async(&mut c)
                     .await?;
                 report.repaired += n as usize;
             }
+            self.repair_malformed(how, &mut report).await?;
             if report.repaired > 0 {
                 self.event("repair", "", Some(&report.repaired.to_string()))
                     .await?;
             }
         }
         Ok(report)
+    }
+
+    /// Moves the malformed records of `report` out of the index and, with
+    /// [`Repair::DeleteMalformed`], deletes the chosen ones; each only if it is still
+    /// malformed when read again now.
+    async fn repair_malformed(&self, how: &Repair, report: &mut DoctorReport) -> Result<()> {
+        let ids: Vec<String> = report
+            .malformed_records
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let still: HashSet<String> = self
+            .fetch(&ids)
+            .await?
+            .malformed
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let mut c = self.conn.clone();
+        for m in &mut report.malformed_records {
+            if !still.contains(&m.id) {
+                continue;
+            }
+            if m.indexed {
+                let n: i64 = c.zrem(self.ns.index_key(), &m.id).await?;
+                if n == 1 {
+                    m.indexed = false;
+                    report.unindexed += 1;
+                    report.repaired += 1;
+                }
+            }
+            if let Repair::DeleteMalformed(chosen) = how
+                && chosen.contains(&m.id)
+            {
+                let n: i64 = c.del(self.ns.record_key(&m.id)).await?;
+                if n == 1 {
+                    m.deleted = true;
+                    report.deleted += 1;
+                    report.repaired += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The URLs of every master to scan: the server itself, or each cluster master.
@@ -1697,7 +1904,7 @@ fn parse_page(ids: &[String], raw: &[Value]) -> Page {
         let Some(pairs) = hash_pairs(v) else {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: "the record is not a hash of UTF-8 text".into(),
+                reason: unreadable_reason(v),
             });
             continue;
         };
@@ -1726,25 +1933,25 @@ fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
         let Value::Array(values) = v else {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: "the record is not a hash".into(),
+                reason: unreadable_reason(v),
             });
             continue;
         };
-        let mut text_ok = true;
+        let mut not_text = None;
         for (name, v) in LISTED_FIELDS.iter().zip(values) {
             match v {
                 Value::Nil => {}
                 Value::BulkString(b) => match std::str::from_utf8(b) {
                     Ok(t) => pairs.push((name, t)),
-                    Err(_) => text_ok = false,
+                    Err(_) => not_text = not_text.or(Some(*name)),
                 },
-                _ => text_ok = false,
+                _ => not_text = not_text.or(Some(*name)),
             }
         }
-        if !text_ok {
+        if let Some(name) = not_text {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: "the record holds a value that is not UTF-8 text".into(),
+                reason: format!("field {name} is not UTF-8 text"),
             });
         } else if pairs.is_empty() {
             page.dangling.push(id.clone());
@@ -1756,6 +1963,41 @@ fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
         }
     }
     page
+}
+
+/// The reason a record's first reply was given before its type is known.
+const WRONG_TYPE: &str = "the record key is not a hash";
+
+fn is_wrong_type(e: &redis::RedisError) -> bool {
+    e.code() == Some("WRONGTYPE")
+}
+
+/// Why a record's reply cannot be read as a hash of text: another Redis type, or the first
+/// field name or value that is not UTF-8 (named, when the name itself is readable).
+fn unreadable_reason(v: &Value) -> String {
+    let items: Vec<&Value> = match v {
+        Value::ServerError(_) => return WRONG_TYPE.into(),
+        Value::Array(items) => items.iter().collect(),
+        Value::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
+        _ => return WRONG_TYPE.into(),
+    };
+    for kv in items.chunks(2) {
+        let [k, v] = kv else { break };
+        let text = |v: &Value| match v {
+            Value::BulkString(b) => std::str::from_utf8(b).ok().map(str::to_owned),
+            Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        };
+        match (text(k), text(v)) {
+            (None, _) => return "a field name is not UTF-8 text".into(),
+            (Some(name), None) => {
+                let name: String = crate::sanitize::line(&name).chars().take(40).collect();
+                return format!("field {name} is not UTF-8 text");
+            }
+            _ => {}
+        }
+    }
+    "the record is not a hash of UTF-8 text".into()
 }
 
 /// The field/value pairs of an `HGETALL` reply (RESP2 array or RESP3 map), borrowed from

@@ -429,7 +429,9 @@ async fn doctor_reports_and_repairs_crash_states(t: Target) {
     assert_eq!(page.records[0].id, good.record.id);
 
     let repaired = s.doctor(true, &t.urls()).await.unwrap();
-    assert_eq!(repaired.repaired, 2);
+    // the dangling entry, the orphan, and the malformed record moved out of the index
+    assert_eq!(repaired.repaired, 3);
+    assert_eq!(repaired.unindexed, 1);
     let after = s.doctor(false, &t.urls()).await.unwrap();
     assert!(
         after.dangling.is_empty() && after.orphans.is_empty(),
@@ -438,8 +440,9 @@ async fn doctor_reports_and_repairs_crash_states(t: Target) {
     assert_eq!(
         after.malformed.len(),
         1,
-        "malformed records are never touched"
+        "malformed records are never changed, only moved out of the index"
     );
+    assert!(!after.malformed_records[0].indexed, "{after:?}");
     let fields: std::collections::HashMap<String, String> =
         c.hgetall(ns.record_key("Broken1")).await.unwrap();
     assert_eq!(fields.get("status").map(String::as_str), Some("weird"));
