@@ -1489,7 +1489,7 @@ impl Store {
 
     /// The newest `count` events, oldest first.
     pub async fn recent_events(&self, count: usize) -> Result<Vec<Event>> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XREVRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XREVRANGE")
             .arg(self.ns.events_key())
             .arg("+")
             .arg("-")
@@ -1504,7 +1504,7 @@ impl Store {
 
     /// Events after a cursor, oldest first (at most `count`).
     pub async fn events_after(&self, cursor: &str, count: usize) -> Result<Vec<Event>> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XRANGE")
             .arg(self.ns.events_key())
             .arg(format!("({cursor}"))
             .arg("+")
@@ -1518,7 +1518,7 @@ impl Store {
     /// The cursor of the oldest event still in the stream, if any: a follower whose
     /// cursor is older has missed events and must reload.
     pub async fn oldest_event_cursor(&self) -> Result<Option<String>> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XRANGE")
             .arg(self.ns.events_key())
             .arg("-")
             .arg("+")
@@ -1531,7 +1531,7 @@ impl Store {
 
     /// The cursor of the newest event, `0-0` when there is none.
     pub async fn last_event_cursor(&self) -> Result<String> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XREVRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XREVRANGE")
             .arg(self.ns.events_key())
             .arg("+")
             .arg("-")
@@ -1555,7 +1555,7 @@ impl Store {
         block: Duration,
         count: usize,
     ) -> Result<Vec<Event>> {
-        type Reply = Option<Vec<(String, Vec<(String, HashMap<String, String>)>)>>;
+        type Reply = Option<Vec<(String, Vec<(String, RawFields)>)>>;
         let reply: Reply = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(count)
@@ -2069,7 +2069,12 @@ fn parse_meta(ns: &Namespace, f: &HashMap<String, String>) -> Result<NamespaceMe
     })
 }
 
-fn parse_event((cursor, f): (String, HashMap<String, String>)) -> Event {
+/// A stream entry's fields as stored: read as bytes, so that one entry another program
+/// wrote with invalid UTF-8 cannot make the whole audit log unreadable.
+type RawFields = HashMap<Vec<u8>, Vec<u8>>;
+
+fn parse_event((cursor, raw): (String, RawFields)) -> Event {
+    let f = lossy(raw);
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     Event {
         at: get("at").parse().unwrap_or(0),
