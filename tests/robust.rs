@@ -70,8 +70,11 @@ impl Damaged {
     }
 }
 
+/// A record's fields, as bytes.
+type Fields = Vec<(String, Vec<u8>)>;
+
 /// A valid record's fields for `id`, as keytui writes them (secret `s3cret-<id>`).
-fn fields_of(id: &str) -> Vec<(String, Vec<u8>)> {
+fn fields_of(id: &str) -> Fields {
     let digest = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(format!("s3cret-{id}").as_bytes()))
@@ -99,13 +102,13 @@ async fn write_hash(c: &mut Conn, key: &str, fields: &[(String, Vec<u8>)]) {
     cmd.query_async::<()>(c).await.unwrap();
 }
 
-fn with(mut f: Vec<(String, Vec<u8>)>, name: &str, value: &[u8]) -> Vec<(String, Vec<u8>)> {
+fn with(mut f: Fields, name: &str, value: &[u8]) -> Fields {
     f.retain(|(k, _)| k != name);
     f.push((name.to_owned(), value.to_vec()));
     f
 }
 
-fn without(mut f: Vec<(String, Vec<u8>)>, name: &str) -> Vec<(String, Vec<u8>)> {
+fn without(mut f: Fields, name: &str) -> Fields {
     f.retain(|(k, _)| k != name);
     f
 }
@@ -152,7 +155,7 @@ async fn damaged(t: Target, tag: &str) -> Damaged {
             .unwrap();
         bad.insert(k, "stream");
         // Hashes that cannot be read.
-        let cases: Vec<(String, Vec<(String, Vec<u8>)>, &'static str)> = vec![
+        let cases: Vec<(String, Fields, &'static str)> = vec![
             (
                 id("NoStatus"),
                 without(fields_of(&id("NoStatus")), "status"),
