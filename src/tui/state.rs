@@ -1637,6 +1637,10 @@ fn on_mouse(state: &mut State, m: MouseEvent) {
 #[path = "state_tests.rs"]
 mod tests;
 
+#[cfg(test)]
+#[path = "state_guard_tests.rs"]
+mod guard_tests;
+
 /// A 64-bit fingerprint of a key id (SipHash with fixed keys).
 fn fingerprint(id: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
