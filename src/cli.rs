@@ -137,6 +137,9 @@ pub struct MigrateArgs {
     /// The mode to convert to.
     #[arg(long, value_enum)]
     pub to: MigrateTo,
+    /// Skip the confirmation (`--to hash` deletes the sealed copies of secrets).
+    #[arg(long)]
+    pub yes: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -152,9 +155,14 @@ pub struct ImportArgs {
     /// File to read (`-` or nothing: standard input).
     pub file: Option<PathBuf>,
     /// `jsonl`: objects with id, secret, name, created_at, expires_at, meta, status.
-    /// `tastypie`: username and key, as JSON lines, a JSON array or `username,key` CSV.
+    /// `tastypie`: `manage.py dumpdata tastypie.ApiKey --natural-foreign` output, or
+    /// username and key as JSON lines, a JSON array or `username,key` CSV.
     #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
     pub format: ImportFormat,
+    /// Accept secrets under 128 bits of entropy (legacy keys); they are listed in the
+    /// summary.
+    #[arg(long)]
+    pub allow_weak: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -333,8 +341,41 @@ pub struct RotateArgs {
     /// How long the old key keeps working.
     #[arg(long, default_value = "24h", value_name = "DURATION")]
     pub grace: String,
-    #[command(flatten)]
-    pub format: FormatArgs,
+    /// Rotate a key that was already rotated: another successor is made; the first one
+    /// stays valid and stays the old key's `rotated_to`.
+    #[arg(long)]
+    pub force: bool,
+    /// Skip the confirmation of a production namespace.
+    #[arg(long)]
+    pub yes: bool,
+    /// Secret encoding of the new key [default: the old key's].
+    #[arg(long, value_name = "ENCODING")]
+    pub format: Option<String>,
+    /// Key id encoding of the new key [default: the old key's].
+    #[arg(long, value_name = "ENCODING")]
+    pub id_format: Option<String>,
+    /// Secret length in bytes of entropy [default: the old key's length].
+    #[arg(long, value_name = "N", conflicts_with = "length")]
+    pub bytes: Option<usize>,
+    /// Secret length in characters [default: the old key's].
+    #[arg(long, value_name = "N")]
+    pub length: Option<usize>,
+    /// Key id length in characters [default: the old key's].
+    #[arg(long, value_name = "N")]
+    pub id_length: Option<usize>,
+    /// Token prefix of the new key ("" for none) [default: the old key's].
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Leave the checksum off the new key's token [default: as the old key].
+    #[arg(long)]
+    pub no_checksum: bool,
+    /// Expiry of the new key: a duration, an RFC 3339 time or `never` [default: the old
+    /// key's lifetime, from now].
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// Accept a secret under 128 bits given with --format/--bytes/--length.
+    #[arg(long)]
+    pub allow_weak: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -659,20 +700,27 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             Ok(0)
         }
         Command::Rotate(a) => {
-            let grace = parse_duration(&a.grace)?;
-            let mut req = CreateRequest::new("rotated");
-            apply_format(&mut req, &a.format)?;
-            let created = store.rotate(&a.id, grace, &req).await?;
-            let bits = req.secret_spec.entropy_bits();
-            print_created(&mut out, &created, a.json, bits)?;
+            let req = rotate_request(&a)?;
+            crate::cli_extra::confirm_production(&store, "rotate", &a.id, a.yes).await?;
+            let rotated = store.rotate(&a.id, &req).await?;
+            let created = &rotated.created;
+            let bits = rotated.entropy_bits;
+            print_created(&mut out, created, a.json, bits)?;
             if !a.json {
-                writeln!(
-                    out,
-                    "old key {} expires {}",
-                    a.id,
-                    rfc3339(now_ms() + grace.as_millis() as i64)
-                )
+                match rotated.old_expires_at {
+                    Some(e) => writeln!(out, "old key {} expires {}", a.id, rfc3339(e)),
+                    None => writeln!(out, "old key {} was deleted meanwhile", a.id),
+                }
                 .map_err(io)?;
+                if let Some(first) = &rotated.first_successor {
+                    writeln!(
+                        out,
+                        "{} was rotated before: its first successor {} stays valid",
+                        a.id,
+                        crate::sanitize::line(first)
+                    )
+                    .map_err(io)?;
+                }
             }
             Ok(0)
         }
@@ -741,7 +789,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             Ok(0)
         }
         Command::Reveal(a) => crate::cli_extra::reveal(&store, &a.id, a.json).await,
-        Command::Migrate(a) => crate::cli_extra::migrate(&store, a.to, a.json).await,
+        Command::Migrate(a) => crate::cli_extra::migrate(&store, a.to, a.yes, a.json).await,
         Command::Import(a) => crate::cli_extra::import(&store, &a).await,
         Command::Check(_) => Ok(0),
         Command::Doctor(a) => {
@@ -1005,6 +1053,39 @@ pub fn apply_format(req: &mut CreateRequest, f: &FormatArgs) -> Result<()> {
     req.checksum = !f.no_checksum;
     req.allow_weak = f.allow_weak;
     Ok(())
+}
+
+/// The rotate flags as overrides of the old key's shape.
+fn rotate_request(a: &RotateArgs) -> Result<crate::store::RotateRequest> {
+    let mut req = crate::store::RotateRequest::new(parse_duration(&a.grace)?);
+    req.force = a.force;
+    req.allow_weak = a.allow_weak;
+    if a.format.is_some() || a.bytes.is_some() || a.length.is_some() {
+        let encoding: Encoding = a.format.as_deref().unwrap_or("base62").parse()?;
+        let length = match (a.bytes, a.length) {
+            (Some(b), _) => Length::Bytes(b),
+            (None, Some(l)) => Length::Chars(l),
+            (None, None) => Length::Bytes(32),
+        };
+        req.secret_spec = Some(Spec { encoding, length });
+    }
+    if a.id_format.is_some() || a.id_length.is_some() {
+        let encoding: Encoding = a.id_format.as_deref().unwrap_or("base62").parse()?;
+        req.id_spec = Some(Spec {
+            encoding,
+            length: Length::Chars(a.id_length.unwrap_or(16)),
+        });
+    }
+    req.prefix = a.prefix.clone();
+    if a.no_checksum {
+        req.checksum = Some(false);
+    }
+    req.expires_at = match a.expires.as_deref() {
+        None => None,
+        Some("never") => Some(None),
+        Some(s) => Some(Some(parse_expiry(s)?)),
+    };
+    Ok(req)
 }
 
 /// `90d`, `12h` (from now) or an RFC 3339 time, as unix ms.

@@ -38,6 +38,9 @@ pub enum Error {
     /// A request that contradicts the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// A write that stopped midway: the message says what was written and how to finish.
+    #[error("{0}")]
+    Partial(String),
 }
 
 impl Error {

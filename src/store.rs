@@ -144,14 +144,22 @@ redis.call('HSET', KEYS[1], 'status', 'active')
 redis.call('HDEL', KEYS[1], 'revoked_at', 'revoked_reason')
 return 1";
 
-/// ARGV: expires_at, rotated_to. Shortens the expiry (never lengthens it).
-/// Returns 1 done, -1 unknown.
+/// ARGV: expires_at, rotated_to, force (`1` or `0`). Shortens the expiry (never lengthens
+/// it) and sets `rotated_to` unless it is set already (the first successor keeps its link).
+/// Returns `{1, expires_at}` done, `{-1, ''}` unknown, `{-2, rotated_to}` already rotated
+/// (without force: nothing changed).
 const EXPIRE_FOR_ROTATION: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local e = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '')
-if (not e) or e > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'expires_at', ARGV[1]) end
-redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2])
-return 1";
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, ''} end
+local prev = redis.call('HGET', KEYS[1], 'rotated_to')
+if prev and prev ~= '' and ARGV[3] ~= '1' then return {-2, prev} end
+local es = redis.call('HGET', KEYS[1], 'expires_at')
+local e = tonumber(es or '')
+if (not e) or e > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'expires_at', ARGV[1])
+  es = ARGV[1]
+end
+if (not prev) or prev == '' then redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2]) end
+return {1, es}";
 
 /// How secrets are kept in a namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,6 +256,76 @@ impl CreateRequest {
             allow_weak: false,
         }
     }
+}
+
+/// What `rotate` needs besides the key id. Every `None` keeps the old key's shape.
+#[derive(Clone, Debug)]
+pub struct RotateRequest {
+    /// How long the old key keeps working.
+    pub grace: Duration,
+    pub secret_spec: Option<Spec>,
+    pub id_spec: Option<Spec>,
+    /// `Some("")` drops the prefix.
+    pub prefix: Option<String>,
+    pub checksum: Option<bool>,
+    /// `Some(None)`: the new key never expires.
+    pub expires_at: Option<Option<UnixMs>>,
+    /// Accept a weak secret given in `secret_spec`.
+    pub allow_weak: bool,
+    /// Rotate a key that was rotated before (see [`Store::rotate`]).
+    pub force: bool,
+}
+
+impl RotateRequest {
+    pub fn new(grace: Duration) -> Self {
+        Self {
+            grace,
+            secret_spec: None,
+            id_spec: None,
+            prefix: None,
+            checksum: None,
+            expires_at: None,
+            allow_weak: false,
+            force: false,
+        }
+    }
+}
+
+/// A rotation's outcome: the new key, once.
+#[derive(Clone, Debug)]
+pub struct Rotated {
+    pub created: Created,
+    /// The old key's expiry now (`None` when it was deleted meanwhile).
+    pub old_expires_at: Option<UnixMs>,
+    /// With `force`: the successor of an earlier rotation, still linked by `rotated_to`.
+    pub first_successor: Option<String>,
+    /// Bits of entropy of the new secret.
+    pub entropy_bits: f64,
+}
+
+/// How a key was made, as a rotation reproduces it.
+struct KeyShape {
+    secret_spec: Spec,
+    id_spec: Spec,
+    lifetime_ms: Option<i64>,
+}
+
+fn already_rotated(id: &str, to: &str) -> Error {
+    Error::Conflict(format!(
+        "key {id} was already rotated to {}; rotate that key instead, or rotate again explicitly (--force; {} stays valid)",
+        crate::sanitize::line(to),
+        crate::sanitize::line(to)
+    ))
+}
+
+/// The optional record fields that let a rotation reproduce a key's shape.
+pub(crate) fn shape_fields(secret: &Spec, id: &Spec) -> [(&'static str, String); 4] {
+    [
+        (field::SECRET_FORMAT, secret.encoding.to_string()),
+        (field::SECRET_LENGTH, secret.char_len().to_string()),
+        (field::ID_FORMAT, id.encoding.to_string()),
+        (field::ID_LENGTH, id.char_len().to_string()),
+    ]
 }
 
 /// A key just created: the only time its secret exists outside the caller's hands.
@@ -791,6 +869,10 @@ impl Store {
         let mut record = record;
         let mut fields = record_fields(&record);
         fields.push((field::SECRET, stored));
+        fields.extend(shape_fields(&req.secret_spec, &req.id_spec));
+        if let Some(e) = req.expires_at {
+            fields.push((field::LIFETIME_MS, e.saturating_sub(now).max(1).to_string()));
+        }
         if meta.write_mode() == Mode::Sealed {
             fields.push(self.sealed_field(&id, secret.expose())?);
             record.sealed = true;
@@ -1375,45 +1457,118 @@ impl Store {
         Ok(out)
     }
 
-    /// Replaces a key with a new one of the same name and metadata; the old key expires
-    /// after `grace` (immediately with a zero grace).
-    pub async fn rotate(&self, id: &str, grace: Duration, req: &CreateRequest) -> Result<Created> {
+    /// Replaces a key with a new one of the same name, metadata and shape (see
+    /// [`RotateRequest`]); the old key expires after the grace period (at once with a zero
+    /// grace), or earlier if it already expired sooner.
+    ///
+    /// A key that was rotated before is refused unless `req.force`: then another successor
+    /// is made, and the old key's `rotated_to` keeps naming the first one (which is left as
+    /// it is), so no successor is ever orphaned. The check is made again atomically after
+    /// the new key is written; losing that race deletes the new key (its secret was never
+    /// shown) and reports the conflict.
+    pub async fn rotate(&self, id: &str, req: &RotateRequest) -> Result<Rotated> {
         let old = self.get(id).await?;
         if old.status() == Status::Revoked {
             return Err(Error::Conflict(format!(
                 "key {id} is revoked; restore it before rotating"
             )));
         }
-        let mut req = req.clone();
-        req.name = old.name.clone();
-        req.meta = old.meta.clone();
-        if req.prefix.is_none() {
-            req.prefix = old.token_prefix.clone();
+        if let Some(to) = old.rotated_to.as_deref().filter(|_| !req.force) {
+            return Err(already_rotated(id, to));
         }
-        let mut created = self.create(&req).await?;
+        let shape = self.shape(&old).await?;
+        let now = now_ms();
+        let mut create = CreateRequest::new(old.name.clone());
+        create.meta = old.meta.clone();
+        create.secret_spec = req.secret_spec.clone().unwrap_or(shape.secret_spec);
+        create.id_spec = req.id_spec.clone().unwrap_or(shape.id_spec);
+        create.prefix = match &req.prefix {
+            Some(p) => Some(p.clone()).filter(|p| !p.is_empty()),
+            None => old.token_prefix.clone(),
+        };
+        create.checksum = req.checksum.unwrap_or(old.token_checksum);
+        create.expires_at = match req.expires_at {
+            Some(e) => e,
+            None => shape.lifetime_ms.map(|l| now.saturating_add(l)),
+        };
+        // A stored shape was accepted when the key was made: it is accepted again.
+        create.allow_weak = req.allow_weak || req.secret_spec.is_none();
+        let mut created = self.create(&create).await?;
+        let new_id = created.record.id.clone();
         let mut c = self.conn.clone();
         let _: () = c
-            .hset(
-                self.ns.record_key(&created.record.id),
-                field::ROTATED_FROM,
-                id,
-            )
+            .hset(self.ns.record_key(&new_id), field::ROTATED_FROM, id)
             .await?;
         created.record.rotated_from = Some(id.to_owned());
-        let until = now_ms().saturating_add(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX));
-        let n: i64 = redis::Script::new(EXPIRE_FOR_ROTATION)
+        let grace_ms = i64::try_from(req.grace.as_millis()).unwrap_or(i64::MAX);
+        let until = now_ms().saturating_add(grace_ms);
+        let (code, value): (i64, String) = redis::Script::new(EXPIRE_FOR_ROTATION)
             .key(self.ns.record_key(id))
             .arg(until)
-            .arg(&created.record.id)
+            .arg(&new_id)
+            .arg(if req.force { "1" } else { "0" })
             .invoke_async(&mut c)
             .await?;
-        // n == -1: the old key was deleted meanwhile; the new key stands on its own, and its
-        // secret must still reach the caller.
-        if n == -1 {
-            tracing::info!(old = %id, new = %created.record.id, "rotated key was deleted meanwhile");
-        }
-        self.event("rotate", id, Some(&created.record.id)).await?;
-        Ok(created)
+        let old_expires_at = match code {
+            1 => value.parse().ok(),
+            -2 => {
+                // Another rotation won meanwhile: this key was never shown to anyone.
+                self.delete(&new_id).await?;
+                return Err(already_rotated(id, &value));
+            }
+            _ => {
+                // The old key was deleted meanwhile; the new key stands on its own, and its
+                // secret must still reach the caller.
+                tracing::info!(old = %id, new = %new_id, "rotated key was deleted meanwhile");
+                None
+            }
+        };
+        self.event("rotate", id, Some(&new_id)).await?;
+        Ok(Rotated {
+            created,
+            old_expires_at,
+            first_successor: old.rotated_to,
+            entropy_bits: create.secret_spec.entropy_bits(),
+        })
+    }
+
+    /// The shape a rotation of `old` reproduces: the stored shape fields, else (records
+    /// made before they existed, or by other programs) the defaults, and a lifetime
+    /// derived from `created_at` and `expires_at` when the key was not rotated before.
+    async fn shape(&self, old: &KeyRecord) -> Result<KeyShape> {
+        let mut c = self.conn.clone();
+        let fields: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.ns.record_key(&old.id))
+            .arg(field::SECRET_FORMAT)
+            .arg(field::SECRET_LENGTH)
+            .arg(field::ID_FORMAT)
+            .arg(field::ID_LENGTH)
+            .arg(field::LIFETIME_MS)
+            .query_async(&mut c)
+            .await?;
+        let mut fields = fields.into_iter();
+        let mut next = || fields.next().flatten();
+        let (sf, sl, idf, idl, life) = (next(), next(), next(), next(), next());
+        let spec = |format: Option<String>, len: Option<String>| -> Option<Spec> {
+            let encoding: keygen::Encoding = format?.parse().ok()?;
+            let chars: usize = len?.parse().ok().filter(|n| *n > 0)?;
+            Some(Spec {
+                encoding,
+                length: keygen::Length::Chars(chars),
+            })
+        };
+        let derived = match (old.expires_at, &old.rotated_to) {
+            (Some(e), None) => Some(e - old.created_at).filter(|l| *l > 0),
+            _ => None,
+        };
+        Ok(KeyShape {
+            secret_spec: spec(sf, sl).unwrap_or_else(Spec::secret_default),
+            id_spec: spec(idf, idl).unwrap_or_else(Spec::id_default),
+            lifetime_ms: life
+                .and_then(|l| l.parse::<i64>().ok())
+                .filter(|l| *l > 0)
+                .or(derived),
+        })
     }
 
     // ---- verify ---------------------------------------------------------------------

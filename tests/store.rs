@@ -14,7 +14,7 @@ use keytui::error::Error;
 use keytui::keygen::{Encoding, Length, Spec};
 use keytui::layout::Namespace;
 use keytui::record::{Status, now_ms};
-use keytui::store::{Change, CreateRequest, Rejection, Store, Verdict};
+use keytui::store::{Change, CreateRequest, Rejection, RotateRequest, Store, Verdict};
 use redis::AsyncCommands;
 
 async fn store(target: Target, tag: &str) -> Store {
@@ -286,11 +286,11 @@ async fn rotate_keeps_name_and_expires_old(t: Target) {
     let new = s
         .rotate(
             &old.record.id,
-            Duration::from_secs(3600),
-            &CreateRequest::new("ignored"),
+            &RotateRequest::new(Duration::from_secs(3600)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .created;
     assert_ne!(new.record.id, old.record.id);
     assert_eq!(new.record.name, "svc");
     assert_eq!(
@@ -318,9 +318,10 @@ async fn rotate_keeps_name_and_expires_old(t: Target) {
     }
     // a zero grace expires the old key at once
     let newer = s
-        .rotate(&new.record.id, Duration::ZERO, &CreateRequest::new("x"))
+        .rotate(&new.record.id, &RotateRequest::new(Duration::ZERO))
         .await
-        .unwrap();
+        .unwrap()
+        .created;
     assert_eq!(
         s.verify(&new.record.id, new.secret.expose()).await.unwrap(),
         Verdict::Rejected(Rejection::Expired)
