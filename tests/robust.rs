@@ -23,7 +23,7 @@ use keytui::error::Error;
 use keytui::layout::Namespace;
 use keytui::migrate::ImportItem;
 use keytui::record::now_ms;
-use keytui::store::{CreateRequest, KeyFilter, Mode, Repair, Store, Verdict};
+use keytui::store::{CreateRequest, KeyFilter, Mode, Repair, RotateRequest, Store, Verdict};
 use keytui::verify::Verifier;
 use redis::AsyncCommands;
 use serde_json::Value;
@@ -418,7 +418,7 @@ async fn damaged_namespace_never_blinds_the_store(t: Target) {
     for id in d.bad.keys().filter(|id| id.starts_with("BadStr")) {
         assert!(matches!(s.revoke(id, None).await, Err(Error::Malformed(_))));
         assert!(matches!(s.restore(id).await, Err(Error::Malformed(_))));
-        let rotated = s.rotate(id, Duration::ZERO, &CreateRequest::new("r")).await;
+        let rotated = s.rotate(id, &RotateRequest::new(Duration::ZERO)).await;
         assert!(matches!(rotated, Err(Error::Malformed(_))), "{id}");
     }
     let selected = s.select(&KeyFilter::default()).await.unwrap();
@@ -450,7 +450,7 @@ async fn damaged_namespace_never_blinds_the_store(t: Target) {
             revoked: false,
         })
         .collect();
-    let report = s.import(items, |_| {}).await.unwrap();
+    let report = s.import(items, false, |_| {}).await.unwrap();
     assert_eq!(report.imported, 0);
     // Migrate walks past them.
     let report = s.migrate(Mode::Hash, None, |_, _| {}).await.unwrap();
