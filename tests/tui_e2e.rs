@@ -374,3 +374,37 @@ fn tiny_terminal_and_resizes_do_not_crash() {
     t.keys(&["q"]);
     assert_quit_cleanly(&t);
 }
+
+#[test]
+fn a_key_that_expires_shows_expired_without_a_key_press() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-expiry");
+    cli_ok(&url, &ns, &["create", "--name", "stays-active"]);
+    let home = Home::new();
+    let t = Tmux::start(
+        100,
+        20,
+        &env_refs(&home.env()),
+        &tui_script(&url, &ns, &home.log()),
+    );
+    t.wait_until("the table", |s| row(s, "stays-active").is_some());
+    // A key that expires a few seconds after it is created, made elsewhere: nothing is
+    // typed in the TUI from here on, so only its own clock can redraw the row.
+    cli_ok(
+        &url,
+        &ns,
+        &["create", "--name", "short-lived", "--expires", "4s"],
+    );
+    t.wait_until("short-lived to appear", |s| row(s, "short-lived").is_some());
+    let screen = t.wait_until("short-lived to show expired", |s| {
+        row(s, "short-lived").is_some_and(|r| r.contains("expired") && !r.contains("active"))
+    });
+    assert!(screen.contains("1 expired"), "{screen}");
+    assert!(
+        row(&screen, "stays-active").is_some_and(|r| r.contains("active")),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+    assert_quit_cleanly(&t);
+}

@@ -495,6 +495,9 @@ pub struct State {
     /// Bumped whenever a record changes in place (and with `structure`).
     revision: u64,
     counts: (usize, usize, usize),
+    /// The earliest expiry after `now` among the loaded active keys (as of the last
+    /// recount): the header counts and the status filters change then.
+    next_expiry: Option<UnixMs>,
     /// Indices into `records` shown in the table, in order.
     pub visible: Vec<usize>,
     /// Index into `visible`.
@@ -528,6 +531,7 @@ impl State {
             structure: 0,
             revision: 0,
             counts: (0, 0, 0),
+            next_expiry: None,
             visible: Vec::new(),
             selected: 0,
             scroll: 0,
@@ -564,33 +568,45 @@ impl State {
         self.counts
     }
 
-    /// Recounts by status (records changed, or time passed and keys expired).
+    /// Recounts by status (records changed, or time passed and keys expired), and finds
+    /// the next key to expire.
     fn recount(&mut self) {
         let mut c = (0, 0, 0);
+        let mut next: Option<UnixMs> = None;
         for r in self.records.iter() {
             match r.status_at(self.now) {
-                Status::Active => c.0 += 1,
+                Status::Active => {
+                    c.0 += 1;
+                    if let Some(e) = r.expires_at {
+                        next = Some(next.map_or(e, |n| n.min(e)));
+                    }
+                }
                 Status::Revoked => c.1 += 1,
                 Status::Expired => c.2 += 1,
             }
         }
         self.counts = c;
+        self.next_expiry = next;
     }
 
-    /// When the next tick is due, if anything on screen moves with time.
+    /// When the next tick is due: the next moment something on screen changes with time
+    /// alone (the clipboard countdown, a key's countdown or age, a key expiring anywhere,
+    /// which changes the counts), or `None` when nothing does.
     pub fn next_tick(&self) -> Option<Duration> {
+        let mut next = view::next_change(self);
+        let mut at = |t: UnixMs| next = Some(next.map_or(t, |n: UnixMs| n.min(t)));
         if let Some(clip) = &self.clip {
             let left = (clip.deadline - self.now).max(0);
             let to_next_second = match left % 1000 {
                 0 => 1000,
                 r => r,
             };
-            return Some(Duration::from_millis(to_next_second.min(left.max(1)) as u64));
+            at(self.now + to_next_second.min(left.max(1)));
         }
-        if !self.records.is_empty() {
-            return Some(Duration::from_secs(30));
+        if let Some(e) = self.next_expiry {
+            at(e);
         }
-        None
+        next.map(|t| Duration::from_millis((t - self.now).max(1) as u64))
     }
 
     fn say(&mut self, text: impl Into<String>) {
@@ -804,14 +820,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Tick => {
+            let counts = state.counts;
             state.recount();
+            let mut cmds = Vec::new();
             if let Some(clip) = &state.clip
                 && state.now >= clip.deadline
             {
                 state.clip = None;
-                return vec![Command::ClearClipboard];
+                cmds.push(Command::ClearClipboard);
             }
-            Vec::new()
+            // A key expired: a status filter shows other rows now.
+            if state.counts != counts && state.status_filter != StatusFilter::All {
+                let selected_id = state.selected_record().map(|r| r.id().to_owned());
+                cmds.extend(state.records_changed());
+                state.reselect(selected_id.as_deref());
+            }
+            cmds
         }
         Action::Quit => {
             state.quit = true;

@@ -1,5 +1,7 @@
 use super::*;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
+use crate::tui::keymap::Keymap;
+use crate::tui::row::Row;
 
 fn ids(s: &State) -> Vec<String> {
     s.visible
@@ -572,7 +574,143 @@ fn copied_secret_counts_down_and_is_cleared() {
         [Command::ClearClipboard]
     ));
     assert!(s.clip.is_none());
-    assert_eq!(s.next_tick(), Some(Duration::from_secs(30)));
+    // Then the next thing that moves: "used 2h ago" turns "3h ago" at NOW + 1h.
+    assert_eq!(s.next_tick(), Some(Duration::from_secs(3600 - 45)));
+}
+
+/// A state with just these records loaded at `NOW`.
+fn state_with(records: Vec<KeyRecord>) -> State {
+    let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
+    let all = records;
+    let total = all.len();
+    update(
+        &mut s,
+        Action::FirstPage {
+            load: 1,
+            records: all.into_iter().map(Row::from).collect(),
+            total,
+            malformed: 0,
+        },
+    );
+    s
+}
+
+/// The text of the table row showing `name`, drawn at 80x24.
+fn drawn_row(s: &State, name: &str) -> String {
+    let mut t =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+    t.draw(|f| view::render(s, f)).expect("draw");
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .find(|l| l.contains(name))
+        .unwrap_or_default()
+}
+
+/// Advances the injected clock to the next tick the state asked for and ticks.
+fn tick(s: &mut State) -> Vec<Command> {
+    let d = s.next_tick().expect("a tick is due");
+    s.now += d.as_millis() as i64;
+    update(s, Action::Tick)
+}
+
+#[test]
+fn a_key_under_a_minute_from_expiry_counts_down_by_the_second_and_expires_on_time() {
+    let mut soon = record(20, "expiring-soon");
+    soon.created_at = NOW - 10 * 60_000;
+    soon.expires_at = Some(NOW + 11_500);
+    let mut s = state_with(vec![soon]);
+    assert!(drawn_row(&s, "expiring-soon").contains("in 12s"));
+    // The next second boundary of the countdown, not a fixed period.
+    assert_eq!(s.next_tick(), Some(Duration::from_millis(500)));
+    let mut seen = Vec::new();
+    while s.now < NOW + 11_500 {
+        tick(&mut s);
+        let row = drawn_row(&s, "expiring-soon");
+        seen.push(row.clone());
+        if s.now < NOW + 11_500 {
+            assert!(row.contains("active"), "{row}");
+            assert!(!row.contains("in 0s"), "{row}");
+        }
+    }
+    // One tick per second: 11s, 10s, …, 1s, then the moment it expires.
+    assert_eq!(seen.len(), 12, "{seen:#?}");
+    assert!(seen[0].contains("in 11s"), "{}", seen[0]);
+    assert!(seen[10].contains("in 1s"), "{}", seen[10]);
+    assert_eq!(s.now, NOW + 11_500);
+    let row = &seen[11];
+    assert!(row.contains("expired") && !row.contains("active"), "{row}");
+    assert_eq!(s.counts(), (0, 0, 1));
+}
+
+#[test]
+fn a_key_minutes_from_expiry_ticks_when_the_minutes_change() {
+    let mut later = record(20, "expiring-later");
+    later.created_at = NOW - 10 * 60_000;
+    later.expires_at = Some(NOW + 5 * 60_000 + 30_000);
+    let mut s = state_with(vec![later]);
+    assert!(drawn_row(&s, "expiring-later").contains("in 5m"));
+    // "in 5m" until 4m59s are left.
+    assert_eq!(s.next_tick(), Some(Duration::from_millis(31_000)));
+    tick(&mut s);
+    assert!(drawn_row(&s, "expiring-later").contains("in 4m"));
+    // Under a minute: by the second.
+    s.now = NOW + 4 * 60_000 + 30_000;
+    update(&mut s, Action::Tick);
+    assert!(drawn_row(&s, "expiring-later").contains("in 1m"));
+    assert_eq!(s.next_tick(), Some(Duration::from_millis(1_000)));
+    tick(&mut s);
+    assert!(drawn_row(&s, "expiring-later").contains("in 59s"));
+}
+
+#[test]
+fn a_key_expiring_off_screen_still_wakes_the_counts() {
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        let mut r = record(40 + i, &format!("filler-{i}"));
+        r.created_at = NOW - 2 * DAY - i as i64;
+        rows.push(r);
+    }
+    let mut hidden = record(30, "far-down");
+    hidden.created_at = NOW - 400 * DAY;
+    hidden.expires_at = Some(NOW + 90_000);
+    rows.push(hidden);
+    let mut s = state_with(rows);
+    assert!(drawn_row(&s, "far-down").is_empty(), "it is off screen");
+    // Nothing on screen changes for hours, but the header's counts change at its expiry.
+    assert_eq!(s.next_tick(), Some(Duration::from_secs(90)));
+    tick(&mut s);
+    assert_eq!(s.counts(), (40, 0, 1), "the header counts it as expired");
+}
+
+#[test]
+fn an_expiring_key_leaves_the_active_view_when_it_expires() {
+    let mut soon = record(20, "expiring-soon");
+    soon.created_at = NOW - 10 * 60_000;
+    soon.expires_at = Some(NOW + 2_000);
+    let mut stays = record(21, "stays");
+    stays.created_at = NOW - 20 * 60_000;
+    let mut s = state_with(vec![soon, stays]);
+    update(&mut s, key('s'));
+    assert_eq!(s.status_filter, StatusFilter::Active);
+    assert!(ids(&s).contains(&"expiring-soon".to_owned()));
+    update(&mut s, key('j'));
+    let selected = s.selected_record().map(|r| r.id().to_owned());
+    tick(&mut s);
+    tick(&mut s);
+    assert_eq!(s.now, NOW + 2_000);
+    assert_eq!(ids(&s), vec!["stays"]);
+    assert_eq!(s.selected_record().map(|r| r.id().to_owned()), selected);
+}
+
+#[test]
+fn nothing_ticks_when_nothing_moves() {
+    let s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
+    assert_eq!(s.next_tick(), None);
 }
 
 #[test]
