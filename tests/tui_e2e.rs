@@ -211,12 +211,38 @@ fn create_copy_verify_revoke_and_live_changes() {
         String::from_utf8_lossy(&o.stderr)
     );
 
+    // t, then y: each time the status line names what the clipboard really holds.
+    let token = popup_value(&screen, "token").expect("token on screen");
+    t.keys(&["t"]);
+    wait_for("the token in the clipboard", || {
+        x.clipboard().filter(|c| *c == token)
+    });
+    t.wait_for("the token of e2e-created in clipboard, cleared in");
+    t.keys(&["y"]);
+    wait_for("the id in the clipboard", || {
+        x.clipboard().filter(|c| *c == id)
+    });
+    let screen = t.wait_for(&format!("copied the id {id} of e2e-created"));
+    let status = row(&screen, "copied the id").unwrap_or_default();
+    assert!(!status.contains("token"), "{screen}");
+
     // Esc: back to the table, the new key selected; d, y: revoked on screen and in Redis.
     t.keys(&["Escape"]);
     let screen = t.wait_until("the table without the reveal popup", |s| {
         !s.contains("key created") && row(s, "e2e-created").is_some()
     });
     assert!(!screen.contains(&shown_secret), "secret still on screen");
+    // In the details, y copies the id of the key shown.
+    x.set_clipboard("something else");
+    t.keys(&["Enter"]);
+    t.wait_for("audit events");
+    t.keys(&["y"]);
+    wait_for("the id in the clipboard", || {
+        x.clipboard().filter(|c| *c == id)
+    });
+    t.wait_for(&format!("copied the id {id} of e2e-created"));
+    t.keys(&["Escape"]);
+    t.wait_until("the table", |s| !s.contains("audit events"));
     t.keys(&["d"]);
     t.wait_for("Revoke key");
     t.keys(&["y"]);

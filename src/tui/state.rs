@@ -554,6 +554,15 @@ impl State {
             .and_then(|&i| self.records.get(i))
     }
 
+    /// The key an action is about: the one the detail view shows, else the one under
+    /// the cursor (they differ when the shown key left the filtered table meanwhile).
+    pub fn target_record(&self) -> Option<&Row> {
+        match &self.screen {
+            Screen::Detail { id } => self.record(id),
+            _ => self.selected_record(),
+        }
+    }
+
     pub fn record(&self, id: &str) -> Option<&Row> {
         self.records.iter().find(|r| r.id() == id)
     }
@@ -1022,6 +1031,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                     "copied {what} to {via_text}; it cannot be cleared automatically"
                 ));
             } else {
+                // The clipboard holds this now, not the secret counted down before (the
+                // clipboard thread has forgotten that one too).
+                if via == ClipboardVia::System {
+                    state.clip = None;
+                }
                 state.say(format!("copied {what} to {via_text}"));
             }
             Vec::new()
@@ -1286,16 +1300,16 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::CopyId => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 return vec![Command::Copy {
                     text: Secret::new(r.id().to_owned()),
-                    what: "the id".into(),
+                    what: id_what(r.id(), r.name()),
                     secret: false,
                 }];
             }
         }
         KeyAction::CopySecret => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 match state.server.mode {
                     Some(Mode::Hash) | None => state.complain(
                         "cannot copy the secret: secrets are stored hashed; they are shown only once at creation",
@@ -1314,7 +1328,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Revoke => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 if r.revoked {
                     let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is already revoked"));
@@ -1335,7 +1349,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Restore => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 if !r.revoked {
                     let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is not revoked"));
@@ -1346,7 +1360,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Delete => {
-            if let Some(r) = state.selected_record().cloned()
+            if let Some(r) = state.target_record().cloned()
                 && !state.refuse_offline("delete")
             {
                 let (id, name) = (r.id().to_owned(), crate::sanitize::line(r.name()));
@@ -1359,7 +1373,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Rotate => {
-            if let Some(r) = state.selected_record().cloned()
+            if let Some(r) = state.target_record().cloned()
                 && !state.refuse_offline("rotate")
             {
                 let id = r.id().to_owned();
@@ -1418,20 +1432,40 @@ fn on_reveal_key(state: &mut State, reveal: Reveal, key: KeyEvent) -> Vec<Comman
             state.say("the secret is gone from keytui; it is not shown again");
             return Vec::new();
         }
-        KeyCode::Char('c') => Some((c.secret.clone(), "the secret", true)),
-        KeyCode::Char('y') => Some((Secret::new(c.record.id.clone()), "the id", false)),
-        KeyCode::Char('t') => Some((c.token.clone(), "the token", true)),
+        KeyCode::Char('c') => Some((c.secret.clone(), secret_what(&c.record.name), true)),
+        KeyCode::Char('y') => Some((
+            Secret::new(c.record.id.clone()),
+            id_what(&c.record.id, &c.record.name),
+            false,
+        )),
+        KeyCode::Char('t') => Some((c.token.clone(), token_what(&c.record.name), true)),
         _ => None,
     };
     state.screen = Screen::Reveal(reveal);
     match copy {
-        Some((text, what, secret)) => vec![Command::Copy {
-            text,
-            what: what.into(),
-            secret,
-        }],
+        Some((text, what, secret)) => vec![Command::Copy { text, what, secret }],
         None => Vec::new(),
     }
+}
+
+/// What a copy of a key's id is called in messages: the id itself (it is public) and
+/// the key's name.
+fn id_what(id: &str, name: &str) -> String {
+    format!(
+        "the id {} of {}",
+        crate::sanitize::line(id),
+        crate::sanitize::line(name)
+    )
+}
+
+/// What a copy of a key's secret is called in messages.
+pub fn secret_what(name: &str) -> String {
+    format!("the secret of {}", crate::sanitize::line(name))
+}
+
+/// What a copy of a key's whole token (prefix, id, secret, checksum) is called.
+fn token_what(name: &str) -> String {
+    format!("the token of {}", crate::sanitize::line(name))
 }
 
 fn on_mouse(state: &mut State, m: MouseEvent) {

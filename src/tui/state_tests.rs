@@ -459,7 +459,7 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
     assert_eq!(s.selected_record().map(|r| r.name()), Some("new-key"));
     let cmds = update(&mut s, key('c'));
     assert!(
-        matches!(&cmds[..], [Command::Copy { secret: true, what, .. }] if what == "the secret")
+        matches!(&cmds[..], [Command::Copy { secret: true, what, .. }] if what == "the secret of new-key")
     );
     let cmds = update(&mut s, key('t'));
     assert!(
@@ -472,6 +472,123 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
     update(&mut s, code(KeyCode::Esc));
     assert!(matches!(s.screen, Screen::Table));
     assert!(!format!("{s:?}").contains("S3cr3t"));
+}
+
+/// Feeds back what the clipboard thread answers to a copy command.
+fn copy_done(s: &mut State, cmds: Vec<Command>) {
+    for c in cmds {
+        if let Command::Copy { what, secret, .. } = c {
+            update(
+                s,
+                Action::Copied {
+                    what,
+                    via: ClipboardVia::System,
+                    secret,
+                },
+            );
+        }
+    }
+}
+
+/// The status line as drawn at 80x24.
+fn status_line(s: &State) -> String {
+    let mut t =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+    t.draw(|f| view::render(s, f)).expect("draw");
+    let area = view::areas(s).status;
+    let buf = t.backend().buffer();
+    (0..area.width)
+        .map(|x| buf[(x, area.y)].symbol())
+        .collect::<String>()
+}
+
+#[test]
+fn every_copy_message_says_what_the_clipboard_holds() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: None,
+        },
+    );
+    // Reveal view: t, then y: the id replaced the token, and the status line says so.
+    let cmds = update(&mut s, key('t'));
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("the token of new-key in clipboard, cleared in 45s"),
+        "{line}"
+    );
+    let cmds = update(&mut s, key('y'));
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("copied the id K09x9fQ2mZ7pL4tR8 of new-key"),
+        "{line}"
+    );
+    assert!(!line.contains("token"), "{line}");
+    assert!(
+        s.clip.is_none(),
+        "nothing of ours to clear: the id replaced it"
+    );
+    // c: the secret, counted down.
+    let cmds = update(&mut s, key('c'));
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("the secret of new-key in clipboard"),
+        "{line}"
+    );
+    // The table: y copies the id of the key under the cursor.
+    update(&mut s, code(KeyCode::Esc));
+    update(&mut s, key('j'));
+    let cmds = update(&mut s, key('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy { secret: false, text, what }]
+            if text.expose() == "K00x9fQ2mZ7pL4tR8" && what == "the id K00x9fQ2mZ7pL4tR8 of billing-service"),
+        "{cmds:?}"
+    );
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("copied the id K00x9fQ2mZ7pL4tR8 of billing-service"),
+        "{line}"
+    );
+    assert!(!line.contains("secret"), "{line}");
+}
+
+#[test]
+fn the_detail_view_copies_the_key_it_shows() {
+    let mut s = state_in(Mode::Sealed, false);
+    update(&mut s, key('s')); // active keys only
+    update(&mut s, key('j'));
+    let shown = s
+        .selected_record()
+        .map(|r| r.id().to_owned())
+        .expect("a key");
+    update(&mut s, code(KeyCode::Enter));
+    // Revoked elsewhere meanwhile: it leaves the active table, the cursor moves on.
+    let mut r = crate::tui::fixtures::records()
+        .into_iter()
+        .find(|r| r.id == shown)
+        .expect("fixture");
+    r.revoked = true;
+    update(&mut s, Action::RecordChanged(Box::new(r)));
+    assert_ne!(
+        s.selected_record().map(|r| r.id().to_owned()),
+        Some(shown.clone())
+    );
+    let cmds = update(&mut s, key('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy { text, .. }] if text.expose() == shown),
+        "{cmds:?}"
+    );
+    let cmds = update(&mut s, key('c'));
+    assert!(
+        matches!(&cmds[..], [Command::ReadSecret { id, .. }] if *id == shown),
+        "{cmds:?}"
+    );
 }
 
 #[test]
