@@ -434,3 +434,49 @@ fn a_key_that_expires_shows_expired_without_a_key_press() {
     t.keys(&["q"]);
     assert_quit_cleanly(&t);
 }
+
+#[test]
+fn help_scrolls_at_80x24_and_q_goes_back_before_it_quits() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-help");
+    cli_ok(&url, &ns, &["create", "--name", "only-key"]);
+    let home = Home::new();
+    let t = Tmux::start(
+        80,
+        24,
+        &env_refs(&home.env()),
+        &tui_script(&url, &ns, &home.log()),
+    );
+    t.wait_until("the table", |s| row(s, "only-key").is_some());
+
+    // ? at 80x24: the help says there is more, and scrolls to its last line.
+    t.keys(&["?"]);
+    let screen = t.wait_for("↓ more");
+    assert!(!screen.contains("quit from anywhere"), "{screen}");
+    t.keys(&["G"]);
+    let screen = t.wait_for("quit from anywhere");
+    assert!(screen.contains("↑ more"), "{screen}");
+    t.keys(&["k"]);
+    t.wait_for("↓ more");
+
+    // q closes the help (back to the table), Esc and q close the details; q then quits.
+    t.keys(&["q"]);
+    t.wait_until("the table without the help", |s| {
+        !s.contains("more") && row(s, "only-key").is_some()
+    });
+    t.keys(&["Enter"]);
+    t.wait_for("audit events");
+    t.keys(&["q"]);
+    let screen = t.wait_until("the table again", |s| !s.contains("audit events"));
+    assert!(
+        !screen.contains("EXITED"),
+        "q in the details quit:\n{screen}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("audit events");
+    t.keys(&["Escape"]);
+    t.wait_until("the table again", |s| !s.contains("audit events"));
+    t.keys(&["q"]);
+    assert_quit_cleanly(&t);
+}

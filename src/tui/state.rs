@@ -20,7 +20,7 @@ use crate::record::{KeyRecord, Status, UnixMs};
 use crate::store::{CreateRequest, Created, Event, Mode};
 
 use super::filter::narrows;
-use super::keymap::{KeyAction, Keymap};
+use super::keymap::{Context, KeyAction, Keymap};
 use super::row::Row;
 use super::view;
 
@@ -309,6 +309,15 @@ impl RevokeDialog {
     }
 }
 
+/// The `?` help: it scrolls through the key table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelpView {
+    /// The first line shown (the view keeps the last page full).
+    pub scroll: usize,
+    /// The detail view it was opened from, to go back to; else the table.
+    pub back_to: Option<String>,
+}
+
 /// What fills the screen (the table is under every popup).
 #[derive(Clone, Debug)]
 pub enum Screen {
@@ -316,7 +325,7 @@ pub enum Screen {
     Detail {
         id: String,
     },
-    Help,
+    Help(HelpView),
     NewKey(NewKeyForm),
     Reveal(Reveal),
     ConfirmRevoke(RevokeDialog),
@@ -1086,34 +1095,33 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         }
         Screen::Table => {
             state.screen = Screen::Table;
-            match state.keymap.lookup(&key) {
+            match state.keymap.lookup_in(Context::Table, &key) {
                 Some(a) => on_table_action(state, a),
-                None if key.code == KeyCode::Esc && !state.filter.query().is_empty() => {
-                    state.filter.input.reset();
-                    state.refresh_visible()
-                }
                 None => Vec::new(),
             }
         }
-        Screen::Help => Vec::new(),
-        Screen::Detail { id } => {
-            if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+        Screen::Help(view) => on_help_key(state, view, key),
+        Screen::Detail { id } => match state.keymap.lookup_in(Context::Detail, &key) {
+            Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
                 state.detail_events.clear();
-                return Vec::new();
+                Vec::new()
             }
-            state.screen = Screen::Detail { id };
-            match state.keymap.lookup(&key) {
-                Some(
-                    a @ (KeyAction::CopyId
-                    | KeyAction::CopySecret
-                    | KeyAction::Revoke
-                    | KeyAction::Restore
-                    | KeyAction::Delete
-                    | KeyAction::Rotate),
-                ) => on_table_action(state, a),
-                _ => Vec::new(),
+            Some(KeyAction::Help) => {
+                state.screen = Screen::Help(HelpView {
+                    scroll: 0,
+                    back_to: Some(id),
+                });
+                Vec::new()
             }
-        }
+            Some(a) => {
+                state.screen = Screen::Detail { id };
+                on_table_action(state, a)
+            }
+            None => {
+                state.screen = Screen::Detail { id };
+                Vec::new()
+            }
+        },
         Screen::NewKey(form) => on_form_key(state, form, key),
         Screen::Reveal(reveal) => on_reveal_key(state, reveal, key),
         Screen::ConfirmRevoke(dialog) => on_revoke_key(state, dialog, key),
@@ -1387,7 +1395,15 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                 return vec![Command::Reload];
             }
         }
-        KeyAction::Help => state.screen = Screen::Help,
+        KeyAction::Help => state.screen = Screen::Help(HelpView::default()),
+        KeyAction::Back => {
+            if !state.filter.query().is_empty() {
+                state.filter.input.reset();
+                return state.refresh_visible();
+            }
+        }
+        // Only in the reveal view, which has its own handler.
+        KeyAction::CopyToken => {}
         KeyAction::Quit => return update(state, Action::Quit),
     }
     Vec::new()
@@ -1424,21 +1440,51 @@ fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Co
     Vec::new()
 }
 
+/// The help: the move keys of the key table scroll it; back, quit and help close it
+/// (back to the details when it was opened there).
+fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Command> {
+    let (total, rows) = view::help::extent(state);
+    let last = total.saturating_sub(rows);
+    let page = rows.max(1);
+    let first = view::help::first_line(state, &view);
+    view.scroll = match state.keymap.lookup_in(Context::Help, &key) {
+        Some(KeyAction::Up) => first.saturating_sub(1),
+        Some(KeyAction::Down) => (first + 1).min(last),
+        Some(KeyAction::PageUp) => first.saturating_sub(page),
+        Some(KeyAction::PageDown) => (first + page).min(last),
+        Some(KeyAction::Top) => 0,
+        // Sticks to the end whatever the size (the view keeps the last page full).
+        Some(KeyAction::Bottom) => usize::MAX,
+        Some(_) => {
+            return match view.back_to {
+                Some(id) => {
+                    state.screen = Screen::Detail { id: id.clone() };
+                    vec![Command::LoadDetail { id }]
+                }
+                None => Vec::new(),
+            };
+        }
+        None => first,
+    };
+    state.screen = Screen::Help(view);
+    Vec::new()
+}
+
 fn on_reveal_key(state: &mut State, reveal: Reveal, key: KeyEvent) -> Vec<Command> {
     let c = &reveal.created;
-    let copy = match key.code {
-        KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
+    let copy = match state.keymap.lookup_in(Context::Reveal, &key) {
+        Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
             // Dropping `reveal` here zeroes the secret.
             state.say("the secret is gone from keytui; it is not shown again");
             return Vec::new();
         }
-        KeyCode::Char('c') => Some((c.secret.clone(), secret_what(&c.record.name), true)),
-        KeyCode::Char('y') => Some((
+        Some(KeyAction::CopySecret) => Some((c.secret.clone(), secret_what(&c.record.name), true)),
+        Some(KeyAction::CopyId) => Some((
             Secret::new(c.record.id.clone()),
             id_what(&c.record.id, &c.record.name),
             false,
         )),
-        KeyCode::Char('t') => Some((c.token.clone(), token_what(&c.record.name), true)),
+        Some(KeyAction::CopyToken) => Some((c.token.clone(), token_what(&c.record.name), true)),
         _ => None,
     };
     state.screen = Screen::Reveal(reveal);

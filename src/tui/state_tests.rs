@@ -1011,13 +1011,132 @@ fn details_load_the_key_events_and_esc_returns() {
     assert!(matches!(s.screen, Screen::Table));
 }
 
+fn help_scroll(s: &State) -> usize {
+    match &s.screen {
+        Screen::Help(h) => view::help::first_line(s, h),
+        other => panic!("the help is not open: {other:?}"),
+    }
+}
+
 #[test]
-fn help_opens_and_any_key_closes() {
+fn help_scrolls_with_the_move_keys_and_closes_with_esc_q_or_help() {
     let mut s = state();
     update(&mut s, key('?'));
-    assert!(matches!(s.screen, Screen::Help));
+    let (total, rows) = view::help::extent(&s);
+    assert!(
+        total > rows,
+        "the help fits at 80x24 ({total} lines): nothing to scroll"
+    );
+    let last = total - rows;
+    assert_eq!(help_scroll(&s), 0);
+    update(&mut s, key('j'));
+    update(&mut s, code(KeyCode::Down));
+    assert_eq!(help_scroll(&s), 2);
+    update(&mut s, key('k'));
+    assert_eq!(help_scroll(&s), 1);
+    update(&mut s, key('G'));
+    assert_eq!(help_scroll(&s), last);
+    update(&mut s, key('j'));
+    assert_eq!(help_scroll(&s), last, "stops at the last page");
+    update(&mut s, code(KeyCode::Home));
+    assert_eq!(help_scroll(&s), 0);
+    update(&mut s, code(KeyCode::PageDown));
+    assert_eq!(help_scroll(&s), rows.min(last));
+    update(&mut s, code(KeyCode::PageUp));
+    assert_eq!(help_scroll(&s), 0);
+    // Keys that mean nothing here leave it open (they used to close it).
+    update(&mut s, key('x'));
+    update(&mut s, key('d'));
+    assert!(matches!(s.screen, Screen::Help(_)));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(s.screen, Screen::Table));
+    for close in ['q', '?'] {
+        update(&mut s, key('?'));
+        update(&mut s, key(close));
+        assert!(matches!(s.screen, Screen::Table), "{close}");
+        assert!(!s.quit, "{close} quit from the help");
+    }
+}
+
+#[test]
+fn q_and_esc_go_back_from_views_and_q_quits_from_the_table() {
+    let mut s = state();
+    for back in [code(KeyCode::Esc), key('q'), code(KeyCode::Enter)] {
+        update(&mut s, code(KeyCode::Enter));
+        assert!(matches!(s.screen, Screen::Detail { .. }));
+        update(&mut s, back);
+        assert!(matches!(s.screen, Screen::Table));
+        assert!(!s.quit);
+    }
+    // Help from the details goes back to the details (reloading their events).
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, key('?'));
+    assert!(matches!(s.screen, Screen::Help(_)));
+    let cmds = update(&mut s, key('q'));
+    assert!(matches!(s.screen, Screen::Detail { .. }));
+    assert!(matches!(cmds.as_slice(), [Command::LoadDetail { .. }]));
+    update(&mut s, key('q'));
+    assert!(matches!(s.screen, Screen::Table));
+    // The reveal view: q is done, as Esc.
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: None,
+        },
+    );
+    update(&mut s, key('q'));
+    assert!(matches!(s.screen, Screen::Table));
+    assert!(!s.quit);
+    // The new-key form: q is a letter; Esc cancels.
+    update(&mut s, key('n'));
+    update(&mut s, key('q'));
+    let Screen::NewKey(form) = &s.screen else {
+        panic!("the form closed on q");
+    };
+    assert_eq!(form.fields[0].value(), "q");
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(s.screen, Screen::Table));
+    // On the table Esc does not quit; q does.
+    update(&mut s, code(KeyCode::Esc));
+    assert!(!s.quit);
+    update(&mut s, key('q'));
+    assert!(s.quit);
+}
+
+#[test]
+fn rebound_back_and_quit_keys_work_in_every_view_and_the_help_names_them() {
+    use crate::tui::keymap::KeySpec;
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("back".to_owned(), KeySpec::One("b".into()));
+    keys.insert("quit".to_owned(), KeySpec::One("x".into()));
+    let mut km = Keymap::default();
+    assert!(km.apply_overrides(&keys).is_empty());
+    let mut s = state();
+    s.keymap = km;
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(
+        matches!(s.screen, Screen::Detail { .. }),
+        "Esc is not bound any more"
+    );
+    update(&mut s, key('b'));
+    assert!(matches!(s.screen, Screen::Table));
+    update(&mut s, key('?'));
+    let help: Vec<String> = view::help::lines(&s.keymap)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        help.iter()
+            .any(|l| l.trim_start().starts_with("b/x/?") && l.contains("close the help")),
+        "{help:#?}"
+    );
     update(&mut s, key('x'));
     assert!(matches!(s.screen, Screen::Table));
+    assert!(!s.quit);
+    update(&mut s, key('x'));
+    assert!(s.quit);
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod detail;
 mod footer;
 mod form;
 mod header;
-mod help;
+pub mod help;
 mod reveal;
 mod status_line;
 mod table;
@@ -141,9 +141,9 @@ pub fn render(state: &State, frame: &mut Frame) {
     status_line::render(state, frame, areas.status);
     footer::render(state, frame, areas.footer);
     match &state.screen {
-        Screen::Help => help::render(state, frame, area),
+        Screen::Help(h) => help::render(state, h, frame, area),
         Screen::NewKey(form) => form::render(form, frame, area),
-        Screen::Reveal(r) => reveal::render(r, frame, area),
+        Screen::Reveal(r) => reveal::render(r, &state.keymap, frame, area),
         Screen::ConfirmRevoke(d) => confirm::render_revoke(d, &state.server.namespace, frame, area),
         Screen::ConfirmDelete {
             id,

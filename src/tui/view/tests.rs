@@ -279,6 +279,25 @@ fn help() {
 }
 
 #[test]
+fn help_scrolled_to_the_end() {
+    let mut s = state();
+    update(&mut s, key('?'));
+    update(&mut s, key('G'));
+    snap_both!("help_end", s);
+}
+
+#[test]
+fn help_in_the_middle_says_there_is_more_both_ways() {
+    let mut s = state();
+    update(&mut s, key('?'));
+    update(&mut s, key('j'));
+    let t = draw(&mut s, 80, 24);
+    let screen = t.backend().to_string();
+    assert!(screen.contains("↑ more (k/PgUp)"), "{screen}");
+    assert!(screen.contains("↓ more (j/PgDn)"), "{screen}");
+}
+
+#[test]
 fn clipboard_countdown() {
     let mut s = state();
     update(
