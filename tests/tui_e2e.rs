@@ -480,3 +480,77 @@ fn help_scrolls_at_80x24_and_q_goes_back_before_it_quits() {
     t.keys(&["q"]);
     assert_quit_cleanly(&t);
 }
+
+#[test]
+fn the_new_key_form_stays_open_on_errors_and_takes_commas_in_metadata() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-form");
+    let home = Home::new();
+    let t = Tmux::start(
+        100,
+        30,
+        &env_refs(&home.env()),
+        &tui_script(&url, &ns, &home.log()),
+    );
+    t.wait_for("no keys yet");
+    t.keys(&["n"]);
+    t.wait_for("new key");
+    t.type_text("form-e2e");
+    // Format uuid, prefix SK-Live, 8 bytes: each is said under its field as it is typed.
+    t.keys(&[
+        "Tab", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace",
+    ]);
+    t.type_text("uuid");
+    t.keys(&["Tab"]);
+    t.type_text("SK-Live");
+    t.keys(&["Tab", "BSpace", "BSpace"]);
+    t.type_text("8");
+    t.wait_until("the errors under the fields", |s| {
+        s.contains("✗ uuid is for ids only")
+            && s.contains("✗ must be lowercase letters")
+            && s.contains("✗ 8 is too weak")
+    });
+    // Enter keeps the form and everything typed; nothing is created.
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("fix the fields marked");
+    assert!(
+        screen.contains("SK-Live") && screen.contains("form-e2e"),
+        "{screen}"
+    );
+    assert_eq!(
+        cli_json(&url, &ns, &["list", "--json"]),
+        serde_json::json!([])
+    );
+
+    // Fix them (Enter put the cursor on the first wrong field, the format); metadata with
+    // a comma in a value and a quoted space.
+    for _ in 0..4 {
+        t.keys(&["BSpace"]);
+    }
+    t.type_text("hex");
+    t.keys(&["Tab"]);
+    for _ in 0..7 {
+        t.keys(&["BSpace"]);
+    }
+    t.type_text("sk_live");
+    t.keys(&["Tab", "BSpace"]);
+    t.type_text("16");
+    t.keys(&["Tab", "Tab"]);
+    t.type_text("scopes=read,write note=\"two words\"");
+    t.wait_until("no errors left", |s| {
+        !s.contains('✗') && s.contains("= 128 bits, 32 characters")
+    });
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("key created");
+    let id = popup_value(&screen, "id").expect("id on screen");
+    let shown = cli_json(&url, &ns, &["show", &id, "--json"]);
+    assert_eq!(shown["meta"]["scopes"], "read,write", "{shown}");
+    assert_eq!(shown["meta"]["note"], "two words", "{shown}");
+    assert_eq!(shown["token_prefix"], "sk_live", "{shown}");
+    let secret = popup_value(&screen, "secret").expect("secret on screen");
+    assert_eq!(secret.len(), 32, "16 bytes of hex");
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    assert_quit_cleanly(&t);
+}

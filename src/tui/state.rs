@@ -4,7 +4,7 @@
 //! returns [`Command`]s that the event loop hands to the sync task, the clipboard thread or
 //! the filter worker; their answers come back as more `Action`s.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -171,79 +171,197 @@ impl Filter {
     }
 }
 
-/// The new-key form.
+/// The new-key form. It stays open until the key exists: a field that is wrong says so
+/// on the line under it while the user types, and a failed create leaves it as it was.
 #[derive(Clone, Debug)]
 pub struct NewKeyForm {
     pub fields: Vec<Input>,
     pub focus: usize,
+    /// Fields edited since the form opened: their errors show while typing.
+    pub touched: [bool; FORM_FIELDS.len()],
+    /// Enter was pressed: every field's error shows.
+    pub submitted: bool,
+    /// A create is on its way; the form waits for it.
+    pub creating: bool,
+    /// Why the last create failed (from Redis), or `None`.
     pub error: Option<String>,
 }
 
-/// Labels and help of the form's fields, in order.
+/// Field numbers of the form.
+pub mod field {
+    pub const NAME: usize = 0;
+    pub const FORMAT: usize = 1;
+    pub const PREFIX: usize = 2;
+    pub const BYTES: usize = 3;
+    pub const EXPIRES: usize = 4;
+    pub const META: usize = 5;
+}
+
+/// Labels and help of the form's fields, in order. The entropy is in bytes, as the CLI's
+/// `--bytes`.
 pub const FORM_FIELDS: [(&str, &str); 6] = [
     ("Name", "a name for people"),
     (
         "Format",
-        "secret encoding: base62, hex, base64url, alphanumeric",
+        "secret encoding: base62, hex, base64url, alphanumeric, custom:<chars>",
     ),
     ("Prefix", "optional token prefix, e.g. sk_live"),
-    ("Entropy", "bits of randomness in the secret (at least 128)"),
+    (
+        "Bytes",
+        "bytes of entropy, as the CLI's --bytes: 32 = 256 bits; at least 16",
+    ),
     ("Expires", "empty = never; 90d, 12h or 2027-01-31T00:00:00Z"),
-    ("Metadata", "key=value, key=value"),
+    (
+        "Metadata",
+        "k=v pairs split by spaces: team=ops scopes=read,write note=\"two words\"",
+    ),
 ];
 
 impl Default for NewKeyForm {
     fn default() -> Self {
-        let values = ["", "base62", "", "256", "", ""];
+        let values = ["", "base62", "", "32", "", ""];
         NewKeyForm {
             fields: values.iter().map(|v| Input::new((*v).to_owned())).collect(),
             focus: 0,
+            touched: [false; FORM_FIELDS.len()],
+            submitted: false,
+            creating: false,
             error: None,
         }
     }
 }
+
+/// What is wrong with each field of the form (`None`: nothing).
+pub type FieldErrors = [Option<String>; FORM_FIELDS.len()];
+
+const BYTES_HINT: &str = "give a whole number of bytes, e.g. 32 (= 256 bits)";
 
 impl NewKeyForm {
     fn value(&self, i: usize) -> &str {
         self.fields.get(i).map(|f| f.value().trim()).unwrap_or("")
     }
 
-    /// Turns the form into a create request, or says which field is wrong.
-    pub fn to_request(&self, now: UnixMs) -> Result<CreateRequest, String> {
-        let name = self.value(0);
+    /// The errors to show now: of the fields edited, or of all after Enter.
+    pub fn shown_errors(&self, now: UnixMs) -> FieldErrors {
+        let mut errors = self.check(now).1;
+        for (i, e) in errors.iter_mut().enumerate() {
+            if !self.submitted && !self.touched[i] {
+                *e = None;
+            }
+        }
+        errors
+    }
+
+    /// What the entropy field makes, e.g. `= 256 bits, 43 characters`, when the format and
+    /// the number are readable.
+    pub fn secret_summary(&self) -> Option<String> {
+        let spec = self.secret_spec().ok()?;
+        Some(format!(
+            "= {:.0} bits, {} characters",
+            spec.entropy_bits().floor(),
+            spec.char_len()
+        ))
+    }
+
+    /// The secret's encoding and length, as `keytui create --format F --bytes N` makes it.
+    fn secret_spec(&self) -> Result<Spec, (usize, String)> {
+        let encoding: Encoding = self
+            .value(field::FORMAT)
+            .parse()
+            .map_err(|e| (field::FORMAT, format!("{e}")))?;
+        if encoding == Encoding::Uuid {
+            return Err((
+                field::FORMAT,
+                "uuid is for ids only; secrets: base62, hex, base64url, alphanumeric".into(),
+            ));
+        }
+        let bytes: usize = self
+            .value(field::BYTES)
+            .parse()
+            .map_err(|_| (field::BYTES, BYTES_HINT.to_owned()))?;
+        Ok(Spec {
+            encoding,
+            length: Length::Bytes(bytes),
+        })
+    }
+
+    /// The create request, and what is wrong with each field (the request only when
+    /// nothing is): the rules of `keytui create` and the store.
+    pub fn check(&self, now: UnixMs) -> (Option<CreateRequest>, FieldErrors) {
+        let mut errors: FieldErrors = Default::default();
+        let name = self.value(field::NAME);
         if name.is_empty() {
-            return Err("give the key a name".into());
+            errors[field::NAME] = Some("give the key a name".into());
+        } else if name.chars().count() > 200 {
+            errors[field::NAME] = Some("at most 200 characters".into());
         }
         let mut req = CreateRequest::new(name);
-        let encoding: Encoding = self.value(1).parse().map_err(|e| format!("format: {e}"))?;
-        let bits: f64 = self
-            .value(3)
-            .parse()
-            .map_err(|_| "entropy: give a number of bits, e.g. 256".to_owned())?;
-        if !(1.0..=4096.0).contains(&bits) {
-            return Err("entropy: between 1 and 4096 bits".into());
+        match self.secret_spec() {
+            Ok(spec) => {
+                let bits = spec.entropy_bits();
+                if spec.char_len() > crate::keygen::MAX_SECRET_CHARS {
+                    errors[field::BYTES] = Some(format!(
+                        "too long: {} characters, at most {}",
+                        spec.char_len(),
+                        crate::keygen::MAX_SECRET_CHARS
+                    ));
+                } else if bits < crate::keygen::MIN_SECRET_BITS {
+                    errors[field::BYTES] = Some(format!(
+                        "{} ({:.0} bits) is too weak: at least 16 bytes (128 bits)",
+                        self.value(field::BYTES),
+                        bits.floor()
+                    ));
+                }
+                req.secret_spec = spec;
+            }
+            Err((i, e)) => errors[i] = Some(e),
         }
-        let per_char = Spec {
-            encoding: encoding.clone(),
-            length: Length::Chars(1),
+        // A wrong format leaves the number unchecked: check it on its own too.
+        if errors[field::FORMAT].is_some() {
+            errors[field::BYTES] = match self.value(field::BYTES).parse::<usize>() {
+                Ok(n) if n >= 16 => None,
+                Ok(n) => Some(format!("{n} is too weak: at least 16 bytes (128 bits)")),
+                Err(_) => Some(BYTES_HINT.into()),
+            };
         }
-        .entropy_bits();
-        if per_char <= 0.0 {
-            return Err("format: this encoding carries no entropy".into());
+        let prefix = self.value(field::PREFIX);
+        if !prefix.is_empty() {
+            match crate::keygen::validate_prefix(prefix) {
+                Ok(()) => req.prefix = Some(prefix.to_owned()),
+                Err(crate::keygen::KeygenError::InvalidPrefix(why)) => {
+                    errors[field::PREFIX] = Some(why.to_owned())
+                }
+                Err(e) => errors[field::PREFIX] = Some(e.to_string()),
+            }
         }
-        let chars = (bits / per_char).ceil() as usize;
-        req.secret_spec = Spec {
-            encoding,
-            length: Length::Chars(chars.max(1)),
-        };
-        let prefix = self.value(2);
-        req.prefix = (!prefix.is_empty()).then(|| prefix.to_owned());
-        let expires = self.value(4);
+        let expires = self.value(field::EXPIRES);
         if !expires.is_empty() {
-            req.expires_at = Some(parse_expiry_at(expires, now)?);
+            match parse_expiry_at(expires, now) {
+                Ok(t) if t <= now => errors[field::EXPIRES] = Some("that is in the past".into()),
+                Ok(t) => req.expires_at = Some(t),
+                Err(e) => errors[field::EXPIRES] = Some(e),
+            }
         }
-        req.meta = parse_meta_line(self.value(5))?;
-        Ok(req)
+        match crate::record::parse_meta_line(self.value(field::META)) {
+            Ok(meta) => req.meta = meta,
+            Err(e) => errors[field::META] = Some(e),
+        }
+        let ok = errors.iter().all(Option::is_none);
+        (ok.then_some(req), errors)
+    }
+
+    /// Turns the form into a create request, or says what is wrong (the first field).
+    pub fn to_request(&self, now: UnixMs) -> Result<CreateRequest, String> {
+        let (req, errors) = self.check(now);
+        req.ok_or_else(|| {
+            errors
+                .iter()
+                .zip(FORM_FIELDS)
+                .find_map(|(e, (label, _))| {
+                    e.as_ref().map(|e| format!("{}: {e}", label.to_lowercase()))
+                })
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -253,21 +371,7 @@ fn parse_expiry_at(s: &str, now: UnixMs) -> Result<UnixMs, String> {
     }
     s.parse::<jiff::Timestamp>()
         .map(|t| t.as_millisecond())
-        .map_err(|_| "expires: give a duration (90d, 12h) or an RFC 3339 time".to_owned())
-}
-
-fn parse_meta_line(s: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut meta = BTreeMap::new();
-    for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((k, v)) = pair.split_once('=') else {
-            return Err(format!("metadata: {pair:?} is not key=value"));
-        };
-        if k.trim().is_empty() {
-            return Err("metadata: empty key".into());
-        }
-        meta.insert(k.trim().to_owned(), v.trim().to_owned());
-    }
-    Ok(meta)
+        .map_err(|_| "give a duration (90d, 12h) or an RFC 3339 time".to_owned())
 }
 
 /// The one-time view of a new key's secret.
@@ -445,6 +549,8 @@ pub enum Action {
     Done(String),
     /// A command failed; say why.
     Failed(String),
+    /// Creating a key failed: the form, if still open, says why and stays as it was.
+    CreateFailed(String),
     /// Audit events of the key shown in the detail view.
     DetailEvents { id: String, events: Vec<Event> },
     /// The fuzzy filter finished: indices into the records, best first.
@@ -980,6 +1086,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.complain(text);
             Vec::new()
         }
+        Action::CreateFailed(text) => {
+            if let Screen::NewKey(form) = &mut state.screen {
+                form.creating = false;
+                form.error = Some(text.clone());
+            }
+            state.complain(text);
+            Vec::new()
+        }
         Action::DetailEvents { id, events } => {
             if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
                 state.detail_events = events;
@@ -1413,27 +1527,46 @@ fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Co
     let n = form.fields.len();
     match key.code {
         KeyCode::Esc => {
-            state.say("new key cancelled");
+            state.say(if form.creating {
+                "form closed; the key is still being created"
+            } else {
+                "new key cancelled"
+            });
             return Vec::new();
         }
         KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % n,
         KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + n - 1) % n,
-        KeyCode::Enter => match form.to_request(state.now) {
-            Ok(req) => {
-                if state.refuse_offline("create") {
-                    state.screen = Screen::NewKey(form);
-                    return Vec::new();
+        KeyCode::Enter if form.creating => {}
+        KeyCode::Enter => {
+            form.submitted = true;
+            form.error = None;
+            match form.check(state.now) {
+                (Some(req), _) => {
+                    if !state.refuse_offline("create") {
+                        form.creating = true;
+                        state.say(format!("creating {}…", crate::sanitize::line(&req.name)));
+                        state.screen = Screen::NewKey(form);
+                        return vec![Command::Create(Box::new(req))];
+                    }
                 }
-                state.say(format!("creating {}…", crate::sanitize::line(&req.name)));
-                return vec![Command::Create(Box::new(req))];
+                (None, errors) => {
+                    // The cursor goes to the first field that is wrong.
+                    if let Some(i) = errors.iter().position(Option::is_some) {
+                        form.focus = i;
+                    }
+                }
             }
-            Err(e) => form.error = Some(e),
-        },
+        }
+        _ if form.creating => {}
         _ => {
             if let Some(input) = form.fields.get_mut(form.focus) {
+                let before = input.value().to_owned();
                 input.handle_event(&crossterm::event::Event::Key(key));
+                if input.value() != before {
+                    form.touched[form.focus] = true;
+                    form.error = None;
+                }
             }
-            form.error = None;
         }
     }
     state.screen = Screen::NewKey(form);

@@ -374,39 +374,65 @@ fn confirming_while_offline_is_refused_not_dropped() {
     );
 }
 
+/// Types `text` into the focused field.
+fn type_in(s: &mut State, text: &str) {
+    for c in text.chars() {
+        update(s, key(c));
+    }
+}
+
+/// Moves the form's focus to field `i`.
+fn focus(s: &mut State, i: usize) {
+    loop {
+        match &s.screen {
+            Screen::NewKey(f) if f.focus == i => return,
+            Screen::NewKey(_) => {
+                update(s, code(KeyCode::Tab));
+            }
+            other => panic!("the form is gone: {other:?}"),
+        }
+    }
+}
+
+/// Replaces field `i`'s text.
+fn set_field(s: &mut State, i: usize, text: &str) {
+    focus(s, i);
+    let Screen::NewKey(f) = &mut s.screen else {
+        unreachable!()
+    };
+    let n = f.fields[i].value().chars().count();
+    for _ in 0..n {
+        update(s, code(KeyCode::Backspace));
+    }
+    type_in(s, text);
+}
+
+fn form(s: &State) -> &NewKeyForm {
+    match &s.screen {
+        Screen::NewKey(f) => f,
+        other => panic!("the form is gone: {other:?}"),
+    }
+}
+
 #[test]
 fn new_key_form_defaults_and_create() {
     let mut s = state();
     update(&mut s, key('n'));
-    let Screen::NewKey(form) = &s.screen else {
-        panic!("no form")
-    };
-    assert_eq!(form.fields[1].value(), "base62");
-    assert_eq!(form.fields[3].value(), "256");
+    assert_eq!(form(&s).fields[field::FORMAT].value(), "base62");
+    // Bytes, as the CLI's --bytes (default 32 = 256 bits).
+    assert_eq!(form(&s).fields[field::BYTES].value(), "32");
+    assert_eq!(FORM_FIELDS[field::BYTES].0, "Bytes");
     // Enter without a name is refused inside the form.
     assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
-    assert!(matches!(&s.screen, Screen::NewKey(f) if f.error.is_some()));
-    for c in "ci-bot".chars() {
-        update(&mut s, key(c));
-    }
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    for c in "sk_test".chars() {
-        update(&mut s, key(c));
-    }
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    for c in "30d".chars() {
-        update(&mut s, key(c));
-    }
-    update(&mut s, code(KeyCode::BackTab));
-    update(&mut s, code(KeyCode::BackTab));
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    for c in "owner=ops, tier = gold".chars() {
-        update(&mut s, key(c));
-    }
+    assert!(form(&s).shown_errors(NOW)[field::NAME].is_some());
+    type_in(&mut s, "ci-bot");
+    set_field(&mut s, field::PREFIX, "sk_test");
+    set_field(&mut s, field::EXPIRES, "30d");
+    set_field(
+        &mut s,
+        field::META,
+        r#"owner=ops scopes=read,write note="two words""#,
+    );
     let cmds = update(&mut s, code(KeyCode::Enter));
     let [Command::Create(req)] = cmds.as_slice() else {
         panic!("expected a create, got {cmds:?}")
@@ -414,9 +440,116 @@ fn new_key_form_defaults_and_create() {
     assert_eq!(req.name, "ci-bot");
     assert_eq!(req.prefix.as_deref(), Some("sk_test"));
     assert_eq!(req.expires_at, Some(NOW + 30 * DAY));
-    assert_eq!(req.meta.get("tier").map(String::as_str), Some("gold"));
-    assert!(req.secret_spec.entropy_bits() >= 256.0);
-    assert!(matches!(s.screen, Screen::Table));
+    assert_eq!(
+        req.meta.get("scopes").map(String::as_str),
+        Some("read,write")
+    );
+    assert_eq!(req.meta.get("note").map(String::as_str), Some("two words"));
+    assert_eq!(req.meta.len(), 3);
+    // The same secret as `keytui create` makes by default (--format base62 --bytes 32).
+    assert_eq!(req.secret_spec, crate::keygen::Spec::secret_default());
+    // The form waits for the key, then the reveal view replaces it.
+    assert!(form(&s).creating);
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: None,
+        },
+    );
+    assert!(matches!(s.screen, Screen::Reveal(_)));
+}
+
+#[test]
+fn a_wrong_field_keeps_the_form_open_with_the_error_under_that_field() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    type_in(&mut s, "edge-proxy");
+    set_field(&mut s, field::FORMAT, "uuid");
+    set_field(&mut s, field::PREFIX, "SK-Live");
+    set_field(&mut s, field::BYTES, "8");
+    // Checked while typing: the prefix is wrong before Enter.
+    let errors = form(&s).shown_errors(NOW);
+    assert!(
+        errors[field::FORMAT]
+            .as_deref()
+            .is_some_and(|e| e.contains("ids only")),
+        "{errors:?}"
+    );
+    assert!(
+        errors[field::PREFIX]
+            .as_deref()
+            .is_some_and(|e| e.contains("lowercase")),
+        "{errors:?}"
+    );
+    assert!(
+        errors[field::BYTES]
+            .as_deref()
+            .is_some_and(|e| e.contains("16 bytes")),
+        "{errors:?}"
+    );
+    assert!(errors[field::NAME].is_none());
+    // Enter creates nothing, keeps every value and puts the cursor on the first error.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    let f = form(&s);
+    assert_eq!(f.focus, field::FORMAT);
+    let values: Vec<&str> = f.fields.iter().map(|i| i.value()).collect();
+    assert_eq!(values, ["edge-proxy", "uuid", "SK-Live", "8", "", ""]);
+    // Fixing them one by one clears each error as it is typed.
+    set_field(&mut s, field::FORMAT, "hex");
+    assert!(form(&s).shown_errors(NOW)[field::FORMAT].is_none());
+    set_field(&mut s, field::PREFIX, "sk_live");
+    set_field(&mut s, field::BYTES, "16");
+    assert_eq!(form(&s).shown_errors(NOW), FieldErrors::default());
+    assert_eq!(
+        form(&s).secret_summary().as_deref(),
+        Some("= 128 bits, 32 characters")
+    );
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Command::Create(_)]), "{cmds:?}");
+}
+
+#[test]
+fn fields_not_yet_edited_show_no_error_until_enter() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    set_field(&mut s, field::META, "scopes");
+    let errors = form(&s).shown_errors(NOW);
+    assert!(errors[field::NAME].is_none(), "the name was not edited yet");
+    assert!(
+        errors[field::META]
+            .as_deref()
+            .is_some_and(|e| e.contains("key=value"))
+    );
+}
+
+#[test]
+fn a_failed_create_leaves_the_form_as_it_was() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    type_in(&mut s, "ci-bot");
+    assert!(matches!(
+        update(&mut s, code(KeyCode::Enter)).as_slice(),
+        [Command::Create(_)]
+    ));
+    // Enter again while it is on its way does not create a second key.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    update(
+        &mut s,
+        Action::CreateFailed("create failed: connection refused".into()),
+    );
+    let f = form(&s);
+    assert!(!f.creating);
+    assert_eq!(f.fields[field::NAME].value(), "ci-bot");
+    assert!(
+        f.error
+            .as_deref()
+            .is_some_and(|e| e.contains("connection refused"))
+    );
+    assert!(matches!(
+        update(&mut s, code(KeyCode::Enter)).as_slice(),
+        [Command::Create(_)]
+    ));
 }
 
 #[test]
@@ -424,10 +557,12 @@ fn new_key_form_reports_bad_fields() {
     let mut f = NewKeyForm::default();
     f.fields[0] = Input::new("x".into());
     f.fields[3] = Input::new("lots".into());
-    assert!(f.to_request(NOW).unwrap_err().contains("entropy"));
-    f.fields[3] = Input::new("128".into());
+    assert!(f.to_request(NOW).unwrap_err().starts_with("bytes"));
+    f.fields[3] = Input::new("16".into());
     f.fields[4] = Input::new("someday".into());
     assert!(f.to_request(NOW).unwrap_err().contains("expires"));
+    f.fields[4] = Input::new("2020-01-01T00:00:00Z".into());
+    assert!(f.to_request(NOW).unwrap_err().contains("past"));
     f.fields[4] = Input::new(String::new());
     f.fields[5] = Input::new("novalue".into());
     assert!(f.to_request(NOW).unwrap_err().contains("metadata"));

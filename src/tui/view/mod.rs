@@ -142,7 +142,7 @@ pub fn render(state: &State, frame: &mut Frame) {
     footer::render(state, frame, areas.footer);
     match &state.screen {
         Screen::Help(h) => help::render(state, h, frame, area),
-        Screen::NewKey(form) => form::render(form, frame, area),
+        Screen::NewKey(form) => form::render(form, state.now, frame, area),
         Screen::Reveal(r) => reveal::render(r, &state.keymap, frame, area),
         Screen::ConfirmRevoke(d) => confirm::render_revoke(d, &state.server.namespace, frame, area),
         Screen::ConfirmDelete {

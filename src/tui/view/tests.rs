@@ -153,6 +153,28 @@ fn new_key_form_error() {
 }
 
 #[test]
+fn new_key_form_with_errors_under_the_fields() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    for c in "edge-proxy".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, code(KeyCode::Tab));
+    for _ in 0..6 {
+        update(&mut s, code(KeyCode::Backspace));
+    }
+    for c in "uuid".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, code(KeyCode::Tab));
+    for c in "SK-Live".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, code(KeyCode::Enter));
+    snap_both!("new_key_form_errors", s);
+}
+
+#[test]
 fn reveal() {
     let mut s = state();
     update(
