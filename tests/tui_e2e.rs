@@ -364,7 +364,12 @@ fn tiny_terminal_and_resizes_do_not_crash() {
     );
     t.wait_for("● live");
 
-    // Popups and help in 20x5.
+    // Popups and help in 20x5, each seen open and closed again (Esc and the next key sent
+    // at once would read as one Alt-key). Popups have a border corner; the details a footer
+    // of their own; the table's footer starts with the help key.
+    let on_table =
+        |s: &str| !s.contains('┌') && s.lines().last().is_some_and(|l| l.starts_with("? help"));
+    t.wait_until("the table", on_table);
     for (key, close) in [
         ("n", "Escape"),
         ("?", "Escape"),
@@ -372,7 +377,11 @@ fn tiny_terminal_and_resizes_do_not_crash() {
         ("d", "n"),
     ] {
         t.keys(&[key]);
+        t.wait_until(&format!("{key} to open something"), |s| {
+            s.contains('┌') || s.contains("Esc back")
+        });
         t.keys(&[close]);
+        t.wait_until(&format!("{close} to close it"), on_table);
     }
     t.keys(&["j", "k", "G", "g"]);
 
@@ -550,7 +559,9 @@ fn the_new_key_form_stays_open_on_errors_and_takes_commas_in_metadata() {
     assert_eq!(shown["token_prefix"], "sk_live", "{shown}");
     let secret = popup_value(&screen, "secret").expect("secret on screen");
     assert_eq!(secret.len(), 32, "16 bytes of hex");
+    // (Esc and the next key sent at once would read as Alt-q: wait in between.)
     t.keys(&["Escape"]);
+    t.wait_until("the table", |s| !s.contains("key created"));
     t.keys(&["q"]);
     assert_quit_cleanly(&t);
 }
