@@ -1117,15 +1117,9 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
 fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>> {
     let mut meta = BTreeMap::new();
     for p in pairs {
-        let Some((k, v)) = p.split_once('=') else {
-            return Err(Error::Config(format!(
-                "invalid --meta {p:?}: use key=value"
-            )));
-        };
-        if k.is_empty() {
-            return Err(Error::Config(format!("invalid --meta {p:?}: empty key")));
-        }
-        meta.insert(k.to_owned(), v.to_owned());
+        let (k, v) = crate::record::parse_meta_pair(p)
+            .map_err(|e| Error::Config(format!("invalid --meta {p:?}: {e}")))?;
+        meta.insert(k, v);
     }
     Ok(meta)
 }

@@ -211,12 +211,38 @@ fn create_copy_verify_revoke_and_live_changes() {
         String::from_utf8_lossy(&o.stderr)
     );
 
+    // t, then y: each time the status line names what the clipboard really holds.
+    let token = popup_value(&screen, "token").expect("token on screen");
+    t.keys(&["t"]);
+    wait_for("the token in the clipboard", || {
+        x.clipboard().filter(|c| *c == token)
+    });
+    t.wait_for("the token of e2e-created in clipboard, cleared in");
+    t.keys(&["y"]);
+    wait_for("the id in the clipboard", || {
+        x.clipboard().filter(|c| *c == id)
+    });
+    let screen = t.wait_for(&format!("copied the id {id} of e2e-created"));
+    let status = row(&screen, "copied the id").unwrap_or_default();
+    assert!(!status.contains("token"), "{screen}");
+
     // Esc: back to the table, the new key selected; d, y: revoked on screen and in Redis.
     t.keys(&["Escape"]);
     let screen = t.wait_until("the table without the reveal popup", |s| {
         !s.contains("key created") && row(s, "e2e-created").is_some()
     });
     assert!(!screen.contains(&shown_secret), "secret still on screen");
+    // In the details, y copies the id of the key shown.
+    x.set_clipboard("something else");
+    t.keys(&["Enter"]);
+    t.wait_for("audit events");
+    t.keys(&["y"]);
+    wait_for("the id in the clipboard", || {
+        x.clipboard().filter(|c| *c == id)
+    });
+    t.wait_for(&format!("copied the id {id} of e2e-created"));
+    t.keys(&["Escape"]);
+    t.wait_until("the table", |s| !s.contains("audit events"));
     t.keys(&["d"]);
     t.wait_for("Revoke key");
     t.keys(&["y"]);
@@ -338,7 +364,12 @@ fn tiny_terminal_and_resizes_do_not_crash() {
     );
     t.wait_for("● live");
 
-    // Popups and help in 20x5.
+    // Popups and help in 20x5, each seen open and closed again (Esc and the next key sent
+    // at once would read as one Alt-key). Popups have a border corner; the details a footer
+    // of their own; the table's footer starts with the help key.
+    let on_table =
+        |s: &str| !s.contains('┌') && s.lines().last().is_some_and(|l| l.starts_with("? help"));
+    t.wait_until("the table", on_table);
     for (key, close) in [
         ("n", "Escape"),
         ("?", "Escape"),
@@ -346,7 +377,11 @@ fn tiny_terminal_and_resizes_do_not_crash() {
         ("d", "n"),
     ] {
         t.keys(&[key]);
+        t.wait_until(&format!("{key} to open something"), |s| {
+            s.contains('┌') || s.contains("Esc back")
+        });
         t.keys(&[close]);
+        t.wait_until(&format!("{close} to close it"), on_table);
     }
     t.keys(&["j", "k", "G", "g"]);
 
@@ -371,6 +406,162 @@ fn tiny_terminal_and_resizes_do_not_crash() {
     });
     assert!(!screen.contains("EXITED"), "keytui died:\n{screen}");
 
+    t.keys(&["q"]);
+    assert_quit_cleanly(&t);
+}
+
+#[test]
+fn a_key_that_expires_shows_expired_without_a_key_press() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-expiry");
+    cli_ok(&url, &ns, &["create", "--name", "stays-active"]);
+    let home = Home::new();
+    let t = Tmux::start(
+        100,
+        20,
+        &env_refs(&home.env()),
+        &tui_script(&url, &ns, &home.log()),
+    );
+    t.wait_until("the table", |s| row(s, "stays-active").is_some());
+    // A key that expires a few seconds after it is created, made elsewhere: nothing is
+    // typed in the TUI from here on, so only its own clock can redraw the row.
+    cli_ok(
+        &url,
+        &ns,
+        &["create", "--name", "short-lived", "--expires", "4s"],
+    );
+    t.wait_until("short-lived to appear", |s| row(s, "short-lived").is_some());
+    let screen = t.wait_until("short-lived to show expired", |s| {
+        row(s, "short-lived").is_some_and(|r| r.contains("expired") && !r.contains("active"))
+    });
+    assert!(screen.contains("1 expired"), "{screen}");
+    assert!(
+        row(&screen, "stays-active").is_some_and(|r| r.contains("active")),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+    assert_quit_cleanly(&t);
+}
+
+#[test]
+fn help_scrolls_at_80x24_and_q_goes_back_before_it_quits() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-help");
+    cli_ok(&url, &ns, &["create", "--name", "only-key"]);
+    let home = Home::new();
+    let t = Tmux::start(
+        80,
+        24,
+        &env_refs(&home.env()),
+        &tui_script(&url, &ns, &home.log()),
+    );
+    t.wait_until("the table", |s| row(s, "only-key").is_some());
+
+    // ? at 80x24: the help says there is more, and scrolls to its last line.
+    t.keys(&["?"]);
+    let screen = t.wait_for("↓ more");
+    assert!(!screen.contains("quit from anywhere"), "{screen}");
+    t.keys(&["G"]);
+    let screen = t.wait_for("quit from anywhere");
+    assert!(screen.contains("↑ more"), "{screen}");
+    t.keys(&["k"]);
+    t.wait_for("↓ more");
+
+    // q closes the help (back to the table), Esc and q close the details; q then quits.
+    t.keys(&["q"]);
+    t.wait_until("the table without the help", |s| {
+        !s.contains("more") && row(s, "only-key").is_some()
+    });
+    t.keys(&["Enter"]);
+    t.wait_for("audit events");
+    t.keys(&["q"]);
+    let screen = t.wait_until("the table again", |s| !s.contains("audit events"));
+    assert!(
+        !screen.contains("EXITED"),
+        "q in the details quit:\n{screen}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("audit events");
+    t.keys(&["Escape"]);
+    t.wait_until("the table again", |s| !s.contains("audit events"));
+    t.keys(&["q"]);
+    assert_quit_cleanly(&t);
+}
+
+#[test]
+fn the_new_key_form_stays_open_on_errors_and_takes_commas_in_metadata() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-form");
+    let home = Home::new();
+    let t = Tmux::start(
+        100,
+        30,
+        &env_refs(&home.env()),
+        &tui_script(&url, &ns, &home.log()),
+    );
+    t.wait_for("no keys yet");
+    t.keys(&["n"]);
+    t.wait_for("new key");
+    t.type_text("form-e2e");
+    // Format uuid, prefix SK-Live, 8 bytes: each is said under its field as it is typed.
+    t.keys(&[
+        "Tab", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace",
+    ]);
+    t.type_text("uuid");
+    t.keys(&["Tab"]);
+    t.type_text("SK-Live");
+    t.keys(&["Tab", "BSpace", "BSpace"]);
+    t.type_text("8");
+    t.wait_until("the errors under the fields", |s| {
+        s.contains("✗ uuid is for ids only")
+            && s.contains("✗ must be lowercase letters")
+            && s.contains("✗ 8 is too weak")
+    });
+    // Enter keeps the form and everything typed; nothing is created.
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("fix the fields marked");
+    assert!(
+        screen.contains("SK-Live") && screen.contains("form-e2e"),
+        "{screen}"
+    );
+    assert_eq!(
+        cli_json(&url, &ns, &["list", "--json"]),
+        serde_json::json!([])
+    );
+
+    // Fix them (Enter put the cursor on the first wrong field, the format); metadata with
+    // a comma in a value and a quoted space.
+    for _ in 0..4 {
+        t.keys(&["BSpace"]);
+    }
+    t.type_text("hex");
+    t.keys(&["Tab"]);
+    for _ in 0..7 {
+        t.keys(&["BSpace"]);
+    }
+    t.type_text("sk_live");
+    t.keys(&["Tab", "BSpace"]);
+    t.type_text("16");
+    t.keys(&["Tab", "Tab"]);
+    t.type_text("scopes=read,write note=\"two words\"");
+    t.wait_until("no errors left", |s| {
+        !s.contains('✗') && s.contains("= 128 bits, 32 characters")
+    });
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("key created");
+    let id = popup_value(&screen, "id").expect("id on screen");
+    let shown = cli_json(&url, &ns, &["show", &id, "--json"]);
+    assert_eq!(shown["meta"]["scopes"], "read,write", "{shown}");
+    assert_eq!(shown["meta"]["note"], "two words", "{shown}");
+    assert_eq!(shown["token_prefix"], "sk_live", "{shown}");
+    let secret = popup_value(&screen, "secret").expect("secret on screen");
+    assert_eq!(secret.len(), 32, "16 bytes of hex");
+    // (Esc and the next key sent at once would read as Alt-q: wait in between.)
+    t.keys(&["Escape"]);
+    t.wait_until("the table", |s| !s.contains("key created"));
     t.keys(&["q"]);
     assert_quit_cleanly(&t);
 }

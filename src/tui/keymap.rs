@@ -2,8 +2,12 @@
 //! defaults in code and overrides from the config file. The footer hints and the `?` help
 //! are generated from this table, so they can never disagree with what the keys do.
 //!
-//! Popups (form, confirmations, reveal view) have a few fixed keys of their own, listed in
-//! [`POPUP_KEYS`]; Ctrl-C always quits.
+//! The table, the detail view, the reveal view and the help each take the actions of their
+//! [`Context`] from the table (the help and the footer list exactly those). The rule for
+//! leaving: `Esc` (back) closes a view or popup and goes back, clears the filter on the
+//! table; `q` does the same in views and popups and quits from the table. Where text is
+//! typed (the new-key form, the revoke and delete dialogs) the keys are fixed, listed in
+//! [`POPUP_KEYS`], and only Esc leaves. Ctrl-C always quits.
 
 use std::collections::BTreeMap;
 
@@ -24,18 +28,23 @@ pub enum KeyAction {
     Details,
     CopyId,
     CopySecret,
+    /// The reveal view only: the whole token of the key just created.
+    CopyToken,
     Revoke,
     Restore,
     Delete,
     Rotate,
     Reload,
     Help,
+    /// Close a view or popup; on the table, clear the filter.
+    Back,
+    /// Quit from the table; back in views and popups.
     Quit,
 }
 
 impl KeyAction {
     /// Every action, in the order the help lists them.
-    pub const ALL: [KeyAction; 19] = [
+    pub const ALL: [KeyAction; 21] = [
         KeyAction::Up,
         KeyAction::Down,
         KeyAction::PageUp,
@@ -48,29 +57,15 @@ impl KeyAction {
         KeyAction::Details,
         KeyAction::CopyId,
         KeyAction::CopySecret,
+        KeyAction::CopyToken,
         KeyAction::Revoke,
         KeyAction::Restore,
         KeyAction::Delete,
         KeyAction::Rotate,
         KeyAction::Reload,
         KeyAction::Help,
+        KeyAction::Back,
         KeyAction::Quit,
-    ];
-
-    /// The actions the footer hints at, most important first (the footer drops what
-    /// does not fit from the end).
-    pub const FOOTER: [KeyAction; 11] = [
-        KeyAction::Help,
-        KeyAction::Quit,
-        KeyAction::Filter,
-        KeyAction::New,
-        KeyAction::Details,
-        KeyAction::Revoke,
-        KeyAction::Delete,
-        KeyAction::Rotate,
-        KeyAction::CycleStatus,
-        KeyAction::CopyId,
-        KeyAction::Restore,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -88,17 +83,39 @@ impl KeyAction {
             KeyAction::Details => "details",
             KeyAction::CopyId => "copy_id",
             KeyAction::CopySecret => "copy_secret",
+            KeyAction::CopyToken => "copy_token",
             KeyAction::Revoke => "revoke",
             KeyAction::Restore => "restore",
             KeyAction::Delete => "delete",
             KeyAction::Rotate => "rotate",
             KeyAction::Reload => "reload",
             KeyAction::Help => "help",
+            KeyAction::Back => "back",
             KeyAction::Quit => "quit",
         }
     }
 
-    /// One line for the help screen.
+    /// One line for the help screen, in a context (`None`: it does nothing there).
+    pub fn description_in(self, ctx: Context) -> Option<&'static str> {
+        use KeyAction as A;
+        if !ctx.actions().contains(&self) {
+            return None;
+        }
+        Some(match (ctx, self) {
+            (Context::Table, a) => a.description(),
+            (Context::Detail, A::Back | A::Quit | A::Details) => "back to the table",
+            (Context::Detail, A::Help) => "this help",
+            (Context::Detail, _) => "as in the table, for the key shown",
+            (Context::Reveal, A::CopySecret) => "copy the secret",
+            (Context::Reveal, A::CopyId) => "copy the id",
+            (Context::Reveal, A::CopyToken) => "copy the whole token (prefix, id, secret)",
+            (Context::Reveal, _) => "done: the secret is dropped, never shown again",
+            (Context::Help, A::Back | A::Quit | A::Help) => "close the help",
+            (Context::Help, _) => "scroll",
+        })
+    }
+
+    /// One line for the help screen, on the table.
     pub fn description(self) -> &'static str {
         match self {
             KeyAction::Up => "move up",
@@ -113,31 +130,15 @@ impl KeyAction {
             KeyAction::Details => "details and audit events",
             KeyAction::CopyId => "copy the id",
             KeyAction::CopySecret => "copy the secret (sealed and plain namespaces)",
+            KeyAction::CopyToken => "copy the token (reveal view only)",
             KeyAction::Revoke => "revoke (asks first; Tab adds a reason)",
             KeyAction::Restore => "restore a revoked key",
             KeyAction::Delete => "delete (type the name; production: the namespace)",
             KeyAction::Rotate => "rotate (asks first; choose the grace period)",
             KeyAction::Reload => "reload everything",
             KeyAction::Help => "this help",
-            KeyAction::Quit => "quit",
-        }
-    }
-
-    /// A short word for the footer, or `None` when the footer leaves it out.
-    pub fn hint(self) -> Option<&'static str> {
-        match self {
-            KeyAction::Filter => Some("filter"),
-            KeyAction::CycleStatus => Some("status"),
-            KeyAction::New => Some("new"),
-            KeyAction::Details => Some("details"),
-            KeyAction::CopyId => Some("copy id"),
-            KeyAction::Revoke => Some("revoke"),
-            KeyAction::Restore => Some("restore"),
-            KeyAction::Delete => Some("delete"),
-            KeyAction::Rotate => Some("rotate"),
-            KeyAction::Help => Some("help"),
-            KeyAction::Quit => Some("quit"),
-            _ => None,
+            KeyAction::Back => "clear the filter (elsewhere: back, close, cancel)",
+            KeyAction::Quit => "quit (elsewhere: back, like Esc)",
         }
     }
 
@@ -146,15 +147,151 @@ impl KeyAction {
     }
 }
 
-/// Fixed keys of the popups, for the help screen.
+/// Where the actions of the key table work, each with its own list (the handlers, the
+/// help and the footer all read it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    Table,
+    Detail,
+    Reveal,
+    Help,
+}
+
+impl Context {
+    /// Every context, in the order the help lists them.
+    pub const ALL: [Context; 4] = [
+        Context::Table,
+        Context::Detail,
+        Context::Reveal,
+        Context::Help,
+    ];
+
+    /// The actions that do something here.
+    pub fn actions(self) -> &'static [KeyAction] {
+        use KeyAction as A;
+        match self {
+            Context::Table => &[
+                A::Up,
+                A::Down,
+                A::PageUp,
+                A::PageDown,
+                A::Top,
+                A::Bottom,
+                A::Filter,
+                A::CycleStatus,
+                A::New,
+                A::Details,
+                A::CopyId,
+                A::CopySecret,
+                A::Revoke,
+                A::Restore,
+                A::Delete,
+                A::Rotate,
+                A::Reload,
+                A::Help,
+                A::Back,
+                A::Quit,
+            ],
+            Context::Detail => &[
+                A::Back,
+                A::Quit,
+                A::Details,
+                A::CopyId,
+                A::CopySecret,
+                A::Revoke,
+                A::Restore,
+                A::Delete,
+                A::Rotate,
+                A::Help,
+            ],
+            Context::Reveal => &[
+                A::CopySecret,
+                A::CopyId,
+                A::CopyToken,
+                A::Back,
+                A::Quit,
+                A::Details,
+            ],
+            Context::Help => &[
+                A::Up,
+                A::Down,
+                A::PageUp,
+                A::PageDown,
+                A::Top,
+                A::Bottom,
+                A::Back,
+                A::Quit,
+                A::Help,
+            ],
+        }
+    }
+
+    /// The heading of this context's part of the help.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Table => "the key table",
+            Context::Detail => "details (Enter)",
+            Context::Reveal => "a new key's secret, shown once",
+            Context::Help => "this help",
+        }
+    }
+
+    /// The footer hints here, most important first (the footer drops what does not fit
+    /// from the end).
+    pub fn footer(self) -> &'static [(KeyAction, &'static str)] {
+        use KeyAction as A;
+        match self {
+            Context::Table => &[
+                (A::Help, "help"),
+                (A::Quit, "quit"),
+                (A::Filter, "filter"),
+                (A::New, "new"),
+                (A::Details, "details"),
+                (A::Revoke, "revoke"),
+                (A::Delete, "delete"),
+                (A::Rotate, "rotate"),
+                (A::CycleStatus, "status"),
+                (A::CopyId, "copy id"),
+                (A::Restore, "restore"),
+            ],
+            Context::Detail => &[
+                (A::Back, "back"),
+                (A::CopyId, "copy id"),
+                (A::CopySecret, "copy secret"),
+                (A::Revoke, "revoke"),
+                (A::Restore, "restore"),
+                (A::Rotate, "rotate"),
+                (A::Help, "help"),
+            ],
+            Context::Reveal => &[
+                (A::CopySecret, "copy secret"),
+                (A::CopyId, "copy id"),
+                (A::CopyToken, "copy token"),
+                (A::Back, "done"),
+            ],
+            Context::Help => &[
+                (A::Down, "down"),
+                (A::Up, "up"),
+                (A::PageDown, "page"),
+                (A::Back, "close"),
+            ],
+        }
+    }
+}
+
+/// Fixed keys where text is typed (the new-key form, the revoke and delete dialogs), for
+/// the help screen.
 pub const POPUP_KEYS: &[(&str, &str)] = &[
-    ("Ctrl-C", "quit from anywhere"),
-    ("Esc", "close a popup, cancel a form, clear the filter"),
+    (
+        "Esc",
+        "cancel the form or dialog (q is typed as a letter there)",
+    ),
     (
         "Tab/S-Tab",
         "next / previous field in the new-key form and dialogs",
     ),
-    ("c / y / t", "reveal view: copy secret / id / whole token"),
+    ("Enter", "create / confirm"),
+    ("Ctrl-C", "quit from anywhere"),
 ];
 
 /// A key with its modifiers (only Ctrl and Alt count; Shift is in the character).
@@ -296,7 +433,9 @@ impl Default for Keymap {
             (c('D'), A::Delete),
             (c('r'), A::Rotate),
             (c('R'), A::Reload),
+            (c('t'), A::CopyToken),
             (c('?'), A::Help),
+            (Key::plain(K::Esc), A::Back),
             (c('q'), A::Quit),
         ];
         Keymap {
@@ -313,6 +452,11 @@ impl Keymap {
     pub fn lookup(&self, key: &KeyEvent) -> Option<KeyAction> {
         let k = Key::from_event(key);
         self.bindings.iter().find(|b| b.key == k).map(|b| b.action)
+    }
+
+    /// The action bound to a key in a context, if it does something there.
+    pub fn lookup_in(&self, ctx: Context, key: &KeyEvent) -> Option<KeyAction> {
+        self.lookup(key).filter(|a| ctx.actions().contains(a))
     }
 
     /// Labels of the keys bound to an action, joined with `/`.

@@ -4,7 +4,7 @@
 //! returns [`Command`]s that the event loop hands to the sync task, the clipboard thread or
 //! the filter worker; their answers come back as more `Action`s.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +20,7 @@ use crate::record::{KeyRecord, Status, UnixMs};
 use crate::store::{CreateRequest, Created, Event, Mode};
 
 use super::filter::narrows;
-use super::keymap::{KeyAction, Keymap};
+use super::keymap::{Context, KeyAction, Keymap};
 use super::row::Row;
 use super::view;
 
@@ -171,79 +171,197 @@ impl Filter {
     }
 }
 
-/// The new-key form.
+/// The new-key form. It stays open until the key exists: a field that is wrong says so
+/// on the line under it while the user types, and a failed create leaves it as it was.
 #[derive(Clone, Debug)]
 pub struct NewKeyForm {
     pub fields: Vec<Input>,
     pub focus: usize,
+    /// Fields edited since the form opened: their errors show while typing.
+    pub touched: [bool; FORM_FIELDS.len()],
+    /// Enter was pressed: every field's error shows.
+    pub submitted: bool,
+    /// A create is on its way; the form waits for it.
+    pub creating: bool,
+    /// Why the last create failed (from Redis), or `None`.
     pub error: Option<String>,
 }
 
-/// Labels and help of the form's fields, in order.
+/// Field numbers of the form.
+pub mod field {
+    pub const NAME: usize = 0;
+    pub const FORMAT: usize = 1;
+    pub const PREFIX: usize = 2;
+    pub const BYTES: usize = 3;
+    pub const EXPIRES: usize = 4;
+    pub const META: usize = 5;
+}
+
+/// Labels and help of the form's fields, in order. The entropy is in bytes, as the CLI's
+/// `--bytes`.
 pub const FORM_FIELDS: [(&str, &str); 6] = [
     ("Name", "a name for people"),
     (
         "Format",
-        "secret encoding: base62, hex, base64url, alphanumeric",
+        "secret encoding: base62, hex, base64url, alphanumeric, custom:<chars>",
     ),
     ("Prefix", "optional token prefix, e.g. sk_live"),
-    ("Entropy", "bits of randomness in the secret (at least 128)"),
+    (
+        "Bytes",
+        "bytes of entropy, as the CLI's --bytes: 32 = 256 bits; at least 16",
+    ),
     ("Expires", "empty = never; 90d, 12h or 2027-01-31T00:00:00Z"),
-    ("Metadata", "key=value, key=value"),
+    (
+        "Metadata",
+        "k=v pairs split by spaces: team=ops scopes=read,write note=\"two words\"",
+    ),
 ];
 
 impl Default for NewKeyForm {
     fn default() -> Self {
-        let values = ["", "base62", "", "256", "", ""];
+        let values = ["", "base62", "", "32", "", ""];
         NewKeyForm {
             fields: values.iter().map(|v| Input::new((*v).to_owned())).collect(),
             focus: 0,
+            touched: [false; FORM_FIELDS.len()],
+            submitted: false,
+            creating: false,
             error: None,
         }
     }
 }
+
+/// What is wrong with each field of the form (`None`: nothing).
+pub type FieldErrors = [Option<String>; FORM_FIELDS.len()];
+
+const BYTES_HINT: &str = "give a whole number of bytes, e.g. 32 (= 256 bits)";
 
 impl NewKeyForm {
     fn value(&self, i: usize) -> &str {
         self.fields.get(i).map(|f| f.value().trim()).unwrap_or("")
     }
 
-    /// Turns the form into a create request, or says which field is wrong.
-    pub fn to_request(&self, now: UnixMs) -> Result<CreateRequest, String> {
-        let name = self.value(0);
+    /// The errors to show now: of the fields edited, or of all after Enter.
+    pub fn shown_errors(&self, now: UnixMs) -> FieldErrors {
+        let mut errors = self.check(now).1;
+        for (i, e) in errors.iter_mut().enumerate() {
+            if !self.submitted && !self.touched[i] {
+                *e = None;
+            }
+        }
+        errors
+    }
+
+    /// What the entropy field makes, e.g. `= 256 bits, 43 characters`, when the format and
+    /// the number are readable.
+    pub fn secret_summary(&self) -> Option<String> {
+        let spec = self.secret_spec().ok()?;
+        Some(format!(
+            "= {:.0} bits, {} characters",
+            spec.entropy_bits().floor(),
+            spec.char_len()
+        ))
+    }
+
+    /// The secret's encoding and length, as `keytui create --format F --bytes N` makes it.
+    fn secret_spec(&self) -> Result<Spec, (usize, String)> {
+        let encoding: Encoding = self
+            .value(field::FORMAT)
+            .parse()
+            .map_err(|e| (field::FORMAT, format!("{e}")))?;
+        if encoding == Encoding::Uuid {
+            return Err((
+                field::FORMAT,
+                "uuid is for ids only; secrets: base62, hex, base64url, alphanumeric".into(),
+            ));
+        }
+        let bytes: usize = self
+            .value(field::BYTES)
+            .parse()
+            .map_err(|_| (field::BYTES, BYTES_HINT.to_owned()))?;
+        Ok(Spec {
+            encoding,
+            length: Length::Bytes(bytes),
+        })
+    }
+
+    /// The create request, and what is wrong with each field (the request only when
+    /// nothing is): the rules of `keytui create` and the store.
+    pub fn check(&self, now: UnixMs) -> (Option<CreateRequest>, FieldErrors) {
+        let mut errors: FieldErrors = Default::default();
+        let name = self.value(field::NAME);
         if name.is_empty() {
-            return Err("give the key a name".into());
+            errors[field::NAME] = Some("give the key a name".into());
+        } else if name.chars().count() > 200 {
+            errors[field::NAME] = Some("at most 200 characters".into());
         }
         let mut req = CreateRequest::new(name);
-        let encoding: Encoding = self.value(1).parse().map_err(|e| format!("format: {e}"))?;
-        let bits: f64 = self
-            .value(3)
-            .parse()
-            .map_err(|_| "entropy: give a number of bits, e.g. 256".to_owned())?;
-        if !(1.0..=4096.0).contains(&bits) {
-            return Err("entropy: between 1 and 4096 bits".into());
+        match self.secret_spec() {
+            Ok(spec) => {
+                let bits = spec.entropy_bits();
+                if spec.char_len() > crate::keygen::MAX_SECRET_CHARS {
+                    errors[field::BYTES] = Some(format!(
+                        "too long: {} characters, at most {}",
+                        spec.char_len(),
+                        crate::keygen::MAX_SECRET_CHARS
+                    ));
+                } else if bits < crate::keygen::MIN_SECRET_BITS {
+                    errors[field::BYTES] = Some(format!(
+                        "{} ({:.0} bits) is too weak: at least 16 bytes (128 bits)",
+                        self.value(field::BYTES),
+                        bits.floor()
+                    ));
+                }
+                req.secret_spec = spec;
+            }
+            Err((i, e)) => errors[i] = Some(e),
         }
-        let per_char = Spec {
-            encoding: encoding.clone(),
-            length: Length::Chars(1),
+        // A wrong format leaves the number unchecked: check it on its own too.
+        if errors[field::FORMAT].is_some() {
+            errors[field::BYTES] = match self.value(field::BYTES).parse::<usize>() {
+                Ok(n) if n >= 16 => None,
+                Ok(n) => Some(format!("{n} is too weak: at least 16 bytes (128 bits)")),
+                Err(_) => Some(BYTES_HINT.into()),
+            };
         }
-        .entropy_bits();
-        if per_char <= 0.0 {
-            return Err("format: this encoding carries no entropy".into());
+        let prefix = self.value(field::PREFIX);
+        if !prefix.is_empty() {
+            match crate::keygen::validate_prefix(prefix) {
+                Ok(()) => req.prefix = Some(prefix.to_owned()),
+                Err(crate::keygen::KeygenError::InvalidPrefix(why)) => {
+                    errors[field::PREFIX] = Some(why.to_owned())
+                }
+                Err(e) => errors[field::PREFIX] = Some(e.to_string()),
+            }
         }
-        let chars = (bits / per_char).ceil() as usize;
-        req.secret_spec = Spec {
-            encoding,
-            length: Length::Chars(chars.max(1)),
-        };
-        let prefix = self.value(2);
-        req.prefix = (!prefix.is_empty()).then(|| prefix.to_owned());
-        let expires = self.value(4);
+        let expires = self.value(field::EXPIRES);
         if !expires.is_empty() {
-            req.expires_at = Some(parse_expiry_at(expires, now)?);
+            match parse_expiry_at(expires, now) {
+                Ok(t) if t <= now => errors[field::EXPIRES] = Some("that is in the past".into()),
+                Ok(t) => req.expires_at = Some(t),
+                Err(e) => errors[field::EXPIRES] = Some(e),
+            }
         }
-        req.meta = parse_meta_line(self.value(5))?;
-        Ok(req)
+        match crate::record::parse_meta_line(self.value(field::META)) {
+            Ok(meta) => req.meta = meta,
+            Err(e) => errors[field::META] = Some(e),
+        }
+        let ok = errors.iter().all(Option::is_none);
+        (ok.then_some(req), errors)
+    }
+
+    /// Turns the form into a create request, or says what is wrong (the first field).
+    pub fn to_request(&self, now: UnixMs) -> Result<CreateRequest, String> {
+        let (req, errors) = self.check(now);
+        req.ok_or_else(|| {
+            errors
+                .iter()
+                .zip(FORM_FIELDS)
+                .find_map(|(e, (label, _))| {
+                    e.as_ref().map(|e| format!("{}: {e}", label.to_lowercase()))
+                })
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -253,21 +371,7 @@ fn parse_expiry_at(s: &str, now: UnixMs) -> Result<UnixMs, String> {
     }
     s.parse::<jiff::Timestamp>()
         .map(|t| t.as_millisecond())
-        .map_err(|_| "expires: give a duration (90d, 12h) or an RFC 3339 time".to_owned())
-}
-
-fn parse_meta_line(s: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut meta = BTreeMap::new();
-    for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((k, v)) = pair.split_once('=') else {
-            return Err(format!("metadata: {pair:?} is not key=value"));
-        };
-        if k.trim().is_empty() {
-            return Err("metadata: empty key".into());
-        }
-        meta.insert(k.trim().to_owned(), v.trim().to_owned());
-    }
-    Ok(meta)
+        .map_err(|_| "give a duration (90d, 12h) or an RFC 3339 time".to_owned())
 }
 
 /// The one-time view of a new key's secret.
@@ -383,6 +487,15 @@ impl RotateDialog {
     }
 }
 
+/// The `?` help: it scrolls through the key table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelpView {
+    /// The first line shown (the view keeps the last page full).
+    pub scroll: usize,
+    /// The detail view it was opened from, to go back to; else the table.
+    pub back_to: Option<String>,
+}
+
 /// What fills the screen (the table is under every popup).
 #[derive(Clone, Debug)]
 pub enum Screen {
@@ -390,7 +503,7 @@ pub enum Screen {
     Detail {
         id: String,
     },
-    Help,
+    Help(HelpView),
     NewKey(NewKeyForm),
     Reveal(Reveal),
     ConfirmRevoke(RevokeDialog),
@@ -520,6 +633,8 @@ pub enum Action {
     Done(String),
     /// A command failed; say why.
     Failed(String),
+    /// Creating a key failed: the form, if still open, says why and stays as it was.
+    CreateFailed(String),
     /// Audit events of the key shown in the detail view.
     DetailEvents { id: String, events: Vec<Event> },
     /// The fuzzy filter finished: indices into the records, best first.
@@ -579,6 +694,9 @@ pub struct State {
     /// Bumped whenever a record changes in place (and with `structure`).
     revision: u64,
     counts: (usize, usize, usize),
+    /// The earliest expiry after `now` among the loaded active keys (as of the last
+    /// recount): the header counts and the status filters change then.
+    next_expiry: Option<UnixMs>,
     /// Indices into `records` shown in the table, in order.
     pub visible: Vec<usize>,
     /// Index into `visible`.
@@ -612,6 +730,7 @@ impl State {
             structure: 0,
             revision: 0,
             counts: (0, 0, 0),
+            next_expiry: None,
             visible: Vec::new(),
             selected: 0,
             scroll: 0,
@@ -634,6 +753,15 @@ impl State {
             .and_then(|&i| self.records.get(i))
     }
 
+    /// The key an action is about: the one the detail view shows, else the one under
+    /// the cursor (they differ when the shown key left the filtered table meanwhile).
+    pub fn target_record(&self) -> Option<&Row> {
+        match &self.screen {
+            Screen::Detail { id } => self.record(id),
+            _ => self.selected_record(),
+        }
+    }
+
     pub fn record(&self, id: &str) -> Option<&Row> {
         self.records.iter().find(|r| r.id() == id)
     }
@@ -648,33 +776,45 @@ impl State {
         self.counts
     }
 
-    /// Recounts by status (records changed, or time passed and keys expired).
+    /// Recounts by status (records changed, or time passed and keys expired), and finds
+    /// the next key to expire.
     fn recount(&mut self) {
         let mut c = (0, 0, 0);
+        let mut next: Option<UnixMs> = None;
         for r in self.records.iter() {
             match r.status_at(self.now) {
-                Status::Active => c.0 += 1,
+                Status::Active => {
+                    c.0 += 1;
+                    if let Some(e) = r.expires_at {
+                        next = Some(next.map_or(e, |n| n.min(e)));
+                    }
+                }
                 Status::Revoked => c.1 += 1,
                 Status::Expired => c.2 += 1,
             }
         }
         self.counts = c;
+        self.next_expiry = next;
     }
 
-    /// When the next tick is due, if anything on screen moves with time.
+    /// When the next tick is due: the next moment something on screen changes with time
+    /// alone (the clipboard countdown, a key's countdown or age, a key expiring anywhere,
+    /// which changes the counts), or `None` when nothing does.
     pub fn next_tick(&self) -> Option<Duration> {
+        let mut next = view::next_change(self);
+        let mut at = |t: UnixMs| next = Some(next.map_or(t, |n: UnixMs| n.min(t)));
         if let Some(clip) = &self.clip {
             let left = (clip.deadline - self.now).max(0);
             let to_next_second = match left % 1000 {
                 0 => 1000,
                 r => r,
             };
-            return Some(Duration::from_millis(to_next_second.min(left.max(1)) as u64));
+            at(self.now + to_next_second.min(left.max(1)));
         }
-        if !self.records.is_empty() {
-            return Some(Duration::from_secs(30));
+        if let Some(e) = self.next_expiry {
+            at(e);
         }
-        None
+        next.map(|t| Duration::from_millis((t - self.now).max(1) as u64))
     }
 
     fn say(&mut self, text: impl Into<String>) {
@@ -890,14 +1030,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Tick => {
+            let counts = state.counts;
             state.recount();
+            let mut cmds = Vec::new();
             if let Some(clip) = &state.clip
                 && state.now >= clip.deadline
             {
                 state.clip = None;
-                return vec![Command::ClearClipboard];
+                cmds.push(Command::ClearClipboard);
             }
-            Vec::new()
+            // A key expired: a status filter shows other rows now.
+            if state.counts != counts && state.status_filter != StatusFilter::All {
+                let selected_id = state.selected_record().map(|r| r.id().to_owned());
+                cmds.extend(state.records_changed());
+                state.reselect(selected_id.as_deref());
+            }
+            cmds
         }
         Action::Quit => {
             state.quit = true;
@@ -1024,6 +1172,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.complain(text);
             Vec::new()
         }
+        Action::CreateFailed(text) => {
+            if let Screen::NewKey(form) = &mut state.screen {
+                form.creating = false;
+                form.error = Some(text.clone());
+            }
+            state.complain(text);
+            Vec::new()
+        }
         Action::DetailEvents { id, events } => {
             if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
                 state.detail_events = events;
@@ -1084,6 +1240,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                     "copied {what} to {via_text}; it cannot be cleared automatically"
                 ));
             } else {
+                // The clipboard holds this now, not the secret counted down before (the
+                // clipboard thread has forgotten that one too).
+                if via == ClipboardVia::System {
+                    state.clip = None;
+                }
                 state.say(format!("copied {what} to {via_text}"));
             }
             Vec::new()
@@ -1134,34 +1295,33 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         }
         Screen::Table => {
             state.screen = Screen::Table;
-            match state.keymap.lookup(&key) {
+            match state.keymap.lookup_in(Context::Table, &key) {
                 Some(a) => on_table_action(state, a),
-                None if key.code == KeyCode::Esc && !state.filter.query().is_empty() => {
-                    state.filter.input.reset();
-                    state.refresh_visible()
-                }
                 None => Vec::new(),
             }
         }
-        Screen::Help => Vec::new(),
-        Screen::Detail { id } => {
-            if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+        Screen::Help(view) => on_help_key(state, view, key),
+        Screen::Detail { id } => match state.keymap.lookup_in(Context::Detail, &key) {
+            Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
                 state.detail_events.clear();
-                return Vec::new();
+                Vec::new()
             }
-            state.screen = Screen::Detail { id };
-            match state.keymap.lookup(&key) {
-                Some(
-                    a @ (KeyAction::CopyId
-                    | KeyAction::CopySecret
-                    | KeyAction::Revoke
-                    | KeyAction::Restore
-                    | KeyAction::Delete
-                    | KeyAction::Rotate),
-                ) => on_table_action(state, a),
-                _ => Vec::new(),
+            Some(KeyAction::Help) => {
+                state.screen = Screen::Help(HelpView {
+                    scroll: 0,
+                    back_to: Some(id),
+                });
+                Vec::new()
             }
-        }
+            Some(a) => {
+                state.screen = Screen::Detail { id };
+                on_table_action(state, a)
+            }
+            None => {
+                state.screen = Screen::Detail { id };
+                Vec::new()
+            }
+        },
         Screen::NewKey(form) => on_form_key(state, form, key),
         Screen::Reveal(reveal) => on_reveal_key(state, reveal, key),
         Screen::ConfirmRevoke(dialog) => on_revoke_key(state, dialog, key),
@@ -1361,7 +1521,7 @@ fn text_field_focused(state: &State) -> bool {
         Screen::Table => state.filter.editing,
         Screen::NewKey(_) | Screen::ConfirmDelete { .. } | Screen::ConfirmRotate(_) => true,
         Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
-        Screen::Detail { .. } | Screen::Help | Screen::Reveal(_) => false,
+        Screen::Detail { .. } | Screen::Help(_) | Screen::Reveal(_) => false,
     }
 }
 
@@ -1458,16 +1618,16 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::CopyId => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 return vec![Command::Copy {
                     text: Secret::new(r.id().to_owned()),
-                    what: "the id".into(),
+                    what: id_what(r.id(), r.name()),
                     secret: false,
                 }];
             }
         }
         KeyAction::CopySecret => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 match state.server.mode {
                     Some(Mode::Hash) | None => state.complain(
                         "cannot copy the secret: secrets are stored hashed; they are shown only once at creation",
@@ -1486,7 +1646,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Revoke => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 if r.revoked {
                     let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is already revoked"));
@@ -1507,7 +1667,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Restore => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 if !r.revoked {
                     let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is not revoked"));
@@ -1518,7 +1678,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Delete => {
-            if let Some(r) = state.selected_record().cloned()
+            if let Some(r) = state.target_record().cloned()
                 && !state.refuse_offline("delete")
             {
                 let (id, name) = (r.id().to_owned(), crate::sanitize::line(r.name()));
@@ -1531,7 +1691,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Rotate => {
-            if let Some(r) = state.selected_record().cloned() {
+            if let Some(r) = state.target_record().cloned() {
                 if r.revoked {
                     let name = crate::sanitize::line(r.name());
                     state.complain(format!("{name} is revoked; restore it before rotating"));
@@ -1551,7 +1711,15 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                 return vec![Command::Reload];
             }
         }
-        KeyAction::Help => state.screen = Screen::Help,
+        KeyAction::Help => state.screen = Screen::Help(HelpView::default()),
+        KeyAction::Back => {
+            if !state.filter.query().is_empty() {
+                state.filter.input.reset();
+                return state.refresh_visible();
+            }
+        }
+        // Only in the reveal view, which has its own handler.
+        KeyAction::CopyToken => {}
         KeyAction::Quit => return update(state, Action::Quit),
     }
     Vec::new()
@@ -1561,55 +1729,124 @@ fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Co
     let n = form.fields.len();
     match key.code {
         KeyCode::Esc => {
-            state.say("new key cancelled");
+            state.say(if form.creating {
+                "form closed; the key is still being created"
+            } else {
+                "new key cancelled"
+            });
             return Vec::new();
         }
         KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % n,
         KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + n - 1) % n,
-        KeyCode::Enter => match form.to_request(state.now) {
-            Ok(req) => {
-                if state.refuse_offline("create") {
-                    state.screen = Screen::NewKey(form);
-                    return Vec::new();
+        KeyCode::Enter if form.creating => {}
+        KeyCode::Enter => {
+            form.submitted = true;
+            form.error = None;
+            match form.check(state.now) {
+                (Some(req), _) => {
+                    if !state.refuse_offline("create") {
+                        form.creating = true;
+                        state.say(format!("creating {}…", crate::sanitize::line(&req.name)));
+                        state.screen = Screen::NewKey(form);
+                        return vec![Command::Create(Box::new(req))];
+                    }
                 }
-                state.say(format!("creating {}…", crate::sanitize::line(&req.name)));
-                return vec![Command::Create(Box::new(req))];
+                (None, errors) => {
+                    // The cursor goes to the first field that is wrong.
+                    if let Some(i) = errors.iter().position(Option::is_some) {
+                        form.focus = i;
+                    }
+                }
             }
-            Err(e) => form.error = Some(e),
-        },
+        }
+        _ if form.creating => {}
         _ => {
             if let Some(input) = form.fields.get_mut(form.focus) {
+                let before = input.value().to_owned();
                 input.handle_event(&crossterm::event::Event::Key(key));
+                if input.value() != before {
+                    form.touched[form.focus] = true;
+                    form.error = None;
+                }
             }
-            form.error = None;
         }
     }
     state.screen = Screen::NewKey(form);
     Vec::new()
 }
 
+/// The help: the move keys of the key table scroll it; back, quit and help close it
+/// (back to the details when it was opened there).
+fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Command> {
+    let (total, rows) = view::help::extent(state);
+    let last = total.saturating_sub(rows);
+    let page = rows.max(1);
+    let first = view::help::first_line(state, &view);
+    view.scroll = match state.keymap.lookup_in(Context::Help, &key) {
+        Some(KeyAction::Up) => first.saturating_sub(1),
+        Some(KeyAction::Down) => (first + 1).min(last),
+        Some(KeyAction::PageUp) => first.saturating_sub(page),
+        Some(KeyAction::PageDown) => (first + page).min(last),
+        Some(KeyAction::Top) => 0,
+        // Sticks to the end whatever the size (the view keeps the last page full).
+        Some(KeyAction::Bottom) => usize::MAX,
+        Some(_) => {
+            return match view.back_to {
+                Some(id) => {
+                    state.screen = Screen::Detail { id: id.clone() };
+                    vec![Command::LoadDetail { id }]
+                }
+                None => Vec::new(),
+            };
+        }
+        None => first,
+    };
+    state.screen = Screen::Help(view);
+    Vec::new()
+}
+
 fn on_reveal_key(state: &mut State, reveal: Reveal, key: KeyEvent) -> Vec<Command> {
     let c = &reveal.created;
-    let copy = match key.code {
-        KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
+    let copy = match state.keymap.lookup_in(Context::Reveal, &key) {
+        Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
             // Dropping `reveal` here zeroes the secret.
             state.say("the secret is gone from keytui; it is not shown again");
             return Vec::new();
         }
-        KeyCode::Char('c') => Some((c.secret.clone(), "the secret", true)),
-        KeyCode::Char('y') => Some((Secret::new(c.record.id.clone()), "the id", false)),
-        KeyCode::Char('t') => Some((c.token.clone(), "the token", true)),
+        Some(KeyAction::CopySecret) => Some((c.secret.clone(), secret_what(&c.record.name), true)),
+        Some(KeyAction::CopyId) => Some((
+            Secret::new(c.record.id.clone()),
+            id_what(&c.record.id, &c.record.name),
+            false,
+        )),
+        Some(KeyAction::CopyToken) => Some((c.token.clone(), token_what(&c.record.name), true)),
         _ => None,
     };
     state.screen = Screen::Reveal(reveal);
     match copy {
-        Some((text, what, secret)) => vec![Command::Copy {
-            text,
-            what: what.into(),
-            secret,
-        }],
+        Some((text, what, secret)) => vec![Command::Copy { text, what, secret }],
         None => Vec::new(),
     }
+}
+
+/// What a copy of a key's id is called in messages: the id itself (it is public) and
+/// the key's name.
+fn id_what(id: &str, name: &str) -> String {
+    format!(
+        "the id {} of {}",
+        crate::sanitize::line(id),
+        crate::sanitize::line(name)
+    )
+}
+
+/// What a copy of a key's secret is called in messages.
+pub fn secret_what(name: &str) -> String {
+    format!("the secret of {}", crate::sanitize::line(name))
+}
+
+/// What a copy of a key's whole token (prefix, id, secret, checksum) is called.
+fn token_what(name: &str) -> String {
+    format!("the token of {}", crate::sanitize::line(name))
 }
 
 fn on_mouse(state: &mut State, m: MouseEvent) {

@@ -1,5 +1,7 @@
 use super::*;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
+use crate::tui::keymap::Keymap;
+use crate::tui::row::Row;
 
 fn ids(s: &State) -> Vec<String> {
     s.visible
@@ -373,39 +375,65 @@ fn confirming_while_offline_is_refused_not_dropped() {
     );
 }
 
+/// Types `text` into the focused field.
+fn type_in(s: &mut State, text: &str) {
+    for c in text.chars() {
+        update(s, key(c));
+    }
+}
+
+/// Moves the form's focus to field `i`.
+fn focus(s: &mut State, i: usize) {
+    loop {
+        match &s.screen {
+            Screen::NewKey(f) if f.focus == i => return,
+            Screen::NewKey(_) => {
+                update(s, code(KeyCode::Tab));
+            }
+            other => panic!("the form is gone: {other:?}"),
+        }
+    }
+}
+
+/// Replaces field `i`'s text.
+fn set_field(s: &mut State, i: usize, text: &str) {
+    focus(s, i);
+    let Screen::NewKey(f) = &mut s.screen else {
+        unreachable!()
+    };
+    let n = f.fields[i].value().chars().count();
+    for _ in 0..n {
+        update(s, code(KeyCode::Backspace));
+    }
+    type_in(s, text);
+}
+
+fn form(s: &State) -> &NewKeyForm {
+    match &s.screen {
+        Screen::NewKey(f) => f,
+        other => panic!("the form is gone: {other:?}"),
+    }
+}
+
 #[test]
 fn new_key_form_defaults_and_create() {
     let mut s = state();
     update(&mut s, key('n'));
-    let Screen::NewKey(form) = &s.screen else {
-        panic!("no form")
-    };
-    assert_eq!(form.fields[1].value(), "base62");
-    assert_eq!(form.fields[3].value(), "256");
+    assert_eq!(form(&s).fields[field::FORMAT].value(), "base62");
+    // Bytes, as the CLI's --bytes (default 32 = 256 bits).
+    assert_eq!(form(&s).fields[field::BYTES].value(), "32");
+    assert_eq!(FORM_FIELDS[field::BYTES].0, "Bytes");
     // Enter without a name is refused inside the form.
     assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
-    assert!(matches!(&s.screen, Screen::NewKey(f) if f.error.is_some()));
-    for c in "ci-bot".chars() {
-        update(&mut s, key(c));
-    }
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    for c in "sk_test".chars() {
-        update(&mut s, key(c));
-    }
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    for c in "30d".chars() {
-        update(&mut s, key(c));
-    }
-    update(&mut s, code(KeyCode::BackTab));
-    update(&mut s, code(KeyCode::BackTab));
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    for c in "owner=ops, tier = gold".chars() {
-        update(&mut s, key(c));
-    }
+    assert!(form(&s).shown_errors(NOW)[field::NAME].is_some());
+    type_in(&mut s, "ci-bot");
+    set_field(&mut s, field::PREFIX, "sk_test");
+    set_field(&mut s, field::EXPIRES, "30d");
+    set_field(
+        &mut s,
+        field::META,
+        r#"owner=ops scopes=read,write note="two words""#,
+    );
     let cmds = update(&mut s, code(KeyCode::Enter));
     let [Command::Create(req)] = cmds.as_slice() else {
         panic!("expected a create, got {cmds:?}")
@@ -413,9 +441,116 @@ fn new_key_form_defaults_and_create() {
     assert_eq!(req.name, "ci-bot");
     assert_eq!(req.prefix.as_deref(), Some("sk_test"));
     assert_eq!(req.expires_at, Some(NOW + 30 * DAY));
-    assert_eq!(req.meta.get("tier").map(String::as_str), Some("gold"));
-    assert!(req.secret_spec.entropy_bits() >= 256.0);
-    assert!(matches!(s.screen, Screen::Table));
+    assert_eq!(
+        req.meta.get("scopes").map(String::as_str),
+        Some("read,write")
+    );
+    assert_eq!(req.meta.get("note").map(String::as_str), Some("two words"));
+    assert_eq!(req.meta.len(), 3);
+    // The same secret as `keytui create` makes by default (--format base62 --bytes 32).
+    assert_eq!(req.secret_spec, crate::keygen::Spec::secret_default());
+    // The form waits for the key, then the reveal view replaces it.
+    assert!(form(&s).creating);
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: None,
+        },
+    );
+    assert!(matches!(s.screen, Screen::Reveal(_)));
+}
+
+#[test]
+fn a_wrong_field_keeps_the_form_open_with_the_error_under_that_field() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    type_in(&mut s, "edge-proxy");
+    set_field(&mut s, field::FORMAT, "uuid");
+    set_field(&mut s, field::PREFIX, "SK-Live");
+    set_field(&mut s, field::BYTES, "8");
+    // Checked while typing: the prefix is wrong before Enter.
+    let errors = form(&s).shown_errors(NOW);
+    assert!(
+        errors[field::FORMAT]
+            .as_deref()
+            .is_some_and(|e| e.contains("ids only")),
+        "{errors:?}"
+    );
+    assert!(
+        errors[field::PREFIX]
+            .as_deref()
+            .is_some_and(|e| e.contains("lowercase")),
+        "{errors:?}"
+    );
+    assert!(
+        errors[field::BYTES]
+            .as_deref()
+            .is_some_and(|e| e.contains("16 bytes")),
+        "{errors:?}"
+    );
+    assert!(errors[field::NAME].is_none());
+    // Enter creates nothing, keeps every value and puts the cursor on the first error.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    let f = form(&s);
+    assert_eq!(f.focus, field::FORMAT);
+    let values: Vec<&str> = f.fields.iter().map(|i| i.value()).collect();
+    assert_eq!(values, ["edge-proxy", "uuid", "SK-Live", "8", "", ""]);
+    // Fixing them one by one clears each error as it is typed.
+    set_field(&mut s, field::FORMAT, "hex");
+    assert!(form(&s).shown_errors(NOW)[field::FORMAT].is_none());
+    set_field(&mut s, field::PREFIX, "sk_live");
+    set_field(&mut s, field::BYTES, "16");
+    assert_eq!(form(&s).shown_errors(NOW), FieldErrors::default());
+    assert_eq!(
+        form(&s).secret_summary().as_deref(),
+        Some("= 128 bits, 32 characters")
+    );
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Command::Create(_)]), "{cmds:?}");
+}
+
+#[test]
+fn fields_not_yet_edited_show_no_error_until_enter() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    set_field(&mut s, field::META, "scopes");
+    let errors = form(&s).shown_errors(NOW);
+    assert!(errors[field::NAME].is_none(), "the name was not edited yet");
+    assert!(
+        errors[field::META]
+            .as_deref()
+            .is_some_and(|e| e.contains("key=value"))
+    );
+}
+
+#[test]
+fn a_failed_create_leaves_the_form_as_it_was() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    type_in(&mut s, "ci-bot");
+    assert!(matches!(
+        update(&mut s, code(KeyCode::Enter)).as_slice(),
+        [Command::Create(_)]
+    ));
+    // Enter again while it is on its way does not create a second key.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    update(
+        &mut s,
+        Action::CreateFailed("create failed: connection refused".into()),
+    );
+    let f = form(&s);
+    assert!(!f.creating);
+    assert_eq!(f.fields[field::NAME].value(), "ci-bot");
+    assert!(
+        f.error
+            .as_deref()
+            .is_some_and(|e| e.contains("connection refused"))
+    );
+    assert!(matches!(
+        update(&mut s, code(KeyCode::Enter)).as_slice(),
+        [Command::Create(_)]
+    ));
 }
 
 #[test]
@@ -423,10 +558,12 @@ fn new_key_form_reports_bad_fields() {
     let mut f = NewKeyForm::default();
     f.fields[0] = Input::new("x".into());
     f.fields[3] = Input::new("lots".into());
-    assert!(f.to_request(NOW).unwrap_err().contains("entropy"));
-    f.fields[3] = Input::new("128".into());
+    assert!(f.to_request(NOW).unwrap_err().starts_with("bytes"));
+    f.fields[3] = Input::new("16".into());
     f.fields[4] = Input::new("someday".into());
     assert!(f.to_request(NOW).unwrap_err().contains("expires"));
+    f.fields[4] = Input::new("2020-01-01T00:00:00Z".into());
+    assert!(f.to_request(NOW).unwrap_err().contains("past"));
     f.fields[4] = Input::new(String::new());
     f.fields[5] = Input::new("novalue".into());
     assert!(f.to_request(NOW).unwrap_err().contains("metadata"));
@@ -458,7 +595,7 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
     assert_eq!(s.selected_record().map(|r| r.name()), Some("new-key"));
     let cmds = update(&mut s, key('c'));
     assert!(
-        matches!(&cmds[..], [Command::Copy { secret: true, what, .. }] if what == "the secret")
+        matches!(&cmds[..], [Command::Copy { secret: true, what, .. }] if what == "the secret of new-key")
     );
     let cmds = update(&mut s, key('t'));
     assert!(
@@ -471,6 +608,123 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
     update(&mut s, code(KeyCode::Esc));
     assert!(matches!(s.screen, Screen::Table));
     assert!(!format!("{s:?}").contains("S3cr3t"));
+}
+
+/// Feeds back what the clipboard thread answers to a copy command.
+fn copy_done(s: &mut State, cmds: Vec<Command>) {
+    for c in cmds {
+        if let Command::Copy { what, secret, .. } = c {
+            update(
+                s,
+                Action::Copied {
+                    what,
+                    via: ClipboardVia::System,
+                    secret,
+                },
+            );
+        }
+    }
+}
+
+/// The status line as drawn at 80x24.
+fn status_line(s: &State) -> String {
+    let mut t =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+    t.draw(|f| view::render(s, f)).expect("draw");
+    let area = view::areas(s).status;
+    let buf = t.backend().buffer();
+    (0..area.width)
+        .map(|x| buf[(x, area.y)].symbol())
+        .collect::<String>()
+}
+
+#[test]
+fn every_copy_message_says_what_the_clipboard_holds() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: None,
+        },
+    );
+    // Reveal view: t, then y: the id replaced the token, and the status line says so.
+    let cmds = update(&mut s, key('t'));
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("the token of new-key in clipboard, cleared in 45s"),
+        "{line}"
+    );
+    let cmds = update(&mut s, key('y'));
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("copied the id K09x9fQ2mZ7pL4tR8 of new-key"),
+        "{line}"
+    );
+    assert!(!line.contains("token"), "{line}");
+    assert!(
+        s.clip.is_none(),
+        "nothing of ours to clear: the id replaced it"
+    );
+    // c: the secret, counted down.
+    let cmds = update(&mut s, key('c'));
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("the secret of new-key in clipboard"),
+        "{line}"
+    );
+    // The table: y copies the id of the key under the cursor.
+    update(&mut s, code(KeyCode::Esc));
+    update(&mut s, key('j'));
+    let cmds = update(&mut s, key('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy { secret: false, text, what }]
+            if text.expose() == "K00x9fQ2mZ7pL4tR8" && what == "the id K00x9fQ2mZ7pL4tR8 of billing-service"),
+        "{cmds:?}"
+    );
+    copy_done(&mut s, cmds);
+    let line = status_line(&s);
+    assert!(
+        line.contains("copied the id K00x9fQ2mZ7pL4tR8 of billing-service"),
+        "{line}"
+    );
+    assert!(!line.contains("secret"), "{line}");
+}
+
+#[test]
+fn the_detail_view_copies_the_key_it_shows() {
+    let mut s = state_in(Mode::Sealed, false);
+    update(&mut s, key('s')); // active keys only
+    update(&mut s, key('j'));
+    let shown = s
+        .selected_record()
+        .map(|r| r.id().to_owned())
+        .expect("a key");
+    update(&mut s, code(KeyCode::Enter));
+    // Revoked elsewhere meanwhile: it leaves the active table, the cursor moves on.
+    let mut r = crate::tui::fixtures::records()
+        .into_iter()
+        .find(|r| r.id == shown)
+        .expect("fixture");
+    r.revoked = true;
+    update(&mut s, Action::RecordChanged(Box::new(r)));
+    assert_ne!(
+        s.selected_record().map(|r| r.id().to_owned()),
+        Some(shown.clone())
+    );
+    let cmds = update(&mut s, key('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy { text, .. }] if text.expose() == shown),
+        "{cmds:?}"
+    );
+    let cmds = update(&mut s, key('c'));
+    assert!(
+        matches!(&cmds[..], [Command::ReadSecret { id, .. }] if *id == shown),
+        "{cmds:?}"
+    );
 }
 
 #[test]
@@ -573,7 +827,143 @@ fn copied_secret_counts_down_and_is_cleared() {
         [Command::ClearClipboard]
     ));
     assert!(s.clip.is_none());
-    assert_eq!(s.next_tick(), Some(Duration::from_secs(30)));
+    // Then the next thing that moves: "used 2h ago" turns "3h ago" at NOW + 1h.
+    assert_eq!(s.next_tick(), Some(Duration::from_secs(3600 - 45)));
+}
+
+/// A state with just these records loaded at `NOW`.
+fn state_with(records: Vec<KeyRecord>) -> State {
+    let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
+    let all = records;
+    let total = all.len();
+    update(
+        &mut s,
+        Action::FirstPage {
+            load: 1,
+            records: all.into_iter().map(Row::from).collect(),
+            total,
+            malformed: 0,
+        },
+    );
+    s
+}
+
+/// The text of the table row showing `name`, drawn at 80x24.
+fn drawn_row(s: &State, name: &str) -> String {
+    let mut t =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+    t.draw(|f| view::render(s, f)).expect("draw");
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .find(|l| l.contains(name))
+        .unwrap_or_default()
+}
+
+/// Advances the injected clock to the next tick the state asked for and ticks.
+fn tick(s: &mut State) -> Vec<Command> {
+    let d = s.next_tick().expect("a tick is due");
+    s.now += d.as_millis() as i64;
+    update(s, Action::Tick)
+}
+
+#[test]
+fn a_key_under_a_minute_from_expiry_counts_down_by_the_second_and_expires_on_time() {
+    let mut soon = record(20, "expiring-soon");
+    soon.created_at = NOW - 10 * 60_000;
+    soon.expires_at = Some(NOW + 11_500);
+    let mut s = state_with(vec![soon]);
+    assert!(drawn_row(&s, "expiring-soon").contains("in 12s"));
+    // The next second boundary of the countdown, not a fixed period.
+    assert_eq!(s.next_tick(), Some(Duration::from_millis(500)));
+    let mut seen = Vec::new();
+    while s.now < NOW + 11_500 {
+        tick(&mut s);
+        let row = drawn_row(&s, "expiring-soon");
+        seen.push(row.clone());
+        if s.now < NOW + 11_500 {
+            assert!(row.contains("active"), "{row}");
+            assert!(!row.contains("in 0s"), "{row}");
+        }
+    }
+    // One tick per second: 11s, 10s, …, 1s, then the moment it expires.
+    assert_eq!(seen.len(), 12, "{seen:#?}");
+    assert!(seen[0].contains("in 11s"), "{}", seen[0]);
+    assert!(seen[10].contains("in 1s"), "{}", seen[10]);
+    assert_eq!(s.now, NOW + 11_500);
+    let row = &seen[11];
+    assert!(row.contains("expired") && !row.contains("active"), "{row}");
+    assert_eq!(s.counts(), (0, 0, 1));
+}
+
+#[test]
+fn a_key_minutes_from_expiry_ticks_when_the_minutes_change() {
+    let mut later = record(20, "expiring-later");
+    later.created_at = NOW - 10 * 60_000;
+    later.expires_at = Some(NOW + 5 * 60_000 + 30_000);
+    let mut s = state_with(vec![later]);
+    assert!(drawn_row(&s, "expiring-later").contains("in 5m"));
+    // "in 5m" until 4m59s are left.
+    assert_eq!(s.next_tick(), Some(Duration::from_millis(31_000)));
+    tick(&mut s);
+    assert!(drawn_row(&s, "expiring-later").contains("in 4m"));
+    // Under a minute: by the second.
+    s.now = NOW + 4 * 60_000 + 30_000;
+    update(&mut s, Action::Tick);
+    assert!(drawn_row(&s, "expiring-later").contains("in 1m"));
+    assert_eq!(s.next_tick(), Some(Duration::from_millis(1_000)));
+    tick(&mut s);
+    assert!(drawn_row(&s, "expiring-later").contains("in 59s"));
+}
+
+#[test]
+fn a_key_expiring_off_screen_still_wakes_the_counts() {
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        let mut r = record(40 + i, &format!("filler-{i}"));
+        r.created_at = NOW - 2 * DAY - i as i64;
+        rows.push(r);
+    }
+    let mut hidden = record(30, "far-down");
+    hidden.created_at = NOW - 400 * DAY;
+    hidden.expires_at = Some(NOW + 90_000);
+    rows.push(hidden);
+    let mut s = state_with(rows);
+    assert!(drawn_row(&s, "far-down").is_empty(), "it is off screen");
+    // Nothing on screen changes for hours, but the header's counts change at its expiry.
+    assert_eq!(s.next_tick(), Some(Duration::from_secs(90)));
+    tick(&mut s);
+    assert_eq!(s.counts(), (40, 0, 1), "the header counts it as expired");
+}
+
+#[test]
+fn an_expiring_key_leaves_the_active_view_when_it_expires() {
+    let mut soon = record(20, "expiring-soon");
+    soon.created_at = NOW - 10 * 60_000;
+    soon.expires_at = Some(NOW + 2_000);
+    let mut stays = record(21, "stays");
+    stays.created_at = NOW - 20 * 60_000;
+    let mut s = state_with(vec![soon, stays]);
+    update(&mut s, key('s'));
+    assert_eq!(s.status_filter, StatusFilter::Active);
+    assert!(ids(&s).contains(&"expiring-soon".to_owned()));
+    update(&mut s, key('j'));
+    let selected = s.selected_record().map(|r| r.id().to_owned());
+    tick(&mut s);
+    tick(&mut s);
+    assert_eq!(s.now, NOW + 2_000);
+    assert_eq!(ids(&s), vec!["stays"]);
+    assert_eq!(s.selected_record().map(|r| r.id().to_owned()), selected);
+}
+
+#[test]
+fn nothing_ticks_when_nothing_moves() {
+    let s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
+    assert_eq!(s.next_tick(), None);
 }
 
 #[test]
@@ -757,13 +1147,132 @@ fn details_load_the_key_events_and_esc_returns() {
     assert!(matches!(s.screen, Screen::Table));
 }
 
+fn help_scroll(s: &State) -> usize {
+    match &s.screen {
+        Screen::Help(h) => view::help::first_line(s, h),
+        other => panic!("the help is not open: {other:?}"),
+    }
+}
+
 #[test]
-fn help_opens_and_any_key_closes() {
+fn help_scrolls_with_the_move_keys_and_closes_with_esc_q_or_help() {
     let mut s = state();
     update(&mut s, key('?'));
-    assert!(matches!(s.screen, Screen::Help));
+    let (total, rows) = view::help::extent(&s);
+    assert!(
+        total > rows,
+        "the help fits at 80x24 ({total} lines): nothing to scroll"
+    );
+    let last = total - rows;
+    assert_eq!(help_scroll(&s), 0);
+    update(&mut s, key('j'));
+    update(&mut s, code(KeyCode::Down));
+    assert_eq!(help_scroll(&s), 2);
+    update(&mut s, key('k'));
+    assert_eq!(help_scroll(&s), 1);
+    update(&mut s, key('G'));
+    assert_eq!(help_scroll(&s), last);
+    update(&mut s, key('j'));
+    assert_eq!(help_scroll(&s), last, "stops at the last page");
+    update(&mut s, code(KeyCode::Home));
+    assert_eq!(help_scroll(&s), 0);
+    update(&mut s, code(KeyCode::PageDown));
+    assert_eq!(help_scroll(&s), rows.min(last));
+    update(&mut s, code(KeyCode::PageUp));
+    assert_eq!(help_scroll(&s), 0);
+    // Keys that mean nothing here leave it open (they used to close it).
+    update(&mut s, key('x'));
+    update(&mut s, key('d'));
+    assert!(matches!(s.screen, Screen::Help(_)));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(s.screen, Screen::Table));
+    for close in ['q', '?'] {
+        update(&mut s, key('?'));
+        update(&mut s, key(close));
+        assert!(matches!(s.screen, Screen::Table), "{close}");
+        assert!(!s.quit, "{close} quit from the help");
+    }
+}
+
+#[test]
+fn q_and_esc_go_back_from_views_and_q_quits_from_the_table() {
+    let mut s = state();
+    for back in [code(KeyCode::Esc), key('q'), code(KeyCode::Enter)] {
+        update(&mut s, code(KeyCode::Enter));
+        assert!(matches!(s.screen, Screen::Detail { .. }));
+        update(&mut s, back);
+        assert!(matches!(s.screen, Screen::Table));
+        assert!(!s.quit);
+    }
+    // Help from the details goes back to the details (reloading their events).
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, key('?'));
+    assert!(matches!(s.screen, Screen::Help(_)));
+    let cmds = update(&mut s, key('q'));
+    assert!(matches!(s.screen, Screen::Detail { .. }));
+    assert!(matches!(cmds.as_slice(), [Command::LoadDetail { .. }]));
+    update(&mut s, key('q'));
+    assert!(matches!(s.screen, Screen::Table));
+    // The reveal view: q is done, as Esc.
+    update(
+        &mut s,
+        Action::Created {
+            created: Box::new(created()),
+            rotated_from: None,
+        },
+    );
+    update(&mut s, key('q'));
+    assert!(matches!(s.screen, Screen::Table));
+    assert!(!s.quit);
+    // The new-key form: q is a letter; Esc cancels.
+    update(&mut s, key('n'));
+    update(&mut s, key('q'));
+    let Screen::NewKey(form) = &s.screen else {
+        panic!("the form closed on q");
+    };
+    assert_eq!(form.fields[0].value(), "q");
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(s.screen, Screen::Table));
+    // On the table Esc does not quit; q does.
+    update(&mut s, code(KeyCode::Esc));
+    assert!(!s.quit);
+    update(&mut s, key('q'));
+    assert!(s.quit);
+}
+
+#[test]
+fn rebound_back_and_quit_keys_work_in_every_view_and_the_help_names_them() {
+    use crate::tui::keymap::KeySpec;
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("back".to_owned(), KeySpec::One("b".into()));
+    keys.insert("quit".to_owned(), KeySpec::One("x".into()));
+    let mut km = Keymap::default();
+    assert!(km.apply_overrides(&keys).is_empty());
+    let mut s = state();
+    s.keymap = km;
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(
+        matches!(s.screen, Screen::Detail { .. }),
+        "Esc is not bound any more"
+    );
+    update(&mut s, key('b'));
+    assert!(matches!(s.screen, Screen::Table));
+    update(&mut s, key('?'));
+    let help: Vec<String> = view::help::lines(&s.keymap)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        help.iter()
+            .any(|l| l.trim_start().starts_with("b/x/?") && l.contains("close the help")),
+        "{help:#?}"
+    );
     update(&mut s, key('x'));
     assert!(matches!(s.screen, Screen::Table));
+    assert!(!s.quit);
+    update(&mut s, key('x'));
+    assert!(s.quit);
 }
 
 #[test]

@@ -222,7 +222,7 @@ async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>)
                 created: Box::new(created),
                 rotated_from: None,
             }),
-            Err(e) => send(Action::Failed(format!("create failed: {e}"))),
+            Err(e) => send(Action::CreateFailed(format!("create failed: {e}"))),
         },
         Command::Revoke { id, reason } => {
             let r = store.revoke(&id, reason.as_deref()).await;

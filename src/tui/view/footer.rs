@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::keymap::KeyAction;
+use crate::tui::keymap::{Context, Keymap};
 use crate::tui::state::{RevokeFocus, Screen, State};
 
 /// The hints shown for the current screen, as (key, what) pairs.
@@ -20,36 +20,15 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         Screen::Table if state.filter.editing => {
             fixed(&[("Enter", "keep filter"), ("Esc", "clear"), ("↑↓", "move")])
         }
-        Screen::Table => KeyAction::FOOTER
-            .iter()
-            .filter_map(|&a| Some((state.keymap.first_key(a)?, a.hint()?.to_owned())))
-            .collect(),
-        Screen::Detail { .. } => {
-            let mut v: Vec<(String, String)> = fixed(&[("Esc", "back")]);
-            for a in [
-                KeyAction::CopyId,
-                KeyAction::Revoke,
-                KeyAction::Restore,
-                KeyAction::Rotate,
-            ] {
-                if let (Some(k), Some(h)) = (state.keymap.first_key(a), a.hint()) {
-                    v.push((k, h.to_owned()));
-                }
-            }
-            v
-        }
-        Screen::Help => fixed(&[("any key", "close")]),
+        Screen::Table => from_keymap(state, Context::Table),
+        Screen::Detail { .. } => from_keymap(state, Context::Detail),
+        Screen::Help(_) => from_keymap(state, Context::Help),
         Screen::NewKey(_) => fixed(&[
             ("Tab", "next field"),
             ("Enter", "create"),
             ("Esc", "cancel"),
         ]),
-        Screen::Reveal(_) => fixed(&[
-            ("c", "copy secret"),
-            ("y", "copy id"),
-            ("t", "copy token"),
-            ("Esc", "done"),
-        ]),
+        Screen::Reveal(_) => from_keymap(state, Context::Reveal),
         Screen::ConfirmRevoke(d) => match d.focus {
             RevokeFocus::Keys => fixed(&[
                 ("y", "revoke"),
@@ -70,6 +49,18 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         ]),
         Screen::ConfirmDelete { .. } => fixed(&[("Enter", "delete"), ("Esc", "cancel")]),
     }
+}
+
+/// The footer hints of a context, with the first key bound to each action.
+pub fn context_hints(keymap: &Keymap, ctx: Context) -> Vec<(String, String)> {
+    ctx.footer()
+        .iter()
+        .filter_map(|&(a, what)| Some((keymap.first_key(a)?, what.to_owned())))
+        .collect()
+}
+
+fn from_keymap(state: &State, ctx: Context) -> Vec<(String, String)> {
+    context_hints(&state.keymap, ctx)
 }
 
 pub fn render(state: &State, frame: &mut Frame, area: Rect) {

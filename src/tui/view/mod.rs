@@ -7,7 +7,7 @@ mod detail;
 mod footer;
 mod form;
 mod header;
-mod help;
+pub mod help;
 mod reveal;
 mod status_line;
 mod table;
@@ -141,9 +141,9 @@ pub fn render(state: &State, frame: &mut Frame) {
     status_line::render(state, frame, areas.status);
     footer::render(state, frame, areas.footer);
     match &state.screen {
-        Screen::Help => help::render(state, frame, area),
-        Screen::NewKey(form) => form::render(form, frame, area),
-        Screen::Reveal(r) => reveal::render(r, frame, area),
+        Screen::Help(h) => help::render(state, h, frame, area),
+        Screen::NewKey(form) => form::render(form, state.now, frame, area),
+        Screen::Reveal(r) => reveal::render(r, &state.keymap, frame, area),
         Screen::ConfirmRevoke(d) => confirm::render_revoke(d, &state.server.namespace, frame, area),
         Screen::ConfirmRotate(d) => confirm::render_rotate(d, &state.server.namespace, frame, area),
         Screen::ConfirmDelete {
@@ -173,25 +173,123 @@ pub fn status_look(s: Status) -> (&'static str, Style) {
     }
 }
 
-/// A duration in ms as `45s`, `12m`, `5h`, `3d`, `2y`.
+/// Seconds per unit of [`short_secs`]: s, m, h, d, y.
+const UNITS: [(i64, &str); 5] = [
+    (1, "s"),
+    (60, "m"),
+    (3600, "h"),
+    (86_400, "d"),
+    (31_536_000, "y"),
+];
+
+/// The unit a number of seconds is shown in: the largest that fits once.
+fn unit_of(s: i64) -> (i64, &'static str) {
+    UNITS
+        .iter()
+        .rev()
+        .find(|(u, _)| s >= *u)
+        .copied()
+        .unwrap_or(UNITS[0])
+}
+
+/// Whole seconds as `45s`, `12m`, `5h`, `3d`, `2y` (rounded down to the unit).
+fn short_secs(s: i64) -> String {
+    let s = s.max(0);
+    let (u, name) = unit_of(s);
+    format!("{}{name}", s / u)
+}
+
+/// A duration in ms as `45s`, `12m`, `5h`, `3d`, `2y` (whole seconds, rounded down).
 pub fn short_duration(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h", s / 3600),
-        86_400..31_536_000 => format!("{}d", s / 86_400),
-        _ => format!("{}y", s / 31_536_000),
+    short_secs(ms.max(0) / 1000)
+}
+
+/// Time left until `t` (in the future), rounded **up** to whole seconds: a countdown shows
+/// `1s` during the last second and never `0s` before the moment itself.
+pub fn time_left(t: UnixMs, now: UnixMs) -> String {
+    short_secs(ceil_secs(t - now))
+}
+
+fn ceil_secs(ms: i64) -> i64 {
+    (ms.max(0) + 999) / 1000
+}
+
+/// When the text of [`time_left`]`(t, now)` next changes (`t` itself at the end): the
+/// next second under a minute left, else the next change of minutes, hours, ….
+pub fn time_left_changes(t: UnixMs, now: UnixMs) -> UnixMs {
+    let s = ceil_secs(t - now);
+    if s <= 0 {
+        return t;
     }
+    let (u, _) = unit_of(s);
+    // The text stays while the seconds left are at least (s / u) * u.
+    t - ((s / u) * u - 1) * 1000
+}
+
+/// When the text of [`short_duration`]`(now - t)` (time since `t`) next changes.
+pub fn time_since_changes(t: UnixMs, now: UnixMs) -> UnixMs {
+    let s = (now - t).max(0) / 1000;
+    let (u, _) = unit_of(s);
+    t + (s / u + 1) * u * 1000
 }
 
 /// `in 3d`, `2h ago`, or `-`.
 pub fn relative(t: Option<UnixMs>, now: UnixMs) -> String {
     match t {
         None => "-".into(),
-        Some(t) if t > now => format!("in {}", short_duration(t - now)),
+        Some(t) if t > now => format!("in {}", time_left(t, now)),
         Some(t) => format!("{} ago", short_duration(now - t)),
     }
+}
+
+/// When the text of [`relative`]`(t, now)` next changes.
+pub fn relative_changes(t: Option<UnixMs>, now: UnixMs) -> Option<UnixMs> {
+    let t = t?;
+    Some(if t > now {
+        time_left_changes(t, now)
+    } else {
+        time_since_changes(t, now)
+    })
+}
+
+/// The next moment something drawn from this state changes with time alone (a countdown,
+/// an age, a key expiring in a row on screen), if anything does. The clipboard countdown
+/// and keys expiring off screen are `State::next_tick`'s part.
+pub fn next_change(state: &State) -> Option<UnixMs> {
+    let now = state.now;
+    let mut next: Option<UnixMs> = None;
+    let mut at = |t: Option<UnixMs>| {
+        if let Some(t) = t {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+    };
+    let record_changes = |r: &super::row::Row| {
+        [
+            relative_changes(Some(r.created_at), now),
+            relative_changes(r.expires_at, now),
+            relative_changes(r.last_used_at, now),
+            relative_changes(r.revoked_at(), now),
+        ]
+    };
+    let areas = areas(state);
+    match &state.screen {
+        Screen::Detail { id } => {
+            if let Some(r) = state.record(id) {
+                record_changes(r).into_iter().for_each(&mut at);
+            }
+        }
+        _ => {
+            for r in table::on_screen(state, areas.table_body) {
+                table::changes(r, now).into_iter().for_each(&mut at);
+            }
+            if areas.side.width > 0
+                && let Some(r) = state.selected_record()
+            {
+                record_changes(r).into_iter().for_each(&mut at);
+            }
+        }
+    }
+    next
 }
 
 /// A rectangle of at most `w` x `h` centred in `area`.

@@ -7,11 +7,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::sanitize::line as clean;
+use crate::tui::keymap::{Context, Keymap};
 use crate::tui::state::Reveal;
 
 use super::centered;
+use super::footer::context_hints;
 
-pub fn render(reveal: &Reveal, frame: &mut Frame, area: Rect) {
+pub fn render(reveal: &Reveal, keymap: &Keymap, frame: &mut Frame, area: Rect) {
     let popup = centered(area, 76, 12);
     frame.render_widget(Clear, popup);
     let c = &reveal.created;
@@ -44,7 +46,13 @@ pub fn render(reveal: &Reveal, frame: &mut Frame, area: Rect) {
             Span::raw(clean(&c.record.name)),
         ]),
         Line::default(),
-        Line::from("c copy secret · y copy id · t copy token · Esc done"),
+        Line::from(
+            context_hints(keymap, Context::Reveal)
+                .into_iter()
+                .map(|(k, what)| format!("{k} {what}"))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        ),
     ];
     frame.render_widget(
         Paragraph::new(lines)

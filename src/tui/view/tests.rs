@@ -153,6 +153,28 @@ fn new_key_form_error() {
 }
 
 #[test]
+fn new_key_form_with_errors_under_the_fields() {
+    let mut s = state();
+    update(&mut s, key('n'));
+    for c in "edge-proxy".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, code(KeyCode::Tab));
+    for _ in 0..6 {
+        update(&mut s, code(KeyCode::Backspace));
+    }
+    for c in "uuid".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, code(KeyCode::Tab));
+    for c in "SK-Live".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, code(KeyCode::Enter));
+    snap_both!("new_key_form_errors", s);
+}
+
+#[test]
 fn reveal() {
     let mut s = state();
     update(
@@ -276,6 +298,25 @@ fn help() {
     let mut s = state();
     update(&mut s, key('?'));
     snap_both!("help", s);
+}
+
+#[test]
+fn help_scrolled_to_the_end() {
+    let mut s = state();
+    update(&mut s, key('?'));
+    update(&mut s, key('G'));
+    snap_both!("help_end", s);
+}
+
+#[test]
+fn help_in_the_middle_says_there_is_more_both_ways() {
+    let mut s = state();
+    update(&mut s, key('?'));
+    update(&mut s, key('j'));
+    let t = draw(&mut s, 80, 24);
+    let screen = t.backend().to_string();
+    assert!(screen.contains("↑ more (k/PgUp)"), "{screen}");
+    assert!(screen.contains("↓ more (j/PgDn)"), "{screen}");
 }
 
 #[test]
