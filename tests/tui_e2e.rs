@@ -338,7 +338,15 @@ fn tiny_terminal_and_resizes_do_not_crash() {
     );
     t.wait_for("● live");
 
-    // Popups and help in 20x5.
+    // Popups and help in 20x5. Each step waits for the screen: an Escape followed at once
+    // by the next key reaches keytui as one Alt+key sequence.
+    let table_shown = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.contains("? help"))
+    };
+    t.wait_until("the table at 20x5", table_shown);
     for (key, close) in [
         ("n", "Escape"),
         ("?", "Escape"),
@@ -346,7 +354,9 @@ fn tiny_terminal_and_resizes_do_not_crash() {
         ("d", "n"),
     ] {
         t.keys(&[key]);
+        t.wait_until(&format!("{key} to open a popup"), |s| !table_shown(s));
         t.keys(&[close]);
+        t.wait_until(&format!("{close} to close it"), table_shown);
     }
     t.keys(&["j", "k", "G", "g"]);
 

@@ -21,6 +21,8 @@ use super::state::{Action, Command, ConnState, Gap};
 pub const FIRST_PAGE: usize = 200;
 /// Records per background read.
 pub const CHUNK: usize = 5000;
+/// Further tries of a read the user asked for, after the first fails.
+const READ_RETRIES: u32 = 2;
 /// Background reads in flight at once.
 const IN_FLIGHT: usize = 3;
 /// How long one `XREAD BLOCK` waits.
@@ -257,16 +259,28 @@ async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>)
         let _ = actions.send(a);
     };
     match cmd {
-        Command::LoadDetail { id } => match store.key_events(&id).await {
-            Ok(events) => send(Action::DetailEvents { id, events }),
-            Err(e) => {
-                tracing::info!(error = %e, %id, "cannot read a key's events");
-                send(Action::DetailEventsFailed {
-                    id,
-                    error: e.to_string(),
-                })
+        Command::LoadDetail { id } => {
+            // Right after a reconnect the ordinary connection may still be re-establishing
+            // itself (its first command fails): a read is tried a few times.
+            let mut attempt = 0;
+            loop {
+                match store.key_events(&id).await {
+                    Ok(events) => break send(Action::DetailEvents { id, events }),
+                    Err(e) if attempt < READ_RETRIES => {
+                        attempt += 1;
+                        tracing::info!(error = %e, %id, attempt, "cannot read a key's events; retrying");
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, %id, "cannot read a key's events");
+                        break send(Action::DetailEventsFailed {
+                            id,
+                            error: e.to_string(),
+                        });
+                    }
+                }
             }
-        },
+        }
         Command::Create(req) => match store.create(&req).await {
             Ok(created) => send(Action::Created {
                 created: Box::new(created),
