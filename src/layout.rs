@@ -15,6 +15,9 @@ pub const DEFAULT_NAMESPACE: &str = "keytui";
 /// Maximum number of entries kept in the event stream (trimmed approximately).
 pub const EVENTS_MAXLEN: usize = 100_000;
 
+/// Maximum number of entries kept in one key's history stream (trimmed approximately).
+pub const HISTORY_MAXLEN: usize = 1_000;
+
 /// Record field names (the record is a Redis hash).
 pub mod field {
     pub const ID: &str = "id";
@@ -111,6 +114,13 @@ impl Namespace {
         format!("{{{}}}:events", self.0)
     }
 
+    /// `{ns}:history:ID`, a capped stream of the events of one key (a copy of its entries of
+    /// `{ns}:events`, kept however old they are). In the `{ns}` slot, so it is written in
+    /// the same transaction as the event.
+    pub fn history_key(&self, id: &str) -> String {
+        format!("{{{}}}:history:{}", self.0, id)
+    }
+
     /// `{ns}:migration`, a hash holding the progress of `keytui migrate`.
     pub fn migration_key(&self) -> String {
         format!("{{{}}}:migration", self.0)
@@ -169,6 +179,7 @@ mod tests {
         assert_eq!(ns.meta_key(), "{prod}:meta");
         assert_eq!(ns.index_key(), "{prod}:index");
         assert_eq!(ns.events_key(), "{prod}:events");
+        assert_eq!(ns.history_key("Ab12"), "{prod}:history:Ab12");
         assert_eq!(ns.record_key("Ab12"), "prod:key:{Ab12}");
         assert_eq!(ns.id_from_record_key("prod:key:{Ab12}"), Some("Ab12"));
         assert_eq!(ns.id_from_record_key("staging:key:{Ab12}"), None);

@@ -18,7 +18,7 @@ use crate::crypto::{self, Pepper};
 use crate::error::{Error, Result};
 use crate::gate::GatedConn;
 use crate::keygen::{self, Secret, Spec, Token};
-use crate::layout::{EVENTS_MAXLEN, LAYOUT_VERSION, Namespace, field, meta_field};
+use crate::layout::{EVENTS_MAXLEN, HISTORY_MAXLEN, LAYOUT_VERSION, Namespace, field, meta_field};
 use crate::record::{KeyRecord, RecordError, SecretAlg, Status, UnixMs, now_ms};
 use crate::seal::MasterKey;
 use crate::verify::Presented;
@@ -54,6 +54,8 @@ const LISTED_FIELDS: [&str; 17] = [
     field::ROTATED_TO,
 ];
 
+/// Entries of `{ns}:events` read per request when looking for a key's older events.
+const HISTORY_SCAN: usize = 10_000;
 /// Index pages [`Store::list_all`] fetches ahead.
 pub const PAGES_IN_FLIGHT: usize = 3;
 /// Pipelines of [`BATCH`] reads sent at once on a standalone connection.
@@ -73,47 +75,99 @@ return 1";
 /// A script sent with `EVALSHA` in pipelines (see [`load_script`]); the hash is computed
 /// once.
 struct Lua {
-    text: &'static str,
+    text: &'static LazyLock<String>,
     script: LazyLock<redis::Script>,
 }
 
+static CREATE_RECORD_TEXT: LazyLock<String> = LazyLock::new(|| CREATE_RECORD.to_owned());
+static REVOKE_TEXT: LazyLock<String> = LazyLock::new(|| REVOKE.to_owned());
+
 static CREATE_RECORD_LUA: Lua = Lua {
-    text: CREATE_RECORD,
+    text: &CREATE_RECORD_TEXT,
     script: LazyLock::new(|| redis::Script::new(CREATE_RECORD)),
 };
 
 static REVOKE_LUA: Lua = Lua {
-    text: REVOKE,
+    text: &REVOKE_TEXT,
     script: LazyLock::new(|| redis::Script::new(REVOKE)),
 };
 
+/// The index score of a key created at unix ms `created` (a string): `created` itself, or,
+/// when keys created in the same millisecond are indexed already, just above the highest of
+/// them, so that the index keeps creation order within a millisecond. The integer part of
+/// a score is always `created` (see docs/redis-layout.md, "Browsing").
+const INDEX_SCORE: &str = r"
+local function index_score(index, created)
+  local c = tonumber(created)
+  local top = redis.call('ZREVRANGEBYSCORE', index, '(' .. string.format('%d', c + 1), created,
+    'WITHSCORES', 'LIMIT', 0, 1)
+  if #top == 0 then return created end
+  local base = tonumber(top[2])
+  local step = 1 / 4096
+  while base + step == base do step = step * 2 end
+  local s = base + step
+  if s >= c + 1 then return top[2] end
+  return string.format('%.17g', s)
+end
+";
+
 /// Creates a batch of keys on a standalone server, atomically. KEYS: index, events, then
-/// one record key per new key. ARGV: events maxlen, actor, now, then per key: id,
-/// created_at, name, the number N of field/value arguments, and those N arguments. For each
-/// key: unless its record exists or its id is already indexed, `ZADD NX` the index, `HSET`
-/// the record and `XADD` a `create` event. Returns one 1 (created) or 0 (collision) per key.
-const CREATE_BATCH: &str = r"
+/// one record key per new key, then one history key per new key. ARGV: events maxlen,
+/// actor, now, history maxlen, then per key: id, created_at, name, the number N of
+/// field/value arguments, and those N arguments. For each key: unless its record exists or
+/// its id is already indexed, `ZADD NX` the index (scored by [`INDEX_SCORE`]), `HSET` the
+/// record and `XADD` a `create` event to the events and to the key's history. Returns one
+/// 1 (created) or 0 (collision) per key.
+static CREATE_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{INDEX_SCORE}{}",
+        r"
 local out = {}
-local a = 4
-for i = 3, #KEYS do
-  local id, created, name, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+local a = 5
+local n = (#KEYS - 2) / 2
+for i = 3, 2 + n do
+  local id, created, name, m = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   a = a + 4
   local ok = 0
   if redis.call('EXISTS', KEYS[i]) == 0
-    and redis.call('ZADD', KEYS[1], 'NX', created, id) == 1 then
-    redis.call('HSET', KEYS[i], unpack(ARGV, a, a + n - 1))
+    and redis.call('ZADD', KEYS[1], 'NX', index_score(KEYS[1], created), id) == 1 then
+    redis.call('HSET', KEYS[i], unpack(ARGV, a, a + m - 1))
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'op', 'create', 'id', id,
+      'actor', ARGV[2], 'at', ARGV[3], 'detail', name)
+    redis.call('XADD', KEYS[i + n], 'MAXLEN', '~', ARGV[4], '*', 'op', 'create', 'id', id,
       'actor', ARGV[2], 'at', ARGV[3], 'detail', name)
     ok = 1
   end
   out[#out + 1] = ok
-  a = a + n
+  a = a + m
 end
-return out";
+return out"
+    )
+});
+
+/// Indexes a batch of new keys (cluster create, step 1). KEYS: the index. ARGV: created_at
+/// and id per key. `ZADD NX` each, scored by [`INDEX_SCORE`]; returns 1 (indexed) or 0
+/// (already indexed) per key.
+static INDEX_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{INDEX_SCORE}{}",
+        r"
+local out = {}
+for i = 1, #ARGV, 2 do
+  out[#out + 1] = redis.call('ZADD', KEYS[1], 'NX', index_score(KEYS[1], ARGV[i]), ARGV[i + 1])
+end
+return out"
+    )
+});
+
+static INDEX_BATCH_LUA: Lua = Lua {
+    text: &INDEX_BATCH,
+    script: LazyLock::new(|| redis::Script::new(&INDEX_BATCH)),
+};
 
 static CREATE_BATCH_LUA: Lua = Lua {
-    text: CREATE_BATCH,
-    script: LazyLock::new(|| redis::Script::new(CREATE_BATCH)),
+    text: &CREATE_BATCH,
+    script: LazyLock::new(|| redis::Script::new(&CREATE_BATCH)),
 };
 
 /// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed
@@ -582,6 +636,15 @@ impl Store {
         self.conn.check().await
     }
 
+    /// The same store on another connection (e.g. a fresh one after a reconnect).
+    /// The layout is checked again on it before its first command.
+    pub fn with_conn(&self, conn: Conn) -> Store {
+        Store {
+            conn: GatedConn::new(conn, self.ns.clone()),
+            ..self.clone()
+        }
+    }
+
     // ---- namespace ----------------------------------------------------------------
 
     /// The namespace settings, or `None` when nothing was created in it yet.
@@ -913,13 +976,19 @@ impl Store {
     async fn write_batch_standalone(&self, batch: &[PendingKey]) -> Result<Vec<bool>> {
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(CREATE_BATCH_LUA.script.get_hash())
-            .arg(2 + batch.len())
+            .arg(2 + 2 * batch.len())
             .arg(self.ns.index_key())
             .arg(self.ns.events_key());
         for key in batch {
             cmd.arg(self.ns.record_key(&key.created.record.id));
         }
-        cmd.arg(EVENTS_MAXLEN).arg(&self.actor).arg(now_ms());
+        for key in batch {
+            cmd.arg(self.ns.history_key(&key.created.record.id));
+        }
+        cmd.arg(EVENTS_MAXLEN)
+            .arg(&self.actor)
+            .arg(now_ms())
+            .arg(HISTORY_MAXLEN);
         for key in batch {
             let rec = &key.created.record;
             cmd.arg(&rec.id)
@@ -955,7 +1024,7 @@ impl Store {
             Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
                 redis::cmd("SCRIPT")
                     .arg("LOAD")
-                    .arg(lua.text)
+                    .arg(lua.text.as_str())
                     .query_async::<()>(&mut c)
                     .await?;
                 Ok(cmd.query_async(&mut c).await?)
@@ -968,16 +1037,15 @@ impl Store {
         let index = self.ns.index_key();
         // 1. Index entries first: a crash after this leaves dangling entries, which list
         //    skips and doctor removes.
-        let mut pipe = redis::pipe();
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(INDEX_BATCH_LUA.script.get_hash())
+            .arg(1)
+            .arg(&index);
         for key in batch {
             let rec = &key.created.record;
-            pipe.cmd("ZADD")
-                .arg(&index)
-                .arg("NX")
-                .arg(rec.created_at)
-                .arg(&rec.id);
+            cmd.arg(rec.created_at).arg(&rec.id);
         }
-        let indexed: Vec<i64> = pipe.query_async(&mut self.conn.clone()).await?;
+        let indexed: Vec<i64> = self.evalsha(&INDEX_BATCH_LUA, &mut cmd).await?;
         // 2. Records, each in its own slot, concurrently over the multiplexed connection.
         let script = &*CREATE_RECORD_LUA.script;
         let written: Vec<bool> = futures::stream::iter(batch.iter().zip(&indexed))
@@ -1165,6 +1233,7 @@ impl Store {
                     for id in chunk {
                         pipe.add_command(command(self.ns.record_key(id)));
                     }
+                    pipe.ignore_errors();
                     let mut c = self.conn.clone();
                     async move {
                         let replies = pipe.query_async::<Vec<Value>>(&mut c).await?;
@@ -1607,6 +1676,9 @@ impl Store {
 
     // ---- events ---------------------------------------------------------------------
 
+    /// Queues the `XADD` of one event and its copy in the history of each key it concerns
+    /// (the key, and for `rotate` also the new key); a `delete` removes the key's history
+    /// instead. Every key written is in the `{ns}` slot: use an atomic pipeline.
     fn push_event(
         &self,
         pipe: &mut redis::Pipeline,
@@ -1615,31 +1687,105 @@ impl Store {
         id: &str,
         detail: Option<&str>,
     ) {
+        let at = now_ms();
+        let mut fields: Vec<(&str, &str)> = vec![("op", op), ("id", id), ("actor", &self.actor)];
+        let at_text = at.to_string();
+        fields.push(("at", &at_text));
+        if let Some(d) = detail {
+            fields.push(("detail", d));
+        }
         pipe.cmd("XADD")
             .arg(events)
             .arg("MAXLEN")
             .arg("~")
             .arg(EVENTS_MAXLEN)
             .arg("*")
-            .arg("op")
-            .arg(op)
-            .arg("id")
-            .arg(id)
-            .arg("actor")
-            .arg(&self.actor)
-            .arg("at")
-            .arg(now_ms());
-        if let Some(d) = detail {
-            pipe.arg("detail").arg(d);
+            .arg(&fields)
+            .ignore();
+        let mut concerned = vec![id];
+        if op == "rotate"
+            && let Some(new) = detail
+        {
+            concerned.push(new);
         }
-        pipe.ignore();
+        for key in concerned.into_iter().filter(|k| !k.is_empty()) {
+            let history = self.ns.history_key(key);
+            if op == "delete" && key == id {
+                pipe.del(history).ignore();
+            } else {
+                pipe.cmd("XADD")
+                    .arg(history)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(HISTORY_MAXLEN)
+                    .arg("*")
+                    .arg(&fields)
+                    .ignore();
+            }
+        }
     }
 
     pub(crate) async fn event(&self, op: &str, id: &str, detail: Option<&str>) -> Result<()> {
         let mut pipe = redis::pipe();
+        pipe.atomic();
         self.push_event(&mut pipe, &self.ns.events_key(), op, id, detail);
         pipe.query_async::<()>(&mut self.conn.clone()).await?;
         Ok(())
+    }
+
+    /// Every event of one key, oldest first, however old: its history stream, and when that
+    /// does not begin with the key's creation (keys created before keytui kept histories),
+    /// the key's older entries still in `{ns}:events`.
+    pub async fn key_events(&self, id: &str) -> Result<Vec<Event>> {
+        let raw: Vec<(String, RawFields)> = redis::cmd("XRANGE")
+            .arg(self.ns.history_key(id))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut events: Vec<Event> = raw.into_iter().map(parse_event).collect();
+        if events.first().is_some_and(|e| e.op == "create") {
+            return Ok(events);
+        }
+        // Older entries of the namespace's stream, newest first, up to the key's creation.
+        let concerns =
+            |e: &Event| e.id == id || (e.op == "rotate" && e.detail.as_deref() == Some(id));
+        let mut older = Vec::new();
+        let mut end = events
+            .first()
+            .map(|e| e.cursor.clone())
+            .unwrap_or_else(|| "+".to_owned());
+        'scan: loop {
+            let raw: Vec<(String, RawFields)> = redis::cmd("XREVRANGE")
+                .arg(self.ns.events_key())
+                .arg(&end)
+                .arg("-")
+                .arg("COUNT")
+                .arg(HISTORY_SCAN)
+                .query_async(&mut self.conn.clone())
+                .await?;
+            let n = raw.len();
+            for e in raw.into_iter().map(parse_event) {
+                end = format!("({}", e.cursor);
+                if concerns(&e) {
+                    let created = e.op == "create" && e.id == id;
+                    older.push(e);
+                    if created {
+                        break 'scan;
+                    }
+                }
+            }
+            if n < HISTORY_SCAN {
+                break;
+            }
+        }
+        let same = |a: &Event, b: &Event| {
+            (a.at, &a.op, &a.id, &a.actor, &a.detail) == (b.at, &b.op, &b.id, &b.actor, &b.detail)
+        };
+        older.retain(|o| !events.iter().any(|e| same(o, e)));
+        older.reverse();
+        older.append(&mut events);
+        Ok(older)
     }
 
     /// The newest `count` events, oldest first.
@@ -2037,7 +2183,10 @@ pub(crate) fn record_fields(r: &KeyRecord) -> Vec<(&'static str, String)> {
 /// Loading a cached script costs the server one hash lookup, once per pipeline instead of
 /// sending the script text with every key.
 fn load_script(pipe: &mut redis::Pipeline, lua: &'static Lua) -> &'static str {
-    pipe.cmd("SCRIPT").arg("LOAD").arg(lua.text).ignore();
+    pipe.cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(lua.text.as_str())
+        .ignore();
     lua.script.get_hash()
 }
 

@@ -195,3 +195,498 @@ async fn sync_reads_stored_secrets_for_copying_and_revokes_with_a_reason() {
     }
     drop(server);
 }
+
+// ---------------------------------------------------------------------------------------
+// Faults: restarts, damaged records, old history. Each test drives the sync task through a
+// real `State`, as the TUI does: actions go through `update`, and the commands it returns
+// for the sync task go back to it.
+// ---------------------------------------------------------------------------------------
+
+mod common;
+
+use keytui::record::now_ms;
+use keytui::tui::keymap::Keymap;
+use keytui::tui::state::{ConnState, ServerInfo, State, update};
+use keytui::tui::sync::SyncOptions;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// How long a condition may take to come true (generous: loaded 2-core machines).
+const UI_WAIT: Duration = Duration::from_secs(30);
+
+/// The sync task and a `State` in front of it.
+struct Ui {
+    state: State,
+    rx: UnboundedReceiver<Action>,
+    commands: UnboundedSender<Command>,
+    /// Every status-line text seen, in order.
+    said: Vec<String>,
+}
+
+impl Ui {
+    fn start(store: &Store, opts: &ConnectOptions, options: SyncOptions) -> Ui {
+        let (tx, rx) = unbounded_channel();
+        let commands = keytui::tui::sync::spawn_with(store.clone(), opts.clone(), tx, options);
+        let state = State::new(ServerInfo::default(), Keymap::default(), 30, now_ms());
+        Ui {
+            state,
+            rx,
+            commands,
+            said: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, action: Action) {
+        self.state.now = now_ms();
+        for cmd in update(&mut self.state, action) {
+            match cmd {
+                Command::Filter(_)
+                | Command::Copy { .. }
+                | Command::CopyViaTerminal { .. }
+                | Command::ClearClipboard => {}
+                other => self.commands.send(other).expect("sync task alive"),
+            }
+        }
+        if let Some(m) = &self.state.message
+            && self.said.last() != Some(&m.text)
+        {
+            self.said.push(m.text.clone());
+        }
+    }
+
+    /// Applies actions until `done(state)` holds; panics after [`UI_WAIT`].
+    async fn until(&mut self, what: &str, mut done: impl FnMut(&State) -> bool) {
+        let deadline = tokio::time::Instant::now() + UI_WAIT;
+        while !done(&self.state) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(a)) => self.apply(a),
+                _ => panic!(
+                    "no {what} within {UI_WAIT:?}; conn {:?}, {} rows, said {:?}",
+                    self.state.conn,
+                    self.state.records.len(),
+                    self.said
+                ),
+            }
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut n: Vec<String> = self
+            .state
+            .records
+            .iter()
+            .map(|r| r.name().to_owned())
+            .collect();
+        n.sort();
+        n
+    }
+}
+
+/// A server with AOF written on every change, so a `kill -9` loses nothing.
+fn aof_server() -> common::RedisServer {
+    common::RedisServer::builder()
+        .extra_args(&["--appendonly", "yes", "--appendfsync", "always"])
+        .start()
+}
+
+async fn store_on(url: &str, ns: &str) -> (Store, ConnectOptions) {
+    let opts = ConnectOptions::new(url);
+    let store = Store::new(
+        conn::connect(&opts).await.expect("connect"),
+        Namespace::new(ns).expect("namespace"),
+    );
+    (store, opts)
+}
+
+/// Another client (as `keytui create` in another terminal): its own connection.
+async fn create_elsewhere(url: &str, ns: &str, name: &str) -> String {
+    let (store, _) = store_on(url, ns).await;
+    store
+        .create(&CreateRequest::new(name))
+        .await
+        .expect("create elsewhere")
+        .record
+        .id
+}
+
+/// A blocking read much longer than any wait below: "live" must come from catching up,
+/// never from a blocking read that timed out.
+fn long_block() -> SyncOptions {
+    SyncOptions {
+        block: Duration::from_secs(120),
+        ..SyncOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_follows_changes_after_a_kill9_and_restart_with_aof() {
+    let mut server = aof_server();
+    let url = server.url();
+    let ns = "restart-aof";
+    let (store, opts) = store_on(&url, ns).await;
+    for name in ["before-1", "before-2"] {
+        store
+            .create(&CreateRequest::new(name))
+            .await
+            .expect("create");
+    }
+    let mut ui = Ui::start(&store, &opts, long_block());
+    ui.until("both keys, live", |s| {
+        s.records.len() == 2 && s.conn == ConnState::Live
+    })
+    .await;
+
+    server.kill9();
+    ui.until("the connection loss", |s| s.conn != ConnState::Live)
+        .await;
+    server.restart(false);
+    // Live again as soon as it is back and caught up (the blocking read waits 120 s).
+    ui.until("live again", |s| s.conn == ConnState::Live).await;
+
+    // A key created elsewhere after the restart shows up: the event is not skipped.
+    create_elsewhere(&url, ns, "after-restart").await;
+    ui.until("the key created after the restart", |s| {
+        s.records.iter().any(|r| r.name() == "after-restart")
+    })
+    .await;
+    assert_eq!(ui.names(), ["after-restart", "before-1", "before-2"]);
+    // The same data came back: nothing to reload.
+    assert!(
+        !ui.said.iter().any(|m| m.contains("reload")),
+        "{:?}",
+        ui.said
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_reloads_when_redis_comes_back_empty() {
+    let mut server = aof_server();
+    let url = server.url();
+    let ns = "restart-empty";
+    let (store, opts) = store_on(&url, ns).await;
+    for name in ["gone-1", "gone-2"] {
+        store
+            .create(&CreateRequest::new(name))
+            .await
+            .expect("create");
+    }
+    let mut ui = Ui::start(&store, &opts, long_block());
+    ui.until("both keys, live", |s| {
+        s.records.len() == 2 && s.conn == ConnState::Live
+    })
+    .await;
+
+    server.kill9();
+    ui.until("the connection loss", |s| s.conn != ConnState::Live)
+        .await;
+    server.restart(true);
+    ui.until("the keys that no longer exist to disappear", |s| {
+        s.records.is_empty() && s.conn == ConnState::Live
+    })
+    .await;
+    assert!(
+        ui.said.iter().any(|m| m.contains("restarted")),
+        "no message saying why: {:?}",
+        ui.said
+    );
+    // And it follows the new server.
+    create_elsewhere(&url, ns, "fresh").await;
+    ui.until("the new key", |s| s.records.len() == 1).await;
+    assert_eq!(ui.names(), ["fresh"]);
+}
+
+/// Copies a directory tree (the server's AOF files).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_reloads_when_redis_comes_back_from_an_older_snapshot() {
+    let mut server = aof_server();
+    let url = server.url();
+    let ns = "restart-older";
+    let (store, opts) = store_on(&url, ns).await;
+    store
+        .create(&CreateRequest::new("in-snapshot"))
+        .await
+        .expect("create");
+    let aof = server.dir().join("appendonlydir");
+    let saved = tempfile::tempdir().expect("tempdir");
+    copy_dir(&aof, saved.path());
+
+    let mut ui = Ui::start(&store, &opts, long_block());
+    ui.until("the first key, live", |s| {
+        s.records.len() == 1 && s.conn == ConnState::Live
+    })
+    .await;
+    create_elsewhere(&url, ns, "after-snapshot").await;
+    ui.until("the second key", |s| s.records.len() == 2).await;
+
+    server.kill9();
+    ui.until("the connection loss", |s| s.conn != ConnState::Live)
+        .await;
+    std::fs::remove_dir_all(&aof).expect("rm aof");
+    copy_dir(saved.path(), &aof);
+    server.restart(false);
+    ui.until("the key missing from the snapshot to disappear", |s| {
+        s.records.len() == 1 && s.conn == ConnState::Live
+    })
+    .await;
+    assert_eq!(ui.names(), ["in-snapshot"]);
+    assert!(
+        ui.said.iter().any(|m| m.contains("restarted")),
+        "no message saying why: {:?}",
+        ui.said
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_loader_skips_damaged_records_and_counts_them_all() {
+    use redis::AsyncCommands;
+    let server = common::shared_server();
+    let url = server.url();
+    let ns_name = common::unique_namespace("tui-damage");
+    let (store, opts) = store_on(&url, &ns_name).await;
+    let ns = store.namespace().clone();
+    let good = store
+        .create_many(&CreateRequest::new("good"), 1_000, |_| {})
+        .await
+        .expect("create");
+    let mut c = store.conn();
+    let now = now_ms();
+    // (id, malformed?): written as other programs might.
+    let mut damaged: Vec<(String, bool)> = Vec::new();
+    for i in 0..40 {
+        // Half among the newest (first page), half among the oldest (background reads).
+        let score = if i % 2 == 0 { now + 1000 + i } else { 1000 + i };
+        let id = format!("Damaged{i}");
+        let key = ns.record_key(&id);
+        let malformed = match i % 10 {
+            0 => {
+                let _: () = c.set(&key, "x").await.unwrap(); // wrong type: string
+                true
+            }
+            1 => {
+                let _: () = c.rpush(&key, "x").await.unwrap(); // wrong type: list
+                true
+            }
+            2 => {
+                let _: () = c.hset(&key, "name", "no-other-fields").await.unwrap();
+                true
+            }
+            3 => {
+                let _: () = c
+                    .hset_multiple(
+                        &key,
+                        &[
+                            ("id", id.as_str()),
+                            ("name", "bad-number"),
+                            ("status", "active"),
+                            ("secret_alg", "sha256"),
+                            ("secret", "00"),
+                            ("created_at", "yesterday"),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                true
+            }
+            4 => {
+                let _: () = redis::cmd("HSET")
+                    .arg(&key)
+                    .arg("id")
+                    .arg(&id)
+                    .arg("name")
+                    .arg(&b"\xff\xfe not utf-8"[..])
+                    .arg("status")
+                    .arg("active")
+                    .arg("secret_alg")
+                    .arg("sha256")
+                    .arg("secret")
+                    .arg("00")
+                    .arg("created_at")
+                    .arg(now)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                true
+            }
+            5 => {
+                // A megabyte of metadata that is not JSON.
+                let _: () = c
+                    .hset_multiple(
+                        &key,
+                        &[
+                            ("id", id.as_str()),
+                            ("name", "huge-meta"),
+                            ("status", "active"),
+                            ("secret_alg", "sha256"),
+                            ("secret", "00"),
+                            ("created_at", &now.to_string()),
+                            ("meta", &"{".repeat(1 << 20)),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                true
+            }
+            6 => {
+                let _: () = c
+                    .hset_multiple(
+                        &key,
+                        &[
+                            ("id", id.as_str()),
+                            ("name", "unknown-status"),
+                            ("status", "paused"),
+                            ("secret_alg", "sha256"),
+                            ("secret", "00"),
+                            ("created_at", &now.to_string()),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                true
+            }
+            7 => {
+                let _: () = c.sadd(&key, "x").await.unwrap(); // wrong type: set
+                true
+            }
+            // Dangling index entries: no record at all.
+            8 => {
+                let _: () = c.zadd(ns.index_key(), &id, score).await.unwrap();
+                continue;
+            }
+            _ => {
+                // Valid but odd: control characters in the name.
+                let _: () = c
+                    .hset_multiple(
+                        &key,
+                        &[
+                            ("id", id.as_str()),
+                            ("name", "odd\u{1b}[31m\u{7}name"),
+                            ("status", "active"),
+                            ("secret_alg", "sha256"),
+                            ("secret", "00"),
+                            ("created_at", &now.to_string()),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                false
+            }
+        };
+        let _: () = c.zadd(ns.index_key(), &id, score).await.unwrap();
+        damaged.push((id, malformed));
+    }
+    let malformed: HashSet<&str> = damaged
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let mut ui = Ui::start(&store, &opts, SyncOptions::default());
+    ui.until("every record loaded", |s| {
+        s.loading == keytui::tui::state::Loading::Done
+    })
+    .await;
+    let loaded: HashSet<&str> = ui.state.records.iter().map(|r| r.id()).collect();
+    for g in &good {
+        assert!(loaded.contains(g.record.id.as_str()), "good key missing");
+    }
+    for (id, m) in &damaged {
+        assert_eq!(loaded.contains(id.as_str()), !m, "{id}");
+    }
+    assert_eq!(
+        ui.state.records.len(),
+        1_000 + damaged.len() - malformed.len()
+    );
+    assert_eq!(ui.state.malformed, malformed.len(), "malformed count");
+    assert!(
+        !ui.said
+            .iter()
+            .any(|m| m.contains("failed") || m.contains("stopped")),
+        "{:?}",
+        ui.said
+    );
+}
+
+use std::collections::HashSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_detail_events_reach_back_past_the_newest_events() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns_name = common::unique_namespace("tui-history");
+    let (store, opts) = store_on(&url, &ns_name).await;
+    let old = store
+        .create(&CreateRequest::new("old-key"))
+        .await
+        .expect("create");
+    let id = old.record.id.clone();
+    store.revoke(&id, Some("early")).await.expect("revoke");
+    // Then a busy namespace: 6,000 changes of another key.
+    let other = store
+        .create(&CreateRequest::new("busy"))
+        .await
+        .expect("create")
+        .record
+        .id;
+    for _ in 0..3_000 {
+        store.revoke(&other, None).await.expect("revoke");
+        store.restore(&other).await.expect("restore");
+    }
+    let (tx, mut rx) = unbounded_channel();
+    let commands = keytui::tui::sync::spawn(store.clone(), opts, tx, false);
+    commands
+        .send(Command::LoadDetail { id: id.clone() })
+        .expect("send");
+    let events = next_matching(
+        &mut rx,
+        "the key's events",
+        |a| matches!(a, Action::DetailEvents { id: d, .. } if *d == id),
+    )
+    .await;
+    let Action::DetailEvents { events, .. } = events else {
+        unreachable!()
+    };
+    let ops: Vec<&str> = events.iter().map(|e| e.op.as_str()).collect();
+    assert_eq!(ops, ["create", "revoke"]);
+    assert_eq!(events[1].detail.as_deref(), Some("early"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_detail_says_cannot_read_while_redis_is_down_then_reads() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use keytui::tui::state::{KeyHistory, Screen};
+    let mut server = aof_server();
+    let url = server.url();
+    let (store, opts) = store_on(&url, "detail-down").await;
+    store
+        .create(&CreateRequest::new("watched"))
+        .await
+        .expect("create");
+    let mut ui = Ui::start(&store, &opts, SyncOptions::default());
+    ui.until("the key", |s| s.records.len() == 1).await;
+    server.kill9();
+    ui.apply(Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(matches!(ui.state.screen, Screen::Detail { .. }));
+    ui.until("the detail view to say it cannot read", |s| {
+        matches!(s.detail_events, KeyHistory::Unreadable(_))
+    })
+    .await;
+    // Back with its data: asked again, and answered.
+    server.restart(false);
+    ui.until(
+        "the events read again",
+        |s| matches!(&s.detail_events, KeyHistory::Loaded(e) if e.iter().any(|e| e.op == "create")),
+    )
+    .await;
+}

@@ -35,6 +35,41 @@ pub enum ConnState {
     Offline,
 }
 
+/// Why the sync task asks for a reload: the loaded rows may no longer match Redis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gap {
+    /// The change feed was trimmed past the last event applied: changes were missed.
+    Trimmed,
+    /// The server restarted and no longer holds the events applied: `empty` when it came
+    /// back without the namespace, else from older data (a snapshot, a lost AOF tail).
+    Restarted { empty: bool },
+    /// The events applied are gone from the feed without a restart (flushed, replaced).
+    FeedLost,
+    /// A changed key could not be re-read, even on a fresh connection.
+    ReadFailed { id: String },
+}
+
+/// What started a reload that has not finished yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReloadCause {
+    /// The user asked for it.
+    User,
+    /// The sync task found a gap.
+    Gap(Gap),
+}
+
+/// What the detail view knows of its key's audit events.
+#[derive(Clone, Debug, Default)]
+pub enum KeyHistory {
+    /// Asked for, not answered yet.
+    #[default]
+    Loading,
+    /// Every event of the key, oldest first.
+    Loaded(Vec<Event>),
+    /// Redis could not be read; why.
+    Unreadable(String),
+}
+
 /// Which statuses the table shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum StatusFilter {
@@ -612,18 +647,22 @@ pub enum Action {
         total: usize,
         malformed: usize,
     },
-    /// Older records loaded in the background; `done` when the index is exhausted.
+    /// Older records loaded in the background, and how many records of that stretch of
+    /// the index were malformed (skipped); `done` when the index is exhausted.
     MoreRecords {
         load: u64,
         records: Vec<Row>,
+        malformed: usize,
         done: bool,
     },
     /// A record was created or changed (from the change feed or our own command).
     RecordChanged(Box<KeyRecord>),
     /// A record is gone.
     RecordGone { id: String },
-    /// The change feed was trimmed past our cursor: reload.
-    FeedTrimmed,
+    /// The loaded rows may be wrong (see [`Gap`]): mark them stale and reload.
+    Resync(Gap),
+    /// A record changed into something that cannot be read: drop its row, count it.
+    RecordMalformed { id: String },
     /// A key was created (or rotated): show its secret once.
     Created {
         created: Box<Created>,
@@ -637,6 +676,8 @@ pub enum Action {
     CreateFailed(String),
     /// Audit events of the key shown in the detail view.
     DetailEvents { id: String, events: Vec<Event> },
+    /// The audit events of a key could not be read; why.
+    DetailEventsFailed { id: String, error: String },
     /// The fuzzy filter finished: indices into the records, best first.
     FilterDone {
         generation: u64,
@@ -706,7 +747,11 @@ pub struct State {
     pub status_filter: StatusFilter,
     pub filter: Filter,
     pub screen: Screen,
-    pub detail_events: Vec<Event>,
+    pub detail_events: KeyHistory,
+    /// A reload asked for and not answered yet.
+    pub reloading: Option<ReloadCause>,
+    /// The rows may not match Redis (a [`Gap`]) until the reload answers: never "live".
+    pub stale: bool,
     pub message: Option<Message>,
     pub clip: Option<ClipTimer>,
     pub keymap: Keymap,
@@ -737,7 +782,9 @@ impl State {
             status_filter: StatusFilter::All,
             filter: Filter::default(),
             screen: Screen::Table,
-            detail_events: Vec::new(),
+            detail_events: KeyHistory::Loading,
+            reloading: None,
+            stale: false,
             message: None,
             clip: None,
             keymap,
@@ -1066,6 +1113,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 }
             }
             state.conn = c;
+            // The detail view could not read its events while Redis was away: ask again.
+            if c == ConnState::Live
+                && let (Screen::Detail { id }, KeyHistory::Unreadable(_)) =
+                    (&state.screen, &state.detail_events)
+            {
+                let id = id.clone();
+                state.detail_events = KeyHistory::Loading;
+                return vec![Command::LoadDetail { id }];
+            }
             Vec::new()
         }
         Action::Server {
@@ -1098,6 +1154,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.total = total;
             state.malformed = malformed;
             state.visible.clear();
+            state.stale = false;
+            match state.reloading.take() {
+                Some(ReloadCause::User) => state.say(format!("reloaded: {total} keys")),
+                Some(ReloadCause::Gap(g)) => state.say(format!("{}: reloaded", gap_text(&g))),
+                None => {}
+            }
             let cmds = state.refresh_visible();
             state.reselect(selected_id.as_deref());
             cmds
@@ -1105,11 +1167,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::MoreRecords {
             load,
             records,
+            malformed,
             done,
         } => {
             if load != state.load {
                 return Vec::new();
             }
+            state.malformed += malformed;
             if done {
                 state.loading = Loading::Done;
             }
@@ -1139,9 +1203,16 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::RecordChanged(r) => state.upsert(*r),
         Action::RecordGone { id } => state.remove(&id),
-        Action::FeedTrimmed => {
-            state.say("missed changes while away: reloading");
+        Action::Resync(g) => {
+            state.complain(format!("{}: reloading…", gap_text(&g)));
+            state.stale = true;
+            state.loading = Loading::FirstPage;
+            state.reloading = Some(ReloadCause::Gap(g));
             vec![Command::Reload]
+        }
+        Action::RecordMalformed { id } => {
+            state.malformed += 1;
+            state.remove(&id)
         }
         Action::Created {
             created,
@@ -1182,7 +1253,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::DetailEvents { id, events } => {
             if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
-                state.detail_events = events;
+                state.detail_events = KeyHistory::Loaded(events);
+            }
+            Vec::new()
+        }
+        Action::DetailEventsFailed { id, error } => {
+            if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
+                state.detail_events = KeyHistory::Unreadable(error);
             }
             Vec::new()
         }
@@ -1272,6 +1349,21 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     }
 }
 
+/// What a [`Gap`] means, for the status line.
+fn gap_text(g: &Gap) -> String {
+    match g {
+        Gap::Trimmed => "missed changes while away (the change feed was trimmed)".into(),
+        Gap::Restarted { empty: true } => "Redis restarted empty".into(),
+        Gap::Restarted { empty: false } => {
+            "Redis restarted from older data (recent changes are gone)".into()
+        }
+        Gap::FeedLost => "the change feed lost the changes seen (flushed or replaced)".into(),
+        Gap::ReadFailed { id } => {
+            format!("cannot re-read changed key {}", crate::sanitize::line(id))
+        }
+    }
+}
+
 fn reveal_id(state: &State) -> Option<String> {
     match &state.screen {
         Screen::Reveal(r) => Some(r.created.record.id.clone()),
@@ -1303,7 +1395,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         Screen::Help(view) => on_help_key(state, view, key),
         Screen::Detail { id } => match state.keymap.lookup_in(Context::Detail, &key) {
             Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
-                state.detail_events.clear();
+                state.detail_events = KeyHistory::Loading;
                 Vec::new()
             }
             Some(KeyAction::Help) => {
@@ -1612,7 +1704,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
         KeyAction::Details => {
             if let Some(r) = state.selected_record().cloned() {
                 let id = r.id().to_owned();
-                state.detail_events.clear();
+                state.detail_events = KeyHistory::Loading;
                 state.screen = Screen::Detail { id: id.clone() };
                 return vec![Command::LoadDetail { id }];
             }
@@ -1708,6 +1800,8 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
         KeyAction::Reload => {
             if !state.refuse_offline("reload") {
                 state.say("reloading…");
+                state.loading = Loading::FirstPage;
+                state.reloading = Some(ReloadCause::User);
                 return vec![Command::Reload];
             }
         }

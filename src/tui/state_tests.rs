@@ -1095,7 +1095,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
             load: 1,
             records: all[..2].to_vec(),
             total: 6,
-            malformed: 0,
+            malformed: 1,
         },
     );
     assert_eq!(s.loading, Loading::More);
@@ -1104,6 +1104,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
         Action::MoreRecords {
             load: 0,
             records: all.clone(),
+            malformed: 5,
             done: true,
         },
     );
@@ -1113,10 +1114,13 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
         Action::MoreRecords {
             load: 1,
             records: all[1..].to_vec(),
+            malformed: 2,
             done: true,
         },
     );
     assert_eq!(s.records.len(), 6);
+    // Malformed records of every page count, those of a stale load do not.
+    assert_eq!(s.malformed, 3);
     assert_eq!(s.visible.len(), 6);
     assert_eq!(s.loading, Loading::Done);
 }
@@ -1125,9 +1129,85 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
 fn trimmed_feed_reloads() {
     let mut s = state();
     assert!(matches!(
-        update(&mut s, Action::FeedTrimmed).as_slice(),
+        update(&mut s, Action::Resync(Gap::Trimmed)).as_slice(),
         [Command::Reload]
     ));
+}
+
+fn first_page(load: u64) -> Action {
+    let rows = crate::tui::fixtures::rows();
+    Action::FirstPage {
+        load,
+        total: rows.len(),
+        records: rows,
+        malformed: 0,
+    }
+}
+
+#[test]
+fn a_gap_marks_the_rows_stale_until_the_reload_answers_and_says_why() {
+    let mut s = state();
+    update(&mut s, Action::Resync(Gap::Restarted { empty: true }));
+    assert!(s.stale);
+    let said = s.message.clone().unwrap().text;
+    assert!(
+        said.contains("restarted empty") && said.contains("reloading"),
+        "{said}"
+    );
+    update(&mut s, first_page(2));
+    assert!(!s.stale);
+    let said = s.message.clone().unwrap().text;
+    assert!(
+        said.contains("restarted empty") && said.ends_with("reloaded"),
+        "{said}"
+    );
+}
+
+#[test]
+fn reloading_is_not_left_in_the_status_line_after_the_reload() {
+    let mut s = state();
+    assert!(matches!(
+        update(&mut s, key('R')).as_slice(),
+        [Command::Reload]
+    ));
+    assert_eq!(s.message.clone().unwrap().text, "reloading…");
+    assert_eq!(s.loading, Loading::FirstPage);
+    update(&mut s, first_page(2));
+    let said = s.message.clone().unwrap().text;
+    assert!(!said.contains("reloading"), "{said}");
+    // A later first page (not a reload) leaves the status line alone.
+    s.message = None;
+    update(&mut s, first_page(3));
+    assert_eq!(s.message, None);
+}
+
+#[test]
+fn a_record_turned_malformed_leaves_the_table_and_is_counted() {
+    let mut s = state();
+    let before = s.records.len();
+    let id = s.records[0].id().to_owned();
+    update(&mut s, Action::RecordMalformed { id });
+    assert_eq!(s.records.len(), before - 1);
+    assert_eq!(s.malformed, 1);
+}
+
+#[test]
+fn unreadable_events_say_so_and_are_asked_again_when_live() {
+    let mut s = state();
+    update(&mut s, code(KeyCode::Enter));
+    let id = "K00x9fQ2mZ7pL4tR8".to_owned();
+    update(
+        &mut s,
+        Action::DetailEventsFailed {
+            id: id.clone(),
+            error: "connection lost".into(),
+        },
+    );
+    assert!(matches!(&s.detail_events, KeyHistory::Unreadable(e) if e == "connection lost"));
+    update(&mut s, Action::Connection(ConnState::Offline));
+    let cmds = update(&mut s, Action::Connection(ConnState::Live));
+    assert!(matches!(cmds.as_slice(), [Command::LoadDetail { id: i }] if *i == id));
+    assert!(matches!(s.detail_events, KeyHistory::Loading));
 }
 
 #[test]
@@ -1335,6 +1415,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
             Action::MoreRecords {
                 load: 1,
                 records: chunk.to_vec(),
+                malformed: 0,
                 done: false,
             },
         );

@@ -12,21 +12,39 @@ use tokio::task::JoinHandle;
 use crate::conn::{self, ConnectOptions};
 use crate::error::Error;
 use crate::layout::Namespace;
-use crate::store::{RotateRequest, Store};
+use crate::store::{Event, RotateRequest, Store};
 
 use super::row::{Interner, Row};
-use super::state::{Action, Command, ConnState};
+use super::state::{Action, Command, ConnState, Gap};
 
 /// Records on the first screen.
 pub const FIRST_PAGE: usize = 200;
 /// Records per background read.
 pub const CHUNK: usize = 5000;
+/// Further tries of a read the user asked for, after the first fails.
+const READ_RETRIES: u32 = 2;
 /// Background reads in flight at once.
 const IN_FLIGHT: usize = 3;
 /// How long one `XREAD BLOCK` waits.
 const BLOCK: Duration = Duration::from_secs(5);
-/// How old the events of a key shown in the detail view may be.
-const DETAIL_EVENTS_SCAN: usize = 5000;
+
+/// How the sync task works; [`SyncOptions::default`] is what the TUI uses.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncOptions {
+    /// Log how long loading took (`KEYTUI_LOG`).
+    pub timing: bool,
+    /// How long one `XREAD BLOCK` on the change feed waits.
+    pub block: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            timing: false,
+            block: BLOCK,
+        }
+    }
+}
 
 /// Starts the sync task; returns the channel for commands.
 pub fn spawn(
@@ -34,6 +52,24 @@ pub fn spawn(
     opts: ConnectOptions,
     actions: UnboundedSender<Action>,
     timing: bool,
+) -> UnboundedSender<Command> {
+    spawn_with(
+        store,
+        opts,
+        actions,
+        SyncOptions {
+            timing,
+            ..SyncOptions::default()
+        },
+    )
+}
+
+/// [`spawn`] with every option.
+pub fn spawn_with(
+    store: Store,
+    opts: ConnectOptions,
+    actions: UnboundedSender<Action>,
+    options: SyncOptions,
 ) -> UnboundedSender<Command> {
     let (tx, rx) = unbounded_channel();
     // The store's futures are not `Send` for every lifetime, so the sync side runs on a
@@ -53,7 +89,7 @@ pub fn spawn(
                 }
             };
             let local = tokio::task::LocalSet::new();
-            local.block_on(&rt, run(store, opts, rx, actions, timing));
+            local.block_on(&rt, run(store, opts, rx, actions, options));
         });
     if let Err(e) = started {
         tracing::error!(error = %e, "cannot start the sync thread");
@@ -66,8 +102,9 @@ async fn run(
     opts: ConnectOptions,
     mut commands: UnboundedReceiver<Command>,
     actions: UnboundedSender<Action>,
-    timing: bool,
+    options: SyncOptions,
 ) {
+    let timing = options.timing;
     // The cursor is read before the first page: a change made while loading is replayed
     // (re-fetching a record is idempotent) rather than lost.
     let cursor = match store.last_event_cursor().await {
@@ -75,6 +112,14 @@ async fn run(
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the change feed cursor");
             "$".to_owned()
+        }
+    };
+    // Which server holds that cursor: after a reconnect, a restart is told by this.
+    let run_id = match server_run_id(&mut store.conn(), store.is_cluster()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot identify the server");
+            None
         }
     };
     let meta = store.meta().await.ok().flatten();
@@ -85,7 +130,13 @@ async fn run(
     });
     let mut load = 1u64;
     let mut loader = spawn_loader(store.clone(), load, actions.clone(), timing);
-    let follower = tokio::task::spawn_local(follow(store.clone(), opts, cursor, actions.clone()));
+    let follower = tokio::task::spawn_local(follow(
+        store.clone(),
+        opts,
+        (cursor, run_id),
+        actions.clone(),
+        options.block,
+    ));
     while let Some(cmd) = commands.recv().await {
         match cmd {
             Command::Reload => {
@@ -158,12 +209,12 @@ fn spawn_loader(
                 async move {
                     let ids = store.page_ids(start + k * CHUNK, CHUNK).await?;
                     let page = store.fetch(&ids).await?;
-                    Ok::<_, Error>((ids.len(), page.records))
+                    Ok::<_, Error>((ids.len(), page.records, page.malformed.len()))
                 }
             })
             .buffered(IN_FLIGHT);
         while let Some(chunk) = chunks.next().await {
-            let (read, records) = match chunk {
+            let (read, records, malformed) = match chunk {
                 Ok(c) => c,
                 Err(e) => {
                     let _ = actions.send(Action::Failed(format!(
@@ -178,6 +229,7 @@ fn spawn_loader(
                 .send(Action::MoreRecords {
                     load,
                     records: rows(records, &mut interner),
+                    malformed,
                     done: last,
                 })
                 .is_err()
@@ -207,16 +259,28 @@ async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>)
         let _ = actions.send(a);
     };
     match cmd {
-        Command::LoadDetail { id } => match store.recent_events(DETAIL_EVENTS_SCAN).await {
-            Ok(events) => {
-                let events = events
-                    .into_iter()
-                    .filter(|e| e.id == id || e.detail.as_deref() == Some(id.as_str()))
-                    .collect();
-                send(Action::DetailEvents { id, events });
+        Command::LoadDetail { id } => {
+            // Right after a reconnect the ordinary connection may still be re-establishing
+            // itself (its first command fails): a read is tried a few times.
+            let mut attempt = 0;
+            loop {
+                match store.key_events(&id).await {
+                    Ok(events) => break send(Action::DetailEvents { id, events }),
+                    Err(e) if attempt < READ_RETRIES => {
+                        attempt += 1;
+                        tracing::info!(error = %e, %id, attempt, "cannot read a key's events; retrying");
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, %id, "cannot read a key's events");
+                        break send(Action::DetailEventsFailed {
+                            id,
+                            error: e.to_string(),
+                        });
+                    }
+                }
             }
-            Err(e) => send(Action::Failed(format!("cannot read the audit events: {e}"))),
-        },
+        }
         Command::Create(req) => match store.create(&req).await {
             Ok(created) => send(Action::Created {
                 created: Box::new(created),
@@ -296,140 +360,270 @@ fn stream_id(s: &str) -> (u64, u64) {
     (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
 }
 
+/// Events read from the change feed at once.
+const FEED_COUNT: usize = 500;
+
 /// Follows `{ns}:events`: re-fetches each changed record, drops deleted ones, reports the
-/// connection state, reconnects, catches up from its cursor, and asks for a reload when the
-/// feed was trimmed past it.
+/// connection state, reconnects, and catches up from its cursor. No event is ever skipped:
+/// the cursor moves past an event only once it has been applied. A re-read that fails is
+/// retried on a fresh connection; when that fails too, or when after a reconnect the
+/// server no longer holds the data we had followed (restarted empty or from older data,
+/// feed trimmed past the cursor), it asks for a reload ([`Action::Resync`]).
 async fn follow(
     store: Store,
     opts: ConnectOptions,
-    mut cursor: String,
+    (cursor, run_id): (String, Option<String>),
     actions: UnboundedSender<Action>,
+    block: Duration,
 ) {
-    let ns = store.namespace().clone();
-    let mut conn = None;
-    let mut shown = ConnState::Live;
-    let mut failures = 0u32;
-    // The cursor when the connection was lost, until the trim check after it has run.
-    let mut recovering: Option<String> = None;
-    let set = |shown: &mut ConnState, s: ConnState| {
-        if *shown != s {
-            *shown = s;
-            let _ = actions.send(Action::Connection(s));
-        }
+    let mut f = Follower {
+        ns: store.namespace().clone(),
+        store,
+        actions,
+        block,
+        cursor,
+        shown: ConnState::Live,
+        identified: run_id.is_some(),
+        run_id,
+        // The cursor was read on another connection, maybe on a server since restarted:
+        // the first round checks it like after a reconnect.
+        reconnected: true,
+        caught_up: false,
+        retrying: None,
+        gap: None,
     };
+    let mut conn: Option<conn::Conn> = None;
+    let mut failures = 0u32;
     loop {
-        if actions.is_closed() {
+        if f.actions.is_closed() {
             return;
         }
         if conn.is_none() {
-            match conn::connect_blocking(&opts, BLOCK).await {
-                Ok(c) => conn = Some(c),
+            match conn::connect_blocking(&opts, block).await {
+                Ok(c) => {
+                    conn = Some(c);
+                    f.caught_up = false;
+                }
                 Err(e) => {
                     failures += 1;
                     tracing::info!(error = %e, failures, "change feed: reconnect failed");
-                    let s = if failures >= 3 {
-                        ConnState::Offline
-                    } else {
-                        ConnState::Reconnecting
-                    };
-                    set(&mut shown, s);
-                    recovering.get_or_insert_with(|| cursor.clone());
+                    f.reconnected = true;
+                    f.set(lost(failures));
                     tokio::time::sleep(backoff(failures)).await;
                     continue;
                 }
             }
         }
         let Some(c) = conn.as_mut() else { continue };
-        if cursor == "$" {
-            cursor = store
-                .last_event_cursor()
-                .await
-                .unwrap_or_else(|_| "$".into());
-        }
-        if let Some(lost_at) = recovering.clone() {
-            // Back after a loss: if the feed no longer reaches back to where we were,
-            // changes were trimmed away and only a reload is exact. Asked on this fresh
-            // connection: the ordinary one may still be reconnecting.
-            match oldest_cursor(c, &ns).await {
-                Ok(oldest) => {
-                    recovering = None;
-                    if let Some(oldest) = oldest
-                        && lost_at != "$"
-                        && stream_id(&oldest) > stream_id(&lost_at)
-                    {
-                        tracing::info!(%lost_at, %oldest, "change feed trimmed past our cursor");
-                        if let Ok(last) = store.last_event_cursor().await {
-                            cursor = last;
-                        }
-                        set(&mut shown, ConnState::Live);
-                        let _ = actions.send(Action::FeedTrimmed);
-                        continue;
-                    }
-                }
-                Err(e) => {
-                    tracing::info!(error = %e, "change feed: trim check failed");
-                    conn = None;
-                    tokio::time::sleep(backoff(failures.max(1))).await;
-                    continue;
-                }
-            }
-        }
-        match Store::wait_events(c, &ns, &cursor, BLOCK, 500).await {
-            Ok(events) => {
-                failures = 0;
-                set(&mut shown, ConnState::Live);
-                for e in events {
-                    cursor = e.cursor.clone();
-                    if matches!(e.op.as_str(), "init" | "migrate") {
-                        // Namespace-wide: the storage mode or production mark changed.
-                        if let Ok(Some(meta)) = store.meta().await {
-                            let _ = actions.send(Action::Server {
-                                cluster: store.is_cluster(),
-                                mode: Some(meta.mode),
-                                production: meta.production,
-                            });
-                        }
-                    }
-                    let mut ids = vec![e.id.clone()];
-                    if e.op == "rotate"
-                        && let Some(new) = &e.detail
-                    {
-                        ids.push(new.clone());
-                    }
-                    for id in ids.into_iter().filter(|id| !id.is_empty()) {
-                        let action = if e.op == "delete" {
-                            Action::RecordGone { id }
-                        } else {
-                            match store.get(&id).await {
-                                Ok(r) => Action::RecordChanged(Box::new(r)),
-                                Err(Error::NotFound(_)) => Action::RecordGone { id },
-                                Err(err) => {
-                                    tracing::info!(error = %err, %id, "cannot re-read a changed key");
-                                    continue;
-                                }
-                            }
-                        };
-                        let _ = actions.send(action);
-                    }
-                }
-            }
+        match f.turn(c).await {
+            Ok(()) => failures = 0,
             Err(e) => {
-                tracing::info!(error = %e, "change feed: read failed");
-                conn = None;
                 failures += 1;
-                recovering.get_or_insert_with(|| cursor.clone());
-                set(
-                    &mut shown,
-                    if failures >= 3 {
-                        ConnState::Offline
-                    } else {
-                        ConnState::Reconnecting
-                    },
-                );
+                tracing::info!(error = %e, failures, "change feed: read failed");
+                conn = None;
+                f.reconnected = true;
+                f.set(lost(failures));
                 tokio::time::sleep(backoff(failures)).await;
             }
         }
     }
+}
+
+/// The follower's state between rounds.
+struct Follower {
+    store: Store,
+    ns: Namespace,
+    actions: UnboundedSender<Action>,
+    block: Duration,
+    /// The id of the last event applied (`$`: not read yet).
+    cursor: String,
+    /// The connection state last reported.
+    shown: ConnState,
+    /// The `run_id` of the server followed (standalone servers only).
+    run_id: Option<String>,
+    /// Whether `run_id` has been read on the current server.
+    identified: bool,
+    /// A connection was lost since the last round: check the dataset before going on.
+    reconnected: bool,
+    /// Whether the feed has been read up to its end on this connection: only then is
+    /// the view live, and only then does the follower block waiting for more.
+    caught_up: bool,
+    /// The event whose re-read failed once (retried on a fresh connection).
+    retrying: Option<String>,
+    /// Why the view must be reloaded, once a connection allows it.
+    gap: Option<Gap>,
+}
+
+impl Follower {
+    fn set(&mut self, s: ConnState) {
+        if self.shown != s {
+            self.shown = s;
+            let _ = self.actions.send(Action::Connection(s));
+        }
+    }
+
+    /// One round on a working connection: after a reconnect, check that the server holds
+    /// the data we followed; reload after a gap; then catch up (without blocking) or wait
+    /// for new events, and apply them in order. An error drops the connection.
+    async fn turn(&mut self, c: &mut conn::Conn) -> Result<(), Error> {
+        let feed = self.store.with_conn(c.clone());
+        if self.cursor == "$" {
+            self.cursor = feed.last_event_cursor().await?;
+        }
+        if self.reconnected || !self.identified {
+            let cluster = c.is_cluster();
+            let run = server_run_id(c, cluster).await?;
+            if self.reconnected {
+                let known = self.run_id.as_deref();
+                if let Some(g) = dataset_gap(&feed, c, &self.cursor, known, run.as_deref()).await? {
+                    tracing::info!(?g, cursor = %self.cursor, "change feed: the data changed under us");
+                    self.gap = Some(g);
+                }
+                self.reconnected = false;
+            }
+            self.run_id = run;
+            self.identified = true;
+        }
+        if let Some(g) = self.gap.clone() {
+            // The cursor is read before the reload starts: what changes meanwhile is
+            // replayed (re-reading a record is idempotent), never lost.
+            self.cursor = feed.last_event_cursor().await?;
+            self.gap = None;
+            self.retrying = None;
+            let _ = self.actions.send(Action::Resync(g));
+        }
+        let events = if self.caught_up {
+            Store::wait_events(c, &self.ns, &self.cursor, self.block, FEED_COUNT).await?
+        } else {
+            feed.events_after(&self.cursor, FEED_COUNT).await?
+        };
+        let more = events.len() >= FEED_COUNT;
+        for e in events {
+            match apply(&feed, &e, &self.actions).await {
+                Ok(()) => {
+                    self.cursor = e.cursor;
+                    self.retrying = None;
+                }
+                Err(err) if self.retrying.as_deref() == Some(e.cursor.as_str()) => {
+                    tracing::warn!(error = %err, id = %e.id, "a changed key cannot be re-read on a fresh connection either: reloading");
+                    self.gap = Some(Gap::ReadFailed { id: e.id.clone() });
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, id = %e.id, "cannot re-read a changed key: retrying on a fresh connection");
+                    self.retrying = Some(e.cursor.clone());
+                    return Err(err);
+                }
+            }
+        }
+        if !more {
+            self.caught_up = true;
+        }
+        if self.caught_up {
+            self.set(ConnState::Live);
+        }
+        Ok(())
+    }
+}
+
+/// Applies one event: re-reads the records it concerns and reports them. An error means
+/// nothing was learnt (Redis could not be read); a record that is gone or malformed is an
+/// answer.
+async fn apply(feed: &Store, e: &Event, actions: &UnboundedSender<Action>) -> Result<(), Error> {
+    if matches!(e.op.as_str(), "init" | "migrate") {
+        // Namespace-wide: the storage mode or production mark changed.
+        match feed.meta().await {
+            Ok(Some(meta)) => {
+                let _ = actions.send(Action::Server {
+                    cluster: feed.is_cluster(),
+                    mode: Some(meta.mode),
+                    production: meta.production,
+                });
+            }
+            Ok(None) => {}
+            Err(err @ Error::Redis(_)) => return Err(err),
+            Err(err) => tracing::warn!(error = %err, "cannot read the namespace's meta"),
+        }
+    }
+    let mut ids = vec![e.id.clone()];
+    if e.op == "rotate"
+        && let Some(new) = &e.detail
+    {
+        ids.push(new.clone());
+    }
+    let ids: Vec<String> = ids.into_iter().filter(|id| !id.is_empty()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    if e.op == "delete" {
+        for id in ids {
+            let _ = actions.send(Action::RecordGone { id });
+        }
+        return Ok(());
+    }
+    let page = feed.fetch(&ids).await?;
+    for r in page.records {
+        let _ = actions.send(Action::RecordChanged(Box::new(r)));
+    }
+    for bad in page.malformed {
+        tracing::info!(id = %bad.id, reason = %bad.reason, "a changed key is malformed");
+        let _ = actions.send(Action::RecordMalformed { id: bad.id });
+    }
+    for id in page.dangling {
+        let _ = actions.send(Action::RecordGone { id });
+    }
+    Ok(())
+}
+
+/// The `run_id` of a standalone server (it changes with every restart); `None` on a
+/// cluster, whose nodes each have their own.
+async fn server_run_id(
+    c: &mut impl redis::aio::ConnectionLike,
+    cluster: bool,
+) -> Result<Option<String>, Error> {
+    if cluster {
+        return Ok(None);
+    }
+    let info: String = redis::cmd("INFO").arg("server").query_async(c).await?;
+    Ok(info
+        .lines()
+        .find_map(|l| l.strip_prefix("run_id:").map(|v| v.trim().to_owned())))
+}
+
+/// After a reconnect: whether the server still holds the data followed so far. The entry
+/// at our cursor vouches for it (a server restarted from its append-only file has it); when
+/// it is missing, says why. Without a cursor to check (no event seen yet), only a restart
+/// is reason enough to reload.
+async fn dataset_gap(
+    feed: &Store,
+    c: &mut conn::Conn,
+    cursor: &str,
+    known_run: Option<&str>,
+    run: Option<&str>,
+) -> Result<Option<Gap>, Error> {
+    let restarted = matches!((known_run, run), (Some(a), Some(b)) if a != b);
+    if cursor != "0-0" {
+        let at: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
+            .arg(feed.namespace().events_key())
+            .arg(cursor)
+            .arg(cursor)
+            .query_async(c)
+            .await?;
+        if !at.is_empty() {
+            return Ok(None);
+        }
+    } else if !restarted {
+        return Ok(None);
+    }
+    let oldest = oldest_cursor(c, feed.namespace()).await?;
+    if restarted {
+        let empty = oldest.is_none() && feed.count().await? == 0;
+        return Ok(Some(Gap::Restarted { empty }));
+    }
+    Ok(Some(match oldest {
+        Some(o) if stream_id(&o) > stream_id(cursor) => Gap::Trimmed,
+        _ => Gap::FeedLost,
+    }))
 }
 
 /// The id of the oldest entry of `{ns}:events`, read on the follower's own connection.
@@ -443,6 +637,14 @@ async fn oldest_cursor(c: &mut conn::Conn, ns: &Namespace) -> Result<Option<Stri
         .query_async(c)
         .await?;
     Ok(raw.into_iter().next().map(|(id, _)| id))
+}
+
+fn lost(failures: u32) -> ConnState {
+    if failures >= 3 {
+        ConnState::Offline
+    } else {
+        ConnState::Reconnecting
+    }
 }
 
 fn backoff(failures: u32) -> Duration {

@@ -152,6 +152,28 @@ impl RedisServer {
         self.node.pid()
     }
 
+    /// Kills `redis-server` with SIGKILL (no shutdown, no final save) and waits until it is
+    /// gone. [`RedisServer::restart`] brings it back on the same port.
+    pub fn kill9(&mut self) {
+        let _ = self.node.child.kill();
+        let _ = self.node.child.wait();
+    }
+
+    /// Starts the server again (after [`RedisServer::kill9`]) on the same port, in the same
+    /// directory, with the same arguments: with `--appendonly yes` it reloads what it had.
+    /// `wipe`: remove its data files first, so it comes back empty. Panics when the port
+    /// cannot be had again.
+    pub fn restart(&mut self, wipe: bool) {
+        if wipe {
+            for name in ["appendonlydir", "dump.rdb"] {
+                let path = self.dir().join(name);
+                let _ = std::fs::remove_dir_all(&path);
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        self.node.respawn(self.password.as_deref());
+    }
+
     /// A client authenticated as `default` when the server has a password.
     pub fn client(&self) -> redis::Client {
         let url = url_with_auth(self.node.port, None, self.password.as_deref());
@@ -382,9 +404,53 @@ struct Node {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    /// How it was started, for [`Node::respawn`].
+    binary: PathBuf,
+    args: Vec<OsString>,
 }
 
 impl Node {
+    /// Starts the same `redis-server` again on the same port (the old process must be
+    /// gone) and waits until it answers `PING` as the new process.
+    fn respawn(&mut self, password: Option<&str>) {
+        let (binary, args, cwd) = (
+            self.binary.clone(),
+            self.args.clone(),
+            self.dir.path().to_path_buf(),
+        );
+        let log_path = cwd.join("redis.log");
+        let log = File::create(&log_path).expect("create redis.log");
+        let log2 = log.try_clone().expect("clone the log file handle");
+        self.child = spawn_tied_to_process(Box::new(move || {
+            let mut cmd = Command::new(&binary);
+            cmd.args(&args)
+                .current_dir(&cwd)
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log2);
+            cmd
+        }))
+        .expect("restart redis-server");
+        let client =
+            redis::Client::open(url_with_auth(self.port, None, password)).expect("valid redis URL");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("redis-server did not restart ({status}); its log:\n{log}");
+            }
+            if server_pid(&client) == Some(self.child.id()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer on port {} after a restart",
+                self.port
+            );
+            thread::sleep(POLL);
+        }
+    }
+
     fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
@@ -464,6 +530,7 @@ fn try_start_node(
 
     let binary_owned = binary.to_path_buf();
     let cwd = dir.path().to_path_buf();
+    let args_kept = full.clone();
     let spawned = spawn_tied_to_process(Box::new(move || {
         let mut cmd = Command::new(&binary_owned);
         cmd.args(&full)
@@ -480,7 +547,13 @@ fn try_start_node(
         }
         Err(e) => panic!("cannot run {}: {e}", binary.display()),
     };
-    let mut node = Node { child, port, dir };
+    let mut node = Node {
+        child,
+        port,
+        dir,
+        binary: binary.to_path_buf(),
+        args: args_kept,
+    };
 
     let url = url_with_auth(port, None, password);
     let client = redis::Client::open(url).expect("valid redis URL");

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::record::rfc3339;
 use crate::sanitize::line as clean;
-use crate::tui::state::State;
+use crate::tui::state::{KeyHistory, State};
 
 use super::{relative, status_look};
 
@@ -108,10 +108,25 @@ fn draw(state: &State, id: &str, frame: &mut Frame, area: Rect, events: bool, bo
         "audit events",
         Style::new().add_modifier(Modifier::BOLD),
     )));
-    if state.detail_events.is_empty() {
-        lines.push(Line::from(Span::styled("  (none found)", label)));
-    }
-    for e in state.detail_events.iter().rev() {
+    let events: &[crate::store::Event] = match &state.detail_events {
+        KeyHistory::Loading => {
+            lines.push(Line::from(Span::styled("  reading…", label)));
+            &[]
+        }
+        KeyHistory::Unreadable(why) => {
+            lines.push(Line::from(Span::styled(
+                format!("  cannot read: {}", clean(why)),
+                Style::new().fg(Color::Red),
+            )));
+            &[]
+        }
+        KeyHistory::Loaded(events) if events.is_empty() => {
+            lines.push(Line::from(Span::styled("  (none found)", label)));
+            &[]
+        }
+        KeyHistory::Loaded(events) => events,
+    };
+    for e in events.iter().rev() {
         lines.push(Line::from(vec![
             Span::styled(format!("  {} ", rfc3339(e.at)), label),
             Span::raw(format!("{:<8} {}", clean(&e.op), clean(&e.actor))),

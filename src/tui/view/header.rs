@@ -70,6 +70,8 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect, marker: bool) {
         markers.push(Span::raw(" "));
     }
     let (word, color) = match state.conn {
+        // Rows that may not match Redis are never called live.
+        ConnState::Live if state.stale => ("◌ stale, reloading", Color::Yellow),
         ConnState::Live => ("● live", Color::Green),
         ConnState::Reconnecting => ("◌ reconnecting", Color::Yellow),
         ConnState::Offline => ("✗ offline", Color::Red),

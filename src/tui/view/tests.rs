@@ -126,6 +126,21 @@ fn detail() {
 }
 
 #[test]
+fn detail_unreadable_events() {
+    let mut s = state();
+    update(&mut s, key('j'));
+    update(&mut s, code(KeyCode::Enter));
+    update(
+        &mut s,
+        Action::DetailEventsFailed {
+            id: "K01x9fQ2mZ7pL4tR8".into(),
+            error: "redis: connection lost".into(),
+        },
+    );
+    snap_both!("detail_unreadable", s);
+}
+
+#[test]
 fn detail_with_metadata() {
     let mut s = state();
     update(&mut s, key('G'));
