@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
 from tastypie.authentication import Authentication
 from tastypie.http import HttpUnauthorized
@@ -58,6 +59,8 @@ class KeytuiAuthentication(Authentication):
         request.keytui_key = outcome.verdict
         if outcome.user is not None:
             request.user = outcome.user
+        elif not hasattr(request, "user"):  # no AuthenticationMiddleware
+            request.user = AnonymousUser()
         return True
 
     def get_identifier(self, request: Any) -> str:
