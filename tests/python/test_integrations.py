@@ -34,6 +34,7 @@ REQUIREMENTS = [
     "redis>=5.0",
     "setuptools>=61",
     "wheel",
+    "mypy",
 ]
 PYENV = Path(os.environ.get("KEYTUI_PYENV") or ROOT / "target" / "pyenv")
 VENV_PY = PYENV / "bin" / "python"
@@ -336,6 +337,30 @@ def test_installed():
     hard = [ln for ln in text.splitlines() if ln.startswith("Requires-Dist:") and "extra ==" not in ln]
     eq(hard, ["Requires-Dist: redis>=5.0"], "redis-py is the only hard dependency")
     check(os.path.exists(PYENV / "bin" / "keytui-verify"), "keytui-verify console script")
+    # the type hints hold (mypy over the installed package)
+    p = subprocess.run([sys.executable, "-m", "mypy", "--ignore-missing-imports", "--cache-dir",
+                        str(PYENV / "mypy-cache"), "-p", "keytui"], capture_output=True, text=True,
+                       timeout=600)
+    eq(p.returncode, 0, f"mypy -p keytui ({p.stdout.strip()[-1500:]})")
+
+
+def test_console_script(url):
+    """The installed `keytui-verify` keeps the exit codes: 0 valid, 1 rejected, 2 error."""
+    k = create(url, "app", name="cli")
+    exe = str(PYENV / "bin" / "keytui-verify")
+
+    def run(args, stdin):
+        return subprocess.run([exe, *args], input=stdin, capture_output=True, text=True,
+                              env=BASE_ENV, timeout=60)
+
+    p = run(["--url", url, "-n", "app", k["id"]], k["secret"])
+    eq((p.returncode, p.stdout), (0, f"valid: {k['id']}\n"), "keytui-verify valid: exit 0")
+    p = run(["--url", url, "-n", "app", "--token"], k["token"][:-1] + "\n")
+    eq((p.returncode, p.stdout), (1, "rejected: bad_checksum\n"), "keytui-verify rejected: exit 1")
+    p = run(["--url", f"redis://127.0.0.1:{free_port()}", "-n", "app", k["id"]], "x")
+    eq(p.returncode, 2, "keytui-verify error: exit 2")
+    check(len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr,
+          f"keytui-verify error is one line ({p.stderr!r})")
 
 
 def setup_django():
@@ -399,6 +424,7 @@ def main():
     mk = os.path.join(TMP, "master.key")
     kt(url, "sealed", "init", "--mode", "sealed", "--generate-master-key", mk)
     r1.client.hset("{future}:meta", mapping={"layout": "2", "mode": "hash", "secret_alg": "sha256"})
+    test_console_script(url)
 
     d_app = start_django("django-app", url, "app")
     d_pep = start_django("django-pep", url, "pep", pepper=PEPPER, qs=True)

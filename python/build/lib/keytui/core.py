@@ -23,7 +23,19 @@ import re
 import time
 import types
 import zlib
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Dict,
+    FrozenSet,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
 
 #: The layout version this module implements.
 LAYOUT_VERSION = 1
@@ -90,7 +102,7 @@ class Verdict(NamedTuple):
         return self.valid
 
     @property
-    def scopes(self) -> frozenset:
+    def scopes(self) -> FrozenSet[str]:
         """The comma-separated ``scopes`` metadata, as a set (empty when absent)."""
         return parse_scopes(self.meta.get("scopes", ""))
 
@@ -99,7 +111,7 @@ class Verdict(NamedTuple):
         ``required`` (each may itself be comma separated)."""
         if not self.valid:
             return False
-        need = set()
+        need: Set[str] = set()
         for r in required:
             need |= parse_scopes(r)
         return need <= self.scopes
@@ -133,7 +145,7 @@ def now_ms() -> int:
 # ---- pure helpers ----------------------------------------------------------------------
 
 
-def parse_scopes(text: str) -> frozenset:
+def parse_scopes(text: str) -> FrozenSet[str]:
     """``"read, write"`` -> ``{"read", "write"}``: comma separated, blanks dropped."""
     return frozenset(s.strip() for s in text.split(",") if s.strip())
 
@@ -298,11 +310,10 @@ def decide(
     """The verdict for ``secret`` given the record's :data:`FIELDS` (as ``HMGET`` returns
     them). Raises only :class:`PepperRequired`."""
     status, alg, stored, expires_at, _checksum, name, raw_meta = _pad(fields)
-    core = (status, alg, stored)
-    if all(f is None for f in core):
-        return _reject("unknown", key_id)
-    if any(f is None for f in core):
-        return _reject("malformed", key_id)
+    if status is None or alg is None or stored is None:
+        # no record at all: unknown; some of the required fields only: malformed
+        none = status is None and alg is None and stored is None
+        return _reject("unknown" if none else "malformed", key_id)
     try:
         computed = stored_form(_text(alg), secret, pepper)
     except MalformedRecord:

@@ -24,7 +24,7 @@ without the authentication class, it passes only requests carrying a valid keytu
 
 from __future__ import annotations
 
-from typing import Any, Optional, Type
+from typing import Any, FrozenSet, Optional, Tuple, Type
 
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import exceptions, permissions
@@ -54,7 +54,7 @@ class KeytuiAuthentication(BaseAuthentication):
     www_authenticate_realm = "api"
     service: Optional[Service] = None
 
-    def authenticate(self, request: Any) -> Optional[tuple]:
+    def authenticate(self, request: Any) -> Optional[Tuple[Any, Verdict]]:
         outcome = _authenticate(self.service or get_service(), request)
         if outcome is None:
             return None  # no keytui credentials: let the next class try
@@ -87,7 +87,7 @@ class HasKeytuiKey(permissions.BasePermission):
 
     message = "A valid API key is required."
     service: Optional[Service] = None
-    required_scopes: frozenset = frozenset()
+    required_scopes: FrozenSet[str] = frozenset()
 
     def has_permission(self, request: Any, view: Any) -> bool:
         verdict = _verdict(request, self.service)

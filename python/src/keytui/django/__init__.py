@@ -33,7 +33,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, NamedTuple, Optional
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 from .. import core
 from ..core import Verdict
@@ -224,7 +224,7 @@ class Service:
 
     # -- requests ------------------------------------------------------------------------
 
-    def credentials(self, request: Any) -> Optional[tuple]:
+    def credentials(self, request: Any) -> Optional[Tuple[str, ...]]:
         """What the request presents: the Authorization header, else (when enabled) the
         ``username`` and ``api_key`` query parameters. None when nothing is presented."""
         parsed = core.parse_authorization(request.META.get("HTTP_AUTHORIZATION"))
@@ -238,17 +238,25 @@ class Service:
                     return ("apikey", username, api_key)
         return None
 
-    def verify(self, parsed: tuple) -> Verdict:
+    def verify(self, parsed: Tuple[str, ...]) -> Verdict:
         """Verifies parsed credentials; raises :class:`Unavailable` for Redis failures."""
         from redis.exceptions import RedisError
 
         self._ensure_checked()
         c = self.config
-        opts = dict(pepper=c.pepper, record_use=c.record_use)
         try:
             if parsed[0] == "apikey":
-                return core.verify(self.redis, c.namespace, parsed[1], parsed[2], **opts)
-            return core.verify_token(self.redis, c.namespace, parsed[1], **opts)
+                return core.verify(
+                    self.redis,
+                    c.namespace,
+                    parsed[1],
+                    parsed[2],
+                    pepper=c.pepper,
+                    record_use=c.record_use,
+                )
+            return core.verify_token(
+                self.redis, c.namespace, parsed[1], pepper=c.pepper, record_use=c.record_use
+            )
         except (RedisError, OSError) as e:
             log.warning("keytui: Redis unavailable: %s", _one_line(e))
             raise Unavailable(_one_line(e)) from e
@@ -270,7 +278,7 @@ class Service:
             return None
         from django.contrib.auth import get_user_model
 
-        model = get_user_model()
+        model: Any = get_user_model()
         try:
             return model._default_manager.get_by_natural_key(username)
         except model.DoesNotExist:

@@ -49,7 +49,7 @@ class Command(BaseCommand):
             raise CommandError("django-tastypie is not installed") from None
         from django.contrib.auth import get_user_model
 
-        username_field = get_user_model().USERNAME_FIELD
+        username_field = str(getattr(get_user_model(), "USERNAME_FIELD", "username"))
         path = opts.get("output")
         if path:
             try:
