@@ -404,6 +404,46 @@ def set_active(name, active):
     User.objects.filter(username=name).update(is_active=active)
 
 
+def test_settings(url):
+    """The KEYTUI dict in-process, against the real Redis: a USER callable, REQUIRE_USER,
+    and a typo in the dict refused at once."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import RequestFactory, override_settings
+
+    from keytui.django import get_service
+
+    named = create(url, "app", name="bob")  # the callable maps it to bob by its name
+    nobody = create(url, "app", name="nobody-here")
+    rf = RequestFactory()
+
+    def outcome(key):
+        req = rf.get("/", HTTP_AUTHORIZATION=f"Bearer {key['token']}")
+        o = get_service().authenticate(req)
+        return (o.reason, o.user.username if o.user is not None else None)
+
+    base = {"URL": url, "NAMESPACE": "app", "USER": "djapp.users.by_key_name"}
+    with override_settings(KEYTUI=base):
+        eq(outcome(named), (None, "bob"), "USER callable maps the key to bob")
+        eq(outcome(nobody), (None, None), "USER callable: no user")
+    with override_settings(KEYTUI=dict(base, REQUIRE_USER=True)):
+        eq(outcome(nobody), ("no_user", None), "REQUIRE_USER refuses a key without a user")
+        eq(outcome(named), (None, "bob"), "REQUIRE_USER accepts a key with a user")
+    with override_settings(KEYTUI={"URL": url, "NAMESAPCE": "app"}):
+        try:
+            get_service()
+            got = None
+        except ImproperlyConfigured as e:
+            got = str(e)
+        check(got is not None and "NAMESAPCE" in got, f"a typo in KEYTUI is refused ({got})")
+    with override_settings(KEYTUI={"URL": url, "NAMESPACE": "a:b"}):
+        try:
+            get_service()
+            got = None
+        except ImproperlyConfigured as e:
+            got = str(e)
+        check(got is not None and "a:b" in got, f"a bad namespace is refused ({got})")
+
+
 def drf_api_key():
     from rest_framework_api_key.models import APIKey
 
@@ -425,6 +465,7 @@ def main():
     kt(url, "sealed", "init", "--mode", "sealed", "--generate-master-key", mk)
     r1.client.hset("{future}:meta", mapping={"layout": "2", "mode": "hash", "secret_alg": "sha256"})
     test_console_script(url)
+    test_settings(url)
 
     d_app = start_django("django-app", url, "app")
     d_pep = start_django("django-pep", url, "pep", pepper=PEPPER, qs=True)
