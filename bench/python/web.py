@@ -12,7 +12,7 @@ classes, in the same apps (tests/python/apps), on the same machine, in one run:
   redis.asyncio GET (uvicorn, one keep-alive connection).
 
     python3 tests/python/test_integrations.py   # once: makes the venv target/pyenv
-    target/pyenv/bin/python bench/python/web.py [--rounds 5] [--n 300]
+    target/pyenv/bin/python bench/python/web.py [--rounds 7] [--n 200]
 
 Starts its own redis-server and servers on loopback ports; prints one table and the load
 average before and after. Each comparison alternates its two sides round by round and
@@ -139,8 +139,8 @@ def alternate(rounds, a, b):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--n", type=int, default=300, help="requests per round")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--n", type=int, default=200, help="requests per round")
     a = ap.parse_args()
     load_before = os.getloadavg()
 

@@ -159,13 +159,14 @@ def wait_for(cond, what, deadline=30.0):
 class RedisServer:
     """A redis-server on a loopback port with an append-only file, so a restart keeps keys."""
 
-    def __init__(self, tag):
+    def __init__(self, tag, start=True):
         self.dir = os.path.join(TMP, tag)
         os.makedirs(self.dir)
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}"
         self.proc = None
-        self.start()
+        if start:
+            self.start()
 
     def start(self):
         exe = os.environ.get("REDIS_SERVER", "redis-server")
@@ -472,12 +473,22 @@ def main():
     d_badpep = start_django("django-badpep", url, "pep", pepper="not-the-pepper")
     d_future = start_django("django-future", url, "future")
     fa = start_fastapi(url, PEPPER)
-    servers = [d_app, d_pep, d_badpep, d_future, fa]
+    r2 = RedisServer("r2", start=False)  # not running yet when its app starts
+    d_late = start_django("django-late", r2.url, "app")
+    servers = [d_app, d_pep, d_badpep, d_future, fa, d_late]
     for s in servers:
         s.wait_ready()
 
     D, F = d_app.port, fa.port
     tp_paths = ["/tp/v1/keytui/", "/tp/v1/keytui_open/"]
+
+    # ---- Redis down when the app starts: 503 and a warning, checked on a later request ----
+    wait_for(lambda: "cannot check namespace app now" in d_late.output(), "the late app's warning")
+    eq(status_of(d_late.port, "/drf/whoami", apikey("Abc1", "x")), 503, "Redis down at start-up: 503")
+    r2.start()
+    kl = create(r2.url, "app", "--meta", "user=alice", name="late")
+    eq(status_of(d_late.port, "/drf/whoami", bearer(kl["token"])), 200, "Redis up later: 200")
+    check("namespace app checked" in d_late.output(), "the late app checked the namespace")
 
     # ---- keys made by keytui ----------------------------------------------------------------
     ka = create(url, "app", "--prefix", "sk_live", "--meta", "user=alice",

@@ -206,15 +206,9 @@ class Service:
         return True
 
     def _ensure_checked(self) -> None:
-        if not self._checked:
-            from redis.exceptions import RedisError
-
-            try:
-                self.check_namespace()
-            except (RedisError, OSError) as e:  # pragma: no cover - check_namespace catches
-                raise Unavailable(_one_line(e)) from e
-            if not self._checked:
-                raise Unavailable("cannot check the keytui namespace: Redis unavailable")
+        """Raises :class:`Unavailable` until the namespace check has passed."""
+        if not self._checked and not self.check_namespace() and not self._checked:
+            raise Unavailable("cannot check the keytui namespace: Redis unavailable")
         if self._problem is not None:
             now = time.monotonic()
             if now - self._logged_at >= self.RELOG_SECONDS:
