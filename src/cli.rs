@@ -16,7 +16,8 @@ use crate::keygen::{Encoding, Length, Spec};
 use crate::layout::{DEFAULT_NAMESPACE, Namespace};
 use crate::record::{KeyRecord, Status, now_ms, rfc3339};
 use crate::store::{
-    BulkOutcome, Change, CreateRequest, Created, KeyFilter, Mode, Page, Rejection, Store, Verdict,
+    BulkOutcome, Change, CreateRequest, Created, KeyFilter, Mode, Page, Rejection, Repair, Store,
+    Verdict,
 };
 
 /// Manage API key/secret pairs stored in Redis.
@@ -136,6 +137,9 @@ pub struct MigrateArgs {
     /// The mode to convert to.
     #[arg(long, value_enum)]
     pub to: MigrateTo,
+    /// Skip the confirmation (`--to hash` deletes the sealed copies of secrets).
+    #[arg(long)]
+    pub yes: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -151,9 +155,14 @@ pub struct ImportArgs {
     /// File to read (`-` or nothing: standard input).
     pub file: Option<PathBuf>,
     /// `jsonl`: objects with id, secret, name, created_at, expires_at, meta, status.
-    /// `tastypie`: username and key, as JSON lines, a JSON array or `username,key` CSV.
+    /// `tastypie`: `manage.py dumpdata tastypie.ApiKey --natural-foreign` output, or
+    /// username and key as JSON lines, a JSON array or `username,key` CSV.
     #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
     pub format: ImportFormat,
+    /// Accept secrets under 128 bits of entropy (legacy keys); they are listed in the
+    /// summary.
+    #[arg(long)]
+    pub allow_weak: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -332,8 +341,41 @@ pub struct RotateArgs {
     /// How long the old key keeps working.
     #[arg(long, default_value = "24h", value_name = "DURATION")]
     pub grace: String,
-    #[command(flatten)]
-    pub format: FormatArgs,
+    /// Rotate a key that was already rotated: another successor is made; the first one
+    /// stays valid and stays the old key's `rotated_to`.
+    #[arg(long)]
+    pub force: bool,
+    /// Skip the confirmation of a production namespace.
+    #[arg(long)]
+    pub yes: bool,
+    /// Secret encoding of the new key [default: the old key's].
+    #[arg(long, value_name = "ENCODING")]
+    pub format: Option<String>,
+    /// Key id encoding of the new key [default: the old key's].
+    #[arg(long, value_name = "ENCODING")]
+    pub id_format: Option<String>,
+    /// Secret length in bytes of entropy [default: the old key's length].
+    #[arg(long, value_name = "N", conflicts_with = "length")]
+    pub bytes: Option<usize>,
+    /// Secret length in characters [default: the old key's].
+    #[arg(long, value_name = "N")]
+    pub length: Option<usize>,
+    /// Key id length in characters [default: the old key's].
+    #[arg(long, value_name = "N")]
+    pub id_length: Option<usize>,
+    /// Token prefix of the new key ("" for none) [default: the old key's].
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Leave the checksum off the new key's token [default: as the old key].
+    #[arg(long)]
+    pub no_checksum: bool,
+    /// Expiry of the new key: a duration, an RFC 3339 time or `never` [default: the old
+    /// key's lifetime, from now].
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// Accept a secret under 128 bits given with --format/--bytes/--length.
+    #[arg(long)]
+    pub allow_weak: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -367,9 +409,17 @@ pub struct EventsArgs {
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// Fix what can be fixed safely (dangling index entries, unindexed records).
+    /// Fix what can be fixed safely: remove dangling index entries, index unindexed
+    /// records, move malformed records out of the index (their data is kept).
     #[arg(long)]
     pub repair: bool,
+    /// With --repair: also delete the malformed record keys (data keytui may not have
+    /// written). Shows the count and asks first on a terminal; elsewhere needs --yes.
+    #[arg(long, requires = "repair")]
+    pub delete_malformed: bool,
+    /// Skip the confirmation of --delete-malformed.
+    #[arg(long, requires = "delete_malformed")]
+    pub yes: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -459,6 +509,10 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         return crate::cli_extra::check(a.json);
     }
     let (mut store, opts) = cli.global.store(cli.url_arg.as_deref()).await?;
+    // Every command refuses a namespace of a newer layout on its own (the store's
+    // connection checks it before its first round trip); checking now refuses it before
+    // anything else happens (a prompt, a master key file written).
+    store.check_layout().await?;
     let mut out = std::io::stdout().lock();
     match command {
         Command::Completions { .. } | Command::Demo => Ok(0),
@@ -564,7 +618,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             let mut left = a.limit.unwrap_or(usize::MAX);
             let mut emit = |page: Page| -> Result<()> {
                 for m in &page.malformed {
-                    eprintln!("keytui: warning: {m}");
+                    eprintln!("keytui: warning: {}", crate::sanitize::line(&m.to_string()));
                 }
                 for r in page.records.iter().filter(|r| wanted(r)) {
                     if left == 0 {
@@ -646,20 +700,27 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             Ok(0)
         }
         Command::Rotate(a) => {
-            let grace = parse_duration(&a.grace)?;
-            let mut req = CreateRequest::new("rotated");
-            apply_format(&mut req, &a.format)?;
-            let created = store.rotate(&a.id, grace, &req).await?;
-            let bits = req.secret_spec.entropy_bits();
-            print_created(&mut out, &created, a.json, bits)?;
+            let req = rotate_request(&a)?;
+            crate::cli_extra::confirm_production(&store, "rotate", &a.id, a.yes).await?;
+            let rotated = store.rotate(&a.id, &req).await?;
+            let created = &rotated.created;
+            let bits = rotated.entropy_bits;
+            print_created(&mut out, created, a.json, bits)?;
             if !a.json {
-                writeln!(
-                    out,
-                    "old key {} expires {}",
-                    a.id,
-                    rfc3339(now_ms() + grace.as_millis() as i64)
-                )
+                match rotated.old_expires_at {
+                    Some(e) => writeln!(out, "old key {} expires {}", a.id, rfc3339(e)),
+                    None => writeln!(out, "old key {} was deleted meanwhile", a.id),
+                }
                 .map_err(io)?;
+                if let Some(first) = &rotated.first_successor {
+                    writeln!(
+                        out,
+                        "{} was rotated before: its first successor {} stays valid",
+                        a.id,
+                        crate::sanitize::line(first)
+                    )
+                    .map_err(io)?;
+                }
             }
             Ok(0)
         }
@@ -728,13 +789,23 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
             Ok(0)
         }
         Command::Reveal(a) => crate::cli_extra::reveal(&store, &a.id, a.json).await,
-        Command::Migrate(a) => crate::cli_extra::migrate(&store, a.to, a.json).await,
+        Command::Migrate(a) => crate::cli_extra::migrate(&store, a.to, a.yes, a.json).await,
         Command::Import(a) => crate::cli_extra::import(&store, &a).await,
         Command::Check(_) => Ok(0),
         Command::Doctor(a) => {
             let base = opts.urls.first().cloned().unwrap_or_default();
             let masters = store.master_urls(&base).await?;
-            let report = store.doctor(a.repair, &masters).await?;
+            let how = if a.delete_malformed {
+                match confirm_delete_malformed(&store, &masters, a.yes).await? {
+                    Some(ids) => Repair::DeleteMalformed(ids),
+                    None => return Ok(EXIT_DECLINED),
+                }
+            } else if a.repair {
+                Repair::Index
+            } else {
+                Repair::No
+            };
+            let report = store.doctor_with(&how, &masters).await?;
             if a.json {
                 let s = serde_json::to_string(&report).map_err(json_err)?;
                 writeln!(out, "{s}").map_err(io)?;
@@ -765,8 +836,21 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                     )
                     .map_err(io)?;
                 }
-                for m in &report.malformed {
-                    writeln!(out, "{}", crate::sanitize::line(m)).map_err(io)?;
+                for m in &report.malformed_records {
+                    let place = if m.deleted {
+                        "deleted"
+                    } else if m.indexed {
+                        "in the index"
+                    } else {
+                        "not in the index"
+                    };
+                    writeln!(
+                        out,
+                        "malformed record {}: {} ({place})",
+                        clean(&format!("{:?}", m.id)),
+                        clean(&m.problem)
+                    )
+                    .map_err(io)?;
                 }
                 for id in &report.in_flight {
                     writeln!(
@@ -778,6 +862,26 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 }
                 if a.repair {
                     writeln!(out, "repaired {} problem(s)", report.repaired).map_err(io)?;
+                    if report.unindexed > 0 {
+                        writeln!(
+                            out,
+                            "moved {} malformed record(s) out of the index; their data is kept",
+                            report.unindexed
+                        )
+                        .map_err(io)?;
+                    }
+                    if report.deleted > 0 {
+                        writeln!(out, "deleted {} malformed record(s)", report.deleted)
+                            .map_err(io)?;
+                    }
+                    if report.malformed_left() > 0 {
+                        writeln!(
+                            out,
+                            "{} malformed record(s) left in place: fix them by hand, or delete them with `keytui doctor --repair --delete-malformed`",
+                            report.malformed_left()
+                        )
+                        .map_err(io)?;
+                    }
                 } else if report.is_healthy() {
                     writeln!(out, "healthy").map_err(io)?;
                 } else {
@@ -785,9 +889,48 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                 }
             }
             let healthy_now = report.is_healthy()
-                || (a.repair && report.malformed.is_empty() && report.meta_problem.is_none());
+                || (a.repair
+                    && report.malformed_left() == 0
+                    && report.plaintext.is_empty()
+                    && report.meta_problem.is_none());
             Ok(if healthy_now { 0 } else { 1 })
         }
+    }
+}
+
+/// The malformed records `doctor --repair --delete-malformed` may delete, after the user
+/// confirmed their count on a terminal (or with `--yes`); `None` when the user declined.
+/// Without a terminal and without `--yes` it is an error naming the count.
+async fn confirm_delete_malformed(
+    store: &Store,
+    masters: &[String],
+    yes: bool,
+) -> Result<Option<std::collections::HashSet<String>>> {
+    let found = store.doctor_with(&Repair::No, masters).await?;
+    let ids: std::collections::HashSet<String> =
+        found.malformed_records.into_iter().map(|m| m.id).collect();
+    if ids.is_empty() || yes {
+        return Ok(Some(ids));
+    }
+    let what = format!(
+        "{} malformed record key(s) in namespace {} (written by another program or damaged; this cannot be undone)",
+        ids.len(),
+        store.namespace()
+    );
+    let stdin = std::io::stdin();
+    if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Config(format!(
+            "would delete {what}: add --yes to confirm"
+        )));
+    }
+    eprint!("delete {what}? [y/N] ");
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).map_err(io)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(Some(ids))
+    } else {
+        eprintln!("keytui: nothing changed");
+        Ok(None)
     }
 }
 
@@ -864,7 +1007,8 @@ fn report_bulk(
         for id in &o.malformed {
             writeln!(
                 out,
-                "left unchanged: {id} (its status is neither active nor revoked)"
+                "left unchanged: {} (malformed record: see keytui doctor)",
+                crate::sanitize::line(id)
             )
             .map_err(io)?;
         }
@@ -909,6 +1053,39 @@ pub fn apply_format(req: &mut CreateRequest, f: &FormatArgs) -> Result<()> {
     req.checksum = !f.no_checksum;
     req.allow_weak = f.allow_weak;
     Ok(())
+}
+
+/// The rotate flags as overrides of the old key's shape.
+fn rotate_request(a: &RotateArgs) -> Result<crate::store::RotateRequest> {
+    let mut req = crate::store::RotateRequest::new(parse_duration(&a.grace)?);
+    req.force = a.force;
+    req.allow_weak = a.allow_weak;
+    if a.format.is_some() || a.bytes.is_some() || a.length.is_some() {
+        let encoding: Encoding = a.format.as_deref().unwrap_or("base62").parse()?;
+        let length = match (a.bytes, a.length) {
+            (Some(b), _) => Length::Bytes(b),
+            (None, Some(l)) => Length::Chars(l),
+            (None, None) => Length::Bytes(32),
+        };
+        req.secret_spec = Some(Spec { encoding, length });
+    }
+    if a.id_format.is_some() || a.id_length.is_some() {
+        let encoding: Encoding = a.id_format.as_deref().unwrap_or("base62").parse()?;
+        req.id_spec = Some(Spec {
+            encoding,
+            length: Length::Chars(a.id_length.unwrap_or(16)),
+        });
+    }
+    req.prefix = a.prefix.clone();
+    if a.no_checksum {
+        req.checksum = Some(false);
+    }
+    req.expires_at = match a.expires.as_deref() {
+        None => None,
+        Some("never") => Some(None),
+        Some(s) => Some(Some(parse_expiry(s)?)),
+    };
+    Ok(req)
 }
 
 /// `90d`, `12h` (from now) or an RFC 3339 time, as unix ms.

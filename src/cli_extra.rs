@@ -54,11 +54,54 @@ pub async fn reveal(store: &Store, id: &str, json: bool) -> Result<u8> {
     Ok(0)
 }
 
-pub async fn migrate(store: &Store, to: MigrateTo, json: bool) -> Result<u8> {
+/// Before `migrate --to hash` drops sealed copies: the count, and a confirmation (a
+/// terminal: `y`, or the namespace name in a production namespace; elsewhere `--yes`).
+/// `Ok(false)`: declined, nothing changed.
+async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool> {
+    let page = store.list_all(|_, _| {}).await?;
+    let sealed = page.records.iter().filter(|r| r.sealed).count();
+    if sealed == 0 || yes {
+        return Ok(true);
+    }
+    let ns = store.namespace().as_str();
+    let production = store.meta().await?.is_some_and(|m| m.production);
+    let what = format!(
+        "migrating namespace {ns} to hash deletes the sealed copies of {sealed} key{}: their \
+         secrets can never be revealed again (this cannot be undone)",
+        if sealed == 1 { "" } else { "s" }
+    );
+    let stdin = std::io::stdin();
+    if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Config(format!("{what}: add --yes to confirm")));
+    }
+    if production {
+        eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");
+    } else {
+        eprint!("{what}.\nGo on? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).map_err(io)?;
+    let answer = answer.trim();
+    let confirmed = if production {
+        answer == ns
+    } else {
+        matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes")
+    };
+    if !confirmed {
+        eprintln!("keytui: nothing changed");
+    }
+    Ok(confirmed)
+}
+
+pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Result<u8> {
     let to = match to {
         MigrateTo::Hash => Mode::Hash,
         MigrateTo::Sealed => Mode::Sealed,
     };
+    if to == Mode::Hash && !confirm_drop_sealed(store, yes).await? {
+        return Ok(crate::cli::EXIT_DECLINED);
+    }
     let bar = Progress::new(0, "migrating");
     let report = store
         .migrate(to, None, |n, total| bar.set(n, total))
@@ -118,18 +161,84 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
         }
     }
     let text = zeroize::Zeroizing::new(text);
-    let items = parse_import(&text, a.format)?;
-    let count = items.len();
-    let report = store.import(items, |_| {}).await?;
+    let parsed = parse_import(&text, a.format)?;
+    // Every item is checked before anything is written; one line of error names the
+    // first problem and counts the others.
+    let mut problems = parsed
+        .items
+        .iter()
+        .filter_map(|(line, item)| {
+            crate::migrate::check_import_item(item, a.allow_weak)
+                .err()
+                .map(|e| format!("line {line}: {e}"))
+        })
+        .collect::<Vec<_>>()
+        .into_iter();
+    if let Some(first) = problems.next() {
+        let more = problems.len();
+        return Err(Error::Config(format!(
+            "import: nothing was written: {first}{}",
+            if more > 0 {
+                format!(" (and {more} more line(s) with problems)")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    let count = parsed.items.len();
+    let items = parsed.items.into_iter().map(|(_, item)| item).collect();
+    let bar = Progress::new(count as u64, "importing");
+    let report = store.import(items, a.allow_weak, |n| bar.set(n, 0)).await?;
+    bar.finish();
     let mut out = std::io::stdout().lock();
     if a.json {
-        writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;
+        let v = serde_json::json!({
+            "imported": report.imported,
+            "skipped_existing": report.skipped_existing,
+            "weak": report.weak,
+            "skipped_invalid": parsed.skipped.iter().map(|s| serde_json::json!({
+                "line": s.line, "id": s.id, "reason": s.reason,
+            })).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{v}").map_err(io)?;
     } else {
-        writeln!(out, "imported {} of {count} keys", report.imported).map_err(io)?;
+        let clean = crate::sanitize::line;
+        writeln!(
+            out,
+            "imported {} of {} keys",
+            report.imported,
+            count + parsed.skipped.len()
+        )
+        .map_err(io)?;
         for id in &report.skipped_existing {
             writeln!(
                 out,
-                "skipped {id}: a key with this id exists (not overwritten)"
+                "skipped {}: a key with this id exists (not overwritten)",
+                clean(id)
+            )
+            .map_err(io)?;
+        }
+        for s in &parsed.skipped {
+            writeln!(
+                out,
+                "skipped line {}: {:?} {}",
+                s.line,
+                clean(&s.id),
+                s.reason
+            )
+            .map_err(io)?;
+        }
+        if !report.weak.is_empty() {
+            writeln!(
+                out,
+                "{} weak secret(s) (under 128 bits) imported because of --allow-weak: {}",
+                report.weak.len(),
+                report
+                    .weak
+                    .iter()
+                    .map(|i| clean(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
             .map_err(io)?;
         }
@@ -137,8 +246,23 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Parses import input. Errors name the line, never its secret.
-pub fn parse_import(text: &str, format: ImportFormat) -> Result<Vec<ImportItem>> {
+/// Import input, read and checked for shape: the items with their line numbers, and the
+/// rows left out (tastypie usernames that cannot be key ids).
+pub struct ParsedImport {
+    pub items: Vec<(usize, ImportItem)>,
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// A row left out of an import, and why.
+pub struct SkippedRow {
+    pub line: usize,
+    pub id: String,
+    pub reason: String,
+}
+
+/// Parses import input. Errors name the line, never its secret. For a JSON array the
+/// "line" is the row's position in the array.
+pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
     let trimmed = text.trim_start();
     let values: Vec<(usize, Value)> = if trimmed.starts_with('[') {
         let arr: Vec<Value> = serde_json::from_str(trimmed)
@@ -182,10 +306,47 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<Vec<ImportItem>>
         }
         out
     };
-    values
-        .into_iter()
-        .map(|(line, v)| item_from_json(line, &v, format))
-        .collect()
+    let mut parsed = ParsedImport {
+        items: Vec::with_capacity(values.len()),
+        skipped: Vec::new(),
+    };
+    for (line, v) in values {
+        let item = item_from_json(line, &v, format)?;
+        if format == ImportFormat::Tastypie && !crate::layout::is_lookup_safe_id(&item.id) {
+            parsed.skipped.push(SkippedRow {
+                line,
+                id: item.id,
+                reason: "is not a valid key id (1-128 printable ASCII characters without spaces or braces): row left out".into(),
+            });
+            continue;
+        }
+        parsed.items.push((line, item));
+    }
+    Ok(parsed)
+}
+
+/// The username of a tastypie row: `username` (hand-made exports), or django dumpdata's
+/// `fields.user`, which is `["alice"]` with `--natural-foreign`. A bare user primary key
+/// names no user this side can know: refused, with the flag that fixes it.
+fn tastypie_user(line: usize, v: &Value) -> Result<String> {
+    let bad = |what: String| Error::Config(format!("import: line {line}: {what}"));
+    let field = |k: &str| v.get(k).or_else(|| v.get("fields").and_then(|f| f.get(k)));
+    if let Some(Value::String(u)) = field("username") {
+        return Ok(u.clone());
+    }
+    match field("user") {
+        Some(Value::String(u)) => Ok(u.clone()),
+        Some(Value::Array(parts)) => match parts.as_slice() {
+            [Value::String(u)] => Ok(u.clone()),
+            _ => Err(bad("fields.user is not a [\"username\"] natural key".into())),
+        },
+        Some(Value::Number(pk)) => Err(bad(format!(
+            "fields.user is the user's primary key ({pk}), not a username: export with \
+             `manage.py dumpdata tastypie.ApiKey --natural-foreign` so that clients keep \
+             sending `ApiKey <username>:<key>`"
+        ))),
+        _ => Err(bad("missing username (fields.user)".into())),
+    }
 }
 
 fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<ImportItem> {
@@ -202,7 +363,7 @@ fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<Import
     };
     let (id, secret) = match format {
         ImportFormat::Tastypie => (
-            f("username").ok_or_else(|| bad("missing username"))?,
+            tastypie_user(line, v)?,
             f("key").ok_or_else(|| bad("missing key"))?,
         ),
         ImportFormat::Jsonl => (

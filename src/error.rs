@@ -38,6 +38,9 @@ pub enum Error {
     /// A request that contradicts the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// A write that stopped midway: the message says what was written and how to finish.
+    #[error("{0}")]
+    Partial(String),
 }
 
 impl Error {
@@ -58,6 +61,9 @@ impl Error {
 
 impl From<redis::RedisError> for Error {
     fn from(e: redis::RedisError) -> Self {
+        if e.code() == Some(crate::gate::REFUSED_CODE) {
+            return Error::Setup(one_line(e.detail().unwrap_or("namespace refused")));
+        }
         let text = one_line(&e.to_string());
         if e.code() == Some("NOPERM") || text.contains("NOPERM") {
             return Error::Denied(text);

@@ -273,6 +273,43 @@ impl Spec {
     }
 }
 
+/// The shape of a secret made elsewhere (an imported one): the smallest built-in alphabet
+/// holding all its characters, and its length; `None` when no built-in alphabet does.
+pub fn guess_spec(secret: &str) -> Option<Spec> {
+    let chars = secret.chars().count();
+    [
+        Encoding::Hex,
+        Encoding::Alphanumeric,
+        Encoding::Base62,
+        Encoding::Base64Url,
+    ]
+    .into_iter()
+    .find(|e| {
+        e.alphabet()
+            .is_some_and(|a| secret.chars().all(|c| a.chars().contains(&c)))
+    })
+    .map(|encoding| Spec {
+        encoding,
+        length: Length::Chars(chars),
+    })
+}
+
+/// An upper bound of the entropy of a secret made elsewhere, in bits: its length times
+/// log2 of the smallest built-in alphabet holding its characters (printable ASCII: 95
+/// symbols; anything else: 8 bits a character). Used to apply the weak-secret rule of
+/// `create` to imported secrets.
+pub fn estimated_bits(secret: &str) -> f64 {
+    if let Some(spec) = guess_spec(secret) {
+        return spec.entropy_bits();
+    }
+    let per_char = if secret.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        95f64.log2()
+    } else {
+        8.0
+    };
+    secret.chars().count() as f64 * per_char
+}
+
 /// Fewest symbols of a `k`-symbol alphabet carrying at least `bits` bits.
 fn chars_for_bits(bits: usize, k: usize) -> usize {
     if k.is_power_of_two() {

@@ -34,6 +34,12 @@ pub mod field {
     pub const META: &str = "meta";
     pub const ROTATED_FROM: &str = "rotated_from";
     pub const ROTATED_TO: &str = "rotated_to";
+    /// The shape a rotation reproduces (optional; see the layout document).
+    pub const SECRET_FORMAT: &str = "secret_format";
+    pub const SECRET_LENGTH: &str = "secret_length";
+    pub const ID_FORMAT: &str = "id_format";
+    pub const ID_LENGTH: &str = "id_length";
+    pub const LIFETIME_MS: &str = "lifetime_ms";
 }
 
 /// Meta hash field names (one per namespace).

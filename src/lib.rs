@@ -8,6 +8,7 @@
 pub mod conn;
 pub mod crypto;
 pub mod error;
+pub mod gate;
 pub mod keygen;
 pub mod layout;
 pub mod record;

@@ -10,10 +10,12 @@ use redis::AsyncCommands;
 
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::keygen::Secret;
+use crate::keygen::{self, Secret};
 use crate::layout::{field, is_lookup_safe_id, meta_field};
 use crate::record::{KeyRecord, SecretAlg, UnixMs, now_ms};
-use crate::store::{Mode, NamespaceMeta, PendingKey, Store, hash_pairs, record_fields};
+use crate::store::{
+    Mode, NamespaceMeta, PendingKey, Store, hash_pairs, record_fields, shape_fields,
+};
 
 /// Replaces a plaintext secret by its digest (and optionally a sealed copy), only if the
 /// record still holds that plaintext. ARGV: plaintext, new alg, new secret, sealed or ''.
@@ -62,6 +64,8 @@ pub struct ImportReport {
     pub imported: usize,
     /// Ids that already existed; never overwritten.
     pub skipped_existing: Vec<String>,
+    /// Ids of secrets under 128 bits accepted because weak secrets were allowed.
+    pub weak: Vec<String>,
 }
 
 impl Store {
@@ -284,23 +288,38 @@ impl Store {
     }
 
     /// Imports keys made elsewhere, stored in the namespace's mode. Existing ids are
-    /// skipped, never overwritten.
+    /// skipped, never overwritten. Every item is checked first (the id rule, an empty
+    /// secret, and, unless `allow_weak`, the weak-secret rule of `create`): one bad item
+    /// fails the import before anything is written. When writing fails midway, the error
+    /// says how many keys were written; running the same import again skips them.
     pub async fn import(
         &self,
         items: Vec<ImportItem>,
+        allow_weak: bool,
         mut progress: impl FnMut(usize),
     ) -> Result<ImportReport> {
         let meta = self.ensure_meta().await?;
         self.check_master_key(&meta)?;
         let mut report = ImportReport::default();
-        let mut done = 0;
-        for chunk in items.chunks(1000) {
-            let mut batch = Vec::with_capacity(chunk.len());
-            for item in chunk {
-                batch.push(self.pending_import(item, &meta)?);
+        let mut pending = Vec::with_capacity(items.len());
+        for item in &items {
+            if check_import_item(item, allow_weak)? {
+                report.weak.push(item.id.clone());
             }
-            let written = self.write_batch(&batch).await?;
-            for (p, ok) in batch.iter().zip(written) {
+            pending.push(self.pending_import(item, &meta)?);
+        }
+        let total = pending.len();
+        let mut done = 0;
+        for chunk in pending.chunks(1000) {
+            let written = self.write_batch(chunk).await.map_err(|e| {
+                Error::Partial(format!(
+                    "import stopped after writing {} of {total} keys ({} skipped as existing): {e}; \
+                     run the same import again: the keys already written are skipped",
+                    report.imported,
+                    report.skipped_existing.len()
+                ))
+            })?;
+            for (p, ok) in chunk.iter().zip(written) {
                 if ok {
                     report.imported += 1;
                 } else {
@@ -314,18 +333,6 @@ impl Store {
     }
 
     fn pending_import(&self, item: &ImportItem, meta: &NamespaceMeta) -> Result<PendingKey> {
-        if !is_lookup_safe_id(&item.id) {
-            return Err(Error::Config(format!(
-                "cannot import id {:?}: ids are 1-128 printable characters without spaces or braces",
-                crate::sanitize::line(&item.id.chars().take(60).collect::<String>())
-            )));
-        }
-        if item.secret.expose().is_empty() {
-            return Err(Error::Config(format!(
-                "cannot import {}: empty secret",
-                item.id
-            )));
-        }
         let mode = meta.write_mode();
         let alg = meta.write_alg(self.pepper.is_some());
         let stored = crypto::stored_form(alg, item.secret.expose(), self.pepper.as_ref())
@@ -359,6 +366,12 @@ impl Store {
             fields.push((field::REVOKED_AT, at.to_string()));
             fields.push((field::REVOKED_REASON, "imported as revoked".into()));
         }
+        // The secret's shape, for rotation (ids made elsewhere have no shape to copy).
+        if let Some(spec) = keygen::guess_spec(item.secret.expose())
+            .filter(|s| s.entropy_bits() >= keygen::MIN_SECRET_BITS)
+        {
+            fields.extend(shape_fields(&spec, &keygen::Spec::id_default()));
+        }
         if mode == Mode::Sealed {
             fields.push(self.sealed_field(&item.id, item.secret.expose())?);
         }
@@ -371,6 +384,33 @@ impl Store {
             },
         })
     }
+}
+
+/// Checks one item against the rules every imported key must meet; returns whether its
+/// secret is weak (allowed only with `allow_weak`). Errors never contain the secret.
+pub fn check_import_item(item: &ImportItem, allow_weak: bool) -> Result<bool> {
+    if !is_lookup_safe_id(&item.id) {
+        return Err(Error::Config(format!(
+            "cannot import id {:?}: ids are 1-128 printable ASCII characters without spaces or braces",
+            crate::sanitize::line(&item.id.chars().take(60).collect::<String>())
+        )));
+    }
+    if item.secret.expose().is_empty() {
+        return Err(Error::Config(format!(
+            "cannot import {}: empty secret",
+            item.id
+        )));
+    }
+    let bits = keygen::estimated_bits(item.secret.expose());
+    let weak = bits < keygen::MIN_SECRET_BITS;
+    if weak && !allow_weak {
+        return Err(Error::Config(format!(
+            "cannot import {}: its secret has at most {bits:.0} bits of entropy, under the minimum of {} (add --allow-weak to import legacy keys)",
+            item.id,
+            keygen::MIN_SECRET_BITS
+        )));
+    }
+    Ok(weak)
 }
 
 enum Conversion {

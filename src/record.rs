@@ -185,7 +185,10 @@ impl KeyRecord {
 
         let stored_id = required(field::ID)?;
         if stored_id != id {
-            return Err(bad(format!("field id holds another id ({stored_id:?})")));
+            return Err(bad(format!(
+                "field id holds another id ({:?})",
+                short(stored_id)
+            )));
         }
         let revoked = match required(field::STATUS)? {
             "active" => false,

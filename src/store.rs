@@ -16,6 +16,7 @@ use redis::{AsyncCommands, Value};
 use crate::conn::Conn;
 use crate::crypto::{self, Pepper};
 use crate::error::{Error, Result};
+use crate::gate::GatedConn;
 use crate::keygen::{self, Secret, Spec, Token};
 use crate::layout::{EVENTS_MAXLEN, LAYOUT_VERSION, Namespace, field, meta_field};
 use crate::record::{KeyRecord, RecordError, SecretAlg, Status, UnixMs, now_ms};
@@ -115,8 +116,12 @@ static CREATE_BATCH_LUA: Lua = Lua {
     script: LazyLock::new(|| redis::Script::new(CREATE_BATCH)),
 };
 
-/// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed.
+/// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed
+/// status, -3 a record key that is not a hash.
 const REVOKE: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return -1 end
+if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -1 end
 if s == 'revoked' then return 0 end
@@ -125,8 +130,12 @@ redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[1])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'revoked_reason', ARGV[2]) end
 return 1";
 
-/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed.
+/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed status, -3 a record key
+/// that is not a hash.
 const RESTORE: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return -1 end
+if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -1 end
 if s == 'active' then return 0 end
@@ -135,14 +144,22 @@ redis.call('HSET', KEYS[1], 'status', 'active')
 redis.call('HDEL', KEYS[1], 'revoked_at', 'revoked_reason')
 return 1";
 
-/// ARGV: expires_at, rotated_to. Shortens the expiry (never lengthens it).
-/// Returns 1 done, -1 unknown.
+/// ARGV: expires_at, rotated_to, force (`1` or `0`). Shortens the expiry (never lengthens
+/// it) and sets `rotated_to` unless it is set already (the first successor keeps its link).
+/// Returns `{1, expires_at}` done, `{-1, ''}` unknown, `{-2, rotated_to}` already rotated
+/// (without force: nothing changed).
 const EXPIRE_FOR_ROTATION: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local e = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '')
-if (not e) or e > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'expires_at', ARGV[1]) end
-redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2])
-return 1";
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, ''} end
+local prev = redis.call('HGET', KEYS[1], 'rotated_to')
+if prev and prev ~= '' and ARGV[3] ~= '1' then return {-2, prev} end
+local es = redis.call('HGET', KEYS[1], 'expires_at')
+local e = tonumber(es or '')
+if (not e) or e > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'expires_at', ARGV[1])
+  es = ARGV[1]
+end
+if (not prev) or prev == '' then redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2]) end
+return {1, es}";
 
 /// How secrets are kept in a namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,6 +256,76 @@ impl CreateRequest {
             allow_weak: false,
         }
     }
+}
+
+/// What `rotate` needs besides the key id. Every `None` keeps the old key's shape.
+#[derive(Clone, Debug)]
+pub struct RotateRequest {
+    /// How long the old key keeps working.
+    pub grace: Duration,
+    pub secret_spec: Option<Spec>,
+    pub id_spec: Option<Spec>,
+    /// `Some("")` drops the prefix.
+    pub prefix: Option<String>,
+    pub checksum: Option<bool>,
+    /// `Some(None)`: the new key never expires.
+    pub expires_at: Option<Option<UnixMs>>,
+    /// Accept a weak secret given in `secret_spec`.
+    pub allow_weak: bool,
+    /// Rotate a key that was rotated before (see [`Store::rotate`]).
+    pub force: bool,
+}
+
+impl RotateRequest {
+    pub fn new(grace: Duration) -> Self {
+        Self {
+            grace,
+            secret_spec: None,
+            id_spec: None,
+            prefix: None,
+            checksum: None,
+            expires_at: None,
+            allow_weak: false,
+            force: false,
+        }
+    }
+}
+
+/// A rotation's outcome: the new key, once.
+#[derive(Clone, Debug)]
+pub struct Rotated {
+    pub created: Created,
+    /// The old key's expiry now (`None` when it was deleted meanwhile).
+    pub old_expires_at: Option<UnixMs>,
+    /// With `force`: the successor of an earlier rotation, still linked by `rotated_to`.
+    pub first_successor: Option<String>,
+    /// Bits of entropy of the new secret.
+    pub entropy_bits: f64,
+}
+
+/// How a key was made, as a rotation reproduces it.
+struct KeyShape {
+    secret_spec: Spec,
+    id_spec: Spec,
+    lifetime_ms: Option<i64>,
+}
+
+fn already_rotated(id: &str, to: &str) -> Error {
+    Error::Conflict(format!(
+        "key {id} was already rotated to {}; rotate that key instead, or rotate again explicitly (--force; {} stays valid)",
+        crate::sanitize::line(to),
+        crate::sanitize::line(to)
+    ))
+}
+
+/// The optional record fields that let a rotation reproduce a key's shape.
+pub(crate) fn shape_fields(secret: &Spec, id: &Spec) -> [(&'static str, String); 4] {
+    [
+        (field::SECRET_FORMAT, secret.encoding.to_string()),
+        (field::SECRET_LENGTH, secret.char_len().to_string()),
+        (field::ID_FORMAT, id.encoding.to_string()),
+        (field::ID_LENGTH, id.char_len().to_string()),
+    ]
 }
 
 /// A key just created: the only time its secret exists outside the caller's hands.
@@ -363,14 +450,47 @@ pub struct DoctorReport {
     pub dangling: Vec<String>,
     /// Records that no index entry points to (invisible to `list`).
     pub orphans: Vec<String>,
-    /// Records that cannot be read; never changed by repair.
+    /// Records that cannot be read, as one line each (`malformed record "X": ...`), in the
+    /// index or not; their data is never changed by repair.
     pub malformed: Vec<String>,
+    /// The same records, with what is wrong with each and where they are.
+    pub malformed_records: Vec<MalformedRecord>,
     /// Index entries young enough to be a create still in flight; left alone.
     pub in_flight: Vec<String>,
     /// Records holding a plaintext secret in a namespace that is not `plain` (a writer
     /// raced a migration): run `keytui migrate` again.
     pub plaintext: Vec<String>,
+    /// Everything repair changed: index entries removed or added, records deleted.
     pub repaired: usize,
+    /// Malformed records repair moved out of the index (their data kept).
+    pub unindexed: usize,
+    /// Malformed records repair deleted ([`Repair::DeleteMalformed`] only).
+    pub deleted: usize,
+}
+
+/// A record doctor cannot read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MalformedRecord {
+    pub id: String,
+    /// What is wrong with it, in words: "the record key is a list, not a hash".
+    pub problem: String,
+    /// Whether the index lists it (after repair: still lists it).
+    pub indexed: bool,
+    /// Whether repair deleted it.
+    pub deleted: bool,
+}
+
+/// What `doctor` may change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// Only report.
+    No,
+    /// Remove dangling index entries, index orphans, move malformed records out of the
+    /// index (keeping their data).
+    Index,
+    /// As [`Repair::Index`], and delete the record keys of these malformed records (data
+    /// keytui may not have written: only on the user's explicit request).
+    DeleteMalformed(HashSet<String>),
 }
 
 impl DoctorReport {
@@ -381,12 +501,29 @@ impl DoctorReport {
             && self.malformed.is_empty()
             && self.plaintext.is_empty()
     }
+
+    /// Malformed records repair left in place (moved out of the index or not).
+    pub fn malformed_left(&self) -> usize {
+        self.malformed_records.iter().filter(|m| !m.deleted).count()
+    }
+
+    fn add_malformed(&mut self, e: RecordError, indexed: bool) {
+        self.malformed.push(e.to_string());
+        self.malformed_records.push(MalformedRecord {
+            id: e.id,
+            problem: e.reason,
+            indexed,
+            deleted: false,
+        });
+    }
 }
 
 /// A namespace's keys in Redis.
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) conn: Conn,
+    /// Every command of the store goes through this connection, which refuses a namespace
+    /// of a newer layout before anything is read or written (see [`crate::gate`]).
+    pub(crate) conn: GatedConn,
     pub(crate) ns: Namespace,
     actor: String,
     pub(crate) pepper: Option<Pepper>,
@@ -396,7 +533,7 @@ pub struct Store {
 impl Store {
     pub fn new(conn: Conn, ns: Namespace) -> Self {
         Self {
-            conn,
+            conn: GatedConn::new(conn, ns.clone()),
             ns,
             actor: default_actor(),
             pepper: None,
@@ -433,9 +570,16 @@ impl Store {
         &self.actor
     }
 
-    /// A clone of the connection (shares the underlying socket).
-    pub fn conn(&self) -> Conn {
+    /// A clone of the connection (shares the underlying socket and the layout gate).
+    pub fn conn(&self) -> GatedConn {
         self.conn.clone()
+    }
+
+    /// Refuses a namespace this keytui cannot handle (see [`crate::gate::check_layout`]).
+    /// Every command of the store does this on its own before its first round trip; call it
+    /// to fail early, before asking anything of the user.
+    pub async fn check_layout(&self) -> Result<()> {
+        self.conn.check().await
     }
 
     // ---- namespace ----------------------------------------------------------------
@@ -725,6 +869,10 @@ impl Store {
         let mut record = record;
         let mut fields = record_fields(&record);
         fields.push((field::SECRET, stored));
+        fields.extend(shape_fields(&req.secret_spec, &req.id_spec));
+        if let Some(e) = req.expires_at {
+            fields.push((field::LIFETIME_MS, e.saturating_sub(now).max(1).to_string()));
+        }
         if meta.write_mode() == Mode::Sealed {
             fields.push(self.sealed_field(&id, secret.expose())?);
             record.sealed = true;
@@ -871,7 +1019,21 @@ impl Store {
     /// One key's record.
     pub async fn get(&self, id: &str) -> Result<KeyRecord> {
         let mut c = self.conn.clone();
-        let fields = lossy(c.hgetall(self.ns.record_key(id)).await?);
+        let fields = match c.hgetall(self.ns.record_key(id)).await {
+            Ok(raw) => lossy(raw),
+            Err(e) if is_wrong_type(&e) => {
+                let mut page = Page {
+                    malformed: vec![RecordError {
+                        id: id.to_owned(),
+                        reason: WRONG_TYPE.into(),
+                    }],
+                    ..Page::default()
+                };
+                self.name_wrong_types(&mut page).await?;
+                return Err(Error::Malformed(page.malformed.remove(0)));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if fields.is_empty() {
             return Err(Error::NotFound(id.to_owned()));
         }
@@ -911,7 +1073,47 @@ impl Store {
     /// Reads the records of the given ids (pipelined, or concurrently on a cluster).
     pub async fn fetch(&self, ids: &[String]) -> Result<Page> {
         let raw = self.fetch_raw(ids).await?;
-        Ok(parse_page(ids, &raw))
+        let mut page = parse_page(ids, &raw);
+        self.name_wrong_types(&mut page).await?;
+        Ok(page)
+    }
+
+    /// Says which Redis type each record key of another type holds (`TYPE`, only for
+    /// those): "the record key is a list, not a hash".
+    async fn name_wrong_types(&self, page: &mut Page) -> Result<()> {
+        let ids: Vec<String> = page
+            .malformed
+            .iter()
+            .filter(|e| e.reason == WRONG_TYPE)
+            .map(|e| e.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let kinds = self
+            .query_each(&ids, |key| {
+                let mut cmd = redis::cmd("TYPE");
+                cmd.arg(key);
+                cmd
+            })
+            .await?;
+        let kinds: HashMap<&str, String> = ids
+            .iter()
+            .zip(&kinds)
+            .filter_map(|(id, v)| match v {
+                Value::SimpleString(t) => Some((id.as_str(), t.clone())),
+                Value::BulkString(b) => Some((id.as_str(), String::from_utf8_lossy(b).into())),
+                _ => None,
+            })
+            .collect();
+        for e in &mut page.malformed {
+            if e.reason == WRONG_TYPE
+                && let Some(kind) = kinds.get(e.id.as_str())
+            {
+                e.reason = format!("the record key is a {kind}, not a hash");
+            }
+        }
+        Ok(())
     }
 
     /// The `HGETALL` replies of the given ids, in order.
@@ -926,8 +1128,10 @@ impl Store {
 
     /// One command per record (built from its key), replies in order: pipelined in
     /// batches on a server, concurrent over the multiplexed connection on a cluster (whose
-    /// records live in different slots).
-    async fn query_each(
+    /// records live in different slots). A record key of another type (`WRONGTYPE`, written
+    /// by another program) gives that record's reply as a [`Value::ServerError`] instead of
+    /// failing the others; any other error fails the whole query.
+    pub(crate) async fn query_each(
         &self,
         ids: &[String],
         command: impl Fn(String) -> redis::Cmd,
@@ -937,7 +1141,16 @@ impl Store {
                 .map(|id| {
                     let mut c = self.conn.clone();
                     let cmd = command(self.ns.record_key(id));
-                    async move { Ok::<Value, Error>(cmd.query_async(&mut c).await?) }
+                    async move {
+                        match cmd.query_async::<Value>(&mut c).await {
+                            Ok(v) => Ok(v),
+                            Err(e) if is_wrong_type(&e) => Ok(e
+                                .into_server_errors()
+                                .and_then(|errs| errs.first().map(|(_, e)| e.clone()))
+                                .map_or(Value::Nil, Value::ServerError)),
+                            Err(e) => Err(Error::from(e)),
+                        }
+                    }
                 })
                 .buffered(CLUSTER_CONCURRENCY)
                 .try_collect()
@@ -948,11 +1161,22 @@ impl Store {
             let parts: Vec<Vec<Value>> = futures::stream::iter(ids.chunks(BATCH))
                 .map(|chunk| {
                     let mut pipe = redis::pipe();
+                    pipe.ignore_errors();
                     for id in chunk {
                         pipe.add_command(command(self.ns.record_key(id)));
                     }
                     let mut c = self.conn.clone();
-                    async move { pipe.query_async::<Vec<Value>>(&mut c).await }
+                    async move {
+                        let replies = pipe.query_async::<Vec<Value>>(&mut c).await?;
+                        for v in &replies {
+                            if let Value::ServerError(e) = v
+                                && e.code() != "WRONGTYPE"
+                            {
+                                return Err(Error::from(redis::RedisError::from(e.clone())));
+                            }
+                        }
+                        Ok::<_, Error>(replies)
+                    }
                 })
                 .buffered(PIPELINES_IN_FLIGHT)
                 .try_collect()
@@ -1003,9 +1227,10 @@ impl Store {
             .map(|offset| async move {
                 let ids = self.page_ids(offset, page_size).await?;
                 let raw = self.fetch_listed(&ids).await?;
-                let parsed = tokio::task::spawn_blocking(move || parse_listed(&ids, &raw))
+                let mut parsed = tokio::task::spawn_blocking(move || parse_listed(&ids, &raw))
                     .await
                     .map_err(|e| Error::Redis(format!("reading a page failed: {e}")))?;
+                self.name_wrong_types(&mut parsed).await?;
                 Ok::<_, Error>(parsed)
             })
             .buffered(PAGES_IN_FLIGHT);
@@ -1070,6 +1295,10 @@ impl Store {
             1 => Ok(Change::Done),
             0 => Ok(Change::Unchanged),
             -1 => Err(Error::NotFound(id.to_owned())),
+            -3 => Err(Error::Malformed(RecordError {
+                id: id.to_owned(),
+                reason: format!("{WRONG_TYPE}; left unchanged"),
+            })),
             _ => Err(Error::Malformed(RecordError {
                 id: id.to_owned(),
                 reason: "its status is neither active nor revoked; left unchanged".into(),
@@ -1228,45 +1457,118 @@ impl Store {
         Ok(out)
     }
 
-    /// Replaces a key with a new one of the same name and metadata; the old key expires
-    /// after `grace` (immediately with a zero grace).
-    pub async fn rotate(&self, id: &str, grace: Duration, req: &CreateRequest) -> Result<Created> {
+    /// Replaces a key with a new one of the same name, metadata and shape (see
+    /// [`RotateRequest`]); the old key expires after the grace period (at once with a zero
+    /// grace), or earlier if it already expired sooner.
+    ///
+    /// A key that was rotated before is refused unless `req.force`: then another successor
+    /// is made, and the old key's `rotated_to` keeps naming the first one (which is left as
+    /// it is), so no successor is ever orphaned. The check is made again atomically after
+    /// the new key is written; losing that race deletes the new key (its secret was never
+    /// shown) and reports the conflict.
+    pub async fn rotate(&self, id: &str, req: &RotateRequest) -> Result<Rotated> {
         let old = self.get(id).await?;
         if old.status() == Status::Revoked {
             return Err(Error::Conflict(format!(
                 "key {id} is revoked; restore it before rotating"
             )));
         }
-        let mut req = req.clone();
-        req.name = old.name.clone();
-        req.meta = old.meta.clone();
-        if req.prefix.is_none() {
-            req.prefix = old.token_prefix.clone();
+        if let Some(to) = old.rotated_to.as_deref().filter(|_| !req.force) {
+            return Err(already_rotated(id, to));
         }
-        let mut created = self.create(&req).await?;
+        let shape = self.shape(&old).await?;
+        let now = now_ms();
+        let mut create = CreateRequest::new(old.name.clone());
+        create.meta = old.meta.clone();
+        create.secret_spec = req.secret_spec.clone().unwrap_or(shape.secret_spec);
+        create.id_spec = req.id_spec.clone().unwrap_or(shape.id_spec);
+        create.prefix = match &req.prefix {
+            Some(p) => Some(p.clone()).filter(|p| !p.is_empty()),
+            None => old.token_prefix.clone(),
+        };
+        create.checksum = req.checksum.unwrap_or(old.token_checksum);
+        create.expires_at = match req.expires_at {
+            Some(e) => e,
+            None => shape.lifetime_ms.map(|l| now.saturating_add(l)),
+        };
+        // A stored shape was accepted when the key was made: it is accepted again.
+        create.allow_weak = req.allow_weak || req.secret_spec.is_none();
+        let mut created = self.create(&create).await?;
+        let new_id = created.record.id.clone();
         let mut c = self.conn.clone();
         let _: () = c
-            .hset(
-                self.ns.record_key(&created.record.id),
-                field::ROTATED_FROM,
-                id,
-            )
+            .hset(self.ns.record_key(&new_id), field::ROTATED_FROM, id)
             .await?;
         created.record.rotated_from = Some(id.to_owned());
-        let until = now_ms().saturating_add(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX));
-        let n: i64 = redis::Script::new(EXPIRE_FOR_ROTATION)
+        let grace_ms = i64::try_from(req.grace.as_millis()).unwrap_or(i64::MAX);
+        let until = now_ms().saturating_add(grace_ms);
+        let (code, value): (i64, String) = redis::Script::new(EXPIRE_FOR_ROTATION)
             .key(self.ns.record_key(id))
             .arg(until)
-            .arg(&created.record.id)
+            .arg(&new_id)
+            .arg(if req.force { "1" } else { "0" })
             .invoke_async(&mut c)
             .await?;
-        // n == -1: the old key was deleted meanwhile; the new key stands on its own, and its
-        // secret must still reach the caller.
-        if n == -1 {
-            tracing::info!(old = %id, new = %created.record.id, "rotated key was deleted meanwhile");
-        }
-        self.event("rotate", id, Some(&created.record.id)).await?;
-        Ok(created)
+        let old_expires_at = match code {
+            1 => value.parse().ok(),
+            -2 => {
+                // Another rotation won meanwhile: this key was never shown to anyone.
+                self.delete(&new_id).await?;
+                return Err(already_rotated(id, &value));
+            }
+            _ => {
+                // The old key was deleted meanwhile; the new key stands on its own, and its
+                // secret must still reach the caller.
+                tracing::info!(old = %id, new = %new_id, "rotated key was deleted meanwhile");
+                None
+            }
+        };
+        self.event("rotate", id, Some(&new_id)).await?;
+        Ok(Rotated {
+            created,
+            old_expires_at,
+            first_successor: old.rotated_to,
+            entropy_bits: create.secret_spec.entropy_bits(),
+        })
+    }
+
+    /// The shape a rotation of `old` reproduces: the stored shape fields, else (records
+    /// made before they existed, or by other programs) the defaults, and a lifetime
+    /// derived from `created_at` and `expires_at` when the key was not rotated before.
+    async fn shape(&self, old: &KeyRecord) -> Result<KeyShape> {
+        let mut c = self.conn.clone();
+        let fields: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.ns.record_key(&old.id))
+            .arg(field::SECRET_FORMAT)
+            .arg(field::SECRET_LENGTH)
+            .arg(field::ID_FORMAT)
+            .arg(field::ID_LENGTH)
+            .arg(field::LIFETIME_MS)
+            .query_async(&mut c)
+            .await?;
+        let mut fields = fields.into_iter();
+        let mut next = || fields.next().flatten();
+        let (sf, sl, idf, idl, life) = (next(), next(), next(), next(), next());
+        let spec = |format: Option<String>, len: Option<String>| -> Option<Spec> {
+            let encoding: keygen::Encoding = format?.parse().ok()?;
+            let chars: usize = len?.parse().ok().filter(|n| *n > 0)?;
+            Some(Spec {
+                encoding,
+                length: keygen::Length::Chars(chars),
+            })
+        };
+        let derived = match (old.expires_at, &old.rotated_to) {
+            (Some(e), None) => Some(e - old.created_at).filter(|l| *l > 0),
+            _ => None,
+        };
+        Ok(KeyShape {
+            secret_spec: spec(sf, sl).unwrap_or_else(Spec::secret_default),
+            id_spec: spec(idf, idl).unwrap_or_else(Spec::id_default),
+            lifetime_ms: life
+                .and_then(|l| l.parse::<i64>().ok())
+                .filter(|l| *l > 0)
+                .or(derived),
+        })
     }
 
     // ---- verify ---------------------------------------------------------------------
@@ -1342,7 +1644,7 @@ impl Store {
 
     /// The newest `count` events, oldest first.
     pub async fn recent_events(&self, count: usize) -> Result<Vec<Event>> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XREVRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XREVRANGE")
             .arg(self.ns.events_key())
             .arg("+")
             .arg("-")
@@ -1357,7 +1659,7 @@ impl Store {
 
     /// Events after a cursor, oldest first (at most `count`).
     pub async fn events_after(&self, cursor: &str, count: usize) -> Result<Vec<Event>> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XRANGE")
             .arg(self.ns.events_key())
             .arg(format!("({cursor}"))
             .arg("+")
@@ -1371,7 +1673,7 @@ impl Store {
     /// The cursor of the oldest event still in the stream, if any: a follower whose
     /// cursor is older has missed events and must reload.
     pub async fn oldest_event_cursor(&self) -> Result<Option<String>> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XRANGE")
             .arg(self.ns.events_key())
             .arg("-")
             .arg("+")
@@ -1384,7 +1686,7 @@ impl Store {
 
     /// The cursor of the newest event, `0-0` when there is none.
     pub async fn last_event_cursor(&self) -> Result<String> {
-        let raw: Vec<(String, HashMap<String, String>)> = redis::cmd("XREVRANGE")
+        let raw: Vec<(String, RawFields)> = redis::cmd("XREVRANGE")
             .arg(self.ns.events_key())
             .arg("+")
             .arg("-")
@@ -1408,7 +1710,7 @@ impl Store {
         block: Duration,
         count: usize,
     ) -> Result<Vec<Event>> {
-        type Reply = Option<Vec<(String, Vec<(String, HashMap<String, String>)>)>>;
+        type Reply = Option<Vec<(String, Vec<(String, RawFields)>)>>;
         let reply: Reply = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(count)
@@ -1430,9 +1732,21 @@ impl Store {
     // ---- doctor ---------------------------------------------------------------------
 
     /// Checks the namespace: meta, dangling index entries, orphan and malformed records.
-    /// With `repair`, removes dangling entries and indexes orphans; malformed records are
-    /// reported and never touched.
+    /// With `repair`, removes dangling entries, indexes orphans and moves malformed records
+    /// out of the index (their data is kept); see [`Store::doctor_with`].
     pub async fn doctor(&self, repair: bool, scan_urls: &[String]) -> Result<DoctorReport> {
+        let how = if repair { Repair::Index } else { Repair::No };
+        self.doctor_with(&how, scan_urls).await
+    }
+
+    /// Checks the namespace and repairs what `how` allows. Every malformed record (a hash
+    /// that cannot be read, or a record key of another type) is named with what is wrong
+    /// with it. [`Repair::Index`] moves the indexed ones out of the index, so that listings
+    /// stop tripping over them, and never changes or deletes their data;
+    /// [`Repair::DeleteMalformed`] also deletes the record keys of the ids it is given (that
+    /// are still malformed when looked at again).
+    pub async fn doctor_with(&self, how: &Repair, scan_urls: &[String]) -> Result<DoctorReport> {
+        let repair = !matches!(how, Repair::No);
         let mut report = DoctorReport::default();
         let walk_started = std::time::Instant::now();
         let meta = self.meta().await;
@@ -1487,34 +1801,38 @@ impl Store {
                     report.dangling.push(id);
                 }
             }
-            report
-                .malformed
-                .extend(page.malformed.into_iter().map(|e| e.to_string()));
+            for e in page.malformed {
+                report.add_malformed(e, true);
+            }
             indexed.extend(ids);
         }
         report.indexed = indexed.len();
         // Records -> index, by scanning every master.
+        let mut unindexed = Vec::new();
         for url in scan_urls {
             let ids = scan_record_ids(url, &self.ns).await?;
             report.records_scanned += ids.len();
-            for id in ids {
-                if !indexed.contains(&id) {
-                    report.orphans.push(id);
-                }
-            }
+            unindexed.extend(ids.into_iter().filter(|id| !indexed.contains(id)));
         }
-        // Orphans found by the scan may have been created (index first) after we read the
-        // index: look again before calling them orphans.
-        if !report.orphans.is_empty() {
+        // Records found by the scan may have been created (index first) after we read the
+        // index: look again before calling them orphans. Those that cannot be read are
+        // malformed, never indexed.
+        let mut orphans: Vec<KeyRecord> = Vec::new();
+        for chunk in unindexed.chunks(BATCH) {
             let mut still = Vec::new();
-            for id in std::mem::take(&mut report.orphans) {
-                let score: Option<f64> = c.zscore(self.ns.index_key(), &id).await?;
+            for id in chunk {
+                let score: Option<f64> = c.zscore(self.ns.index_key(), id).await?;
                 if score.is_none() {
-                    still.push(id);
+                    still.push(id.clone());
                 }
             }
-            report.orphans = still;
+            let page = self.fetch(&still).await?;
+            for e in page.malformed {
+                report.add_malformed(e, false);
+            }
+            orphans.extend(page.records);
         }
+        report.orphans = orphans.iter().map(|r| r.id.clone()).collect();
         if repair {
             // An index entry whose record is missing may belong to a write in flight (an
             // import keeps old creation times as scores): look again a moment later.
@@ -1530,25 +1848,69 @@ impl Store {
                     report.repaired += n as usize;
                 }
             }
-            for id in &report.orphans {
-                let created: Option<String> =
-                    c.hget(self.ns.record_key(id), field::CREATED_AT).await?;
-                let score = created.and_then(|s| s.parse::<i64>().ok()).unwrap_or(now);
+            for r in &orphans {
                 let n: i64 = redis::cmd("ZADD")
                     .arg(self.ns.index_key())
                     .arg("NX")
-                    .arg(score)
-                    .arg(id)
+                    .arg(r.created_at)
+                    .arg(&r.id)
                     .query_async(&mut c)
                     .await?;
                 report.repaired += n as usize;
             }
+            self.repair_malformed(how, &mut report).await?;
             if report.repaired > 0 {
                 self.event("repair", "", Some(&report.repaired.to_string()))
                     .await?;
             }
         }
         Ok(report)
+    }
+
+    /// Moves the malformed records of `report` out of the index and, with
+    /// [`Repair::DeleteMalformed`], deletes the chosen ones; each only if it is still
+    /// malformed when read again now.
+    async fn repair_malformed(&self, how: &Repair, report: &mut DoctorReport) -> Result<()> {
+        let ids: Vec<String> = report
+            .malformed_records
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let still: HashSet<String> = self
+            .fetch(&ids)
+            .await?
+            .malformed
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let mut c = self.conn.clone();
+        for m in &mut report.malformed_records {
+            if !still.contains(&m.id) {
+                continue;
+            }
+            if m.indexed {
+                let n: i64 = c.zrem(self.ns.index_key(), &m.id).await?;
+                if n == 1 {
+                    m.indexed = false;
+                    report.unindexed += 1;
+                    report.repaired += 1;
+                }
+            }
+            if let Repair::DeleteMalformed(chosen) = how
+                && chosen.contains(&m.id)
+            {
+                let n: i64 = c.del(self.ns.record_key(&m.id)).await?;
+                if n == 1 {
+                    m.deleted = true;
+                    report.deleted += 1;
+                    report.repaired += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The URLs of every master to scan: the server itself, or each cluster master.
@@ -1697,7 +2059,7 @@ fn parse_page(ids: &[String], raw: &[Value]) -> Page {
         let Some(pairs) = hash_pairs(v) else {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: "the record is not a hash of UTF-8 text".into(),
+                reason: unreadable_reason(v),
             });
             continue;
         };
@@ -1726,25 +2088,25 @@ fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
         let Value::Array(values) = v else {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: "the record is not a hash".into(),
+                reason: unreadable_reason(v),
             });
             continue;
         };
-        let mut text_ok = true;
+        let mut not_text = None;
         for (name, v) in LISTED_FIELDS.iter().zip(values) {
             match v {
                 Value::Nil => {}
                 Value::BulkString(b) => match std::str::from_utf8(b) {
                     Ok(t) => pairs.push((name, t)),
-                    Err(_) => text_ok = false,
+                    Err(_) => not_text = not_text.or(Some(*name)),
                 },
-                _ => text_ok = false,
+                _ => not_text = not_text.or(Some(*name)),
             }
         }
-        if !text_ok {
+        if let Some(name) = not_text {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: "the record holds a value that is not UTF-8 text".into(),
+                reason: format!("field {name} is not UTF-8 text"),
             });
         } else if pairs.is_empty() {
             page.dangling.push(id.clone());
@@ -1756,6 +2118,41 @@ fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
         }
     }
     page
+}
+
+/// The reason a record's first reply was given before its type is known.
+const WRONG_TYPE: &str = "the record key is not a hash";
+
+fn is_wrong_type(e: &redis::RedisError) -> bool {
+    e.code() == Some("WRONGTYPE")
+}
+
+/// Why a record's reply cannot be read as a hash of text: another Redis type, or the first
+/// field name or value that is not UTF-8 (named, when the name itself is readable).
+fn unreadable_reason(v: &Value) -> String {
+    let items: Vec<&Value> = match v {
+        Value::ServerError(_) => return WRONG_TYPE.into(),
+        Value::Array(items) => items.iter().collect(),
+        Value::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
+        _ => return WRONG_TYPE.into(),
+    };
+    for kv in items.chunks(2) {
+        let [k, v] = kv else { break };
+        let text = |v: &Value| match v {
+            Value::BulkString(b) => std::str::from_utf8(b).ok().map(str::to_owned),
+            Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        };
+        match (text(k), text(v)) {
+            (None, _) => return "a field name is not UTF-8 text".into(),
+            (Some(name), None) => {
+                let name: String = crate::sanitize::line(&name).chars().take(40).collect();
+                return format!("field {name} is not UTF-8 text");
+            }
+            _ => {}
+        }
+    }
+    "the record is not a hash of UTF-8 text".into()
 }
 
 /// The field/value pairs of an `HGETALL` reply (RESP2 array or RESP3 map), borrowed from
@@ -1827,7 +2224,12 @@ fn parse_meta(ns: &Namespace, f: &HashMap<String, String>) -> Result<NamespaceMe
     })
 }
 
-fn parse_event((cursor, f): (String, HashMap<String, String>)) -> Event {
+/// A stream entry's fields as stored: read as bytes, so that one entry another program
+/// wrote with invalid UTF-8 cannot make the whole audit log unreadable.
+type RawFields = HashMap<Vec<u8>, Vec<u8>>;
+
+fn parse_event((cursor, raw): (String, RawFields)) -> Event {
+    let f = lossy(raw);
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     Event {
         at: get("at").parse().unwrap_or(0),

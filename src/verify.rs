@@ -20,6 +20,7 @@ use redis::aio::ConnectionLike;
 use crate::conn::Conn;
 use crate::crypto::{self, Pepper};
 use crate::error::{Error, Result};
+use crate::gate::GatedConn;
 use crate::keygen::{ParsedToken, Secret, Token};
 use crate::layout::{Namespace, field};
 use crate::record::{RecordError, SecretAlg, UnixMs, now_ms};
@@ -91,7 +92,9 @@ impl std::fmt::Display for Rejection {
 /// comparison of the secret's digest, then status, then expiry.
 ///
 /// Namespaces that hash with a pepper (`hmac-sha256`) need a [`Verifier`] with
-/// [`Verifier::with_pepper`]; here they give [`Error::Setup`].
+/// [`Verifier::with_pepper`]; here they give [`Error::Setup`]. This function does not read
+/// the namespace's layout version: call [`crate::gate::check_layout`] once at startup (a
+/// [`Verifier`] does that by itself).
 pub async fn verify(
     conn: &mut impl ConnectionLike,
     ns: &Namespace,
@@ -173,18 +176,30 @@ pub(crate) async fn check(
     if !crate::layout::is_lookup_safe_id(id) {
         return rejected(Rejection::Unknown);
     }
-    let (status, alg, stored, expires, checksum, name, last_used): VerifyFields =
-        redis::cmd("HMGET")
-            .arg(ns.record_key(id))
-            .arg(field::STATUS)
-            .arg(field::SECRET_ALG)
-            .arg(field::SECRET)
-            .arg(field::EXPIRES_AT)
-            .arg(field::TOKEN_CHECKSUM)
-            .arg(field::NAME)
-            .arg(field::LAST_USED_AT)
-            .query_async(conn)
-            .await?;
+    let reply: redis::RedisResult<VerifyFields> = redis::cmd("HMGET")
+        .arg(ns.record_key(id))
+        .arg(field::STATUS)
+        .arg(field::SECRET_ALG)
+        .arg(field::SECRET)
+        .arg(field::EXPIRES_AT)
+        .arg(field::TOKEN_CHECKSUM)
+        .arg(field::NAME)
+        .arg(field::LAST_USED_AT)
+        .query_async(conn)
+        .await;
+    let (status, alg, stored, expires, checksum, name, last_used) = match reply {
+        Ok(fields) => fields,
+        // Another program wrote something else under the record's key: malformed, like
+        // an unreadable field, never a raw Redis error.
+        Err(e) if e.code() == Some("WRONGTYPE") => {
+            return Err(RecordError {
+                id: id.to_owned(),
+                reason: "the record key is not a hash".into(),
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let text = |v: Option<Vec<u8>>| v.map(|b| String::from_utf8_lossy(&b).into_owned());
     let (status, alg, stored, expires, checksum, name, last_used) = (
         text(status),
@@ -242,7 +257,9 @@ pub(crate) async fn check(
 }
 
 /// Verifies keys of one namespace for an app. Cheap to clone (the connection is shared
-/// and reconnects on its own); keep one in the app's state.
+/// and reconnects on its own); keep one in the app's state. Before its first round trip it
+/// checks the namespace's layout version once ([`crate::gate::check_layout`]) and refuses a
+/// newer layout with [`Error::Setup`] on every call.
 ///
 /// ```no_run
 /// # async fn demo() -> keytui::Result<()> {
@@ -263,7 +280,8 @@ pub(crate) async fn check(
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
-    conn: Conn,
+    /// Refuses a namespace of a newer layout, once per verifier (see [`crate::gate`]).
+    conn: GatedConn,
     ns: Namespace,
     pepper: Option<Arc<Pepper>>,
     /// `Some(throttle)`: record use, at most once per `throttle` per key.
@@ -285,7 +303,7 @@ impl Verifier {
     /// A verifier that records nothing and uses no pepper.
     pub fn new(conn: Conn, ns: Namespace) -> Self {
         Self {
-            conn,
+            conn: GatedConn::new(conn, ns.clone()),
             ns,
             pepper: None,
             record_use: None,
@@ -319,7 +337,8 @@ impl Verifier {
     /// when the namespace has no settings yet (no key was ever created in it). Call it at
     /// startup to fail fast instead of rejecting every key.
     pub async fn check_namespace(&self) -> Result<Option<NamespaceMeta>> {
-        let store = Store::new(self.conn.clone(), self.ns.clone());
+        self.conn.check().await?;
+        let store = Store::new(self.conn.inner(), self.ns.clone());
         let Some(meta) = store.meta().await? else {
             return Ok(None);
         };

@@ -233,14 +233,29 @@ async fn import_keeps_keys_working_and_never_overwrites(t: Target) {
         revoked: false,
     };
     let tasty = "0123456789abcdef0123456789abcdef01234567";
+    // a weak secret is refused like create refuses one, and nothing is written
+    let refused = s
+        .import(
+            vec![item("alice", tasty), item("bob_smith", "other-secret")],
+            false,
+            |_| {},
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::Config(m)) if m.contains("bob_smith") && m.contains("--allow-weak")),
+        "{refused:?}"
+    );
+    assert_eq!(s.count().await.unwrap(), 0);
     let r = s
         .import(
             vec![item("alice", tasty), item("bob_smith", "other-secret")],
+            true,
             |_| {},
         )
         .await
         .unwrap();
     assert_eq!(r.imported, 2);
+    assert_eq!(r.weak, vec!["bob_smith".to_string()]);
     assert!(matches!(
         s.verify("alice", tasty).await.unwrap(),
         Verdict::Valid { .. }
@@ -258,7 +273,7 @@ async fn import_keeps_keys_working_and_never_overwrites(t: Target) {
     assert_eq!(s.get("alice").await.unwrap().created_at, 1_600_000_000_000);
     // importing again never overwrites
     let r = s
-        .import(vec![item("alice", "replaced")], |_| {})
+        .import(vec![item("alice", "replaced")], true, |_| {})
         .await
         .unwrap();
     assert_eq!(r.imported, 0);
@@ -268,7 +283,11 @@ async fn import_keeps_keys_working_and_never_overwrites(t: Target) {
         Verdict::Valid { .. }
     ));
     // an unsafe id is refused with a clear error
-    assert!(s.import(vec![item("bad id", "x")], |_| {}).await.is_err());
+    assert!(
+        s.import(vec![item("bad id", "x")], true, |_| {})
+            .await
+            .is_err()
+    );
 }
 
 // ---- CLI ------------------------------------------------------------------------------

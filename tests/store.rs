@@ -14,7 +14,7 @@ use keytui::error::Error;
 use keytui::keygen::{Encoding, Length, Spec};
 use keytui::layout::Namespace;
 use keytui::record::{Status, now_ms};
-use keytui::store::{Change, CreateRequest, Rejection, Store, Verdict};
+use keytui::store::{Change, CreateRequest, Rejection, RotateRequest, Store, Verdict};
 use redis::AsyncCommands;
 
 async fn store(target: Target, tag: &str) -> Store {
@@ -286,11 +286,11 @@ async fn rotate_keeps_name_and_expires_old(t: Target) {
     let new = s
         .rotate(
             &old.record.id,
-            Duration::from_secs(3600),
-            &CreateRequest::new("ignored"),
+            &RotateRequest::new(Duration::from_secs(3600)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .created;
     assert_ne!(new.record.id, old.record.id);
     assert_eq!(new.record.name, "svc");
     assert_eq!(
@@ -318,9 +318,10 @@ async fn rotate_keeps_name_and_expires_old(t: Target) {
     }
     // a zero grace expires the old key at once
     let newer = s
-        .rotate(&new.record.id, Duration::ZERO, &CreateRequest::new("x"))
+        .rotate(&new.record.id, &RotateRequest::new(Duration::ZERO))
         .await
-        .unwrap();
+        .unwrap()
+        .created;
     assert_eq!(
         s.verify(&new.record.id, new.secret.expose()).await.unwrap(),
         Verdict::Rejected(Rejection::Expired)
@@ -429,7 +430,9 @@ async fn doctor_reports_and_repairs_crash_states(t: Target) {
     assert_eq!(page.records[0].id, good.record.id);
 
     let repaired = s.doctor(true, &t.urls()).await.unwrap();
-    assert_eq!(repaired.repaired, 2);
+    // the dangling entry, the orphan, and the malformed record moved out of the index
+    assert_eq!(repaired.repaired, 3);
+    assert_eq!(repaired.unindexed, 1);
     let after = s.doctor(false, &t.urls()).await.unwrap();
     assert!(
         after.dangling.is_empty() && after.orphans.is_empty(),
@@ -438,8 +441,9 @@ async fn doctor_reports_and_repairs_crash_states(t: Target) {
     assert_eq!(
         after.malformed.len(),
         1,
-        "malformed records are never touched"
+        "malformed records are never changed, only moved out of the index"
     );
+    assert!(!after.malformed_records[0].indexed, "{after:?}");
     let fields: std::collections::HashMap<String, String> =
         c.hgetall(ns.record_key("Broken1")).await.unwrap();
     assert_eq!(fields.get("status").map(String::as_str), Some("weird"));

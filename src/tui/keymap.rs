@@ -116,7 +116,7 @@ impl KeyAction {
             KeyAction::Revoke => "revoke (asks first; Tab adds a reason)",
             KeyAction::Restore => "restore a revoked key",
             KeyAction::Delete => "delete (type the name; production: the namespace)",
-            KeyAction::Rotate => "rotate: new key, old one expires in 24h",
+            KeyAction::Rotate => "rotate (asks first; choose the grace period)",
             KeyAction::Reload => "reload everything",
             KeyAction::Help => "this help",
             KeyAction::Quit => "quit",

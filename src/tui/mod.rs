@@ -100,7 +100,13 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    // Bracketed paste: a paste arrives as one event that only text fields take, never as
+    // keystrokes that could trigger actions in the table.
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableMouseCapture,
+        crossterm::event::EnableBracketedPaste
+    );
     if let Ok(size) = terminal.size() {
         state::update(&mut state, Action::Resize(size.width, size.height));
     }
@@ -119,7 +125,11 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
     // ended by quitting, a signal or an error (even one whose copy was not yet confirmed).
     // On a panic, dropping `clipboard` does the same.
     clipboard.shutdown();
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        crossterm::event::DisableMouseCapture
+    );
     ratatui::restore();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -239,6 +249,7 @@ fn terminal_action(e: TermEvent) -> Option<Action> {
             Some(Action::Mouse(m))
         }
         TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
+        TermEvent::Paste(text) => Some(Action::Paste(text)),
         _ => None,
     }
 }

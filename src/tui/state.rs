@@ -309,6 +309,80 @@ impl RevokeDialog {
     }
 }
 
+/// Grace periods the rotate dialog cycles through with Up/Down.
+pub const GRACE_PRESETS: [&str; 6] = ["0s", "1h", "24h", "7d", "30d", "90d"];
+
+/// The word typed to rotate a key that was rotated before.
+pub const ROTATE_AGAIN_WORD: &str = "again";
+
+/// Which field of the rotate dialog has the keyboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RotateFocus {
+    /// The grace period: typed, or chosen with Up/Down.
+    #[default]
+    Grace,
+    /// Production namespaces: the namespace name.
+    Namespace,
+    /// A key rotated before: the word `again`.
+    Again,
+}
+
+/// The rotate confirmation: the grace period and, where needed, the namespace name
+/// (production) and the word `again` (a key rotated before) typed out. Every confirmation
+/// is Enter in a text field, so a burst of the rotate key only types into it.
+#[derive(Clone, Debug)]
+pub struct RotateDialog {
+    pub id: String,
+    pub name: String,
+    /// The successor of an earlier rotation, if any.
+    pub rotated_to: Option<String>,
+    pub grace: Input,
+    pub focus: RotateFocus,
+    pub typed_ns: Option<Input>,
+    pub again: Option<Input>,
+    /// Why the last Enter did not rotate.
+    pub error: Option<String>,
+}
+
+impl RotateDialog {
+    fn new(id: String, name: String, rotated_to: Option<String>, production: bool) -> Self {
+        RotateDialog {
+            again: rotated_to.is_some().then(Input::default),
+            id,
+            name,
+            rotated_to,
+            grace: Input::new("24h".into()),
+            focus: RotateFocus::Grace,
+            typed_ns: production.then(Input::default),
+            error: None,
+        }
+    }
+
+    /// The fields present, in Tab order.
+    fn fields(&self) -> Vec<RotateFocus> {
+        let mut f = vec![RotateFocus::Grace];
+        if self.typed_ns.is_some() {
+            f.push(RotateFocus::Namespace);
+        }
+        if self.again.is_some() {
+            f.push(RotateFocus::Again);
+        }
+        f
+    }
+
+    fn focused_input(&mut self) -> &mut Input {
+        match self.focus {
+            RotateFocus::Namespace if self.typed_ns.is_some() => {
+                self.typed_ns.get_or_insert_with(Input::default)
+            }
+            RotateFocus::Again if self.again.is_some() => {
+                self.again.get_or_insert_with(Input::default)
+            }
+            _ => &mut self.grace,
+        }
+    }
+}
+
 /// What fills the screen (the table is under every popup).
 #[derive(Clone, Debug)]
 pub enum Screen {
@@ -320,6 +394,8 @@ pub enum Screen {
     NewKey(NewKeyForm),
     Reveal(Reveal),
     ConfirmRevoke(RevokeDialog),
+    /// Choose the grace period and press Enter to rotate.
+    ConfirmRotate(RotateDialog),
     /// Type the key's name to delete it; in production namespaces the namespace name
     /// instead.
     ConfirmDelete {
@@ -367,8 +443,13 @@ pub enum Command {
     Restore { id: String },
     /// Sync: delete a key.
     Delete { id: String },
-    /// Sync: rotate a key.
-    Rotate { id: String },
+    /// Sync: rotate a key; the old one keeps working for `grace`. `force` rotates a key
+    /// that was rotated before.
+    Rotate {
+        id: String,
+        grace: Duration,
+        force: bool,
+    },
     /// Filter worker: run the fuzzy filter.
     Filter(FilterJob),
     /// Clipboard: copy a text (a secret is excluded from clipboard history).
@@ -392,6 +473,9 @@ pub enum Command {
 pub enum Action {
     /// A key was pressed.
     Key(KeyEvent),
+    /// Text was pasted (bracketed paste): it goes into the focused text field, if any,
+    /// and never triggers an action.
+    Paste(String),
     /// A mouse button or wheel was used.
     Mouse(MouseEvent),
     /// The terminal has a new size.
@@ -751,6 +835,7 @@ impl State {
             }
         }
         if let Screen::ConfirmRevoke(RevokeDialog { id: cid, .. })
+        | Screen::ConfirmRotate(RotateDialog { id: cid, .. })
         | Screen::ConfirmDelete { id: cid, .. } = &self.screen
             && cid == id
         {
@@ -794,6 +879,7 @@ impl State {
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     match action {
         Action::Key(key) => on_key(state, key),
+        Action::Paste(text) => on_paste(state, &text),
         Action::Mouse(m) => {
             on_mouse(state, m);
             Vec::new()
@@ -1079,6 +1165,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         Screen::NewKey(form) => on_form_key(state, form, key),
         Screen::Reveal(reveal) => on_reveal_key(state, reveal, key),
         Screen::ConfirmRevoke(dialog) => on_revoke_key(state, dialog, key),
+        Screen::ConfirmRotate(dialog) => on_rotate_key(state, dialog, key),
         Screen::ConfirmDelete {
             id,
             name,
@@ -1191,6 +1278,115 @@ fn on_revoke_key(state: &mut State, mut d: RevokeDialog, key: KeyEvent) -> Vec<C
             Vec::new()
         }
     }
+}
+
+/// The rotate dialog: Up/Down choose a preset grace period (or it is typed), Tab moves
+/// between the fields, Enter rotates when every field is right (else says why and stays
+/// open), Esc cancels.
+fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<Command> {
+    match key.code {
+        KeyCode::Esc => {
+            state.say("rotate cancelled");
+            return Vec::new();
+        }
+        KeyCode::Tab | KeyCode::BackTab => {
+            let fields = d.fields();
+            let at = fields.iter().position(|f| *f == d.focus).unwrap_or(0);
+            let step = if key.code == KeyCode::Tab {
+                1
+            } else {
+                fields.len() - 1
+            };
+            d.focus = fields[(at + step) % fields.len()];
+        }
+        KeyCode::Up | KeyCode::Down if d.focus == RotateFocus::Grace => {
+            let n = GRACE_PRESETS.len();
+            let at = GRACE_PRESETS
+                .iter()
+                .position(|p| *p == d.grace.value().trim());
+            let next = match (at, key.code) {
+                (Some(i), KeyCode::Down) => (i + 1) % n,
+                (Some(i), _) => (i + n - 1) % n,
+                (None, _) => 2,
+            };
+            d.grace = Input::new(GRACE_PRESETS[next].into());
+            d.error = None;
+        }
+        KeyCode::Enter => match rotate_confirmed(state, &d) {
+            Ok(grace) => {
+                if state.refuse_offline("rotate") {
+                    return Vec::new();
+                }
+                state.say(format!("rotating {}…", d.name));
+                return vec![Command::Rotate {
+                    id: d.id,
+                    grace,
+                    force: d.again.is_some(),
+                }];
+            }
+            Err(e) => d.error = Some(e),
+        },
+        _ => {
+            d.focused_input()
+                .handle_event(&crossterm::event::Event::Key(key));
+            d.error = None;
+        }
+    }
+    state.screen = Screen::ConfirmRotate(d);
+    Vec::new()
+}
+
+/// The grace period of a rotate dialog whose fields are all right, or what is wrong.
+fn rotate_confirmed(state: &State, d: &RotateDialog) -> Result<Duration, String> {
+    let grace = crate::cli::parse_duration(d.grace.value().trim())
+        .map_err(|_| "grace period: give a duration, e.g. 0s, 1h, 24h, 7d".to_owned())?;
+    if let Some(typed) = &d.typed_ns
+        && typed.value() != state.server.namespace
+    {
+        return Err("type the namespace name to rotate in a production namespace".into());
+    }
+    if let Some(again) = &d.again
+        && again.value().trim() != ROTATE_AGAIN_WORD
+    {
+        return Err(format!(
+            "this key was rotated before: type {ROTATE_AGAIN_WORD} to make another successor"
+        ));
+    }
+    Ok(grace)
+}
+
+/// Whether typing goes into a text field on the current screen.
+fn text_field_focused(state: &State) -> bool {
+    match &state.screen {
+        Screen::Table => state.filter.editing,
+        Screen::NewKey(_) | Screen::ConfirmDelete { .. } | Screen::ConfirmRotate(_) => true,
+        Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
+        Screen::Detail { .. } | Screen::Help | Screen::Reveal(_) => false,
+    }
+}
+
+/// A bracketed paste: its printable characters are typed into the focused text field
+/// (line breaks and other control characters are dropped, so a paste never presses
+/// Enter); where no text field has the keyboard it is ignored, so pasted text never
+/// triggers an action.
+fn on_paste(state: &mut State, text: &str) -> Vec<Command> {
+    if !text_field_focused(state) {
+        state.say("paste ignored: no text field here");
+        return Vec::new();
+    }
+    let mut cmds = Vec::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        // Each character as a keystroke into the same field; a text field never leaves
+        // the screen on a printable character, but check in case one does.
+        if !text_field_focused(state) {
+            break;
+        }
+        cmds.extend(on_key(
+            state,
+            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+        ));
+    }
+    cmds
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
@@ -1335,12 +1531,18 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
             }
         }
         KeyAction::Rotate => {
-            if let Some(r) = state.selected_record().cloned()
-                && !state.refuse_offline("rotate")
-            {
-                let id = r.id().to_owned();
-                state.say(format!("rotating {}…", crate::sanitize::line(r.name())));
-                return vec![Command::Rotate { id }];
+            if let Some(r) = state.selected_record().cloned() {
+                if r.revoked {
+                    let name = crate::sanitize::line(r.name());
+                    state.complain(format!("{name} is revoked; restore it before rotating"));
+                } else if !state.refuse_offline("rotate") {
+                    state.screen = Screen::ConfirmRotate(RotateDialog::new(
+                        r.id().to_owned(),
+                        crate::sanitize::line(r.name()),
+                        r.rotated_to().map(str::to_owned),
+                        state.server.production,
+                    ));
+                }
             }
         }
         KeyAction::Reload => {
@@ -1434,6 +1636,10 @@ fn on_mouse(state: &mut State, m: MouseEvent) {
 #[cfg(test)]
 #[path = "state_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "state_guard_tests.rs"]
+mod guard_tests;
 
 /// A 64-bit fingerprint of a key id (SipHash with fixed keys).
 fn fingerprint(id: &str) -> u64 {

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::conn::{self, ConnectOptions};
 use crate::error::Error;
 use crate::layout::Namespace;
-use crate::store::{CreateRequest, Store};
+use crate::store::{RotateRequest, Store};
 
 use super::row::{Interner, Row};
 use super::state::{Action, Command, ConnState};
@@ -246,13 +246,12 @@ async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>)
             }
             Err(e) => send(Action::Failed(format!("delete failed: {e}"))),
         },
-        Command::Rotate { id } => {
-            let req = CreateRequest::new("rotated");
-            match store
-                .rotate(&id, Duration::from_secs(24 * 3600), &req)
-                .await
-            {
-                Ok(created) => {
+        Command::Rotate { id, grace, force } => {
+            let mut req = RotateRequest::new(grace);
+            req.force = force;
+            match store.rotate(&id, &req).await {
+                Ok(rotated) => {
+                    let created = rotated.created;
                     if let Ok(old) = store.get(&id).await {
                         send(Action::RecordChanged(Box::new(old)));
                     }

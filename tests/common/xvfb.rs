@@ -1,7 +1,6 @@
 //! A private X server (Xvfb) for clipboard tests, and reading the clipboard back with xclip.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// An Xvfb server on a free display number; killed on drop.
 pub struct Xvfb {
@@ -19,41 +18,38 @@ impl Xvfb {
                 .is_ok_and(|s| s.success()),
             "Xvfb or xclip not found: run script/bootstrap"
         );
-        for attempt in 0..20 {
-            let n = 100 + (std::process::id() as usize * 7 + attempt * 13) % 800;
-            if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            {
-                continue;
+        // `-displayfd 1`: Xvfb picks a free display itself and writes its number to our
+        // pipe once it accepts connections, so two tests starting at once can never pick
+        // the same display (choosing a number here and checking for its socket could).
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "640x480x24",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("Xvfb stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read the display number from Xvfb");
+        let n: u32 = match line.trim().parse() {
+            Ok(n) => n,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("Xvfb did not report a display number: {line:?}");
             }
-            let display = format!(":{n}");
-            let child = Command::new("Xvfb")
-                .args([
-                    display.as_str(),
-                    "-nolisten",
-                    "tcp",
-                    "-screen",
-                    "0",
-                    "640x480x24",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start Xvfb");
-            let mut x = Xvfb { child, display };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = x.child.try_wait() {
-                    break; // display taken: try another
-                }
-                if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return x;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = x.child.kill();
+        };
+        Xvfb {
+            child,
+            display: format!(":{n}"),
         }
-        panic!("could not start Xvfb");
     }
 
     pub fn display(&self) -> &str {

@@ -1,6 +1,6 @@
 //! Confirmation dialogs: revoke (`y` confirms, Tab to an optional reason, any other key
-//! cancels) and delete (type the key's name). In production namespaces both ask for the
-//! namespace name to be typed instead.
+//! cancels), rotate (choose the grace period, Enter) and delete (type the key's name). In
+//! production namespaces each asks for the namespace name to be typed.
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use crate::sanitize::line as clean;
-use crate::tui::state::{RevokeDialog, RevokeFocus};
+use crate::tui::state::{ROTATE_AGAIN_WORD, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus};
 
 use super::centered;
 
@@ -76,6 +76,86 @@ pub fn render_revoke(d: &RevokeDialog, ns: &str, frame: &mut Frame, area: Rect) 
         &d.reason,
         focused,
     );
+}
+
+/// The rotate dialog: what happens, the grace period field, then the namespace field
+/// (production) and the `again` field (a key rotated before).
+pub fn render_rotate(d: &RotateDialog, ns: &str, frame: &mut Frame, area: Rect) {
+    let extra = u16::from(d.typed_ns.is_some()) * 2 + u16::from(d.again.is_some()) * 3;
+    let popup = centered(area, 66, 11 + extra);
+    frame.render_widget(Clear, popup);
+    let title = if d.typed_ns.is_some() {
+        " rotate · PRODUCTION "
+    } else {
+        " rotate "
+    };
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(Style::new().fg(Color::Yellow));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let red_bold = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("Rotate key "),
+            Span::styled(format!("“{}”", clean(&d.name)), bold),
+            Span::raw(format!(" ({})?", clean(&d.id))),
+        ]),
+        Line::from("A new key of the same name, metadata and shape; its secret is shown once."),
+        Line::from("The old key keeps working for the grace period (↑/↓ or type it)."),
+    ];
+    if let Some(to) = &d.rotated_to {
+        lines.push(Line::from(vec![
+            Span::styled("Already rotated", red_bold),
+            Span::raw(format!(
+                " to {}, which stays valid. Type {ROTATE_AGAIN_WORD} to make another successor.",
+                clean(to)
+            )),
+        ]));
+    }
+    if d.typed_ns.is_some() {
+        lines.push(Line::from(vec![
+            Span::raw("Type the namespace name "),
+            Span::styled(clean(ns), bold),
+            Span::raw(" (Tab moves)."),
+        ]));
+    }
+    lines.push(match &d.error {
+        Some(e) => Line::from(Span::styled(clean(e), red_bold)),
+        None => Line::from(vec![
+            Span::styled("Enter", red_bold),
+            Span::raw(" rotate · "),
+            Span::styled("Esc", red_bold),
+            Span::raw(" cancel"),
+        ]),
+    });
+    let fields = 1 + u16::from(d.typed_ns.is_some()) + u16::from(d.again.is_some());
+    let text_h = inner.height.saturating_sub(fields * 2);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        Rect::new(inner.x, inner.y, inner.width, text_h),
+    );
+    let mut y = inner.y + text_h;
+    let grace_focused = d.focus == RotateFocus::Grace;
+    field(
+        frame,
+        inner,
+        &mut y,
+        "grace period:",
+        &d.grace,
+        grace_focused,
+    );
+    if let Some(typed) = &d.typed_ns {
+        let focused = d.focus == RotateFocus::Namespace;
+        field(frame, inner, &mut y, "namespace:", typed, focused);
+    }
+    if let Some(again) = &d.again {
+        let focused = d.focus == RotateFocus::Again;
+        let label = format!("type {ROTATE_AGAIN_WORD} to rotate again:");
+        field(frame, inner, &mut y, &label, again, focused);
+    }
 }
 
 /// A labelled one-line text field at `y` (label line, then the input), within `inner`.

@@ -62,6 +62,12 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
                 ("Esc", "cancel"),
             ]),
         },
+        Screen::ConfirmRotate(_) => fixed(&[
+            ("Enter", "rotate"),
+            ("↑↓", "grace period"),
+            ("Tab", "next field"),
+            ("Esc", "cancel"),
+        ]),
         Screen::ConfirmDelete { .. } => fixed(&[("Enter", "delete"), ("Esc", "cancel")]),
     }
 }

@@ -145,6 +145,7 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::NewKey(form) => form::render(form, frame, area),
         Screen::Reveal(r) => reveal::render(r, frame, area),
         Screen::ConfirmRevoke(d) => confirm::render_revoke(d, &state.server.namespace, frame, area),
+        Screen::ConfirmRotate(d) => confirm::render_rotate(d, &state.server.namespace, frame, area),
         Screen::ConfirmDelete {
             id,
             name,

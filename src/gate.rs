@@ -1,0 +1,157 @@
+//! The layout gate: the one place that decides whether this keytui may read or write a
+//! namespace.
+//!
+//! `docs/redis-layout.md` says a reader that finds a newer layout must stop. Rather than
+//! trusting every command to ask, the check sits in the connection a [`crate::store::Store`]
+//! (and a [`crate::verify::Verifier`]) talks through: a [`GatedConn`] sends nothing for a
+//! namespace until [`check_layout`] has passed once, so a command added later cannot forget
+//! it, and a refused namespace never sees a write. It never changes anything in Redis.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionLike;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+use tokio::sync::OnceCell;
+
+use crate::conn::Conn;
+use crate::error::Result;
+use crate::layout::{LAYOUT_VERSION, Namespace, meta_field};
+
+/// The error code a refusal travels under inside the redis client (see
+/// [`crate::error::Error`]'s conversion, which turns it back into [`Error::Setup`]).
+pub(crate) const REFUSED_CODE: &str = "KEYTUI-LAYOUT";
+
+/// Reads the namespace's layout version and refuses what this build cannot handle: a meta
+/// key that is not a hash, a meta hash without a layout or with one that is not a whole
+/// number from 1 to [`LAYOUT_VERSION`]. `Ok(None)`: the namespace has no meta yet (nothing
+/// was created in it), which any command may start.
+///
+/// Needs only `HGET` and `EXISTS` on `{ns}:meta`. Apps that verify keys with their own
+/// connection ([`crate::verify::verify`]) call it once at startup.
+pub async fn check_layout(conn: &mut impl ConnectionLike, ns: &Namespace) -> Result<Option<u32>> {
+    Ok(layout_or_refusal(conn, ns).await?)
+}
+
+/// [`check_layout`] with a refusal as a redis error of code [`REFUSED_CODE`], so that it
+/// can travel through the redis client like any other failure.
+async fn layout_or_refusal(
+    conn: &mut impl ConnectionLike,
+    ns: &Namespace,
+) -> redis::RedisResult<Option<u32>> {
+    let refuse = |why: String| {
+        Err(redis::make_extension_error(
+            REFUSED_CODE.into(),
+            Some(format!(
+                "namespace {ns}: {why}; keytui does not touch it (nothing was changed)"
+            )),
+        ))
+    };
+    let meta = ns.meta_key();
+    let layout: Option<Vec<u8>> = match redis::cmd("HGET")
+        .arg(&meta)
+        .arg(meta_field::LAYOUT)
+        .query_async(conn)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) if e.code() == Some("WRONGTYPE") => {
+            return refuse(format!("{meta} is not a hash"));
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(raw) = layout else {
+        let exists: bool = redis::cmd("EXISTS").arg(&meta).query_async(conn).await?;
+        return if exists {
+            refuse(format!("{meta} has no layout field"))
+        } else {
+            Ok(None)
+        };
+    };
+    let text = String::from_utf8_lossy(&raw);
+    match text.parse::<u32>() {
+        Ok(v) if (1..=LAYOUT_VERSION).contains(&v) => Ok(Some(v)),
+        Ok(v) if v > LAYOUT_VERSION => refuse(format!(
+            "it uses layout version {v} and this keytui knows up to {LAYOUT_VERSION}: upgrade keytui"
+        )),
+        _ => refuse(format!(
+            "its layout version {:?} is not a version number this keytui knows",
+            crate::sanitize::line(&text.chars().take(40).collect::<String>())
+        )),
+    }
+}
+
+/// A connection that lets nothing through until the namespace's layout passed
+/// [`check_layout`]. The check runs once per handle (clones share it); a refusal is not
+/// remembered, so every later command is refused again. Cheap to clone.
+#[derive(Clone)]
+pub struct GatedConn {
+    inner: Conn,
+    ns: Namespace,
+    passed: Arc<OnceCell<()>>,
+}
+
+impl GatedConn {
+    pub fn new(inner: Conn, ns: Namespace) -> Self {
+        Self {
+            inner,
+            ns,
+            passed: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        self.inner.is_cluster()
+    }
+
+    /// The connection without the gate, for code that has just passed [`Self::check`].
+    pub(crate) fn inner(&self) -> Conn {
+        self.inner.clone()
+    }
+
+    /// Runs the check now unless it has passed on this handle already.
+    pub async fn check(&self) -> Result<()> {
+        Ok(self.open().await?)
+    }
+
+    async fn open(&self) -> redis::RedisResult<()> {
+        self.passed
+            .get_or_try_init(|| async {
+                layout_or_refusal(&mut self.inner.clone(), &self.ns)
+                    .await
+                    .map(|_| ())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl ConnectionLike for GatedConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        if self.passed.initialized() {
+            return self.inner.req_packed_command(cmd);
+        }
+        Box::pin(async move {
+            self.open().await?;
+            self.inner.req_packed_command(cmd).await
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        if self.passed.initialized() {
+            return self.inner.req_packed_commands(cmd, offset, count);
+        }
+        Box::pin(async move {
+            self.open().await?;
+            self.inner.req_packed_commands(cmd, offset, count).await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
+    }
+}

@@ -1,0 +1,390 @@
+//! Nothing irreversible on one unguarded command: rotate (shape, `--force`, production),
+//! `migrate --to hash` on a sealed namespace, and import (everything checked before the
+//! first write; a write that fails midway says how far it got). The real binary against
+//! real redis-server.
+
+mod common;
+
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn keytui(url: &str, ns: &str) -> Command {
+    let mut cmd = Command::cargo_bin("keytui").unwrap();
+    cmd.env_remove("REDIS_URL")
+        .env_remove("KEYTUI_NAMESPACE")
+        .env_remove("KEYTUI_PEPPER")
+        .env_remove("KEYTUI_MASTER_KEY")
+        .env_remove("KEYTUI_MASTER_KEY_FILE")
+        .env("KEYTUI_ACTOR", "guard-test")
+        .arg(url)
+        .arg("-n")
+        .arg(ns);
+    cmd
+}
+
+fn run(url: &str, ns: &str, args: &[&str]) -> Output {
+    keytui(url, ns).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(url: &str, ns: &str, args: &[&str]) -> String {
+    let o = run(url, ns, args);
+    assert!(o.status.success(), "keytui {args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+fn json(url: &str, ns: &str, args: &[&str]) -> Value {
+    serde_json::from_str(ok(url, ns, args).trim()).unwrap()
+}
+
+/// Exit 2 with one line on stderr; returns it.
+fn one_line_error(o: &Output) -> String {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stdout: {} stderr: {err}",
+        stdout(o)
+    );
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn key_count(url: &str, ns: &str) -> usize {
+    json(url, ns, &["list", "--json"]).as_array().unwrap().len()
+}
+
+fn ms(rfc3339: &Value) -> i64 {
+    rfc3339
+        .as_str()
+        .unwrap()
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond()
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+#[test]
+fn rotate_keeps_the_shape_and_prints_the_old_keys_real_expiry() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("rotshape");
+    let old = json(
+        &url,
+        &ns,
+        &[
+            "create",
+            "--name",
+            "svc",
+            "--format",
+            "hex",
+            "--length",
+            "40",
+            "--id-format",
+            "alphanumeric",
+            "--id-length",
+            "20",
+            "--prefix",
+            "pk_test",
+            "--no-checksum",
+            "--expires",
+            "1h",
+            "--json",
+        ],
+    );
+    let old_id = old["id"].as_str().unwrap();
+    let new = json(&url, &ns, &["rotate", old_id, "--json"]);
+    let (id, secret) = (new["id"].as_str().unwrap(), new["secret"].as_str().unwrap());
+    assert_eq!(secret.len(), 40, "{new}");
+    assert!(
+        secret
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        "{new}"
+    );
+    assert_eq!(id.len(), 20, "{new}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+        "{new}"
+    );
+    // same prefix, still without a checksum
+    assert_eq!(new["token"], format!("pk_test_{id}_{secret}"), "{new}");
+    // a key expiring in 1 h gets a successor with a 1 h lifetime
+    let lifetime = ms(&new["expires_at"]) - now();
+    assert!(
+        (3_300_000..=3_601_000).contains(&lifetime),
+        "successor lifetime {lifetime} ms: {new}"
+    );
+
+    // The old key expires at its own expiry (1 h) when that comes before the grace (24 h):
+    // rotate prints that, not now + grace.
+    let other = json(
+        &url,
+        &ns,
+        &["create", "--name", "short", "--expires", "1h", "--json"],
+    );
+    let other_id = other["id"].as_str().unwrap();
+    let text = ok(&url, &ns, &["rotate", other_id]);
+    let shown = json(&url, &ns, &["show", other_id, "--json"]);
+    let line = format!(
+        "old key {other_id} expires {}",
+        shown["expires_at"].as_str().unwrap()
+    );
+    assert!(text.contains(&line), "{text:?} lacks {line:?}");
+    assert_eq!(shown["expires_at"], other["expires_at"]);
+}
+
+#[test]
+fn rotating_twice_needs_force_and_never_orphans_the_first_successor() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("rotforce");
+    let old = json(&url, &ns, &["create", "--name", "svc", "--json"]);
+    let old_id = old["id"].as_str().unwrap();
+    let first = json(&url, &ns, &["rotate", old_id, "--json"]);
+    let first_id = first["id"].as_str().unwrap();
+
+    let o = run(&url, &ns, &["rotate", old_id]);
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("already rotated") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(err.contains(first_id), "{err}");
+    assert_eq!(key_count(&url, &ns), 2, "a refused rotation made a key");
+
+    let second = json(&url, &ns, &["rotate", old_id, "--force", "--json"]);
+    let second_id = second["id"].as_str().unwrap();
+    assert_ne!(second_id, first_id);
+    let shown = json(&url, &ns, &["show", old_id, "--json"]);
+    assert_eq!(
+        shown["rotated_to"], first_id,
+        "the first successor lost its link"
+    );
+    assert_eq!(
+        json(&url, &ns, &["show", second_id, "--json"])["rotated_from"],
+        old_id
+    );
+    // the first successor still works
+    let o = keytui(&url, &ns)
+        .args(["verify", first_id])
+        .write_stdin(format!("{}\n", first["secret"].as_str().unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn rotate_in_a_production_namespace_needs_confirmation() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("rotprod");
+    ok(&url, &ns, &["init", "--production"]);
+    let old = json(&url, &ns, &["create", "--name", "svc", "--json"]);
+    let old_id = old["id"].as_str().unwrap();
+    let o = run(&url, &ns, &["rotate", old_id]);
+    let err = one_line_error(&o);
+    assert!(err.contains("production") && err.contains("--yes"), "{err}");
+    assert_eq!(key_count(&url, &ns), 1);
+    json(&url, &ns, &["rotate", old_id, "--yes", "--json"]);
+    assert_eq!(key_count(&url, &ns), 2);
+}
+
+#[test]
+fn migrate_to_hash_on_a_sealed_namespace_asks_first() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("migseal");
+    let dir = tempfile::tempdir().unwrap();
+    let keyfile = dir.path().join("master.key");
+    let keyfile = keyfile.to_str().unwrap();
+    ok(
+        &url,
+        &ns,
+        &["init", "--mode", "sealed", "--generate-master-key", keyfile],
+    );
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let c = json(
+            &url,
+            &ns,
+            &[
+                "--master-key-file",
+                keyfile,
+                "create",
+                "--name",
+                "s",
+                "--json",
+            ],
+        );
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // not a terminal, no --yes: refused, naming the count and that it cannot be undone
+    let o = run(
+        &url,
+        &ns,
+        &["--master-key-file", keyfile, "migrate", "--to", "hash"],
+    );
+    let err = one_line_error(&o);
+    assert!(err.contains("3 keys"), "{err}");
+    assert!(
+        err.contains("cannot be undone") && err.contains("--yes"),
+        "{err}"
+    );
+    ok(
+        &url,
+        &ns,
+        &["--master-key-file", keyfile, "reveal", &ids[0]],
+    );
+    // --yes: done
+    ok(
+        &url,
+        &ns,
+        &[
+            "--master-key-file",
+            keyfile,
+            "migrate",
+            "--to",
+            "hash",
+            "--yes",
+        ],
+    );
+    let o = run(
+        &url,
+        &ns,
+        &["--master-key-file", keyfile, "reveal", &ids[0]],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `n` JSON lines of valid keys with ids `Imp<i>x`.
+fn good_lines(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{{\"id\":\"Imp{i}x\",\"secret\":\"{i:0>40}\",\"name\":\"n{i}\"}}\n"))
+        .collect()
+}
+
+#[test]
+fn import_checks_the_whole_input_before_writing_anything() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("impall");
+    let mut input = good_lines(1001);
+    input.push_str("{\"id\":\"bad id\",\"secret\":\"0123456789012345678901234567890123456789\"}\n");
+    let o = keytui(&url, &ns)
+        .arg("import")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("line 1002") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert_eq!(
+        key_count(&url, &ns),
+        0,
+        "keys were written before the bad line"
+    );
+}
+
+#[test]
+fn import_applies_the_weak_secret_rule_unless_allowed() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("impweak");
+    let input = format!(
+        "{}{{\"id\":\"Legacy1\",\"secret\":\"abcde\"}}\n",
+        good_lines(2)
+    );
+    let o = keytui(&url, &ns)
+        .arg("import")
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("line 3") && err.contains("--allow-weak"),
+        "{err}"
+    );
+    assert!(!err.contains("abcde"), "the secret is in the error: {err}");
+    assert_eq!(key_count(&url, &ns), 0);
+    let o = keytui(&url, &ns)
+        .args(["import", "--allow-weak"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("imported 3 of 3"), "{text}");
+    assert!(
+        text.contains("1 weak secret") && text.contains("Legacy1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_import_that_fails_midway_says_how_many_were_written() {
+    // A private server whose memory runs out partway through the import: the write fails
+    // with OOM after some batches went in.
+    let server = common::RedisServer::start();
+    let url = server.url();
+    let ns = common::unique_namespace("imppart");
+    let mut c = server.connection();
+    let info: String = redis::cmd("INFO").arg("memory").query(&mut c).unwrap();
+    let used: u64 = common::info_field(&info, "used_memory")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(used + 3 * 1024 * 1024)
+        .query(&mut c)
+        .unwrap();
+    let total = 30_000;
+    let input = good_lines(total);
+    let o = keytui(&url, &ns)
+        .arg("import")
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    let err = one_line_error(&o);
+    let written: usize = redis::cmd("ZCARD")
+        .arg(format!("{{{ns}}}:index"))
+        .query(&mut c)
+        .unwrap();
+    assert!(written > 0 && written < total, "{written} written: {err}");
+    assert!(
+        err.contains(&format!("after writing {written} of {total} keys")),
+        "{err}"
+    );
+    assert!(err.contains("run the same import again"), "{err}");
+    // a rerun with memory to spare skips what was written and writes the rest
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
+    let o = keytui(&url, &ns)
+        .args(["import", "--json"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(report["imported"], total - written);
+    assert_eq!(
+        report["skipped_existing"].as_array().unwrap().len(),
+        written
+    );
+}

@@ -1,0 +1,183 @@
+//! `keytui import --format tastypie` on what a real Django + django-tastypie install
+//! writes: a tiny project (tests/tastypie/settings.py) in a venv cached under target/,
+//! users and ApiKey rows made by tastypie itself, `django-admin dumpdata tastypie.ApiKey`
+//! with and without `--natural-foreign`, imported and verified with `keytui verify`
+//! against a real redis-server.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as Std, Output};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const DJANGO: &str = "Django>=5.2,<5.3";
+const TASTYPIE: &str = "django-tastypie==0.15.1";
+
+/// The venv with Django and tastypie, made once and kept under target/ (a marker file
+/// says the install finished).
+fn venv() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tastypie-venv");
+    let marker = dir.join(format!("installed {DJANGO} {TASTYPIE}"));
+    if marker.exists() {
+        return dir;
+    }
+    let run = |cmd: &mut Std, what: &str| {
+        let o = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            o.status.success(),
+            "{what} failed (script/bootstrap installs python3-venv): {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(
+        Std::new("python3").args(["-m", "venv"]).arg(&dir),
+        "python3 -m venv",
+    );
+    run(
+        Std::new(dir.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            DJANGO,
+            TASTYPIE,
+        ]),
+        "pip install Django django-tastypie",
+    );
+    std::fs::write(&marker, "").unwrap();
+    dir
+}
+
+/// A Django command in the test project, with the sqlite database in `db`.
+fn django(venv: &Path, db: &Path, program: &str, args: &[&str]) -> Output {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tastypie");
+    let o = Std::new(venv.join("bin").join(program))
+        .args(args)
+        .current_dir(&project)
+        .env("PYTHONPATH", &project)
+        .env("DJANGO_SETTINGS_MODULE", "settings")
+        .env("KEYTUI_TEST_DB", db)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn keytui(url: &str, ns: &str) -> Command {
+    let mut cmd = Command::cargo_bin("keytui").unwrap();
+    cmd.env_remove("REDIS_URL")
+        .env_remove("KEYTUI_NAMESPACE")
+        .env_remove("KEYTUI_PEPPER")
+        .env("KEYTUI_ACTOR", "tastypie-test")
+        .arg(url)
+        .arg("-n")
+        .arg(ns);
+    cmd
+}
+
+fn import(url: &str, ns: &str, dump: &[u8], extra: &[&str]) -> Output {
+    keytui(url, ns)
+        .args(["import", "--format", "tastypie"])
+        .args(extra)
+        .write_stdin(dump)
+        .output()
+        .unwrap()
+}
+
+fn verify(url: &str, ns: &str, id: &str, secret: &str) -> Option<i32> {
+    keytui(url, ns)
+        .args(["verify", id])
+        .write_stdin(format!("{secret}\n"))
+        .output()
+        .unwrap()
+        .status
+        .code()
+}
+
+#[test]
+fn real_dumpdata_output_imports_and_verifies() {
+    let venv = venv();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite3");
+    django(&venv, &db, "django-admin", &["migrate", "-v", "0"]);
+    let made = django(
+        &venv,
+        &db,
+        "python",
+        &["make_keys.py", "alice", "bob", "josé"],
+    );
+    let keys: Vec<(String, String)> = String::from_utf8(made.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (u, k) = l.split_once(' ').unwrap();
+            (u.to_owned(), k.to_owned())
+        })
+        .collect();
+    assert_eq!(keys.len(), 3);
+    let url = common::shared_server().url();
+
+    // Without --natural-foreign the rows name users by primary key: refused, nothing
+    // written, and the message names the flag.
+    let by_pk = django(&venv, &db, "django-admin", &["dumpdata", "tastypie.ApiKey"]);
+    let ns = common::unique_namespace("tastypk");
+    let o = import(&url, &ns, &by_pk.stdout, &[]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--natural-foreign"), "{err}");
+    let list = keytui(&url, &ns).args(["list", "--json"]).output().unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&list.stdout).unwrap(),
+        Value::Array(vec![])
+    );
+
+    // With it (a JSON array, and JSON lines): alice and bob imported and verified, josé
+    // (not a valid key id) reported and left out.
+    for format in ["json", "jsonl"] {
+        let dump = django(
+            &venv,
+            &db,
+            "django-admin",
+            &[
+                "dumpdata",
+                "tastypie.ApiKey",
+                "--natural-foreign",
+                "--format",
+                format,
+            ],
+        );
+        let ns = common::unique_namespace("tastynat");
+        let o = import(&url, &ns, &dump.stdout, &[]);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.contains("imported 2 of 3"), "{format}: {out}");
+        assert!(
+            out.contains("josé") && out.contains("not a valid key id"),
+            "{format}: {out}"
+        );
+        for (user, key) in &keys {
+            let code = verify(&url, &ns, user, key);
+            if user == "josé" {
+                assert_eq!(code, Some(1), "{format}: josé was imported");
+            } else {
+                assert_eq!(code, Some(0), "{format}: {user} does not verify");
+            }
+        }
+        let shown = keytui(&url, &ns)
+            .args(["show", "alice", "--json"])
+            .output()
+            .unwrap();
+        let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        assert_eq!(shown["meta"]["source"], "tastypie");
+    }
+}
