@@ -649,6 +649,29 @@ def main():
     eq(pipe.returncode, 0, f"export | keytui import ({pipe.stderr.strip()[-300:]})")
     eq(r1.client.hget("piped:key:{tom}", "status"), b"active", "piped import wrote tom")
 
+    # the other route, `dumpdata --natural-foreign` + `keytui import --format tastypie`: keys
+    # marked source=tastypie map to the user named by their id
+    from django.contrib.auth.models import User
+    from tastypie.models import ApiKey
+
+    ann = User.objects.create_user("ann")
+    ann.user_permissions.add(made["alice"].user_permissions.first())
+    ann_key = ApiKey.objects.create(user=ann).key
+    ApiKey.objects.filter(key="").delete()
+    dump = manage("dumpdata", "tastypie.ApiKey", "--natural-foreign", env=django_env(url, "app"))
+    eq(dump.returncode, 0, f"dumpdata ({dump.stderr.strip()[-300:]})")
+    imp = subprocess.run([KEYTUI, "--url", url, "-n", "app", "import", "--format", "tastypie"],
+                         input=dump.stdout, capture_output=True, text=True, env=BASE_ENV,
+                         timeout=120)
+    eq(imp.returncode, 0, f"keytui import --format tastypie ({imp.stderr.strip()[-300:]})")
+    ann_hdr = {"Authorization": f"ApiKey ann:{ann_key}"}
+    st, body, _ = get(D, "/tp/v1/keytui/", ann_hdr)
+    eq(st, 200, "dumpdata-imported key through keytui's tastypie class")
+    if st == 200:
+        eq(body["objects"][0]["viewer"], "ann", "dumpdata-imported key: request.user is ann")
+    set_active("ann", False)
+    eq(status_of(D, "/drf/whoami", ann_hdr), 401, "dumpdata-imported key, ann inactive")
+
     # djangorestframework-api-key's own class works in the same app (the bench compares it)
     dk = drf_api_key()
     eq(status_of(D, "/drf/apikey", {"Authorization": f"Api-Key {dk}"}), 200, "HasAPIKey sanity")

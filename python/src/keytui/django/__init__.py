@@ -260,14 +260,18 @@ class Service:
 
     def user_for(self, verdict: Verdict) -> Any:
         """The Django user the key maps to (``USER`` callable, else the ``USER_FIELD``
-        metadata naming a username); None when it maps to none. Raises LookupError when
-        it names a user that does not exist."""
+        metadata naming a username, else for keys imported from tastypie (metadata
+        ``source=tastypie``) the user named by the key id); None when it maps to none.
+        Raises LookupError when it names a user that does not exist."""
         c = self.config
         if c.user is not None:
             return c.user(verdict)
         if c.user_field is None:
             return None
         username = verdict.meta.get(c.user_field)
+        if not username and verdict.meta.get("source") == "tastypie":
+            # `keytui import --format tastypie` (manage.py dumpdata): the id is the username
+            username = verdict.id
         if not username:
             return None
         from django.contrib.auth import get_user_model

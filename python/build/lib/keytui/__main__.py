@@ -1,7 +1,0 @@
-"""``python -m keytui``: the ``keytui-verify`` command."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())
