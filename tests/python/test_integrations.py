@@ -60,6 +60,10 @@ def bootstrap() -> int:
             *REQUIREMENTS)
         stamp.write_text(want)
     pip = [VENV_PY, "-m", "pip", "--disable-pip-version-check"]
+    # setuptools builds in the source tree: never let an old build/ leak into the wheel
+    import shutil
+
+    shutil.rmtree(ROOT / "python" / "build", ignore_errors=True)
     # 1. `pip install ./python` (the way the README says), then 2. the built wheel over it.
     _sh(*pip, "install", "--quiet", "--no-deps", "--no-build-isolation", "--force-reinstall",
         ROOT / "python")
