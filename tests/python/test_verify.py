@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""End-to-end test of examples/python/keytui_verify.py against keytui and a real Redis.
+"""End-to-end test of the Python package's verifier (python/src/keytui: the module and the
+`python -m keytui` / `keytui-verify` command) against keytui and a real Redis.
 
 Plain script (no pytest): starts its own redis-server on a free loopback port, creates keys
 with the keytui binary, verifies them three ways (the Python module, the Python command
@@ -23,10 +24,8 @@ from __future__ import annotations
 import atexit
 import hashlib
 import hmac
-import importlib.util
 import json
 import os
-import py_compile
 import shutil
 import signal
 import socket
@@ -39,16 +38,17 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "python"
-SCRIPT = EXAMPLES / "keytui_verify.py"
+PKG_SRC = ROOT / "python" / "src"
+# The command line of the package (`keytui-verify` once installed), run from the source tree.
+SCRIPT = ["-m", "keytui"]
 
 try:
     import redis
 except ImportError:
     sys.exit("redis-py is missing: python3 -m pip install redis")
 
-sys.path.insert(0, str(EXAMPLES))
-import keytui_verify as kv  # noqa: E402
+sys.path.insert(0, str(PKG_SRC))
+import keytui as kv  # noqa: E402
 
 # ---- bookkeeping ---------------------------------------------------------------------------
 
@@ -140,6 +140,7 @@ BASE_ENV = {k: v for k, v in os.environ.items()
             if k not in ("REDIS_URL", "KEYTUI_NAMESPACE", "KEYTUI_PEPPER", "KEYTUI_LOG_FILE",
                          "KEYTUI_MASTER_KEY", "KEYTUI_MASTER_KEY_FILE")}
 BASE_ENV["KEYTUI_ACTOR"] = "test@python"
+BASE_ENV["PYTHONPATH"] = str(PKG_SRC)
 
 
 def env_with(pepper=None, master_key_file=None):
@@ -186,7 +187,7 @@ def via_module(ns, key_id=None, secret=None, token=None, pepper=None, client=Non
 
 
 def via_script(ns, key_id=None, secret=None, token=None, pepper=None, extra=()):
-    args = [sys.executable, str(SCRIPT), "--url", URL, "--namespace", ns, *extra]
+    args = [sys.executable, *SCRIPT, "--url", URL, "--namespace", ns, *extra]
     args += ["--token"] if token is not None else [key_id]
     env = env_with(pepper)
     p = subprocess.run(args, input=(token if token is not None else secret) + "\n",
@@ -335,16 +336,23 @@ def test_hash_namespace():
     # empty expires_at means never
     R.hset(kv.record_key(ns, k3["id"]), "expires_at", "")
     case("empty expires_at", "valid", ns, key_id=k3["id"], secret=k3["secret"])
-    # malformed records are errors, not verdicts
+    # malformed records are rejections ('malformed', exit 1) in Python; keytui never calls
+    # them valid
     R.hset(kv.record_key(ns, k3["id"]), "expires_at", "soon")
-    case("malformed expires_at", "error", ns, key_id=k3["id"], secret=k3["secret"])
+    eq(via_module(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "bad expires_at [module]")
+    eq(via_script(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "bad expires_at [script]")
+    check(via_rust(ns, key_id=k3["id"], secret=k3["secret"]) != "valid", "bad expires_at [keytui]")
     R.hset(kv.record_key(ns, k3["id"]), mapping={"expires_at": "", "secret_alg": "md5"})
-    case("unknown secret_alg", "error", ns, key_id=k3["id"], secret=k3["secret"])
+    eq(via_module(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "unknown alg [module]")
+    eq(via_script(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "unknown alg [script]")
+    check(via_rust(ns, key_id=k3["id"], secret=k3["secret"]) != "valid", "unknown alg [keytui]")
 
-    # a record missing a required field is unknown
+    # a record missing some of the required fields is malformed (none of them: unknown)
     k4 = create(ns, name="broken")
     R.hdel(kv.record_key(ns, k4["id"]), "secret")
-    case("record without secret", "unknown", ns, key_id=k4["id"], secret=k4["secret"])
+    eq(via_module(ns, key_id=k4["id"], secret=k4["secret"]), "malformed", "no secret [module]")
+    eq(via_script(ns, key_id=k4["id"], secret=k4["secret"]), "malformed", "no secret [script]")
+    check(via_rust(ns, key_id=k4["id"], secret=k4["secret"]) != "valid", "no secret [keytui]")
 
     # record_use
     key = kv.record_key(ns, kid)
@@ -561,7 +569,7 @@ def test_layout_and_errors():
         check(ok, f"invalid namespace {bad_ns!r} is an error")
 
     def run(args, stdin):
-        return subprocess.run([sys.executable, str(SCRIPT), *args], input=stdin,
+        return subprocess.run([sys.executable, *SCRIPT, *args], input=stdin,
                               capture_output=True, text=True, env=env_with(), timeout=60)
 
     def one_line_error(p, what):
@@ -580,67 +588,111 @@ def test_layout_and_errors():
     k = create("pyt-env")
     e = env_with()
     e.update(REDIS_URL=URL, KEYTUI_NAMESPACE="pyt-env")
-    p = subprocess.run([sys.executable, str(SCRIPT), k["id"]], input=k["secret"], env=e,
+    p = subprocess.run([sys.executable, *SCRIPT, k["id"]], input=k["secret"], env=e,
                        capture_output=True, text=True, timeout=60)
     eq((p.returncode, p.stdout), (0, f"valid: {k['id']}\n"), "env defaults, no trailing newline")
-    p = subprocess.run([sys.executable, str(SCRIPT), k["id"]], input=k["secret"] + "\n\n", env=e,
+    p = subprocess.run([sys.executable, *SCRIPT, k["id"]], input=k["secret"] + "\n\n", env=e,
                        capture_output=True, text=True, timeout=60)
     eq((p.returncode, p.stdout), (1, "rejected: wrong_secret\n"), "only one newline is stripped")
-    p = subprocess.run([sys.executable, str(SCRIPT), "--json", k["id"]], input=k["secret"], env=e,
+    p = subprocess.run([sys.executable, *SCRIPT, "--json", k["id"]], input=k["secret"], env=e,
                        capture_output=True, text=True, timeout=60)
     eq(json.loads(p.stdout), {"valid": True, "id": k["id"], "name": "py-test"}, "--json")
 
 
-def test_tastypie(hash_key):
-    path = EXAMPLES / "tastypie_auth.py"
-    try:
-        py_compile.compile(str(path), doraise=True, cfile=os.path.join(_tmp, "ta.pyc"))
-        ok = True
-    except py_compile.PyCompileError as e:
-        ok = False
-        print(e)
-    check(ok, "tastypie_auth.py compiles")
-    spec = importlib.util.spec_from_file_location("tastypie_auth", path)
-    ta = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ta)
-
-    P = ta.parse_authorization
+def test_headers(hash_key):
+    """Authorization headers as the web integrations read them (keytui.parse_authorization)."""
+    P = kv.parse_authorization
     eq(P("ApiKey Abc123:s3cr:et"), ("apikey", "Abc123", "s3cr:et"), "ApiKey header")
     eq(P("apikey Abc123:x"), ("apikey", "Abc123", "x"), "scheme is case-insensitive")
-    eq(P("Bearer sk_live_Abc_x"), ("bearer", "sk_live_Abc_x"), "Bearer header")
-    eq(P("  Bearer   tok  "), ("bearer", "tok"), "surrounding spaces")
+    eq(P("Bearer sk_live_Abc_x"), ("token", "sk_live_Abc_x"), "Bearer header")
+    eq(P("Api-Key sk_live_Abc_x"), ("token", "sk_live_Abc_x"), "Api-Key header")
+    eq(P("  Bearer   tok  "), ("token", "tok"), "surrounding spaces")
     for bad in [None, "", "ApiKey", "ApiKey Abc123", "ApiKey :x", "ApiKey Abc:", "Basic abc",
                 "Bearer", "Bearer a b", "Bearer " + "x" * 5000, "Token abc"]:
         eq(P(bad), None, f"refused header {str(bad)[:30]!r}")
-    eq(ta.identifier_from_header("Bearer sk_live_Abc9_xyz"), "Abc9", "identifier from token")
-    eq(ta.identifier_from_header("ApiKey Abc9:x"), "Abc9", "identifier from ApiKey")
+    eq(kv.claimed_id("Bearer sk_live_Abc9_xyz"), "Abc9", "identifier from token")
+    eq(kv.claimed_id("ApiKey Abc9:x"), "Abc9", "identifier from ApiKey")
+    kid, sec = hash_key["id"], hash_key["secret"]
+    body = f"{kid}_{sec}"
+    good_tok = body + kv.checksum(body)
+    for header, want in [(f"ApiKey {kid}:{sec}", "valid"), (f"Bearer {good_tok}", "valid"),
+                         (f"Api-Key {good_tok}", "valid"), (f"ApiKey {kid}:wrong", "wrong_secret"),
+                         (f"Bearer {good_tok[:-1]}{flip(good_tok[-1])}", "bad_checksum")]:
+        v = kv.verify_header(R, "pyt-hash", header)
+        eq("valid" if v.valid else v.reason, want, f"verify_header {header[:12]!r}")
+    eq(kv.verify_header(R, "pyt-hash", "Basic x"), None, "verify_header without credentials")
 
-    django_present = importlib.util.find_spec("django") is not None
-    if not django_present:
-        # Exercise the class against the real Redis with stand-ins for Django's objects.
-        class FakeUnauthorized:
-            status_code = 401
 
-        class Req:
-            def __init__(self, header):
-                self.META = {"HTTP_AUTHORIZATION": header} if header else {}
+def test_malformed_records():
+    """Records keytui did not write are rejected as 'malformed' (issue 9 §2), never an
+    exception, by the module (sync and asyncio) and the command (exit 1)."""
+    import asyncio
+    import keytui.aio as kva
+    import redis.asyncio as aredis
 
-        ta.HttpUnauthorized = FakeUnauthorized
-        auth = ta.KeytuiAuthentication(redis_client=R, namespace="pyt-hash")
-        kid, sec = hash_key["id"], hash_key["secret"]
-        body = f"{kid}_{sec}"
-        good_tok = body + kv.checksum(body)
-        rq = Req(f"ApiKey {kid}:{sec}")
-        eq(auth.is_authenticated(rq), True, "tastypie: ApiKey valid")
-        eq(auth.get_identifier(rq), kid, "tastypie: identifier")
-        eq(rq.keytui_key.name, "py-test", "tastypie: verdict on the request")
-        eq(auth.is_authenticated(Req(f"Bearer {good_tok}")), True, "tastypie: Bearer valid")
-        for h in [f"ApiKey {kid}:wrong", None, "Basic x", f"Bearer {good_tok[:-1]}{flip(good_tok[-1])}",
-                  f"ApiKey nosuch:{sec}"]:
-            check(isinstance(auth.is_authenticated(Req(h)), FakeUnauthorized),
-                  f"tastypie: unauthorized for {str(h)[:24]!r}")
-        eq(auth.get_identifier(Req(f"ApiKey {kid}:wrong")), kid, "identifier of an unverified request")
-        eq(auth.get_identifier(Req(None)), "nokey", "identifier without a header")
+    ns = "pyt-malformed"
+    good = create(ns, name="good")
+    sha = hashlib.sha256(b"s3cret").hexdigest()
+    full = {"id": "X", "name": "x", "status": "active", "secret_alg": "sha256", "secret": sha,
+            "token_checksum": "0", "created_at": "1"}
+    damage = {
+        "WrongType1": lambda k: R.set(k, "x"),
+        "WrongType2": lambda k: R.rpush(k, "a", "b"),
+        "WrongType3": lambda k: R.sadd(k, "a"),
+        "NoStatus": lambda k: R.hset(k, mapping={f: v for f, v in full.items() if f != "status"}),
+        "NoAlg": lambda k: R.hset(k, mapping={f: v for f, v in full.items() if f != "secret_alg"}),
+        "NoSecret": lambda k: R.hset(k, mapping={f: v for f, v in full.items() if f != "secret"}),
+        "BadAlg": lambda k: R.hset(k, mapping=dict(full, secret_alg="md5")),
+        "BinAlg": lambda k: R.hset(k, mapping=dict(full, secret_alg=b"\xff\xfe")),
+        "BadExpiry": lambda k: R.hset(k, mapping=dict(full, expires_at="soon")),
+        "BadMeta": lambda k: R.hset(k, mapping=dict(full, meta="{not json")),
+        "MetaNotObj": lambda k: R.hset(k, mapping=dict(full, meta="[1,2]")),
+        "MetaNumbers": lambda k: R.hset(k, mapping=dict(full, meta='{"scopes": 3}')),
+    }
+    for kid, make in damage.items():
+        make(kv.record_key(ns, kid))
+
+    async def aio_verdicts():
+        ar = aredis.Redis(host="127.0.0.1", port=PORT)
+        out = {}
+        for kid in list(damage) + [good["id"]]:
+            sec = good["secret"] if kid == good["id"] else "s3cret"
+            for what, coro in [("aio.verify", lambda: kva.verify(ar, ns, kid, sec)),
+                               ("aio.verify_token", lambda: kva.verify_token(ar, ns, f"{kid}_{sec}"))]:
+                try:
+                    v = await coro()
+                    out[(kid, what)] = "valid" if v.valid else v.reason
+                except Exception as e:  # noqa: BLE001
+                    out[(kid, what)] = f"exception {type(e).__name__}: {e}"
+        await ar.aclose()
+        return out
+
+    aio = asyncio.run(aio_verdicts())
+    for kid in damage:
+        for what, fn in [("verify", lambda: kv.verify(R, ns, kid, "s3cret")),
+                         ("verify_token", lambda: kv.verify_token(R, ns, f"{kid}_s3cret"))]:
+            try:
+                got = fn()
+                got = "valid" if got.valid else got.reason
+            except Exception as e:  # noqa: BLE001
+                got = f"exception {type(e).__name__}: {e}"
+            eq(got, "malformed", f"{kid} via {what}")
+        for what in ("aio.verify", "aio.verify_token"):
+            eq(aio[(kid, what)], "malformed", f"{kid} via {what}")
+        eq(via_script(ns, key_id=kid, secret="s3cret"), "malformed", f"{kid} via the command")
+    eq(aio[(good["id"], "aio.verify")], "valid", "aio: good key among damaged")
+    # a good key beside the damaged ones still verifies, through both APIs
+    eq(via_module(ns, key_id=good["id"], secret=good["secret"]), "valid", "good key among damaged")
+    # the wrong secret for a record with a bad expiry is still wrong_secret (secret first)
+    eq(kv.verify(R, ns, "BadExpiry", "nope").reason, "wrong_secret", "bad expiry, wrong secret")
+    # metadata and scopes reach the verdict
+    km = create(ns, "--meta", "scopes=read, write", "--meta", "owner=team-a", name="scoped")
+    v = kv.verify(R, ns, km["id"], km["secret"])
+    eq(dict(v.meta), {"scopes": "read, write", "owner": "team-a"}, "verdict carries meta")
+    eq(v.scopes, frozenset({"read", "write"}), "scopes parsed")
+    check(kv.has_scope(v, "read") and kv.has_scope(v, "read,write"), "has_scope read, write")
+    check(not kv.has_scope(v, "admin") and not kv.has_scope(v, "read", "admin"), "has_scope admin")
+    check(not kv.has_scope(kv.verify(R, ns, km["id"], "x"), "read"), "rejected has no scope")
 
 
 def test_cluster():
@@ -674,7 +726,7 @@ def test_cluster():
     check(c.hget(kv.record_key(ns, k["id"]), "last_used_at") is not None, "cluster: record_use")
     eq(kv.verify(rc, ns, k["id"], "nope").reason, "wrong_secret", "cluster: wrong secret")
     for secret, want in [(k["secret"], (0, "valid: " + k["id"])), ("nope", (1, "rejected: wrong_secret"))]:
-        q = subprocess.run([sys.executable, str(SCRIPT), "--cluster", "--url", url, "-n", ns, k["id"]],
+        q = subprocess.run([sys.executable, *SCRIPT, "--cluster", "--url", url, "-n", ns, k["id"]],
                            input=secret, capture_output=True, text=True, env=env_with(), timeout=60)
         eq((q.returncode, q.stdout.strip()), want, f"cluster: script --cluster {want[1]}")
     rc.close()
@@ -692,7 +744,8 @@ def main():
         test_sealed_namespace()
         test_hmac_namespace()
         test_layout_and_errors()
-        test_tastypie(hk)
+        test_headers(hk)
+        test_malformed_records()
         test_cluster()
     except Exception:
         traceback.print_exc()

@@ -1,0 +1,127 @@
+"""The verifier over ``redis.asyncio``: the same rules and verdicts as :mod:`keytui.core`,
+awaited. One round trip per verification; never writes except ``last_used_at`` when asked."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from .core import (
+    FIELDS,
+    Bytesish,
+    Fields,
+    Verdict,
+    _reject,
+    check_namespace_name,
+    connect_async,
+    decide,
+    is_wrong_type,
+    meta_key,
+    meta_problem,
+    now_ms,
+    parse_authorization,
+    plan_token,
+    record_key,
+    text_dict,
+    token_secret,
+    valid_id,
+    TOUCH_SCRIPT,
+)
+
+__all__ = ["verify", "verify_token", "verify_header", "record_use", "check_namespace", "connect"]
+
+#: ``keytui.aio.connect(url, ...)``: a ``redis.asyncio`` client (see :func:`keytui.connect`).
+connect = connect_async
+
+
+async def _fetch(r: Any, namespace: str, key_id: str) -> Optional[Fields]:
+    from redis.exceptions import ResponseError
+
+    try:
+        return await r.hmget(record_key(namespace, key_id), list(FIELDS))
+    except ResponseError as e:
+        if is_wrong_type(e):
+            return None
+        raise
+
+
+async def verify(
+    r: Any,
+    namespace: str,
+    key_id: str,
+    secret: Bytesish,
+    *,
+    pepper: Optional[bytes] = None,
+    now_ms: Optional[int] = None,
+    record_use: bool = False,
+) -> Verdict:
+    """As :func:`keytui.verify`, with a ``redis.asyncio`` client."""
+    check_namespace_name(namespace)
+    if not valid_id(key_id):
+        return _reject("unknown", None if not isinstance(key_id, str) else key_id)
+    fields = await _fetch(r, namespace, key_id)
+    if fields is None:
+        return _reject("malformed", key_id)
+    v = decide(key_id, fields, secret, pepper, now_ms)
+    if v.valid and record_use:
+        await _record_use(r, namespace, key_id, now_ms)
+    return v
+
+
+async def verify_token(
+    r: Any,
+    namespace: str,
+    token: str,
+    *,
+    pepper: Optional[bytes] = None,
+    now_ms: Optional[int] = None,
+    record_use: bool = False,
+) -> Verdict:
+    """As :func:`keytui.verify_token`, with a ``redis.asyncio`` client."""
+    check_namespace_name(namespace)
+    tok = plan_token(token)
+    if isinstance(tok, Verdict):
+        return tok
+    fields = await _fetch(r, namespace, tok.id)
+    if fields is None:
+        return _reject("malformed", tok.id)
+    secret = token_secret(token, tok, fields)
+    if isinstance(secret, Verdict):
+        return secret
+    v = decide(tok.id, fields, secret, pepper, now_ms)
+    if v.valid and record_use:
+        await _record_use(r, namespace, tok.id, now_ms)
+    return v
+
+
+async def verify_header(
+    r: Any, namespace: str, header: Optional[str], **opts: Any
+) -> Optional[Verdict]:
+    """As :func:`keytui.verify_header`: None when the header carries no keytui credentials."""
+    parsed = parse_authorization(header)
+    if parsed is None:
+        return None
+    if parsed[0] == "apikey":
+        return await verify(r, namespace, parsed[1], parsed[2], **opts)
+    return await verify_token(r, namespace, parsed[1], **opts)
+
+
+async def _record_use(r: Any, namespace: str, key_id: str, now: Optional[int]) -> None:
+    ts = now_ms() if now is None else int(now)
+    await r.eval(TOUCH_SCRIPT, 1, record_key(namespace, key_id), str(ts))
+
+
+async def record_use(r: Any, namespace: str, key_id: str, now_ms: Optional[int] = None) -> None:
+    """Sets ``last_used_at`` of an existing key (never creates a record)."""
+    check_namespace_name(namespace)
+    if valid_id(key_id):
+        await _record_use(r, namespace, key_id, now_ms)
+
+
+async def check_namespace(
+    r: Any, namespace: str, pepper: Optional[bytes] = None
+) -> Dict[str, str]:
+    """As :func:`keytui.check_namespace`: once at start-up."""
+    check_namespace_name(namespace)
+    meta = text_dict(await r.hgetall(meta_key(namespace)) or {})
+    meta_problem(meta, namespace, pepper)
+    return meta
