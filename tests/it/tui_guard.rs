@@ -78,7 +78,10 @@ fn pastes_and_key_bursts_never_rotate_and_rotate_asks_first() {
     t.keys(&["Down"]);
     t.wait_for("> 7d");
     t.keys(&["Enter"]);
-    t.wait_for("new key");
+    // The reveal of the successor, titled after the old key. (Not just "new key": the
+    // dialog that is still open says "A new key of the same name", and so does the footer.)
+    let revealed = format!("rotated {old_id}: new key");
+    t.wait_for(&revealed);
     let shown = json(&url, &ns, &["show", &old_id, "--json"]);
     let first = shown["rotated_to"].as_str().unwrap().to_owned();
     let expires = shown["expires_at"]
@@ -109,7 +112,7 @@ fn pastes_and_key_bursts_never_rotate_and_rotate_asks_first() {
     t.keys(&["Tab"]);
     t.type_text("again");
     t.keys(&["Enter"]);
-    t.wait_for("new key");
+    t.wait_for(&revealed);
     wait_for("a third key", || (keys(&url, &ns).len() == 3).then_some(()));
     let shown = json(&url, &ns, &["show", &old_id, "--json"]);
     assert_eq!(
