@@ -1,5 +1,5 @@
 """The smallest Django project that django-tastypie's ApiKey model runs in: used by
-tests/import_tastypie.rs to produce real `manage.py dumpdata tastypie.ApiKey` output."""
+tests/it/import_tastypie.rs to produce real `manage.py dumpdata tastypie.ApiKey` output."""
 
 import os
 

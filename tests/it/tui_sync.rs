@@ -202,8 +202,8 @@ async fn sync_reads_stored_secrets_for_copying_and_revokes_with_a_reason() {
 // for the sync task go back to it.
 // ---------------------------------------------------------------------------------------
 
-mod common;
-
+use crate::common;
+use crate::common::data::raw_at;
 use keytui::record::now_ms;
 use keytui::tui::keymap::Keymap;
 use keytui::tui::state::{ConnState, ServerInfo, State, update};
@@ -291,10 +291,7 @@ fn aof_server() -> common::RedisServer {
 
 async fn store_on(url: &str, ns: &str) -> (Store, ConnectOptions) {
     let opts = ConnectOptions::new(url);
-    let store = Store::new(
-        conn::connect(&opts).await.expect("connect"),
-        Namespace::new(ns).expect("namespace"),
-    );
+    let store = Store::new(raw_at(url).await, Namespace::new(ns).expect("namespace"));
     (store, opts)
 }
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::spawn::CLEARED_ENV;
+
 /// How long to wait for something to show up on screen (generous: loaded CI machines).
 pub const WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(50);
@@ -32,7 +34,7 @@ fn keep_alive(script: &str) -> String {
 
 impl Tmux {
     /// Starts a server whose session runs `sh -c script` in a `width` x `height` pane, with
-    /// `env` added to a trimmed environment (no REDIS_URL / KEYTUI_* from the caller).
+    /// `env` added to the clean environment of [`super::spawn`] (nothing of the caller's).
     pub fn start(width: u16, height: u16, env: &[(&str, &str)], script: &str) -> Tmux {
         assert!(
             Command::new("tmux")
@@ -60,17 +62,7 @@ impl Tmux {
         }
         cmd.arg("sh").arg("-c").arg(keep_alive(script));
         // The server inherits this environment: keep the caller's Redis settings out of it.
-        for var in [
-            "REDIS_URL",
-            "KEYTUI_NAMESPACE",
-            "KEYTUI_PEPPER",
-            "KEYTUI_LOG_FILE",
-            "KEYTUI_MASTER_KEY",
-            "KEYTUI_MASTER_KEY_FILE",
-            "WAYLAND_DISPLAY",
-            "DISPLAY",
-            "TMUX",
-        ] {
+        for var in CLEARED_ENV {
             cmd.env_remove(var);
         }
         cmd.env("TERM", "xterm-256color");
@@ -203,5 +195,18 @@ impl Drop for Tmux {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+/// Polls `f` until it gives a value; panics after [`WAIT`] naming `what`. For conditions
+/// outside the screen (the clipboard, Redis, a file).
+pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(POLL);
     }
 }

@@ -1,11 +1,10 @@
 //! `keytui create --copy` under a real X server: the clipboard holds the secret, the secret
 //! verifies, and it is cleared after the timeout unless someone else replaced it.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use crate::common;
+use crate::common::spawn::keytui;
 
 fn create_copy(
     x: &common::xvfb::Xvfb,
@@ -13,14 +12,9 @@ fn create_copy(
     ns: &str,
     clear_after: &str,
 ) -> serde_json::Value {
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
+    let o = keytui(url, ns)
         .env("DISPLAY", x.display())
-        .env_remove("WAYLAND_DISPLAY")
         .args([
-            url,
-            "-n",
-            ns,
             "create",
             "--name",
             "copied",
@@ -61,9 +55,8 @@ fn copied_secret_verifies_and_is_cleared() {
     let on_clipboard = x.clipboard().expect("clipboard empty right after --copy");
     assert_eq!(on_clipboard.len(), 43, "a 256-bit base62 secret");
     // the clipboard's secret verifies
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
-        .args([url.as_str(), "-n", &ns, "verify", c["id"].as_str().unwrap()])
+    let o = keytui(&url, &ns)
+        .args(["verify", c["id"].as_str().unwrap()])
         .write_stdin(on_clipboard)
         .output()
         .unwrap();
@@ -83,9 +76,8 @@ fn clipboard_replaced_by_someone_else_is_left_alone() {
     let ns = common::unique_namespace("clip2");
     let c = create_copy(&x, &url, &ns, "2s");
     let secret = x.clipboard().expect("clipboard empty right after --copy");
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
-        .args([url.as_str(), "-n", &ns, "verify", c["id"].as_str().unwrap()])
+    let o = keytui(&url, &ns)
+        .args(["verify", c["id"].as_str().unwrap()])
         .write_stdin(secret)
         .output()
         .unwrap();
@@ -102,11 +94,8 @@ fn clipboard_replaced_by_someone_else_is_left_alone() {
 fn without_a_display_the_secret_is_printed_with_a_warning() {
     let url = common::shared_server().url();
     let ns = common::unique_namespace("clip3");
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .args([url.as_str(), "-n", &ns, "create", "--name", "n", "--copy"])
+    let o = keytui(&url, &ns)
+        .args(["create", "--name", "n", "--copy"])
         .output()
         .unwrap();
     assert!(o.status.success());

@@ -2,10 +2,8 @@
 //! it, against real Redis: every scenario runs on a standalone server and on a 3-master
 //! cluster.
 
-#[macro_use]
-mod common;
-
-use common::Target;
+use crate::common::data::{ACTOR, namespace, raw, raw_at};
+use crate::common::{RedisServer, Target};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -14,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use keytui::conn::{self, Conn, ConnectOptions};
+use keytui::conn::Conn;
 use keytui::crypto::Pepper;
 use keytui::error::Error;
 use keytui::keygen::{Encoding, Length, Spec};
@@ -33,19 +31,11 @@ on_both!(
     example_service_end_to_end,
 );
 
-async fn connect(target: Target) -> Conn {
-    let conn = conn::connect(&ConnectOptions::new(target.url()))
-        .await
-        .unwrap();
-    assert_eq!(conn.is_cluster(), matches!(target, Target::Cluster));
-    conn
-}
-
 /// A store (to create keys) and a fresh namespace.
 async fn setup(target: Target, tag: &str) -> (Store, Conn, Namespace) {
-    let conn = connect(target).await;
-    let ns = Namespace::new(&common::unique_namespace(tag)).unwrap();
-    let store = Store::new(conn.clone(), ns.clone()).with_actor("tester");
+    let conn = raw(target).await;
+    let ns = namespace(tag);
+    let store = Store::new(conn.clone(), ns.clone()).with_actor(ACTOR);
     (store, conn, ns)
 }
 
@@ -124,7 +114,7 @@ async fn verdicts(t: Target) {
         rejected(Rejection::Unknown)
     );
     // the same id in another namespace is unknown
-    let other = Namespace::new(&common::unique_namespace("vl-other")).unwrap();
+    let other = namespace("vl-other");
     assert_eq!(
         verify::verify(&mut conn, &other, id, secret).await.unwrap(),
         rejected(Rejection::Unknown)
@@ -358,7 +348,7 @@ async fn peppered_namespaces(t: Target) {
     );
 
     // a namespace nobody created yet
-    let empty = Namespace::new(&common::unique_namespace("vl-empty")).unwrap();
+    let empty = namespace("vl-empty");
     let v = Verifier::new(conn.clone(), empty);
     assert!(v.check_namespace().await.unwrap().is_none());
 }
@@ -597,11 +587,9 @@ async fn example_service_end_to_end(t: Target) {
 /// out of the body and the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_service_answers_503_without_redis() {
-    let server = common::RedisServer::start();
-    let conn = conn::connect(&ConnectOptions::new(server.url()))
-        .await
-        .unwrap();
-    let ns = Namespace::new(&common::unique_namespace("vl-503")).unwrap();
+    let server = RedisServer::start();
+    let conn = raw_at(&server.url()).await;
+    let ns = namespace("vl-503");
     let store = Store::new(conn, ns.clone());
     let c = store.create(&CreateRequest::new("k")).await.unwrap();
     let auth = format!("ApiKey {}:{}", c.record.id, c.secret.expose());

@@ -2,21 +2,10 @@
 //! 3-master cluster: keys created in the same millisecond list in the order they were
 //! created, and a key's whole history is readable however many events came after it.
 
-#[macro_use]
-mod common;
+use crate::common::Target;
+use crate::common::data::{ACTOR, store};
 
-use common::Target;
-
-use keytui::conn::{self, ConnectOptions};
-use keytui::layout::Namespace;
 use keytui::store::{CreateRequest, RotateRequest, Store};
-
-async fn store(target: Target, tag: &str) -> Store {
-    let opts = ConnectOptions::new(target.urls()[0].clone());
-    let conn = conn::connect(&opts).await.unwrap();
-    let ns = Namespace::new(&common::unique_namespace(tag)).unwrap();
-    Store::new(conn, ns).with_actor("tester")
-}
 
 on_both!(
     same_millisecond_keys_list_in_creation_order,
@@ -97,7 +86,7 @@ async fn a_key_history_reaches_back_past_the_event_stream(t: Target) {
     assert_eq!(ops(&s, &old).await, ["create", "revoke", "restore"]);
     let events = s.key_events(&old).await.unwrap();
     assert_eq!(events[1].detail.as_deref(), Some("early"));
-    assert_eq!(events[1].actor, "tester");
+    assert_eq!(events[1].actor, ACTOR);
 
     // Rotation shows in both keys' histories.
     let new = s

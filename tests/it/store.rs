@@ -1,29 +1,19 @@
 //! The store against real Redis: every scenario runs on a standalone server and on a
 //! 3-master cluster.
 
-#[macro_use]
-mod common;
-
-use common::Target;
+use crate::common::Target;
+use crate::common::data::{ACTOR, raw, store};
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use keytui::conn::{self, Conn, ConnectOptions};
+use keytui::conn::{self, ConnectOptions};
 use keytui::error::Error;
 use keytui::keygen::{Encoding, Length, Spec};
 use keytui::layout::Namespace;
 use keytui::record::{Status, now_ms};
 use keytui::store::{Change, CreateRequest, Rejection, RotateRequest, Store, Verdict};
 use redis::AsyncCommands;
-
-async fn store(target: Target, tag: &str) -> Store {
-    let opts = ConnectOptions::new(target.urls()[0].clone());
-    let conn = conn::connect(&opts).await.unwrap();
-    assert_eq!(conn.is_cluster(), matches!(target, Target::Cluster));
-    let ns = Namespace::new(&common::unique_namespace(tag)).unwrap();
-    Store::new(conn, ns).with_actor("tester")
-}
 
 /// Every string value stored under the namespace (records, meta, events), read back from
 /// every master.
@@ -357,7 +347,7 @@ async fn events_record_every_mutation(t: Target) {
             ("delete", id.as_str())
         ]
     );
-    assert!(events.iter().all(|e| e.actor == "tester" && e.at > 0));
+    assert!(events.iter().all(|e| e.actor == ACTOR && e.at > 0));
     assert_eq!(events[2].detail.as_deref(), Some("why"));
     // cursors
     let after = s.events_after(&events[1].cursor, 10).await.unwrap();
@@ -378,11 +368,6 @@ async fn events_record_every_mutation(t: Target) {
     let got = waiter.await.unwrap().unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, c2.record.id);
-}
-
-async fn raw(t: Target) -> Conn {
-    let opts = ConnectOptions::new(t.urls()[0].clone());
-    conn::connect(&opts).await.unwrap()
 }
 
 async fn doctor_reports_and_repairs_crash_states(t: Target) {

@@ -2,26 +2,13 @@
 //! of one key at once leave exactly one successor, linked by `rotated_to`; the loser
 //! leaves no key behind.
 
-#[macro_use]
-mod common;
-
-use common::Target;
+use crate::common::Target;
+use crate::common::data::store;
 
 use std::time::Duration;
 
-use keytui::conn::{self, ConnectOptions};
 use keytui::error::Error;
-use keytui::layout::Namespace;
-use keytui::store::{CreateRequest, RotateRequest, Store};
-
-async fn store(t: Target, tag: &str) -> Store {
-    let conn = conn::connect(&ConnectOptions::new(t.url())).await.unwrap();
-    Store::new(
-        conn,
-        Namespace::new(&common::unique_namespace(tag)).unwrap(),
-    )
-    .with_actor("guard")
-}
+use keytui::store::{CreateRequest, RotateRequest};
 
 on_both!(concurrent_rotations_leave_one_successor);
 

@@ -3,62 +3,10 @@
 //! first write; a write that fails midway says how far it got). The real binary against
 //! real redis-server.
 
-mod common;
-
-use std::process::Output;
-
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn keytui(url: &str, ns: &str) -> Command {
-    let mut cmd = Command::cargo_bin("keytui").unwrap();
-    cmd.env_remove("REDIS_URL")
-        .env_remove("KEYTUI_NAMESPACE")
-        .env_remove("KEYTUI_PEPPER")
-        .env_remove("KEYTUI_MASTER_KEY")
-        .env_remove("KEYTUI_MASTER_KEY_FILE")
-        .env("KEYTUI_ACTOR", "guard-test")
-        .arg(url)
-        .arg("-n")
-        .arg(ns);
-    cmd
-}
-
-fn run(url: &str, ns: &str, args: &[&str]) -> Output {
-    keytui(url, ns).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(url: &str, ns: &str, args: &[&str]) -> String {
-    let o = run(url, ns, args);
-    assert!(o.status.success(), "keytui {args:?}: {}", stderr(&o));
-    stdout(&o)
-}
-
-fn json(url: &str, ns: &str, args: &[&str]) -> Value {
-    serde_json::from_str(ok(url, ns, args).trim()).unwrap()
-}
-
-/// Exit 2 with one line on stderr; returns it.
-fn one_line_error(o: &Output) -> String {
-    let err = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "stdout: {} stderr: {err}",
-        stdout(o)
-    );
-    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
+use crate::common;
+use crate::common::spawn::{json, keytui, ok, one_line_error, run, stderr, stdout};
 
 fn key_count(url: &str, ns: &str) -> usize {
     json(url, ns, &["list", "--json"]).as_array().unwrap().len()

@@ -4,87 +4,13 @@
 //! No fixed sleeps and no timing assertions: every step polls the screen (or Redis, or the
 //! clipboard) until what it expects is there, with a generous timeout.
 
-mod common;
+use std::path::Path;
+use std::time::Instant;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::{Duration, Instant};
-
-use assert_cmd::Command;
-use common::tmux::{Tmux, WAIT, sh_quote};
-use common::xvfb::Xvfb;
-use serde_json::Value;
-
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("keytui")
-}
-
-/// The CLI on the same server and namespace.
-fn cli(url: &str, ns: &str, args: &[&str]) -> Output {
-    Command::new(bin())
-        .env_remove("REDIS_URL")
-        .env_remove("KEYTUI_NAMESPACE")
-        .env_remove("KEYTUI_PEPPER")
-        .env_remove("DISPLAY")
-        .env("KEYTUI_ACTOR", "tui-e2e-cli")
-        .arg(url)
-        .arg("-n")
-        .arg(ns)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn cli_ok(url: &str, ns: &str, args: &[&str]) -> String {
-    let o = cli(url, ns, args);
-    assert!(
-        o.status.success(),
-        "keytui {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn cli_json(url: &str, ns: &str, args: &[&str]) -> Value {
-    serde_json::from_str(cli_ok(url, ns, args).trim()).unwrap()
-}
-
-/// A private directory for config, state and the log, so no user config interferes.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::Builder::new()
-                .prefix("keytui-e2e-")
-                .tempdir()
-                .unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn log(&self) -> PathBuf {
-        self.path("keytui.log")
-    }
-
-    /// The environment of a keytui in tmux (DISPLAY is added by the caller when wanted).
-    fn env(&self) -> Vec<(&'static str, String)> {
-        for d in ["config", "state"] {
-            std::fs::create_dir_all(self.path(d)).unwrap();
-        }
-        vec![
-            ("XDG_CONFIG_HOME", self.path("config").display().to_string()),
-            ("XDG_STATE_HOME", self.path("state").display().to_string()),
-            ("KEYTUI_LOG", "info".into()),
-            ("KEYTUI_ACTOR", "tui-e2e".into()),
-        ]
-    }
-}
+use crate::common;
+use crate::common::spawn::{TuiHome, bin, env_refs, json, keytui, ok};
+use crate::common::tmux::{Tmux, sh_quote, wait_for};
+use crate::common::xvfb::Xvfb;
 
 /// `keytui URL -n NS --log-file LOG`, then the exit status and whether the tty is back in
 /// cooked mode (canonical input), each on a line of its own.
@@ -97,10 +23,6 @@ fn tui_script(url: &str, ns: &str, log: &Path) -> String {
         sh_quote(ns),
         sh_quote(log)
     )
-}
-
-fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// The screen line that shows `name` (the table row).
@@ -116,17 +38,6 @@ fn popup_value(screen: &str, label: &str) -> Option<String> {
         let v = rest.trim_start().split(['│', ' ']).next()?;
         (!v.is_empty()).then(|| v.to_owned())
     })
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// After `q`: the process exited 0, the alternate screen, mouse mode and raw mode are off
@@ -150,8 +61,8 @@ fn create_copy_verify_revoke_and_live_changes() {
     let url = server.url();
     let ns = common::unique_namespace("tui-e2e");
     let x = Xvfb::start();
-    let home = Home::new();
-    let mut env = home.env();
+    let home = TuiHome::new();
+    let mut env = home.env("tui-e2e");
     env.push(("DISPLAY", x.display().to_owned()));
     let t = Tmux::start(
         120,
@@ -182,7 +93,7 @@ fn create_copy_verify_revoke_and_live_changes() {
     assert_eq!(popup_value(&screen, "name").as_deref(), Some("e2e-created"));
 
     // Redis has exactly this key.
-    let list = cli_json(&url, &ns, &["list", "--json"]);
+    let list = json(&url, &ns, &["list", "--json"]);
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["id"], id.as_str());
@@ -196,10 +107,8 @@ fn create_copy_verify_revoke_and_live_changes() {
     });
     assert_eq!(copied, shown_secret, "the clipboard holds something else");
     t.wait_for("copied the secret");
-    let o = Command::new(bin())
-        .env_remove("REDIS_URL")
-        .env_remove("KEYTUI_PEPPER")
-        .args([url.as_str(), "-n", &ns, "verify", &id])
+    let o = keytui(&url, &ns)
+        .args(["verify", &id])
         .write_stdin(format!("{copied}\n"))
         .output()
         .unwrap();
@@ -249,21 +158,21 @@ fn create_copy_verify_revoke_and_live_changes() {
     t.wait_until("the row to show revoked", |s| {
         !s.contains("Revoke key") && row(s, "e2e-created").is_some_and(|r| r.contains("revoked"))
     });
-    let shown = cli_json(&url, &ns, &["show", &id, "--json"]);
+    let shown = json(&url, &ns, &["show", &id, "--json"]);
     assert_eq!(shown["status"], "revoked", "{shown}");
 
     // Changes made elsewhere show up without a key press: the CLI creates, revokes,
     // restores.
-    let created = cli_json(&url, &ns, &["create", "--name", "live-from-cli", "--json"]);
+    let created = json(&url, &ns, &["create", "--name", "live-from-cli", "--json"]);
     let live_id = created["id"].as_str().unwrap().to_owned();
     t.wait_until("live-from-cli to appear as active", |s| {
         row(s, "live-from-cli").is_some_and(|r| r.contains("active"))
     });
-    cli_ok(&url, &ns, &["revoke", &live_id, "--reason", "e2e"]);
+    ok(&url, &ns, &["revoke", &live_id, "--reason", "e2e"]);
     t.wait_until("live-from-cli to show revoked", |s| {
         row(s, "live-from-cli").is_some_and(|r| r.contains("revoked"))
     });
-    cli_ok(&url, &ns, &["restore", &live_id]);
+    ok(&url, &ns, &["restore", &live_id]);
     t.wait_until("live-from-cli to show active again", |s| {
         row(s, "live-from-cli").is_some_and(|r| r.contains("active"))
     });
@@ -273,7 +182,7 @@ fn create_copy_verify_revoke_and_live_changes() {
     // Another keytui on the same namespace: filter to the CLI's key and revoke it there.
     let other = t.new_window(
         "other",
-        &env_refs(&home.env()),
+        &env_refs(&home.env("tui-e2e")),
         &tui_script(&url, &ns, &home.path("other.log")),
     );
     t.wait_until_in(&other, "the second keytui's table", |s| {
@@ -291,7 +200,7 @@ fn create_copy_verify_revoke_and_live_changes() {
     t.wait_until("the other keytui's revoke to show up", |s| {
         row(s, "live-from-cli").is_some_and(|r| r.contains("revoked"))
     });
-    let shown = cli_json(&url, &ns, &["show", &live_id, "--json"]);
+    let shown = json(&url, &ns, &["show", &live_id, "--json"]);
     assert_eq!(shown["status"], "revoked", "{shown}");
     t.keys_to(&other, &["q"]);
     t.wait_until_in(&other, "the second keytui to quit", |s| {
@@ -319,7 +228,7 @@ fn unreachable_redis_exits_2_with_a_hint() {
         .local_addr()
         .unwrap()
         .port();
-    let home = Home::new();
+    let home = TuiHome::new();
     let err = home.path("stderr.txt");
     let script = format!(
         "{} redis://127.0.0.1:{port} -n unreachable --log-file {} 2>{}; echo EXITED:$?",
@@ -327,7 +236,7 @@ fn unreachable_redis_exits_2_with_a_hint() {
         sh_quote(home.log()),
         sh_quote(&err)
     );
-    let t = Tmux::start(100, 20, &env_refs(&home.env()), &script);
+    let t = Tmux::start(100, 20, &env_refs(&home.env("tui-e2e")), &script);
     let screen = t.wait_for("EXITED:");
     assert!(screen.contains("EXITED:2"), "{screen}");
     // It never took the terminal: nothing drawn, no alternate screen.
@@ -353,13 +262,13 @@ fn tiny_terminal_and_resizes_do_not_crash() {
     let url = server.url();
     let ns = common::unique_namespace("tui-tiny");
     for name in ["first-key-with-a-rather-long-name", "second"] {
-        cli_ok(&url, &ns, &["create", "--name", name, "--meta", "team=e2e"]);
+        ok(&url, &ns, &["create", "--name", name, "--meta", "team=e2e"]);
     }
-    let home = Home::new();
+    let home = TuiHome::new();
     let t = Tmux::start(
         20,
         5,
-        &env_refs(&home.env()),
+        &env_refs(&home.env("tui-e2e")),
         &tui_script(&url, &ns, &home.log()),
     );
     t.wait_for("● live");
@@ -415,18 +324,18 @@ fn a_key_that_expires_shows_expired_without_a_key_press() {
     let server = common::shared_server();
     let url = server.url();
     let ns = common::unique_namespace("tui-expiry");
-    cli_ok(&url, &ns, &["create", "--name", "stays-active"]);
-    let home = Home::new();
+    ok(&url, &ns, &["create", "--name", "stays-active"]);
+    let home = TuiHome::new();
     let t = Tmux::start(
         100,
         20,
-        &env_refs(&home.env()),
+        &env_refs(&home.env("tui-e2e")),
         &tui_script(&url, &ns, &home.log()),
     );
     t.wait_until("the table", |s| row(s, "stays-active").is_some());
     // A key that expires a few seconds after it is created, made elsewhere: nothing is
     // typed in the TUI from here on, so only its own clock can redraw the row.
-    cli_ok(
+    ok(
         &url,
         &ns,
         &["create", "--name", "short-lived", "--expires", "4s"],
@@ -449,12 +358,12 @@ fn help_scrolls_at_80x24_and_q_goes_back_before_it_quits() {
     let server = common::shared_server();
     let url = server.url();
     let ns = common::unique_namespace("tui-help");
-    cli_ok(&url, &ns, &["create", "--name", "only-key"]);
-    let home = Home::new();
+    ok(&url, &ns, &["create", "--name", "only-key"]);
+    let home = TuiHome::new();
     let t = Tmux::start(
         80,
         24,
-        &env_refs(&home.env()),
+        &env_refs(&home.env("tui-e2e")),
         &tui_script(&url, &ns, &home.log()),
     );
     t.wait_until("the table", |s| row(s, "only-key").is_some());
@@ -495,11 +404,11 @@ fn the_new_key_form_stays_open_on_errors_and_takes_commas_in_metadata() {
     let server = common::shared_server();
     let url = server.url();
     let ns = common::unique_namespace("tui-form");
-    let home = Home::new();
+    let home = TuiHome::new();
     let t = Tmux::start(
         100,
         30,
-        &env_refs(&home.env()),
+        &env_refs(&home.env("tui-e2e")),
         &tui_script(&url, &ns, &home.log()),
     );
     t.wait_for("no keys yet");
@@ -527,10 +436,7 @@ fn the_new_key_form_stays_open_on_errors_and_takes_commas_in_metadata() {
         screen.contains("SK-Live") && screen.contains("form-e2e"),
         "{screen}"
     );
-    assert_eq!(
-        cli_json(&url, &ns, &["list", "--json"]),
-        serde_json::json!([])
-    );
+    assert_eq!(json(&url, &ns, &["list", "--json"]), serde_json::json!([]));
 
     // Fix them (Enter put the cursor on the first wrong field, the format); metadata with
     // a comma in a value and a quoted space.
@@ -553,7 +459,7 @@ fn the_new_key_form_stays_open_on_errors_and_takes_commas_in_metadata() {
     t.keys(&["Enter"]);
     let screen = t.wait_for("key created");
     let id = popup_value(&screen, "id").expect("id on screen");
-    let shown = cli_json(&url, &ns, &["show", &id, "--json"]);
+    let shown = json(&url, &ns, &["show", &id, "--json"]);
     assert_eq!(shown["meta"]["scopes"], "read,write", "{shown}");
     assert_eq!(shown["meta"]["note"], "two words", "{shown}");
     assert_eq!(shown["token_prefix"], "sk_live", "{shown}");

@@ -1,48 +1,15 @@
 //! The real `keytui` binary against real Redis: output shapes, exit codes, one-line errors,
 //! and that bad input never loses data.
 
-mod common;
-
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn keytui(url: &str, ns: &str) -> Command {
-    let mut cmd = Command::cargo_bin("keytui").unwrap();
-    cmd.env_remove("REDIS_URL")
-        .env_remove("KEYTUI_NAMESPACE")
-        .env_remove("KEYTUI_PEPPER")
-        .env("KEYTUI_ACTOR", "cli-test")
-        .arg(url)
-        .arg("-n")
-        .arg(ns);
-    cmd
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// An error: exit code 2, exactly one line on stderr starting with `keytui:`, nothing that
-/// looks like a panic or a debug dump.
-fn assert_one_line_error(o: &Output) -> String {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
-    assert!(
-        err.starts_with("keytui: ") || err.starts_with("error: "),
-        "{err}"
-    );
-    for bad in ["panicked", "RUST_BACKTRACE", "Error {", "kind:"] {
-        assert!(!err.contains(bad), "{err}");
-    }
-    err
-}
+use crate::common;
+use crate::common::spawn::{
+    CLEARED_ENV, bin, keytui, keytui_bare, keytui_std, one_line_error as assert_one_line_error,
+    stderr, stdout,
+};
 
 fn create(url: &str, ns: &str, extra: &[&str]) -> Value {
     let o = keytui(url, ns)
@@ -415,8 +382,7 @@ fn malformed_record_written_by_someone_else() {
 
 #[test]
 fn help_never_shows_the_redis_password() {
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
+    let o = keytui_bare()
         .env("REDIS_URL", "redis://app:topsecret@db:6379")
         .arg("--help")
         .output()
@@ -429,8 +395,7 @@ fn help_never_shows_the_redis_password() {
 
 #[test]
 fn completions_are_generated() {
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
+    let o = keytui_bare()
         .args(["completions", "bash"])
         .output()
         .unwrap();
@@ -548,7 +513,7 @@ fn events_follow_prints_changes_live() {
     let url = common::shared_server().url();
     let ns = common::unique_namespace("follow");
     create(&url, &ns, &[]);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("keytui"))
+    let mut child = keytui_std()
         .args([url.as_str(), "-n", &ns, "events", "--follow", "--json"])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -599,7 +564,7 @@ fn two_processes_creating_and_revoking_lose_nothing() {
                 .collect()
         };
         let spawn = |args: Vec<String>| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("keytui"))
+            keytui_std()
                 .args([url.as_str(), "-n", &ns])
                 .args(args)
                 .stdout(std::process::Stdio::null())
@@ -647,11 +612,15 @@ fn closed_output_is_not_an_error() {
         .args(["create", "--name", "p", "--count", "3000"])
         .output()
         .unwrap();
-    let o = std::process::Command::new("sh")
+    let mut sh = std::process::Command::new("sh");
+    for var in CLEARED_ENV {
+        sh.env_remove(var);
+    }
+    let o = sh
         .arg("-c")
         .arg(format!(
             "'{}' '{url}' -n '{ns}' list | head -1 >/dev/null; echo $?",
-            assert_cmd::cargo::cargo_bin("keytui").display()
+            bin().display()
         ))
         .output()
         .unwrap();

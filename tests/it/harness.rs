@@ -1,10 +1,11 @@
-//! Proves the test harness in `tests/common` works against real servers.
-
-mod common;
+//! Proves the test harness in `tests/it/common` works against real servers.
 
 use std::collections::HashSet;
 
-use common::{RedisCluster, RedisServer, info_field, port_is_open, shared_cluster, shared_server};
+use crate::common;
+use crate::common::{
+    RedisCluster, RedisServer, info_field, port_is_open, shared_cluster, shared_server,
+};
 use redis::Commands;
 
 #[test]

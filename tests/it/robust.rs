@@ -8,16 +8,11 @@
 //!   not a number) is refused by every command of the CLI, enumerated from its clap
 //!   definition, with one line and exit 2, and nothing in Redis changes.
 
-#[macro_use]
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use clap::CommandFactory;
-use common::Target;
 use keytui::conn::{self, Conn, ConnectOptions};
 use keytui::error::Error;
 use keytui::layout::Namespace;
@@ -27,6 +22,10 @@ use keytui::store::{CreateRequest, KeyFilter, Mode, Repair, RotateRequest, Store
 use keytui::verify::Verifier;
 use redis::AsyncCommands;
 use serde_json::Value;
+
+use crate::common::Target;
+use crate::common::data::{raw, store};
+use crate::common::spawn::{self, keytui, text};
 
 /// Good keys in the damaged namespace.
 const GOOD: usize = 800;
@@ -39,16 +38,6 @@ on_both!(
     newer_layout_is_refused_by_every_command,
     verifier_refuses_a_newer_layout_once_per_verifier,
 );
-
-async fn raw(t: Target) -> Conn {
-    conn::connect(&ConnectOptions::new(t.url())).await.unwrap()
-}
-
-async fn store(t: Target, tag: &str) -> Store {
-    let conn = raw(t).await;
-    let ns = Namespace::new(&common::unique_namespace(tag)).unwrap();
-    Store::new(conn, ns).with_actor("robust")
-}
 
 /// A namespace with [`GOOD`] keys, a few odd but readable ones, and [`COPIES`] records of
 /// each kind of damage, all indexed.
@@ -523,32 +512,11 @@ async fn damaged_namespace_never_blinds_the_store(t: Target) {
     }
 }
 
-fn keytui(url: &str, ns: &str) -> Command {
-    let mut cmd = Command::cargo_bin("keytui").unwrap();
-    cmd.env_remove("REDIS_URL")
-        .env_remove("KEYTUI_NAMESPACE")
-        .env_remove("KEYTUI_PEPPER")
-        .env_remove("KEYTUI_MASTER_KEY")
-        .env_remove("KEYTUI_MASTER_KEY_FILE")
-        .env("KEYTUI_ACTOR", "robust-test")
-        .timeout(Duration::from_secs(120))
-        .arg(url)
-        .arg("-n")
-        .arg(ns);
-    cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Exit 2 and one line on stderr, nothing like a panic.
+/// Exit 2 and one line on stderr from keytui itself (not argument parsing), nothing like
+/// a panic.
 fn one_line_error(o: &Output) -> String {
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    let err = spawn::one_line_error(o);
     assert!(err.starts_with("keytui: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
     err
 }
 

@@ -3,41 +3,14 @@
 //! nothing, rotate asks first with a choice of grace period, and a key rotated before
 //! needs an explicit extra step. Every step waits for the screen or Redis; no sleeps.
 
-mod common;
-
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use assert_cmd::Command;
-use common::tmux::{Tmux, WAIT, sh_quote};
 use serde_json::Value;
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("keytui")
-}
-
-fn cli_json(url: &str, ns: &str, args: &[&str]) -> Value {
-    let o = Command::new(bin())
-        .env_remove("REDIS_URL")
-        .env_remove("KEYTUI_NAMESPACE")
-        .env_remove("KEYTUI_PEPPER")
-        .env("KEYTUI_ACTOR", "tui-guard-cli")
-        .arg(url)
-        .arg("-n")
-        .arg(ns)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "keytui {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap()
-}
+use crate::common;
+use crate::common::spawn::{TuiHome, bin, env_refs, json, run};
+use crate::common::tmux::{Tmux, sh_quote, wait_for};
 
 fn keys(url: &str, ns: &str) -> Vec<Value> {
-    cli_json(url, ns, &["list", "--json"])
+    json(url, ns, &["list", "--json"])
         .as_array()
         .unwrap()
         .clone()
@@ -45,12 +18,7 @@ fn keys(url: &str, ns: &str) -> Vec<Value> {
 
 /// The ops of the audit log, oldest first.
 fn ops(url: &str, ns: &str) -> Vec<String> {
-    let o = Command::new(bin())
-        .env_remove("REDIS_URL")
-        .arg(url)
-        .args(["-n", ns, "events", "--json", "--count", "1000"])
-        .output()
-        .unwrap();
+    let o = run(url, ns, &["events", "--json", "--count", "1000"]);
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| {
@@ -60,17 +28,6 @@ fn ops(url: &str, ns: &str) -> Vec<String> {
                 .to_owned()
         })
         .collect()
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Pastes `text` into the first window as a bracketed paste (when the program asked
@@ -84,33 +41,17 @@ fn bracketed_paste(t: &Tmux, text: &str) {
 fn pastes_and_key_bursts_never_rotate_and_rotate_asks_first() {
     let url = common::shared_server().url();
     let ns = common::unique_namespace("tuiguard");
-    let old = cli_json(&url, &ns, &["create", "--name", "guarded-svc", "--json"]);
+    let old = json(&url, &ns, &["create", "--name", "guarded-svc", "--json"]);
     let old_id = old["id"].as_str().unwrap().to_owned();
-    let home = tempfile::tempdir().unwrap();
-    for d in ["config", "state"] {
-        std::fs::create_dir_all(home.path().join(d)).unwrap();
-    }
-    let (config, state) = (
-        home.path().join("config").display().to_string(),
-        home.path().join("state").display().to_string(),
-    );
+    let home = TuiHome::new();
     let script = format!(
         "{} {} -n {} --log-file {}",
         sh_quote(bin()),
         sh_quote(&url),
         sh_quote(&ns),
-        sh_quote(home.path().join("keytui.log"))
+        sh_quote(home.log())
     );
-    let t = Tmux::start(
-        100,
-        30,
-        &[
-            ("XDG_CONFIG_HOME", config.as_str()),
-            ("XDG_STATE_HOME", state.as_str()),
-            ("KEYTUI_ACTOR", "tui-guard"),
-        ],
-        &script,
-    );
+    let t = Tmux::start(100, 30, &env_refs(&home.env("tui-guard")), &script);
     t.wait_until("the key in a live table", |s| {
         s.contains("guarded-svc") && s.contains("live")
     });
@@ -137,8 +78,11 @@ fn pastes_and_key_bursts_never_rotate_and_rotate_asks_first() {
     t.keys(&["Down"]);
     t.wait_for("> 7d");
     t.keys(&["Enter"]);
-    t.wait_for("new key");
-    let shown = cli_json(&url, &ns, &["show", &old_id, "--json"]);
+    // The reveal of the successor, titled after the old key. (Not just "new key": the
+    // dialog that is still open says "A new key of the same name", and so does the footer.)
+    let revealed = format!("rotated {old_id}: new key");
+    t.wait_for(&revealed);
+    let shown = json(&url, &ns, &["show", &old_id, "--json"]);
     let first = shown["rotated_to"].as_str().unwrap().to_owned();
     let expires = shown["expires_at"]
         .as_str()
@@ -168,9 +112,9 @@ fn pastes_and_key_bursts_never_rotate_and_rotate_asks_first() {
     t.keys(&["Tab"]);
     t.type_text("again");
     t.keys(&["Enter"]);
-    t.wait_for("new key");
+    t.wait_for(&revealed);
     wait_for("a third key", || (keys(&url, &ns).len() == 3).then_some(()));
-    let shown = cli_json(&url, &ns, &["show", &old_id, "--json"]);
+    let shown = json(&url, &ns, &["show", &old_id, "--json"]);
     assert_eq!(
         shown["rotated_to"],
         first.as_str(),

@@ -4,13 +4,13 @@
 //! with and without `--natural-foreign`, imported and verified with `keytui verify`
 //! against a real redis-server.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Output};
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+use crate::common;
+use crate::common::spawn::keytui;
 
 const DJANGO: &str = "Django>=5.2,<5.3";
 const TASTYPIE: &str = "django-tastypie==0.15.1";
@@ -66,18 +66,6 @@ fn django(venv: &Path, db: &Path, program: &str, args: &[&str]) -> Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
-}
-
-fn keytui(url: &str, ns: &str) -> Command {
-    let mut cmd = Command::cargo_bin("keytui").unwrap();
-    cmd.env_remove("REDIS_URL")
-        .env_remove("KEYTUI_NAMESPACE")
-        .env_remove("KEYTUI_PEPPER")
-        .env("KEYTUI_ACTOR", "tastypie-test")
-        .arg(url)
-        .arg("-n")
-        .arg(ns);
-    cmd
 }
 
 fn import(url: &str, ns: &str, dump: &[u8], extra: &[&str]) -> Output {

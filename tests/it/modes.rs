@@ -1,32 +1,19 @@
 //! Storage modes (hash, sealed, plain), reveal, migrate, import, check and secret hygiene,
 //! against real Redis (standalone and cluster) and the real binary.
 
-#[macro_use]
-mod common;
-
-use common::Target;
+use crate::common;
+use crate::common::Target;
+use crate::common::data::store;
+use crate::common::spawn::{keytui, keytui_bare, stdout as out};
 
 use std::collections::HashMap;
 
-use assert_cmd::Command;
-use keytui::conn::{self, ConnectOptions};
 use keytui::error::Error;
 use keytui::keygen::Secret;
-use keytui::layout::Namespace;
 use keytui::migrate::ImportItem;
 use keytui::seal::MasterKey;
 use keytui::store::{CreateRequest, Mode, Store, Verdict};
 use redis::AsyncCommands;
-
-async fn store(t: Target, tag: &str) -> Store {
-    let url = t.url();
-    let conn = conn::connect(&ConnectOptions::new(url)).await.unwrap();
-    Store::new(
-        conn,
-        Namespace::new(&common::unique_namespace(tag)).unwrap(),
-    )
-    .with_actor("modes")
-}
 
 async fn fields(s: &Store, id: &str) -> HashMap<String, String> {
     s.conn()
@@ -292,22 +279,6 @@ async fn import_keeps_keys_working_and_never_overwrites(t: Target) {
 
 // ---- CLI ------------------------------------------------------------------------------
 
-fn keytui(url: &str, ns: &str) -> Command {
-    let mut cmd = Command::cargo_bin("keytui").unwrap();
-    cmd.env_remove("REDIS_URL")
-        .env_remove("KEYTUI_MASTER_KEY")
-        .env_remove("KEYTUI_MASTER_KEY_FILE")
-        .env_remove("KEYTUI_PEPPER")
-        .arg(url)
-        .arg("-n")
-        .arg(ns);
-    cmd
-}
-
-fn out(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn cli_sealed_reveal_import_check_and_production() {
     let url = common::shared_server().url();
@@ -347,8 +318,7 @@ fn cli_sealed_reveal_import_check_and_production() {
 
     // check: offline, no Redis needed
     let token = c["token"].as_str().unwrap();
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
+    let o = keytui_bare()
         .args(["--url", "redis://127.0.0.1:1", "check"])
         .write_stdin(token)
         .output()
@@ -358,15 +328,13 @@ fn cli_sealed_reveal_import_check_and_production() {
     let mid = typo.len() / 2;
     let ch = typo.remove(mid);
     typo.insert(mid, if ch == 'a' { 'b' } else { 'a' });
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
+    let o = keytui_bare()
         .arg("check")
         .write_stdin(typo)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    let o = Command::cargo_bin("keytui")
-        .unwrap()
+    let o = keytui_bare()
         .arg("check")
         .write_stdin("hello")
         .output()

@@ -2,29 +2,15 @@
 //! `revoke_many` / `delete_many` and the CLI's confirmation, on a standalone server and on a
 //! 3-master cluster.
 
-#[macro_use]
-mod common;
-
-use common::Target;
+use crate::common::Target;
+use crate::common::data::{ACTOR, raw, store};
+use crate::common::spawn::{json_of, keytui};
 
 use std::collections::{BTreeMap, HashSet};
 
-use assert_cmd::Command;
-use keytui::conn::{self, Conn, ConnectOptions};
-use keytui::layout::Namespace;
 use keytui::record::{Status, now_ms};
-use keytui::store::{CreateRequest, KeyFilter, Rejection, Store, Verdict};
+use keytui::store::{CreateRequest, KeyFilter, Rejection, Verdict};
 use redis::AsyncCommands;
-use serde_json::Value;
-
-async fn raw(t: Target) -> Conn {
-    conn::connect(&ConnectOptions::new(t.url())).await.unwrap()
-}
-
-async fn store(t: Target, tag: &str) -> Store {
-    let ns = Namespace::new(&common::unique_namespace(tag)).unwrap();
-    Store::new(raw(t).await, ns).with_actor("bulk-tester")
-}
 
 fn request(name: &str, meta: &[(&str, &str)]) -> CreateRequest {
     let mut req = CreateRequest::new(name);
@@ -123,7 +109,7 @@ async fn revoke_many_revokes_exactly_the_selection(t: Target) {
         .collect();
     assert_eq!(bulk.len(), 1499);
     assert!(!bulk.contains(already.as_str()));
-    assert!(revokes.iter().all(|e| e.actor == "bulk-tester"));
+    assert!(revokes.iter().all(|e| e.actor == ACTOR));
 
     // the filter over status and meta
     let revoked = KeyFilter {
@@ -184,23 +170,6 @@ async fn delete_many_removes_records_and_index_entries(t: Target) {
     assert!(!deleted.contains("Never1"));
 }
 
-fn keytui(t: Target, ns: &str) -> Command {
-    let mut cmd = Command::cargo_bin("keytui").unwrap();
-    cmd.env_remove("REDIS_URL")
-        .env_remove("KEYTUI_NAMESPACE")
-        .env_remove("KEYTUI_PEPPER")
-        .env("KEYTUI_ACTOR", "bulk-cli")
-        .arg(t.url())
-        .arg("-n")
-        .arg(ns);
-    cmd
-}
-
-fn json_out(o: &std::process::Output) -> Value {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
 async fn cli_bulk_revoke_and_delete(t: Target) {
     let s = store(t, "bulk-cli").await;
     let ns = s.namespace().as_str().to_owned();
@@ -215,7 +184,7 @@ async fn cli_bulk_revoke_and_delete(t: Target) {
         .unwrap();
 
     // Not on a terminal and without --yes: refused, with the count, nothing changed.
-    let o = keytui(t, &ns)
+    let o = keytui(&t.url(), &ns)
         .args(["revoke", "--all-matching", "CI", "--meta", "team=a"])
         .output()
         .unwrap();
@@ -231,14 +200,14 @@ async fn cli_bulk_revoke_and_delete(t: Target) {
     assert!(s.select(&revoked).await.unwrap().is_empty());
 
     // --status and --meta only narrow --all-matching.
-    let o = keytui(t, &ns)
+    let o = keytui(&t.url(), &ns)
         .args(["revoke", "--status", "active", "--yes"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 
-    let v = json_out(
-        &keytui(t, &ns)
+    let v = json_of(
+        &keytui(&t.url(), &ns)
             .args(["revoke", "--all-matching", "CI", "--meta", "team=a"])
             .args(["--reason", "rotation", "--yes", "--json"])
             .output()
@@ -249,8 +218,8 @@ async fn cli_bulk_revoke_and_delete(t: Target) {
     assert_eq!(s.select(&revoked).await.unwrap().len(), 30);
 
     // Again: nothing matches as active any more.
-    let v = json_out(
-        &keytui(t, &ns)
+    let v = json_of(
+        &keytui(&t.url(), &ns)
             .args(["revoke", "--all-matching", "ci", "--status", "active"])
             .args(["--meta", "team=a", "--yes", "--json"])
             .output()
@@ -258,7 +227,7 @@ async fn cli_bulk_revoke_and_delete(t: Target) {
     );
     assert_eq!(v["matched"], 0);
 
-    let o = keytui(t, &ns)
+    let o = keytui(&t.url(), &ns)
         .args([
             "delete",
             "--all-matching",
@@ -277,10 +246,13 @@ async fn cli_bulk_revoke_and_delete(t: Target) {
 
     // A single delete still needs --yes; a single revoke still works by id.
     let some = s.page(0, 1).await.unwrap().records.remove(0);
-    let o = keytui(t, &ns).args(["delete", &some.id]).output().unwrap();
+    let o = keytui(&t.url(), &ns)
+        .args(["delete", &some.id])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let v = json_out(
-        &keytui(t, &ns)
+    let v = json_of(
+        &keytui(&t.url(), &ns)
             .args(["revoke", &some.id, "--json"])
             .output()
             .unwrap(),

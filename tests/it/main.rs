@@ -1,0 +1,24 @@
+//! The integration tests, linked into one binary (`cargo test --test it`): one link
+//! instead of one per file. Each module is one area; the harness is [`common`].
+//!
+//! Filter by module path: `cargo test --test it store::` or `cargo test --test it
+//! cluster::rotate`.
+
+#[macro_use]
+mod common;
+
+mod bulk;
+mod cli;
+mod clipboard;
+mod guard_cli;
+mod guard_store;
+mod harness;
+mod import_tastypie;
+mod modes;
+mod order_history;
+mod robust;
+mod store;
+mod tui_e2e;
+mod tui_guard;
+mod tui_sync;
+mod verify_lib;
