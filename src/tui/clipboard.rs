@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::keygen::Secret;
 
-use super::state::{Action, ClipboardVia};
+use super::state::{ClipboardVia, Msg};
 
 enum Request {
     Copy {
@@ -65,15 +65,15 @@ impl Drop for Clipboard {
 }
 
 impl Clipboard {
-    /// Starts the clipboard thread; answers arrive as `Action`s on `actions`.
-    pub fn start(actions: UnboundedSender<Action>) -> Self {
+    /// Starts the clipboard thread; answers arrive as `Msg`s on `actions`.
+    pub fn start(actions: UnboundedSender<Msg>) -> Self {
         Self::start_with(actions, || {
             arboard::Clipboard::new().map_err(|e| e.to_string())
         })
     }
 
     fn start_with<B: Board + 'static>(
-        actions: UnboundedSender<Action>,
+        actions: UnboundedSender<Msg>,
         open: impl FnOnce() -> Result<B, String> + Send + 'static,
     ) -> Self {
         let (tx, rx) = std_mpsc::channel();
@@ -120,7 +120,7 @@ fn clear_if_ours<B: Board>(board: &mut Option<Option<B>>, secret: &Secret) -> Op
 
 fn serve<B: Board>(
     rx: std_mpsc::Receiver<Request>,
-    actions: UnboundedSender<Action>,
+    actions: UnboundedSender<Msg>,
     open: impl FnOnce() -> Result<B, String>,
 ) {
     // None: not tried yet; Some(None): no clipboard reachable.
@@ -139,7 +139,7 @@ fn serve<B: Board>(
                     None => None,
                 });
                 let Some(cb) = slot.as_mut() else {
-                    let _ = actions.send(Action::ClipboardUnavailable { text, what, secret });
+                    let _ = actions.send(Msg::ClipboardUnavailable { text, what, secret });
                     continue;
                 };
                 let result = if secret {
@@ -150,7 +150,7 @@ fn serve<B: Board>(
                 match result {
                     Ok(()) => {
                         last_secret = secret.then_some(text);
-                        let _ = actions.send(Action::Copied {
+                        let _ = actions.send(Msg::Copied {
                             what,
                             via: ClipboardVia::System,
                             secret,
@@ -158,7 +158,7 @@ fn serve<B: Board>(
                     }
                     Err(e) => {
                         tracing::info!(error = %e, "clipboard refused; using OSC 52");
-                        let _ = actions.send(Action::ClipboardUnavailable { text, what, secret });
+                        let _ = actions.send(Msg::ClipboardUnavailable { text, what, secret });
                     }
                 }
             }
@@ -167,7 +167,7 @@ fn serve<B: Board>(
                     continue;
                 };
                 if let Some(cleared) = clear_if_ours(&mut board, &secret) {
-                    let _ = actions.send(Action::ClipboardCleared { cleared });
+                    let _ = actions.send(Msg::ClipboardCleared { cleared });
                 }
             }
             Request::Shutdown(done) => {
@@ -249,15 +249,15 @@ mod tests {
         }
     }
 
-    fn start(fake: &Fake) -> (Clipboard, tokio::sync::mpsc::UnboundedReceiver<Action>) {
+    fn start(fake: &Fake) -> (Clipboard, tokio::sync::mpsc::UnboundedReceiver<Msg>) {
         let (tx, rx) = unbounded_channel();
         let board = fake.clone();
         (Clipboard::start_with(tx, move || Ok(board)), rx)
     }
 
-    fn copy_secret(c: &Clipboard, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>) {
+    fn copy_secret(c: &Clipboard, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>) {
         c.copy(Secret::new("s3cret".into()), "the secret".into(), true);
-        assert!(matches!(rx.blocking_recv(), Some(Action::Copied { .. })));
+        assert!(matches!(rx.blocking_recv(), Some(Msg::Copied { .. })));
     }
 
     #[test]
@@ -294,7 +294,7 @@ mod tests {
         let fake = Fake::default();
         let (c, mut rx) = start(&fake);
         c.copy(Secret::new("K01".into()), "the id".into(), false);
-        assert!(matches!(rx.blocking_recv(), Some(Action::Copied { .. })));
+        assert!(matches!(rx.blocking_recv(), Some(Msg::Copied { .. })));
         c.shutdown();
         assert_eq!(fake.content().as_deref(), Some("K01"));
     }

@@ -1,8 +1,8 @@
-//! The whole UI state and the one function that changes it: `update(&mut State, Action)`.
+//! The whole UI state and the one function that changes it: `update(&mut State, Msg)`.
 //!
 //! `update` is synchronous: no I/O, no await, no clock (the caller sets `State::now`). It
 //! returns [`Command`]s that the event loop hands to the sync task, the clipboard thread or
-//! the filter worker; their answers come back as more `Action`s.
+//! the filter worker; their answers come back as more `Msg`s.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -20,34 +20,11 @@ use crate::record::{KeyRecord, Status, UnixMs};
 use crate::store::{CreateRequest, Created, Event, Mode};
 
 use super::filter::narrows;
-use super::keymap::{Context, KeyAction, Keymap};
+pub use super::filter::{FilterBase, FilterJob, StatusFilter};
+use super::keymap::{Action, Context, Keymap};
+pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, SyncOp};
 use super::row::Row;
 use super::view;
-
-/// How the sync task's connections are doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnState {
-    /// Connected, following the change feed.
-    Live,
-    /// Lost the connection; trying again.
-    Reconnecting,
-    /// Several attempts failed; still trying, less often.
-    Offline,
-}
-
-/// Why the sync task asks for a reload: the loaded rows may no longer match Redis.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Gap {
-    /// The change feed was trimmed past the last event applied: changes were missed.
-    Trimmed,
-    /// The server restarted and no longer holds the events applied: `empty` when it came
-    /// back without the namespace, else from older data (a snapshot, a lost AOF tail).
-    Restarted { empty: bool },
-    /// The events applied are gone from the feed without a restart (flushed, replaced).
-    FeedLost,
-    /// A changed key could not be re-read, even on a fresh connection.
-    ReadFailed { id: String },
-}
 
 /// What started a reload that has not finished yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,45 +45,6 @@ pub enum KeyHistory {
     Loaded(Vec<Event>),
     /// Redis could not be read; why.
     Unreadable(String),
-}
-
-/// Which statuses the table shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    #[default]
-    All,
-    Active,
-    Revoked,
-    Expired,
-}
-
-impl StatusFilter {
-    pub fn next(self) -> Self {
-        match self {
-            StatusFilter::All => StatusFilter::Active,
-            StatusFilter::Active => StatusFilter::Revoked,
-            StatusFilter::Revoked => StatusFilter::Expired,
-            StatusFilter::Expired => StatusFilter::All,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusFilter::All => "all",
-            StatusFilter::Active => "active",
-            StatusFilter::Revoked => "revoked",
-            StatusFilter::Expired => "expired",
-        }
-    }
-
-    pub fn admits(self, s: Status) -> bool {
-        match self {
-            StatusFilter::All => true,
-            StatusFilter::Active => s == Status::Active,
-            StatusFilter::Revoked => s == Status::Revoked,
-            StatusFilter::Expired => s == Status::Expired,
-        }
-    }
 }
 
 /// What the header says about the server.
@@ -145,15 +83,6 @@ pub struct ClipTimer {
     pub what: String,
 }
 
-/// Where a copy went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClipboardVia {
-    /// The system clipboard (arboard).
-    System,
-    /// The terminal, with an OSC 52 escape sequence (no display reachable).
-    Terminal,
-}
-
 /// The fuzzy filter line.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -188,15 +117,6 @@ pub struct BaseRun {
     pub structure: u64,
     pub revision: u64,
     /// Records then: later ones were not looked at.
-    pub len: usize,
-}
-
-/// The previous matches a narrowing run starts from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FilterBase {
-    /// Indices of the previous matches (any order).
-    pub matches: Vec<u32>,
-    /// Number of records the previous run looked at; later ones are all candidates.
     pub len: usize,
 }
 
@@ -554,163 +474,6 @@ pub enum Screen {
     },
 }
 
-/// A fuzzy filter run for the worker: owns a snapshot of the records.
-#[derive(Clone, Debug)]
-pub struct FilterJob {
-    pub generation: u64,
-    /// `State::structure` when the job started: indices are valid only for it.
-    pub structure: u64,
-    /// `State::revision` when the job started.
-    pub revision: u64,
-    pub query: String,
-    pub status: StatusFilter,
-    pub now: UnixMs,
-    pub records: Arc<Vec<Row>>,
-    /// The newest generation: the job gives up when it is no longer this one's.
-    pub latest: Arc<AtomicU64>,
-    /// When the query narrows the previous run's: only its matches (and rows appended
-    /// since) can match.
-    pub within: Option<Arc<FilterBase>>,
-}
-
-/// Work for the outside world.
-#[derive(Debug)]
-pub enum Command {
-    /// Sync: reload the namespace from the first page.
-    Reload,
-    /// Sync: read the audit events of one key.
-    LoadDetail { id: String },
-    /// Sync: create a key.
-    Create(Box<CreateRequest>),
-    /// Sync: revoke a key, with the reason typed in the dialog.
-    Revoke { id: String, reason: Option<String> },
-    /// Sync: read a stored secret (`sealed` / `plain` namespaces) for copying; answers
-    /// with [`Action::SecretRead`].
-    ReadSecret { id: String, name: String },
-    /// Sync: restore a revoked key.
-    Restore { id: String },
-    /// Sync: delete a key.
-    Delete { id: String },
-    /// Sync: rotate a key; the old one keeps working for `grace`. `force` rotates a key
-    /// that was rotated before.
-    Rotate {
-        id: String,
-        grace: Duration,
-        force: bool,
-    },
-    /// Filter worker: run the fuzzy filter.
-    Filter(FilterJob),
-    /// Clipboard: copy a text (a secret is excluded from clipboard history).
-    Copy {
-        text: Secret,
-        what: String,
-        secret: bool,
-    },
-    /// Event loop: copy with OSC 52 through the terminal.
-    CopyViaTerminal {
-        text: Secret,
-        what: String,
-        secret: bool,
-    },
-    /// Clipboard: clear it if it still holds the secret keytui put there.
-    ClearClipboard,
-}
-
-/// Everything that can happen to the UI.
-#[derive(Debug)]
-pub enum Action {
-    /// A key was pressed.
-    Key(KeyEvent),
-    /// Text was pasted (bracketed paste): it goes into the focused text field, if any,
-    /// and never triggers an action.
-    Paste(String),
-    /// A mouse button or wheel was used.
-    Mouse(MouseEvent),
-    /// The terminal has a new size.
-    Resize(u16, u16),
-    /// Time passed (only scheduled while something on screen moves with time).
-    Tick,
-    /// Quit (SIGTERM, Ctrl-C, `q`).
-    Quit,
-    /// The sync task's connection state changed.
-    Connection(ConnState),
-    /// The server's topology and the namespace's storage mode and production mark are known.
-    Server {
-        cluster: bool,
-        mode: Option<Mode>,
-        production: bool,
-    },
-    /// The newest page of records, replacing everything loaded before (`load` numbers reloads).
-    FirstPage {
-        load: u64,
-        records: Vec<Row>,
-        total: usize,
-        malformed: usize,
-    },
-    /// Older records loaded in the background, and how many records of that stretch of
-    /// the index were malformed (skipped); `done` when the index is exhausted.
-    MoreRecords {
-        load: u64,
-        records: Vec<Row>,
-        malformed: usize,
-        done: bool,
-    },
-    /// A record was created or changed (from the change feed or our own command).
-    RecordChanged(Box<KeyRecord>),
-    /// A record is gone.
-    RecordGone { id: String },
-    /// The loaded rows may be wrong (see [`Gap`]): mark them stale and reload.
-    Resync(Gap),
-    /// A record changed into something that cannot be read: drop its row, count it.
-    RecordMalformed { id: String },
-    /// A key was created (or rotated): show its secret once.
-    Created {
-        created: Box<Created>,
-        rotated_from: Option<String>,
-    },
-    /// A command finished; say so.
-    Done(String),
-    /// A command failed; say why.
-    Failed(String),
-    /// Creating a key failed: the form, if still open, says why and stays as it was.
-    CreateFailed(String),
-    /// Audit events of the key shown in the detail view.
-    DetailEvents { id: String, events: Vec<Event> },
-    /// The audit events of a key could not be read; why.
-    DetailEventsFailed { id: String, error: String },
-    /// The fuzzy filter finished: indices into the records, best first.
-    FilterDone {
-        generation: u64,
-        structure: u64,
-        /// `State::revision` and the number of records the run looked at.
-        revision: u64,
-        len: usize,
-        query: String,
-        visible: Vec<usize>,
-        /// Best first; else in table order (too many matches to score on every key).
-        ranked: bool,
-    },
-    /// A stored secret was read for copying: it goes straight into a copy command and is
-    /// never kept in `State`.
-    SecretRead { what: String, secret: Secret },
-    /// Something was copied.
-    Copied {
-        what: String,
-        via: ClipboardVia,
-        secret: bool,
-    },
-    /// The system clipboard is unreachable: copy through the terminal instead.
-    ClipboardUnavailable {
-        text: Secret,
-        what: String,
-        secret: bool,
-    },
-    /// The clipboard was cleared (or left alone because it changed).
-    ClipboardCleared { cleared: bool },
-    /// Copying failed entirely.
-    CopyFailed(String),
-}
-
 /// The whole state of the UI.
 #[derive(Debug)]
 pub struct State {
@@ -907,7 +670,7 @@ impl State {
 
     /// Recomputes the visible rows after the query or the status filter changed: at once
     /// without a query, else by the filter worker.
-    fn refresh_visible(&mut self) -> Vec<Command> {
+    fn refresh_visible(&mut self) -> Vec<Out> {
         self.filter.generation += 1;
         self.filter
             .latest
@@ -947,7 +710,7 @@ impl State {
                     })
                 })
             });
-            vec![Command::Filter(FilterJob {
+            vec![Out::Filter(FilterJob {
                 generation: self.filter.generation,
                 structure: self.structure,
                 revision: self.revision,
@@ -964,7 +727,7 @@ impl State {
     /// Like `refresh_visible` after the records changed, but while a filter run is on its
     /// way, only notes that another is needed (a million records loading in chunks must
     /// not start a run per chunk).
-    fn records_changed(&mut self) -> Vec<Command> {
+    fn records_changed(&mut self) -> Vec<Out> {
         if !self.filter.query().is_empty() && self.filter.pending {
             self.recount();
             self.filter.rerun = true;
@@ -974,7 +737,7 @@ impl State {
     }
 
     /// Inserts or replaces a record, keeping newest-first order and the visible indices valid.
-    fn upsert(&mut self, r: KeyRecord) -> Vec<Command> {
+    fn upsert(&mut self, r: KeyRecord) -> Vec<Out> {
         let r = Row::from(r);
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         self.revision += 1;
@@ -1005,7 +768,7 @@ impl State {
         cmds
     }
 
-    fn remove(&mut self, id: &str) -> Vec<Command> {
+    fn remove(&mut self, id: &str) -> Vec<Out> {
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         let Some(pos) = self.records.iter().position(|x| x.id() == id) else {
             return Vec::new();
@@ -1063,20 +826,20 @@ impl State {
 }
 
 /// Applies an action; returns the work it asks for.
-pub fn update(state: &mut State, action: Action) -> Vec<Command> {
+pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
     match action {
-        Action::Key(key) => on_key(state, key),
-        Action::Paste(text) => on_paste(state, &text),
-        Action::Mouse(m) => {
+        Msg::Key(key) => on_key(state, key),
+        Msg::Paste(text) => on_paste(state, &text),
+        Msg::Mouse(m) => {
             on_mouse(state, m);
             Vec::new()
         }
-        Action::Resize(w, h) => {
+        Msg::Resize(w, h) => {
             state.area = Rect::new(0, 0, w, h);
             state.clamp();
             Vec::new()
         }
-        Action::Tick => {
+        Msg::Tick => {
             let counts = state.counts;
             state.recount();
             let mut cmds = Vec::new();
@@ -1084,7 +847,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 && state.now >= clip.deadline
             {
                 state.clip = None;
-                cmds.push(Command::ClearClipboard);
+                cmds.push(Out::Clip(ClipCmd::Clear));
             }
             // A key expired: a status filter shows other rows now.
             if state.counts != counts && state.status_filter != StatusFilter::All {
@@ -1094,15 +857,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             cmds
         }
-        Action::Quit => {
+        Msg::Quit => {
             state.quit = true;
             if state.clip.take().is_some() {
-                vec![Command::ClearClipboard]
+                vec![Out::Clip(ClipCmd::Clear)]
             } else {
                 Vec::new()
             }
         }
-        Action::Connection(c) => {
+        Msg::Connection(c) => {
             if c != state.conn {
                 match c {
                     ConnState::Live => state.say("connection back: live"),
@@ -1120,11 +883,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             {
                 let id = id.clone();
                 state.detail_events = KeyHistory::Loading;
-                return vec![Command::LoadDetail { id }];
+                return vec![Out::Sync(SyncCmd::LoadDetail { id })];
             }
             Vec::new()
         }
-        Action::Server {
+        Msg::Server {
             cluster,
             mode,
             production,
@@ -1134,7 +897,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.server.production = production;
             Vec::new()
         }
-        Action::FirstPage {
+        Msg::FirstPage {
             load,
             records,
             total,
@@ -1164,7 +927,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.reselect(selected_id.as_deref());
             cmds
         }
-        Action::MoreRecords {
+        Msg::MoreRecords {
             load,
             records,
             malformed,
@@ -1201,20 +964,20 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
                 state.records_changed()
             }
         }
-        Action::RecordChanged(r) => state.upsert(*r),
-        Action::RecordGone { id } => state.remove(&id),
-        Action::Resync(g) => {
+        Msg::RecordChanged(r) => state.upsert(*r),
+        Msg::RecordGone { id } => state.remove(&id),
+        Msg::Resync(g) => {
             state.complain(format!("{}: reloading…", gap_text(&g)));
             state.stale = true;
             state.loading = Loading::FirstPage;
             state.reloading = Some(ReloadCause::Gap(g));
-            vec![Command::Reload]
+            vec![Out::Sync(SyncCmd::Reload)]
         }
-        Action::RecordMalformed { id } => {
+        Msg::RecordMalformed { id } => {
             state.malformed += 1;
             state.remove(&id)
         }
-        Action::Created {
+        Msg::Created {
             created,
             rotated_from,
         } => {
@@ -1235,15 +998,23 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             cmds
         }
-        Action::Done(text) => {
-            state.say(text);
+        Msg::Done { op, id } => {
+            let verb = match op {
+                SyncOp::Revoke => "revoked",
+                SyncOp::Restore => "restored",
+                SyncOp::Delete => "deleted",
+                _ => "done:",
+            };
+            state.say(format!("{verb} {id}"));
             Vec::new()
         }
-        Action::Failed(text) => {
+        Msg::Failed { op, error } => {
+            let text = failure_text(&state.keymap, op, &error);
             state.complain(text);
             Vec::new()
         }
-        Action::CreateFailed(text) => {
+        Msg::CreateFailed(error) => {
+            let text = format!("create failed: {error}");
             if let Screen::NewKey(form) = &mut state.screen {
                 form.creating = false;
                 form.error = Some(text.clone());
@@ -1251,19 +1022,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.complain(text);
             Vec::new()
         }
-        Action::DetailEvents { id, events } => {
+        Msg::DetailEvents { id, events } => {
             if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
                 state.detail_events = KeyHistory::Loaded(events);
             }
             Vec::new()
         }
-        Action::DetailEventsFailed { id, error } => {
+        Msg::DetailEventsFailed { id, error } => {
             if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
                 state.detail_events = KeyHistory::Unreadable(error);
             }
             Vec::new()
         }
-        Action::FilterDone {
+        Msg::FilterDone {
             generation,
             structure,
             revision,
@@ -1301,7 +1072,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             Vec::new()
         }
-        Action::Copied { what, via, secret } => {
+        Msg::Copied { what, via, secret } => {
             let via_text = match via {
                 ClipboardVia::System => "the clipboard",
                 ClipboardVia::Terminal => "the terminal clipboard (OSC 52)",
@@ -1326,15 +1097,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             Vec::new()
         }
-        Action::SecretRead { what, secret } => vec![Command::Copy {
+        Msg::SecretRead { name, secret } => vec![Out::Clip(ClipCmd::Copy {
             text: secret,
-            what,
+            what: secret_what(&name),
             secret: true,
-        }],
-        Action::ClipboardUnavailable { text, what, secret } => {
-            vec![Command::CopyViaTerminal { text, what, secret }]
+        })],
+        Msg::ClipboardUnavailable { text, what, secret } => {
+            vec![Out::Clip(ClipCmd::ViaTerminal { text, what, secret })]
         }
-        Action::ClipboardCleared { cleared } => {
+        Msg::ClipboardCleared { cleared } => {
             if cleared {
                 state.say("clipboard cleared");
             } else {
@@ -1342,10 +1113,32 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             }
             Vec::new()
         }
-        Action::CopyFailed(why) => {
+        Msg::CopyFailed(why) => {
             state.complain(format!("copy failed: {why}"));
             Vec::new()
         }
+    }
+}
+
+/// What a failure of the sync task means, for the status line; a hint names the key
+/// bound to reloading.
+fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
+    let reload = keymap.first_key(Action::Reload);
+    match op {
+        SyncOp::Start => format!("cannot start the Redis task: {error}"),
+        SyncOp::Load => match reload {
+            Some(k) => format!("loading failed: {error} ({k} retries)"),
+            None => format!("loading failed: {error}"),
+        },
+        SyncOp::LoadMore { loaded } => match reload {
+            Some(k) => format!("loading stopped at {loaded} keys: {error} ({k} reloads)"),
+            None => format!("loading stopped at {loaded} keys: {error}"),
+        },
+        SyncOp::ReadSecret => format!("cannot copy the secret: {error}"),
+        SyncOp::Revoke => format!("revoked: failed: {error}"),
+        SyncOp::Restore => format!("restored: failed: {error}"),
+        SyncOp::Delete => format!("delete failed: {error}"),
+        SyncOp::Rotate => format!("rotate failed: {error}"),
     }
 }
 
@@ -1375,9 +1168,9 @@ fn is_ctrl_c(key: &KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')
 }
 
-fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
+fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
     if is_ctrl_c(&key) {
-        return update(state, Action::Quit);
+        return update(state, Msg::Quit);
     }
     let screen = std::mem::replace(&mut state.screen, Screen::Table);
     match screen {
@@ -1394,11 +1187,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         }
         Screen::Help(view) => on_help_key(state, view, key),
         Screen::Detail { id } => match state.keymap.lookup_in(Context::Detail, &key) {
-            Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
+            Some(Action::Back | Action::Quit | Action::Details) => {
                 state.detail_events = KeyHistory::Loading;
                 Vec::new()
             }
-            Some(KeyAction::Help) => {
+            Some(Action::Help) => {
                 state.screen = Screen::Help(HelpView {
                     scroll: 0,
                     back_to: Some(id),
@@ -1437,7 +1230,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
                     return Vec::new();
                 }
                 state.say(format!("deleting {name}…"));
-                vec![Command::Delete { id }]
+                vec![Out::Sync(SyncCmd::Delete { id })]
             }
             KeyCode::Enter => {
                 if typed.value() != name {
@@ -1454,7 +1247,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
                     return Vec::new();
                 }
                 state.say(format!("deleting {name}…"));
-                vec![Command::Delete { id }]
+                vec![Out::Sync(SyncCmd::Delete { id })]
             }
             _ => {
                 typed.handle_event(&crossterm::event::Event::Key(key));
@@ -1474,14 +1267,14 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
 /// reason field (Enter revokes with it), anything else cancels. Production namespaces: the
 /// namespace name is typed first (Tab switches to the reason); Enter revokes when it
 /// matches, and cancels when it does not; Esc cancels.
-fn on_revoke_key(state: &mut State, mut d: RevokeDialog, key: KeyEvent) -> Vec<Command> {
+fn on_revoke_key(state: &mut State, mut d: RevokeDialog, key: KeyEvent) -> Vec<Out> {
     let confirm = |state: &mut State, d: RevokeDialog| {
         if state.refuse_offline("revoke") {
             return Vec::new();
         }
         state.say(format!("revoking {}…", d.name));
         let reason = d.reason();
-        vec![Command::Revoke { id: d.id, reason }]
+        vec![Out::Sync(SyncCmd::Revoke { id: d.id, reason })]
     };
     match (d.focus, key.code) {
         (_, KeyCode::Esc) => {
@@ -1535,7 +1328,7 @@ fn on_revoke_key(state: &mut State, mut d: RevokeDialog, key: KeyEvent) -> Vec<C
 /// The rotate dialog: Up/Down choose a preset grace period (or it is typed), Tab moves
 /// between the fields, Enter rotates when every field is right (else says why and stays
 /// open), Esc cancels.
-fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<Command> {
+fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<Out> {
     match key.code {
         KeyCode::Esc => {
             state.say("rotate cancelled");
@@ -1570,11 +1363,11 @@ fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<C
                     return Vec::new();
                 }
                 state.say(format!("rotating {}…", d.name));
-                return vec![Command::Rotate {
+                return vec![Out::Sync(SyncCmd::Rotate {
                     id: d.id,
                     grace,
                     force: d.again.is_some(),
-                }];
+                })];
             }
             Err(e) => d.error = Some(e),
         },
@@ -1621,7 +1414,7 @@ fn text_field_focused(state: &State) -> bool {
 /// (line breaks and other control characters are dropped, so a paste never presses
 /// Enter); where no text field has the keyboard it is ignored, so pasted text never
 /// triggers an action.
-fn on_paste(state: &mut State, text: &str) -> Vec<Command> {
+fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
     if !text_field_focused(state) {
         state.say("paste ignored: no text field here");
         return Vec::new();
@@ -1641,7 +1434,7 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Command> {
     cmds
 }
 
-fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
+fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
     match key.code {
         KeyCode::Esc => {
             state.filter.editing = false;
@@ -1679,46 +1472,46 @@ fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     }
 }
 
-fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
+fn on_table_action(state: &mut State, action: Action) -> Vec<Out> {
     let page = state.table_rows().max(1) as isize;
     match action {
-        KeyAction::Up => state.move_by(-1),
-        KeyAction::Down => state.move_by(1),
-        KeyAction::PageUp => state.move_by(-page),
-        KeyAction::PageDown => state.move_by(page),
-        KeyAction::Top => state.move_by(isize::MIN / 2),
-        KeyAction::Bottom => state.move_by(isize::MAX / 2),
-        KeyAction::Filter => {
+        Action::Up => state.move_by(-1),
+        Action::Down => state.move_by(1),
+        Action::PageUp => state.move_by(-page),
+        Action::PageDown => state.move_by(page),
+        Action::Top => state.move_by(isize::MIN / 2),
+        Action::Bottom => state.move_by(isize::MAX / 2),
+        Action::Filter => {
             state.filter.editing = true;
         }
-        KeyAction::CycleStatus => {
+        Action::CycleStatus => {
             state.status_filter = state.status_filter.next();
             state.say(format!("showing {} keys", state.status_filter.label()));
             return state.refresh_visible();
         }
-        KeyAction::New => {
+        Action::New => {
             if !state.refuse_offline("new key") {
                 state.screen = Screen::NewKey(NewKeyForm::default());
             }
         }
-        KeyAction::Details => {
+        Action::Details => {
             if let Some(r) = state.selected_record().cloned() {
                 let id = r.id().to_owned();
                 state.detail_events = KeyHistory::Loading;
                 state.screen = Screen::Detail { id: id.clone() };
-                return vec![Command::LoadDetail { id }];
+                return vec![Out::Sync(SyncCmd::LoadDetail { id })];
             }
         }
-        KeyAction::CopyId => {
+        Action::CopyId => {
             if let Some(r) = state.target_record().cloned() {
-                return vec![Command::Copy {
+                return vec![Out::Clip(ClipCmd::Copy {
                     text: Secret::new(r.id().to_owned()),
                     what: id_what(r.id(), r.name()),
                     secret: false,
-                }];
+                })];
             }
         }
-        KeyAction::CopySecret => {
+        Action::CopySecret => {
             if let Some(r) = state.target_record().cloned() {
                 match state.server.mode {
                     Some(Mode::Hash) | None => state.complain(
@@ -1728,16 +1521,16 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                         if !state.refuse_offline("copy the secret") {
                             let name = crate::sanitize::line(r.name());
                             state.say(format!("reading the secret of {name}…"));
-                            return vec![Command::ReadSecret {
+                            return vec![Out::Sync(SyncCmd::ReadSecret {
                                 id: r.id().to_owned(),
                                 name,
-                            }];
+                            })];
                         }
                     }
                 }
             }
         }
-        KeyAction::Revoke => {
+        Action::Revoke => {
             if let Some(r) = state.target_record().cloned() {
                 if r.revoked {
                     let name = crate::sanitize::line(r.name());
@@ -1758,18 +1551,18 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                 }
             }
         }
-        KeyAction::Restore => {
+        Action::Restore => {
             if let Some(r) = state.target_record().cloned() {
                 if !r.revoked {
                     let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is not revoked"));
                 } else if !state.refuse_offline("restore") {
                     let id = r.id().to_owned();
-                    return vec![Command::Restore { id }];
+                    return vec![Out::Sync(SyncCmd::Restore { id })];
                 }
             }
         }
-        KeyAction::Delete => {
+        Action::Delete => {
             if let Some(r) = state.target_record().cloned()
                 && !state.refuse_offline("delete")
             {
@@ -1782,7 +1575,7 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                 };
             }
         }
-        KeyAction::Rotate => {
+        Action::Rotate => {
             if let Some(r) = state.target_record().cloned() {
                 if r.revoked {
                     let name = crate::sanitize::line(r.name());
@@ -1797,29 +1590,29 @@ fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
                 }
             }
         }
-        KeyAction::Reload => {
+        Action::Reload => {
             if !state.refuse_offline("reload") {
                 state.say("reloading…");
                 state.loading = Loading::FirstPage;
                 state.reloading = Some(ReloadCause::User);
-                return vec![Command::Reload];
+                return vec![Out::Sync(SyncCmd::Reload)];
             }
         }
-        KeyAction::Help => state.screen = Screen::Help(HelpView::default()),
-        KeyAction::Back => {
+        Action::Help => state.screen = Screen::Help(HelpView::default()),
+        Action::Back => {
             if !state.filter.query().is_empty() {
                 state.filter.input.reset();
                 return state.refresh_visible();
             }
         }
         // Only in the reveal view, which has its own handler.
-        KeyAction::CopyToken => {}
-        KeyAction::Quit => return update(state, Action::Quit),
+        Action::CopyToken => {}
+        Action::Quit => return update(state, Msg::Quit),
     }
     Vec::new()
 }
 
-fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Command> {
+fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Out> {
     let n = form.fields.len();
     match key.code {
         KeyCode::Esc => {
@@ -1842,7 +1635,7 @@ fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Co
                         form.creating = true;
                         state.say(format!("creating {}…", crate::sanitize::line(&req.name)));
                         state.screen = Screen::NewKey(form);
-                        return vec![Command::Create(Box::new(req))];
+                        return vec![Out::Sync(SyncCmd::Create(Box::new(req)))];
                     }
                 }
                 (None, errors) => {
@@ -1871,24 +1664,24 @@ fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Co
 
 /// The help: the move keys of the key table scroll it; back, quit and help close it
 /// (back to the details when it was opened there).
-fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Command> {
+fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Out> {
     let (total, rows) = view::help::extent(state);
     let last = total.saturating_sub(rows);
     let page = rows.max(1);
     let first = view::help::first_line(state, &view);
     view.scroll = match state.keymap.lookup_in(Context::Help, &key) {
-        Some(KeyAction::Up) => first.saturating_sub(1),
-        Some(KeyAction::Down) => (first + 1).min(last),
-        Some(KeyAction::PageUp) => first.saturating_sub(page),
-        Some(KeyAction::PageDown) => (first + page).min(last),
-        Some(KeyAction::Top) => 0,
+        Some(Action::Up) => first.saturating_sub(1),
+        Some(Action::Down) => (first + 1).min(last),
+        Some(Action::PageUp) => first.saturating_sub(page),
+        Some(Action::PageDown) => (first + page).min(last),
+        Some(Action::Top) => 0,
         // Sticks to the end whatever the size (the view keeps the last page full).
-        Some(KeyAction::Bottom) => usize::MAX,
+        Some(Action::Bottom) => usize::MAX,
         Some(_) => {
             return match view.back_to {
                 Some(id) => {
                     state.screen = Screen::Detail { id: id.clone() };
-                    vec![Command::LoadDetail { id }]
+                    vec![Out::Sync(SyncCmd::LoadDetail { id })]
                 }
                 None => Vec::new(),
             };
@@ -1899,26 +1692,26 @@ fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Comm
     Vec::new()
 }
 
-fn on_reveal_key(state: &mut State, reveal: Reveal, key: KeyEvent) -> Vec<Command> {
+fn on_reveal_key(state: &mut State, reveal: Reveal, key: KeyEvent) -> Vec<Out> {
     let c = &reveal.created;
     let copy = match state.keymap.lookup_in(Context::Reveal, &key) {
-        Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
+        Some(Action::Back | Action::Quit | Action::Details) => {
             // Dropping `reveal` here zeroes the secret.
             state.say("the secret is gone from keytui; it is not shown again");
             return Vec::new();
         }
-        Some(KeyAction::CopySecret) => Some((c.secret.clone(), secret_what(&c.record.name), true)),
-        Some(KeyAction::CopyId) => Some((
+        Some(Action::CopySecret) => Some((c.secret.clone(), secret_what(&c.record.name), true)),
+        Some(Action::CopyId) => Some((
             Secret::new(c.record.id.clone()),
             id_what(&c.record.id, &c.record.name),
             false,
         )),
-        Some(KeyAction::CopyToken) => Some((c.token.clone(), token_what(&c.record.name), true)),
+        Some(Action::CopyToken) => Some((c.token.clone(), token_what(&c.record.name), true)),
         _ => None,
     };
     state.screen = Screen::Reveal(reveal);
     match copy {
-        Some((text, what, secret)) => vec![Command::Copy { text, what, secret }],
+        Some((text, what, secret)) => vec![Out::Clip(ClipCmd::Copy { text, what, secret })],
         None => Vec::new(),
     }
 }

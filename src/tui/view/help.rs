@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::tui::keymap::{Context, KeyAction, Keymap, POPUP_KEYS};
+use crate::tui::keymap::{Action, Context, Keymap, POPUP_KEYS};
 use crate::tui::state::{HelpView, State};
 
 use super::centered;
@@ -32,7 +32,7 @@ pub fn lines(keymap: &Keymap) -> Vec<Line<'static>> {
         }
         lines.push(Line::from(Span::styled(ctx.title(), heading)));
         // Actions that mean the same here share a line.
-        let mut groups: Vec<(&str, Vec<KeyAction>)> = Vec::new();
+        let mut groups: Vec<(&str, Vec<Action>)> = Vec::new();
         for &a in ctx.actions() {
             let Some(what) = a.description_in(ctx) else {
                 continue;
@@ -91,7 +91,7 @@ pub fn render(state: &State, view: &HelpView, frame: &mut Frame, area: Rect) {
     let last = (first + rows).min(total);
     frame.render_widget(Clear, popup);
     let km = &state.keymap;
-    let close = [KeyAction::Back, KeyAction::Quit]
+    let close = [Action::Back, Action::Quit]
         .iter()
         .filter_map(|&a| km.first_key(a))
         .collect::<Vec<_>>()
@@ -101,12 +101,12 @@ pub fn render(state: &State, view: &HelpView, frame: &mut Frame, area: Rect) {
     ));
     if total > rows {
         let more = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-        let down = [KeyAction::Down, KeyAction::PageDown]
+        let down = [Action::Down, Action::PageDown]
             .iter()
             .filter_map(|&a| km.first_key(a))
             .collect::<Vec<_>>()
             .join("/");
-        let up = [KeyAction::Up, KeyAction::PageUp]
+        let up = [Action::Up, Action::PageUp]
             .iter()
             .filter_map(|&a| km.first_key(a))
             .collect::<Vec<_>>()
