@@ -477,6 +477,47 @@ impl Keymap {
             .map(|b| b.key.label())
     }
 
+    /// The lines of the `?` help, unstyled: for each context the actions that work there
+    /// (actions that mean the same there share a line), then the fixed keys of forms and
+    /// dialogs.
+    pub fn help_rows(&self) -> Vec<HelpRow> {
+        let mut rows = Vec::new();
+        for ctx in Context::ALL {
+            if !rows.is_empty() {
+                rows.push(HelpRow::Blank);
+            }
+            rows.push(HelpRow::Heading(ctx.title()));
+            let mut groups: Vec<(&str, Vec<Action>)> = Vec::new();
+            for &a in ctx.actions() {
+                let Some(what) = a.description_in(ctx) else {
+                    continue;
+                };
+                match groups.iter_mut().find(|(w, _)| *w == what) {
+                    Some((_, v)) => v.push(a),
+                    None => groups.push((what, vec![a])),
+                }
+            }
+            for (what, actions) in groups {
+                let keys: Vec<String> = actions
+                    .iter()
+                    .map(|&a| self.keys_for(a))
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if !keys.is_empty() {
+                    rows.push(HelpRow::Keys(keys.join("/"), what));
+                }
+            }
+        }
+        rows.push(HelpRow::Blank);
+        rows.push(HelpRow::Heading(
+            "typing: new-key form, revoke and delete dialogs",
+        ));
+        for (k, what) in POPUP_KEYS {
+            rows.push(HelpRow::Keys((*k).to_owned(), what));
+        }
+        rows
+    }
+
     /// Applies `[keys]` overrides: `revoke = "x"` or `revoke = ["x", "ctrl-x"]` replaces
     /// every key of that action and takes the key away from any other action. Returns the
     /// problems found (unknown action, unparsable key); the rest is applied.
@@ -504,6 +545,15 @@ impl Keymap {
         }
         problems
     }
+}
+
+/// One line of the `?` help.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HelpRow {
+    Blank,
+    Heading(&'static str),
+    /// The keys (joined with `/`) and what they do.
+    Keys(String, &'static str),
 }
 
 /// One key or a list of keys in the config file.

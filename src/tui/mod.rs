@@ -10,10 +10,12 @@
 //! and no UI logic (see `state`).
 
 pub mod clipboard;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod filter;
 pub mod keymap;
+pub mod layout;
 pub mod msg;
 pub mod row;
 pub mod state;

@@ -19,12 +19,13 @@ use crate::keygen::{Encoding, Length, Secret, Spec};
 use crate::record::{KeyRecord, Status, UnixMs};
 use crate::store::{CreateRequest, Created, Event, Mode};
 
+use super::clock;
 use super::filter::narrows;
 pub use super::filter::{FilterBase, FilterJob, StatusFilter};
 use super::keymap::{Action, Context, Keymap};
+use super::layout::{self, Areas};
 pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, SyncOp};
 use super::row::Row;
-use super::view;
 
 /// What started a reload that has not finished yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -611,7 +612,7 @@ impl State {
     /// alone (the clipboard countdown, a key's countdown or age, a key expiring anywhere,
     /// which changes the counts), or `None` when nothing does.
     pub fn next_tick(&self) -> Option<Duration> {
-        let mut next = view::next_change(self);
+        let mut next = self.next_change();
         let mut at = |t: UnixMs| next = Some(next.map_or(t, |n: UnixMs| n.min(t)));
         if let Some(clip) = &self.clip {
             let left = (clip.deadline - self.now).max(0);
@@ -625,6 +626,72 @@ impl State {
             at(e);
         }
         next.map(|t| Duration::from_millis((t - self.now).max(1) as u64))
+    }
+
+    /// Whether the namespace needs the warning banner: production, or secrets in the clear.
+    pub fn wants_banner(&self) -> bool {
+        self.server.production || self.server.mode == Some(Mode::Plain)
+    }
+
+    /// The layout for this state (with a banner line when the namespace needs one).
+    pub fn areas(&self) -> Areas {
+        layout::layout_with(self.area, self.wants_banner())
+    }
+
+    /// The records in the table's rows on screen, top to bottom.
+    pub fn rows_on_screen(&self) -> impl Iterator<Item = &Row> + '_ {
+        self.visible
+            .iter()
+            .skip(self.scroll)
+            .take(self.table_rows())
+            .filter_map(|&i| self.records.get(i))
+    }
+
+    /// The next moment something drawn from this state changes with time alone (a
+    /// countdown, an age, a key expiring in a row on screen), if anything does. The
+    /// clipboard countdown and keys expiring off screen are [`State::next_tick`]'s part.
+    fn next_change(&self) -> Option<UnixMs> {
+        let now = self.now;
+        let mut next: Option<UnixMs> = None;
+        let mut at = |t: Option<UnixMs>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        match &self.screen {
+            Screen::Detail { id } => {
+                if let Some(r) = self.record(id) {
+                    clock::record_changes(r, now).into_iter().for_each(&mut at);
+                }
+            }
+            _ => {
+                for r in self.rows_on_screen() {
+                    clock::row_changes(r, now).into_iter().for_each(&mut at);
+                }
+                if self.areas().side.width > 0
+                    && let Some(r) = self.selected_record()
+                {
+                    clock::record_changes(r, now).into_iter().for_each(&mut at);
+                }
+            }
+        }
+        next
+    }
+
+    /// The number of lines of the help and how many of them fit on screen.
+    pub fn help_extent(&self) -> (usize, usize) {
+        let total = self.keymap.help_rows().len();
+        let rows = layout::help_popup(self.area, total)
+            .height
+            .saturating_sub(2) as usize;
+        (total, rows)
+    }
+
+    /// The first line of the help to show: its `scroll`, kept so that the last page stays
+    /// full.
+    pub fn help_first_line(&self, view: &HelpView) -> usize {
+        let (total, rows) = self.help_extent();
+        view.scroll.min(total.saturating_sub(rows))
     }
 
     fn say(&mut self, text: impl Into<String>) {
@@ -642,7 +709,7 @@ impl State {
     }
 
     fn table_rows(&self) -> usize {
-        view::areas(self).table_body.height as usize
+        self.areas().table_body.height as usize
     }
 
     /// Keeps `selected` in range and on screen.
@@ -1665,10 +1732,10 @@ fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Ou
 /// The help: the move keys of the key table scroll it; back, quit and help close it
 /// (back to the details when it was opened there).
 fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Out> {
-    let (total, rows) = view::help::extent(state);
+    let (total, rows) = state.help_extent();
     let last = total.saturating_sub(rows);
     let page = rows.max(1);
-    let first = view::help::first_line(state, &view);
+    let first = state.help_first_line(&view);
     view.scroll = match state.keymap.lookup_in(Context::Help, &key) {
         Some(Action::Up) => first.saturating_sub(1),
         Some(Action::Down) => (first + 1).min(last),
@@ -1744,7 +1811,7 @@ fn on_mouse(state: &mut State, m: MouseEvent) {
         MouseEventKind::ScrollDown => state.move_by(3),
         MouseEventKind::ScrollUp => state.move_by(-3),
         MouseEventKind::Down(_) => {
-            let body = view::areas(state).table_body;
+            let body = state.areas().table_body;
             if body.contains(Position::new(m.column, m.row)) {
                 let row = state.scroll + (m.row - body.y) as usize;
                 if row < state.visible.len() {

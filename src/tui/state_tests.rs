@@ -1,4 +1,5 @@
 use super::*;
+use crate::tui::view;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
@@ -1242,7 +1243,7 @@ fn details_load_the_key_events_and_esc_returns() {
 
 fn help_scroll(s: &State) -> usize {
     match &s.screen {
-        Screen::Help(h) => view::help::first_line(s, h),
+        Screen::Help(h) => s.help_first_line(h),
         other => panic!("the help is not open: {other:?}"),
     }
 }
@@ -1251,7 +1252,7 @@ fn help_scroll(s: &State) -> usize {
 fn help_scrolls_with_the_move_keys_and_closes_with_esc_q_or_help() {
     let mut s = state();
     update(&mut s, key('?'));
-    let (total, rows) = view::help::extent(&s);
+    let (total, rows) = s.help_extent();
     assert!(
         total > rows,
         "the help fits at 80x24 ({total} lines): nothing to scroll"
