@@ -128,7 +128,7 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
     // Clears a secret keytui put on the clipboard if it is still there, whether the loop
     // ended by quitting, a signal or an error (even one whose copy was not yet confirmed).
     // On a panic, dropping `clipboard` does the same.
-    clipboard.shutdown();
+    clipboard.shutdown().await;
     let _ = crossterm::execute!(
         std::io::stdout(),
         crossterm::event::DisableBracketedPaste,

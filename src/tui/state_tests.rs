@@ -1,8 +1,8 @@
 use super::*;
-use crate::tui::view;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
+use crate::tui::view;
 
 fn ids(s: &State) -> Vec<String> {
     s.visible
