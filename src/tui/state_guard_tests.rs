@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::tui::fixtures::{code, key, record, state, state_in};
+use crossterm::event::KeyCode;
 
 fn typed(s: &mut State, text: &str) {
     for c in text.chars() {

@@ -1,8 +1,11 @@
 use super::*;
+use crate::keygen::Secret;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
 use crate::tui::view;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use tui_input::Input;
 
 fn ids(s: &State) -> Vec<String> {
     s.visible
