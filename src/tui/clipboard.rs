@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::keygen::Secret;
 
-use super::state::{Action, ClipboardVia};
+use super::state::{ClipboardVia, Msg};
 
 enum Request {
     Copy {
@@ -23,7 +23,7 @@ enum Request {
         secret: bool,
     },
     Clear,
-    Shutdown(std_mpsc::Sender<()>),
+    Shutdown(tokio::sync::oneshot::Sender<()>),
 }
 
 /// What the clipboard thread needs from a clipboard; arboard's in the TUI, a fake in tests.
@@ -55,25 +55,45 @@ impl Board for arboard::Clipboard {
 /// The handle the event loop keeps; the thread ends when it is dropped or shut down.
 pub struct Clipboard {
     tx: std_mpsc::Sender<Request>,
+    /// [`Clipboard::shutdown`] ran: dropping has nothing left to do.
+    shut: std::sync::atomic::AtomicBool,
 }
 
+/// How long ending the session waits for the clipboard thread to clear a secret.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
 impl Drop for Clipboard {
-    /// A panic unwinding through the event loop still clears a secret we left there.
+    /// A panic unwinding through the event loop still clears a secret we left there: the
+    /// only place that waits for the thread without an await (the loop is gone by then).
     fn drop(&mut self) {
-        self.shutdown();
+        if self.shut.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        if let Some(done) = self.ask_shutdown() {
+            let deadline = std::time::Instant::now() + SHUTDOWN_WAIT;
+            let mut done = done;
+            while std::time::Instant::now() < deadline {
+                match done.try_recv() {
+                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+                        std::thread::sleep(Duration::from_millis(5))
+                    }
+                    _ => break,
+                }
+            }
+        }
     }
 }
 
 impl Clipboard {
-    /// Starts the clipboard thread; answers arrive as `Action`s on `actions`.
-    pub fn start(actions: UnboundedSender<Action>) -> Self {
+    /// Starts the clipboard thread; answers arrive as `Msg`s on `actions`.
+    pub fn start(actions: UnboundedSender<Msg>) -> Self {
         Self::start_with(actions, || {
             arboard::Clipboard::new().map_err(|e| e.to_string())
         })
     }
 
     fn start_with<B: Board + 'static>(
-        actions: UnboundedSender<Action>,
+        actions: UnboundedSender<Msg>,
         open: impl FnOnce() -> Result<B, String> + Send + 'static,
     ) -> Self {
         let (tx, rx) = std_mpsc::channel();
@@ -83,7 +103,10 @@ impl Clipboard {
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the clipboard thread");
         }
-        Clipboard { tx }
+        Clipboard {
+            tx,
+            shut: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     pub fn copy(&self, text: Secret, what: String, secret: bool) {
@@ -96,13 +119,23 @@ impl Clipboard {
     }
 
     /// Clears a secret we put there if it is still there (also one whose copy the UI has
-    /// not heard of yet) and waits (briefly) for the thread to finish. Safe to call twice.
-    pub fn shutdown(&self) {
-        self.clear();
-        let (done_tx, done_rx) = std_mpsc::channel();
-        if self.tx.send(Request::Shutdown(done_tx)).is_ok() {
-            let _ = done_rx.recv_timeout(Duration::from_secs(2));
+    /// not heard of yet) and waits (briefly, without blocking the async runtime) for the
+    /// thread to finish. Safe to call twice.
+    pub async fn shutdown(&self) {
+        if let Some(done) = self.ask_shutdown() {
+            let _ = tokio::time::timeout(SHUTDOWN_WAIT, done).await;
         }
+        self.shut.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Asks the thread to clear and stop; the receiver hears when it has.
+    fn ask_shutdown(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        self.clear();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Request::Shutdown(done_tx))
+            .ok()
+            .map(|()| done_rx)
     }
 }
 
@@ -120,7 +153,7 @@ fn clear_if_ours<B: Board>(board: &mut Option<Option<B>>, secret: &Secret) -> Op
 
 fn serve<B: Board>(
     rx: std_mpsc::Receiver<Request>,
-    actions: UnboundedSender<Action>,
+    actions: UnboundedSender<Msg>,
     open: impl FnOnce() -> Result<B, String>,
 ) {
     // None: not tried yet; Some(None): no clipboard reachable.
@@ -139,7 +172,7 @@ fn serve<B: Board>(
                     None => None,
                 });
                 let Some(cb) = slot.as_mut() else {
-                    let _ = actions.send(Action::ClipboardUnavailable { text, what, secret });
+                    let _ = actions.send(Msg::ClipboardUnavailable { text, what, secret });
                     continue;
                 };
                 let result = if secret {
@@ -150,7 +183,7 @@ fn serve<B: Board>(
                 match result {
                     Ok(()) => {
                         last_secret = secret.then_some(text);
-                        let _ = actions.send(Action::Copied {
+                        let _ = actions.send(Msg::Copied {
                             what,
                             via: ClipboardVia::System,
                             secret,
@@ -158,7 +191,7 @@ fn serve<B: Board>(
                     }
                     Err(e) => {
                         tracing::info!(error = %e, "clipboard refused; using OSC 52");
-                        let _ = actions.send(Action::ClipboardUnavailable { text, what, secret });
+                        let _ = actions.send(Msg::ClipboardUnavailable { text, what, secret });
                     }
                 }
             }
@@ -167,7 +200,7 @@ fn serve<B: Board>(
                     continue;
                 };
                 if let Some(cleared) = clear_if_ours(&mut board, &secret) {
-                    let _ = actions.send(Action::ClipboardCleared { cleared });
+                    let _ = actions.send(Msg::ClipboardCleared { cleared });
                 }
             }
             Request::Shutdown(done) => {
@@ -249,15 +282,23 @@ mod tests {
         }
     }
 
-    fn start(fake: &Fake) -> (Clipboard, tokio::sync::mpsc::UnboundedReceiver<Action>) {
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    fn start(fake: &Fake) -> (Clipboard, tokio::sync::mpsc::UnboundedReceiver<Msg>) {
         let (tx, rx) = unbounded_channel();
         let board = fake.clone();
         (Clipboard::start_with(tx, move || Ok(board)), rx)
     }
 
-    fn copy_secret(c: &Clipboard, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>) {
+    fn copy_secret(c: &Clipboard, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>) {
         c.copy(Secret::new("s3cret".into()), "the secret".into(), true);
-        assert!(matches!(rx.blocking_recv(), Some(Action::Copied { .. })));
+        assert!(matches!(rx.blocking_recv(), Some(Msg::Copied { .. })));
     }
 
     #[test]
@@ -266,7 +307,7 @@ mod tests {
         let (c, mut rx) = start(&fake);
         copy_secret(&c, &mut rx);
         assert_eq!(fake.content().as_deref(), Some("s3cret"));
-        c.shutdown();
+        block_on(c.shutdown());
         assert_eq!(fake.content(), None);
     }
 
@@ -275,7 +316,7 @@ mod tests {
         let fake = Fake::default();
         let (c, _rx) = start(&fake);
         c.copy(Secret::new("s3cret".into()), "the secret".into(), true);
-        c.shutdown();
+        block_on(c.shutdown());
         assert_eq!(fake.content(), None);
     }
 
@@ -285,7 +326,7 @@ mod tests {
         let (c, mut rx) = start(&fake);
         copy_secret(&c, &mut rx);
         fake.put("mine");
-        c.shutdown();
+        block_on(c.shutdown());
         assert_eq!(fake.content().as_deref(), Some("mine"));
     }
 
@@ -294,8 +335,8 @@ mod tests {
         let fake = Fake::default();
         let (c, mut rx) = start(&fake);
         c.copy(Secret::new("K01".into()), "the id".into(), false);
-        assert!(matches!(rx.blocking_recv(), Some(Action::Copied { .. })));
-        c.shutdown();
+        assert!(matches!(rx.blocking_recv(), Some(Msg::Copied { .. })));
+        block_on(c.shutdown());
         assert_eq!(fake.content().as_deref(), Some("K01"));
     }
 
@@ -306,6 +347,55 @@ mod tests {
         let (c, mut rx) = start(&fake);
         copy_secret(&c, &mut rx);
         drop(c);
+        assert_eq!(fake.content(), None);
+    }
+
+    /// A clipboard whose reads wait until the test lets them go.
+    #[derive(Clone)]
+    struct Slow {
+        fake: Fake,
+        gate: Arc<Mutex<std_mpsc::Receiver<()>>>,
+    }
+
+    impl Board for Slow {
+        fn set_secret(&mut self, text: &str) -> Result<(), String> {
+            self.fake.set_secret(text)
+        }
+
+        fn set_text(&mut self, text: &str) -> Result<(), String> {
+            self.fake.set_text(text)
+        }
+
+        fn get_text(&mut self) -> Option<String> {
+            let _ = self.gate.lock().expect("gate").recv();
+            self.fake.get_text()
+        }
+
+        fn clear(&mut self) {
+            self.fake.clear()
+        }
+    }
+
+    /// Shutting down waits for the clipboard thread without blocking the runtime: a task
+    /// on the same (single) thread still runs meanwhile, here the one the thread waits for.
+    #[tokio::test(flavor = "current_thread")]
+    async fn shutdown_does_not_block_the_runtime() {
+        let fake = Fake::default();
+        let (open_tx, gate) = std_mpsc::channel();
+        let board = Slow {
+            fake: fake.clone(),
+            gate: Arc::new(Mutex::new(gate)),
+        };
+        let (tx, mut rx) = unbounded_channel();
+        let c = Clipboard::start_with(tx, move || Ok(board));
+        c.copy(Secret::new("s3cret".into()), "the secret".into(), true);
+        assert!(matches!(rx.recv().await, Some(Msg::Copied { .. })));
+        // Lets the clipboard's read go, from a task of this runtime.
+        tokio::spawn(async move {
+            let _ = open_tx.send(());
+            let _ = open_tx.send(());
+        });
+        c.shutdown().await;
         assert_eq!(fake.content(), None);
     }
 }

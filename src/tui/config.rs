@@ -100,7 +100,7 @@ pub fn default_log_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keymap::KeyAction;
+    use crate::tui::keymap::Action;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     #[test]
@@ -109,7 +109,7 @@ mod tests {
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         assert_eq!(c.clipboard_clear_secs, 10);
         let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
-        assert_eq!(c.keymap.lookup(&x), Some(KeyAction::Revoke));
+        assert_eq!(c.keymap.lookup(&x), Some(Action::Revoke));
     }
 
     #[test]

@@ -11,7 +11,10 @@ use nucleo_matcher::{Config, Matcher, Utf32Str};
 use std::sync::atomic::Ordering;
 
 use super::row::Row;
-use super::state::FilterJob;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use crate::record::{Status, UnixMs};
 
 /// Rows scored between two looks at whether the job is still wanted.
 const CHECK_EVERY: usize = 4096;
@@ -36,6 +39,73 @@ pub struct Filtered {
     /// Indices of the matching records: best first when `ranked`, else in table order.
     pub indices: Vec<usize>,
     pub ranked: bool,
+}
+
+/// Which statuses the table shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl StatusFilter {
+    pub fn next(self) -> Self {
+        match self {
+            StatusFilter::All => StatusFilter::Active,
+            StatusFilter::Active => StatusFilter::Revoked,
+            StatusFilter::Revoked => StatusFilter::Expired,
+            StatusFilter::Expired => StatusFilter::All,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusFilter::All => "all",
+            StatusFilter::Active => "active",
+            StatusFilter::Revoked => "revoked",
+            StatusFilter::Expired => "expired",
+        }
+    }
+
+    pub fn admits(self, s: Status) -> bool {
+        match self {
+            StatusFilter::All => true,
+            StatusFilter::Active => s == Status::Active,
+            StatusFilter::Revoked => s == Status::Revoked,
+            StatusFilter::Expired => s == Status::Expired,
+        }
+    }
+}
+
+/// The previous matches a narrowing run starts from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterBase {
+    /// Indices of the previous matches (any order).
+    pub matches: Vec<u32>,
+    /// Number of records the previous run looked at; later ones are all candidates.
+    pub len: usize,
+}
+
+/// A fuzzy filter run for the worker: owns a snapshot of the records.
+#[derive(Clone, Debug)]
+pub struct FilterJob {
+    pub generation: u64,
+    /// `State::structure` when the job started: indices are valid only for it.
+    pub structure: u64,
+    /// `State::revision` when the job started.
+    pub revision: u64,
+    pub query: String,
+    pub status: StatusFilter,
+    pub now: UnixMs,
+    pub records: Arc<Vec<Row>>,
+    /// The newest generation: the job gives up when it is no longer this one's.
+    pub latest: Arc<AtomicU64>,
+    /// When the query narrows the previous run's: only its matches (and rows appended
+    /// since) can match.
+    pub within: Option<Arc<FilterBase>>,
 }
 
 /// The matching records; `None` when a newer job made this one pointless.
@@ -311,7 +381,6 @@ mod tests {
 
     use super::*;
     use crate::tui::fixtures::{NOW, record};
-    use crate::tui::state::{FilterBase, StatusFilter};
 
     fn job(records: usize, generation: u64, latest: u64) -> FilterJob {
         FilterJob {
@@ -500,7 +569,6 @@ mod bench {
 
     use super::*;
     use crate::tui::fixtures::{NOW, record};
-    use crate::tui::state::{FilterBase, StatusFilter};
 
     /// 1M rows shaped like `bench/tui.sh`'s: `bench-0`/`bench-1`, random base62 ids,
     /// `env=prod team=…`, one `zqxv-needle`.

@@ -10,7 +10,7 @@ use crate::store::{Created, Mode};
 
 use super::keymap::Keymap;
 use super::row::Row;
-use super::state::{Action, ServerInfo, State, update};
+use super::state::{Msg, ServerInfo, State, update};
 
 /// 2027-01-15T08:00:00Z.
 pub const NOW: i64 = 1_800_000_000_000;
@@ -80,7 +80,7 @@ pub fn state() -> State {
     let mut s = State::new(server(), Keymap::default(), 45, NOW);
     let cmds = update(
         &mut s,
-        Action::FirstPage {
+        Msg::FirstPage {
             load: 1,
             records: rows(),
             total: 6,
@@ -96,7 +96,7 @@ pub fn state_in(mode: Mode, production: bool) -> State {
     let mut s = state();
     update(
         &mut s,
-        Action::Server {
+        Msg::Server {
             cluster: false,
             mode: Some(mode),
             production,
@@ -105,12 +105,12 @@ pub fn state_in(mode: Mode, production: bool) -> State {
     s
 }
 
-pub fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+pub fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
-pub fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+pub fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
 pub fn created() -> Created {

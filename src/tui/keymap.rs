@@ -15,7 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key does on the key table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KeyAction {
+pub enum Action {
     Up,
     Down,
     PageUp,
@@ -42,62 +42,62 @@ pub enum KeyAction {
     Quit,
 }
 
-impl KeyAction {
+impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [KeyAction; 21] = [
-        KeyAction::Up,
-        KeyAction::Down,
-        KeyAction::PageUp,
-        KeyAction::PageDown,
-        KeyAction::Top,
-        KeyAction::Bottom,
-        KeyAction::Filter,
-        KeyAction::CycleStatus,
-        KeyAction::New,
-        KeyAction::Details,
-        KeyAction::CopyId,
-        KeyAction::CopySecret,
-        KeyAction::CopyToken,
-        KeyAction::Revoke,
-        KeyAction::Restore,
-        KeyAction::Delete,
-        KeyAction::Rotate,
-        KeyAction::Reload,
-        KeyAction::Help,
-        KeyAction::Back,
-        KeyAction::Quit,
+    pub const ALL: [Action; 21] = [
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Filter,
+        Action::CycleStatus,
+        Action::New,
+        Action::Details,
+        Action::CopyId,
+        Action::CopySecret,
+        Action::CopyToken,
+        Action::Revoke,
+        Action::Restore,
+        Action::Delete,
+        Action::Rotate,
+        Action::Reload,
+        Action::Help,
+        Action::Back,
+        Action::Quit,
     ];
 
     /// The name used in the `[keys]` section of the config file.
     pub fn config_name(self) -> &'static str {
         match self {
-            KeyAction::Up => "up",
-            KeyAction::Down => "down",
-            KeyAction::PageUp => "page_up",
-            KeyAction::PageDown => "page_down",
-            KeyAction::Top => "top",
-            KeyAction::Bottom => "bottom",
-            KeyAction::Filter => "filter",
-            KeyAction::CycleStatus => "status_filter",
-            KeyAction::New => "new",
-            KeyAction::Details => "details",
-            KeyAction::CopyId => "copy_id",
-            KeyAction::CopySecret => "copy_secret",
-            KeyAction::CopyToken => "copy_token",
-            KeyAction::Revoke => "revoke",
-            KeyAction::Restore => "restore",
-            KeyAction::Delete => "delete",
-            KeyAction::Rotate => "rotate",
-            KeyAction::Reload => "reload",
-            KeyAction::Help => "help",
-            KeyAction::Back => "back",
-            KeyAction::Quit => "quit",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Filter => "filter",
+            Action::CycleStatus => "status_filter",
+            Action::New => "new",
+            Action::Details => "details",
+            Action::CopyId => "copy_id",
+            Action::CopySecret => "copy_secret",
+            Action::CopyToken => "copy_token",
+            Action::Revoke => "revoke",
+            Action::Restore => "restore",
+            Action::Delete => "delete",
+            Action::Rotate => "rotate",
+            Action::Reload => "reload",
+            Action::Help => "help",
+            Action::Back => "back",
+            Action::Quit => "quit",
         }
     }
 
     /// One line for the help screen, in a context (`None`: it does nothing there).
     pub fn description_in(self, ctx: Context) -> Option<&'static str> {
-        use KeyAction as A;
+        use Action as A;
         if !ctx.actions().contains(&self) {
             return None;
         }
@@ -118,27 +118,27 @@ impl KeyAction {
     /// One line for the help screen, on the table.
     pub fn description(self) -> &'static str {
         match self {
-            KeyAction::Up => "move up",
-            KeyAction::Down => "move down",
-            KeyAction::PageUp => "page up",
-            KeyAction::PageDown => "page down",
-            KeyAction::Top => "first key",
-            KeyAction::Bottom => "last key",
-            KeyAction::Filter => "filter as you type (fuzzy: name, id, metadata)",
-            KeyAction::CycleStatus => "status filter: all / active / revoked / expired",
-            KeyAction::New => "new key",
-            KeyAction::Details => "details and audit events",
-            KeyAction::CopyId => "copy the id",
-            KeyAction::CopySecret => "copy the secret (sealed and plain namespaces)",
-            KeyAction::CopyToken => "copy the token (reveal view only)",
-            KeyAction::Revoke => "revoke (asks first; Tab adds a reason)",
-            KeyAction::Restore => "restore a revoked key",
-            KeyAction::Delete => "delete (type the name; production: the namespace)",
-            KeyAction::Rotate => "rotate (asks first; choose the grace period)",
-            KeyAction::Reload => "reload everything",
-            KeyAction::Help => "this help",
-            KeyAction::Back => "clear the filter (elsewhere: back, close, cancel)",
-            KeyAction::Quit => "quit (elsewhere: back, like Esc)",
+            Action::Up => "move up",
+            Action::Down => "move down",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Top => "first key",
+            Action::Bottom => "last key",
+            Action::Filter => "filter as you type (fuzzy: name, id, metadata)",
+            Action::CycleStatus => "status filter: all / active / revoked / expired",
+            Action::New => "new key",
+            Action::Details => "details and audit events",
+            Action::CopyId => "copy the id",
+            Action::CopySecret => "copy the secret (sealed and plain namespaces)",
+            Action::CopyToken => "copy the token (reveal view only)",
+            Action::Revoke => "revoke (asks first; Tab adds a reason)",
+            Action::Restore => "restore a revoked key",
+            Action::Delete => "delete (type the name; production: the namespace)",
+            Action::Rotate => "rotate (asks first; choose the grace period)",
+            Action::Reload => "reload everything",
+            Action::Help => "this help",
+            Action::Back => "clear the filter (elsewhere: back, close, cancel)",
+            Action::Quit => "quit (elsewhere: back, like Esc)",
         }
     }
 
@@ -167,8 +167,8 @@ impl Context {
     ];
 
     /// The actions that do something here.
-    pub fn actions(self) -> &'static [KeyAction] {
-        use KeyAction as A;
+    pub fn actions(self) -> &'static [Action] {
+        use Action as A;
         match self {
             Context::Table => &[
                 A::Up,
@@ -238,8 +238,8 @@ impl Context {
 
     /// The footer hints here, most important first (the footer drops what does not fit
     /// from the end).
-    pub fn footer(self) -> &'static [(KeyAction, &'static str)] {
-        use KeyAction as A;
+    pub fn footer(self) -> &'static [(Action, &'static str)] {
+        use Action as A;
         match self {
             Context::Table => &[
                 (A::Help, "help"),
@@ -397,7 +397,7 @@ impl Key {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Binding {
     pub key: Key,
-    pub action: KeyAction,
+    pub action: Action,
 }
 
 /// The key table.
@@ -408,7 +408,7 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
-        use KeyAction as A;
+        use Action as A;
         use KeyCode as K;
         let c = |ch| Key::plain(K::Char(ch));
         let rows = [
@@ -449,18 +449,18 @@ impl Default for Keymap {
 
 impl Keymap {
     /// The action bound to a key, if any.
-    pub fn lookup(&self, key: &KeyEvent) -> Option<KeyAction> {
+    pub fn lookup(&self, key: &KeyEvent) -> Option<Action> {
         let k = Key::from_event(key);
         self.bindings.iter().find(|b| b.key == k).map(|b| b.action)
     }
 
     /// The action bound to a key in a context, if it does something there.
-    pub fn lookup_in(&self, ctx: Context, key: &KeyEvent) -> Option<KeyAction> {
+    pub fn lookup_in(&self, ctx: Context, key: &KeyEvent) -> Option<Action> {
         self.lookup(key).filter(|a| ctx.actions().contains(a))
     }
 
     /// Labels of the keys bound to an action, joined with `/`.
-    pub fn keys_for(&self, action: KeyAction) -> String {
+    pub fn keys_for(&self, action: Action) -> String {
         self.bindings
             .iter()
             .filter(|b| b.action == action)
@@ -470,11 +470,52 @@ impl Keymap {
     }
 
     /// The first key bound to an action, for footer hints.
-    pub fn first_key(&self, action: KeyAction) -> Option<String> {
+    pub fn first_key(&self, action: Action) -> Option<String> {
         self.bindings
             .iter()
             .find(|b| b.action == action)
             .map(|b| b.key.label())
+    }
+
+    /// The lines of the `?` help, unstyled: for each context the actions that work there
+    /// (actions that mean the same there share a line), then the fixed keys of forms and
+    /// dialogs.
+    pub fn help_rows(&self) -> Vec<HelpRow> {
+        let mut rows = Vec::new();
+        for ctx in Context::ALL {
+            if !rows.is_empty() {
+                rows.push(HelpRow::Blank);
+            }
+            rows.push(HelpRow::Heading(ctx.title()));
+            let mut groups: Vec<(&str, Vec<Action>)> = Vec::new();
+            for &a in ctx.actions() {
+                let Some(what) = a.description_in(ctx) else {
+                    continue;
+                };
+                match groups.iter_mut().find(|(w, _)| *w == what) {
+                    Some((_, v)) => v.push(a),
+                    None => groups.push((what, vec![a])),
+                }
+            }
+            for (what, actions) in groups {
+                let keys: Vec<String> = actions
+                    .iter()
+                    .map(|&a| self.keys_for(a))
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if !keys.is_empty() {
+                    rows.push(HelpRow::Keys(keys.join("/"), what));
+                }
+            }
+        }
+        rows.push(HelpRow::Blank);
+        rows.push(HelpRow::Heading(
+            "typing: new-key form, revoke and delete dialogs",
+        ));
+        for (k, what) in POPUP_KEYS {
+            rows.push(HelpRow::Keys((*k).to_owned(), what));
+        }
+        rows
     }
 
     /// Applies `[keys]` overrides: `revoke = "x"` or `revoke = ["x", "ctrl-x"]` replaces
@@ -483,7 +524,7 @@ impl Keymap {
     pub fn apply_overrides(&mut self, keys: &BTreeMap<String, KeySpec>) -> Vec<String> {
         let mut problems = Vec::new();
         for (name, spec) in keys {
-            let Some(action) = KeyAction::from_config_name(name) else {
+            let Some(action) = Action::from_config_name(name) else {
                 problems.push(format!("unknown action {name:?} in [keys]"));
                 continue;
             };
@@ -504,6 +545,15 @@ impl Keymap {
         }
         problems
     }
+}
+
+/// One line of the `?` help.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HelpRow {
+    Blank,
+    Heading(&'static str),
+    /// The keys (joined with `/`) and what they do.
+    Keys(String, &'static str),
 }
 
 /// One key or a list of keys in the config file.
@@ -534,9 +584,9 @@ mod tests {
     #[test]
     fn defaults_bind_the_documented_keys() {
         let m = Keymap::default();
-        assert_eq!(m.lookup(&press('d')), Some(KeyAction::Revoke));
-        assert_eq!(m.lookup(&press('D')), Some(KeyAction::Delete));
-        assert_eq!(m.keys_for(KeyAction::Up), "k/↑");
+        assert_eq!(m.lookup(&press('d')), Some(Action::Revoke));
+        assert_eq!(m.lookup(&press('D')), Some(Action::Delete));
+        assert_eq!(m.keys_for(Action::Up), "k/↑");
         assert_eq!(m.lookup(&press('z')), None);
     }
 
@@ -552,10 +602,10 @@ mod tests {
         keys.insert("bogus".to_owned(), KeySpec::One("b".into()));
         let problems = m.apply_overrides(&keys);
         assert_eq!(problems.len(), 1);
-        assert_eq!(m.lookup(&press('x')), Some(KeyAction::Revoke));
-        assert_eq!(m.lookup(&press('d')), Some(KeyAction::Reload));
+        assert_eq!(m.lookup(&press('x')), Some(Action::Revoke));
+        assert_eq!(m.lookup(&press('d')), Some(Action::Reload));
         let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
-        assert_eq!(m.lookup(&ctrl_r), Some(KeyAction::Reload));
+        assert_eq!(m.lookup(&ctrl_r), Some(Action::Reload));
         assert_eq!(m.lookup(&press('R')), None);
     }
 

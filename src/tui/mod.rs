@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! terminal events ─┐
-//! sync actions ────┼─> Action ──> state::update ──> view::render(&State)
+//! sync actions ────┼─> Msg ──> state::update ──> view::render(&State)
 //! timer ticks ─────┘                  └─> Command ──> sync / clipboard / filter worker
 //! ```
 //!
@@ -10,10 +10,13 @@
 //! and no UI logic (see `state`).
 
 pub mod clipboard;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod filter;
 pub mod keymap;
+pub mod layout;
+pub mod msg;
 pub mod row;
 pub mod state;
 pub mod sync;
@@ -36,7 +39,8 @@ use crate::record::now_ms;
 
 use self::clipboard::Clipboard;
 use self::config::Config;
-use self::state::{Action, Command, ServerInfo, State};
+use self::msg::{ClipCmd, Msg, Out, SyncCmd};
+use self::state::{ServerInfo, State};
 
 /// Runs the TUI against the Redis of `global` / `positional_url`; returns the exit code.
 pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
@@ -83,7 +87,7 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
         state = with_message(state, config.problems.join("; "));
     }
 
-    let (tx, mut rx) = unbounded_channel::<Action>();
+    let (tx, mut rx) = unbounded_channel::<Msg>();
     let sync = sync::spawn(store, opts, tx.clone(), timing);
     let clipboard = Clipboard::start(tx.clone());
 
@@ -108,7 +112,7 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
         crossterm::event::EnableBracketedPaste
     );
     if let Ok(size) = terminal.size() {
-        state::update(&mut state, Action::Resize(size.width, size.height));
+        state::update(&mut state, Msg::Resize(size.width, size.height));
     }
     let result = event_loop(
         &mut terminal,
@@ -124,7 +128,7 @@ pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
     // Clears a secret keytui put on the clipboard if it is still there, whether the loop
     // ended by quitting, a signal or an error (even one whose copy was not yet confirmed).
     // On a panic, dropping `clipboard` does the same.
-    clipboard.shutdown();
+    clipboard.shutdown().await;
     let _ = crossterm::execute!(
         std::io::stdout(),
         crossterm::event::DisableBracketedPaste,
@@ -149,16 +153,16 @@ fn with_message(mut state: State, text: String) -> State {
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     state: &mut State,
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
-    tx: &UnboundedSender<Action>,
-    sync: &UnboundedSender<Command>,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>,
+    tx: &UnboundedSender<Msg>,
+    sync: &UnboundedSender<SyncCmd>,
     clipboard: &Clipboard,
     started: Instant,
     timing: bool,
 ) -> std::io::Result<()> {
     let mut events = EventStream::new();
     // SIGTERM, SIGHUP (terminal closed) and SIGINT (`kill -INT`; Ctrl-C itself arrives as
-    // a key in raw mode) quit through `Action::Quit`, so the clipboard is cleared.
+    // a key in raw mode) quit through `Msg::Quit`, so the clipboard is cleared.
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate()).ok();
     let mut sighup = signal(SignalKind::hangup()).ok();
@@ -189,17 +193,17 @@ async fn event_loop(
                     None => continue,
                 },
                 Some(Err(e)) => return Err(e),
-                None => Action::Quit,
+                None => Msg::Quit,
             },
             Some(a) = rx.recv() => a,
-            _ = sleep, if tick.is_some() => Action::Tick,
-            Some(()) = next_signal(&mut sigterm) => Action::Quit,
-            Some(()) = next_signal(&mut sighup) => Action::Quit,
-            Some(()) = next_signal(&mut sigint) => Action::Quit,
+            _ = sleep, if tick.is_some() => Msg::Tick,
+            Some(()) = next_signal(&mut sigterm) => Msg::Quit,
+            Some(()) = next_signal(&mut sighup) => Msg::Quit,
+            Some(()) = next_signal(&mut sigint) => Msg::Quit,
         };
         state.now = now_ms();
         let timed = timing.then(|| {
-            let key = matches!(action, Action::Key(_)).then(Instant::now);
+            let key = matches!(action, Msg::Key(_)).then(Instant::now);
             (key, state.filter.query().to_owned(), state.filter.applied)
         });
         let commands = state::update(state, action);
@@ -237,39 +241,39 @@ async fn next_signal(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
 }
 
 /// Maps a terminal event to an action; `None` for what nothing reacts to (mouse moves).
-fn terminal_action(e: TermEvent) -> Option<Action> {
+fn terminal_action(e: TermEvent) -> Option<Msg> {
     match e {
-        TermEvent::Key(k) if k.kind == KeyEventKind::Press => Some(Action::Key(k)),
+        TermEvent::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
         TermEvent::Mouse(m)
             if matches!(
                 m.kind,
                 MouseEventKind::Down(_) | MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
             ) =>
         {
-            Some(Action::Mouse(m))
+            Some(Msg::Mouse(m))
         }
-        TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
-        TermEvent::Paste(text) => Some(Action::Paste(text)),
+        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        TermEvent::Paste(text) => Some(Msg::Paste(text)),
         _ => None,
     }
 }
 
 fn execute(
-    cmd: Command,
+    cmd: Out,
     state: &mut State,
-    tx: &UnboundedSender<Action>,
-    sync: &UnboundedSender<Command>,
+    tx: &UnboundedSender<Msg>,
+    sync: &UnboundedSender<SyncCmd>,
     clipboard: &Clipboard,
     terminal: &mut DefaultTerminal,
 ) {
     match cmd {
-        Command::Filter(job) => {
+        Out::Filter(job) => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
                 let Some(found) = filter::run(&job) else {
                     return;
                 };
-                let _ = tx.send(Action::FilterDone {
+                let _ = tx.send(Msg::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
                     revision: job.revision,
@@ -280,24 +284,24 @@ fn execute(
                 });
             });
         }
-        Command::Copy { text, what, secret } => clipboard.copy(text, what, secret),
-        Command::CopyViaTerminal { text, what, secret } => {
+        Out::Clip(ClipCmd::Copy { text, what, secret }) => clipboard.copy(text, what, secret),
+        Out::Clip(ClipCmd::ViaTerminal { text, what, secret }) => {
             let copy =
                 crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.expose().as_bytes());
             let written = crossterm::execute!(terminal.backend_mut(), copy);
             let next = match written {
-                Ok(()) => Action::Copied {
+                Ok(()) => Msg::Copied {
                     what,
                     via: state::ClipboardVia::Terminal,
                     secret,
                 },
-                Err(e) => Action::CopyFailed(format!("no clipboard and the terminal refused: {e}")),
+                Err(e) => Msg::CopyFailed(format!("no clipboard and the terminal refused: {e}")),
             };
             let _ = tx.send(next);
         }
-        Command::ClearClipboard => clipboard.clear(),
-        other => {
-            if sync.send(other).is_err() {
+        Out::Clip(ClipCmd::Clear) => clipboard.clear(),
+        Out::Sync(cmd) => {
+            if sync.send(cmd).is_err() {
                 state.message = Some(state::Message {
                     text: "the Redis task stopped; restart keytui".into(),
                     error: true,

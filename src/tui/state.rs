@@ -1,8 +1,8 @@
-//! The whole UI state and the one function that changes it: `update(&mut State, Action)`.
+//! The whole UI state and the one function that changes it: `update(&mut State, Msg)`.
 //!
 //! `update` is synchronous: no I/O, no await, no clock (the caller sets `State::now`). It
 //! returns [`Command`]s that the event loop hands to the sync task, the clipboard thread or
-//! the filter worker; their answers come back as more `Action`s.
+//! the filter worker; their answers come back as more `Msg`s.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -10,44 +10,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Rect;
 use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
-use crate::keygen::{Encoding, Length, Secret, Spec};
+use crate::keygen::{Encoding, Length, Spec};
 use crate::record::{KeyRecord, Status, UnixMs};
 use crate::store::{CreateRequest, Created, Event, Mode};
 
+use super::clock;
 use super::filter::narrows;
-use super::keymap::{Context, KeyAction, Keymap};
+pub use super::filter::{FilterBase, FilterJob, StatusFilter};
+use super::keymap::{Action, Context, Keymap};
+use super::layout::{self, Areas};
+pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, SyncOp};
 use super::row::Row;
-use super::view;
-
-/// How the sync task's connections are doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnState {
-    /// Connected, following the change feed.
-    Live,
-    /// Lost the connection; trying again.
-    Reconnecting,
-    /// Several attempts failed; still trying, less often.
-    Offline,
-}
-
-/// Why the sync task asks for a reload: the loaded rows may no longer match Redis.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Gap {
-    /// The change feed was trimmed past the last event applied: changes were missed.
-    Trimmed,
-    /// The server restarted and no longer holds the events applied: `empty` when it came
-    /// back without the namespace, else from older data (a snapshot, a lost AOF tail).
-    Restarted { empty: bool },
-    /// The events applied are gone from the feed without a restart (flushed, replaced).
-    FeedLost,
-    /// A changed key could not be re-read, even on a fresh connection.
-    ReadFailed { id: String },
-}
 
 /// What started a reload that has not finished yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,45 +44,6 @@ pub enum KeyHistory {
     Loaded(Vec<Event>),
     /// Redis could not be read; why.
     Unreadable(String),
-}
-
-/// Which statuses the table shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    #[default]
-    All,
-    Active,
-    Revoked,
-    Expired,
-}
-
-impl StatusFilter {
-    pub fn next(self) -> Self {
-        match self {
-            StatusFilter::All => StatusFilter::Active,
-            StatusFilter::Active => StatusFilter::Revoked,
-            StatusFilter::Revoked => StatusFilter::Expired,
-            StatusFilter::Expired => StatusFilter::All,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusFilter::All => "all",
-            StatusFilter::Active => "active",
-            StatusFilter::Revoked => "revoked",
-            StatusFilter::Expired => "expired",
-        }
-    }
-
-    pub fn admits(self, s: Status) -> bool {
-        match self {
-            StatusFilter::All => true,
-            StatusFilter::Active => s == Status::Active,
-            StatusFilter::Revoked => s == Status::Revoked,
-            StatusFilter::Expired => s == Status::Expired,
-        }
-    }
 }
 
 /// What the header says about the server.
@@ -145,15 +82,6 @@ pub struct ClipTimer {
     pub what: String,
 }
 
-/// Where a copy went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClipboardVia {
-    /// The system clipboard (arboard).
-    System,
-    /// The terminal, with an OSC 52 escape sequence (no display reachable).
-    Terminal,
-}
-
 /// The fuzzy filter line.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -188,15 +116,6 @@ pub struct BaseRun {
     pub structure: u64,
     pub revision: u64,
     /// Records then: later ones were not looked at.
-    pub len: usize,
-}
-
-/// The previous matches a narrowing run starts from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FilterBase {
-    /// Indices of the previous matches (any order).
-    pub matches: Vec<u32>,
-    /// Number of records the previous run looked at; later ones are all candidates.
     pub len: usize,
 }
 
@@ -554,163 +473,6 @@ pub enum Screen {
     },
 }
 
-/// A fuzzy filter run for the worker: owns a snapshot of the records.
-#[derive(Clone, Debug)]
-pub struct FilterJob {
-    pub generation: u64,
-    /// `State::structure` when the job started: indices are valid only for it.
-    pub structure: u64,
-    /// `State::revision` when the job started.
-    pub revision: u64,
-    pub query: String,
-    pub status: StatusFilter,
-    pub now: UnixMs,
-    pub records: Arc<Vec<Row>>,
-    /// The newest generation: the job gives up when it is no longer this one's.
-    pub latest: Arc<AtomicU64>,
-    /// When the query narrows the previous run's: only its matches (and rows appended
-    /// since) can match.
-    pub within: Option<Arc<FilterBase>>,
-}
-
-/// Work for the outside world.
-#[derive(Debug)]
-pub enum Command {
-    /// Sync: reload the namespace from the first page.
-    Reload,
-    /// Sync: read the audit events of one key.
-    LoadDetail { id: String },
-    /// Sync: create a key.
-    Create(Box<CreateRequest>),
-    /// Sync: revoke a key, with the reason typed in the dialog.
-    Revoke { id: String, reason: Option<String> },
-    /// Sync: read a stored secret (`sealed` / `plain` namespaces) for copying; answers
-    /// with [`Action::SecretRead`].
-    ReadSecret { id: String, name: String },
-    /// Sync: restore a revoked key.
-    Restore { id: String },
-    /// Sync: delete a key.
-    Delete { id: String },
-    /// Sync: rotate a key; the old one keeps working for `grace`. `force` rotates a key
-    /// that was rotated before.
-    Rotate {
-        id: String,
-        grace: Duration,
-        force: bool,
-    },
-    /// Filter worker: run the fuzzy filter.
-    Filter(FilterJob),
-    /// Clipboard: copy a text (a secret is excluded from clipboard history).
-    Copy {
-        text: Secret,
-        what: String,
-        secret: bool,
-    },
-    /// Event loop: copy with OSC 52 through the terminal.
-    CopyViaTerminal {
-        text: Secret,
-        what: String,
-        secret: bool,
-    },
-    /// Clipboard: clear it if it still holds the secret keytui put there.
-    ClearClipboard,
-}
-
-/// Everything that can happen to the UI.
-#[derive(Debug)]
-pub enum Action {
-    /// A key was pressed.
-    Key(KeyEvent),
-    /// Text was pasted (bracketed paste): it goes into the focused text field, if any,
-    /// and never triggers an action.
-    Paste(String),
-    /// A mouse button or wheel was used.
-    Mouse(MouseEvent),
-    /// The terminal has a new size.
-    Resize(u16, u16),
-    /// Time passed (only scheduled while something on screen moves with time).
-    Tick,
-    /// Quit (SIGTERM, Ctrl-C, `q`).
-    Quit,
-    /// The sync task's connection state changed.
-    Connection(ConnState),
-    /// The server's topology and the namespace's storage mode and production mark are known.
-    Server {
-        cluster: bool,
-        mode: Option<Mode>,
-        production: bool,
-    },
-    /// The newest page of records, replacing everything loaded before (`load` numbers reloads).
-    FirstPage {
-        load: u64,
-        records: Vec<Row>,
-        total: usize,
-        malformed: usize,
-    },
-    /// Older records loaded in the background, and how many records of that stretch of
-    /// the index were malformed (skipped); `done` when the index is exhausted.
-    MoreRecords {
-        load: u64,
-        records: Vec<Row>,
-        malformed: usize,
-        done: bool,
-    },
-    /// A record was created or changed (from the change feed or our own command).
-    RecordChanged(Box<KeyRecord>),
-    /// A record is gone.
-    RecordGone { id: String },
-    /// The loaded rows may be wrong (see [`Gap`]): mark them stale and reload.
-    Resync(Gap),
-    /// A record changed into something that cannot be read: drop its row, count it.
-    RecordMalformed { id: String },
-    /// A key was created (or rotated): show its secret once.
-    Created {
-        created: Box<Created>,
-        rotated_from: Option<String>,
-    },
-    /// A command finished; say so.
-    Done(String),
-    /// A command failed; say why.
-    Failed(String),
-    /// Creating a key failed: the form, if still open, says why and stays as it was.
-    CreateFailed(String),
-    /// Audit events of the key shown in the detail view.
-    DetailEvents { id: String, events: Vec<Event> },
-    /// The audit events of a key could not be read; why.
-    DetailEventsFailed { id: String, error: String },
-    /// The fuzzy filter finished: indices into the records, best first.
-    FilterDone {
-        generation: u64,
-        structure: u64,
-        /// `State::revision` and the number of records the run looked at.
-        revision: u64,
-        len: usize,
-        query: String,
-        visible: Vec<usize>,
-        /// Best first; else in table order (too many matches to score on every key).
-        ranked: bool,
-    },
-    /// A stored secret was read for copying: it goes straight into a copy command and is
-    /// never kept in `State`.
-    SecretRead { what: String, secret: Secret },
-    /// Something was copied.
-    Copied {
-        what: String,
-        via: ClipboardVia,
-        secret: bool,
-    },
-    /// The system clipboard is unreachable: copy through the terminal instead.
-    ClipboardUnavailable {
-        text: Secret,
-        what: String,
-        secret: bool,
-    },
-    /// The clipboard was cleared (or left alone because it changed).
-    ClipboardCleared { cleared: bool },
-    /// Copying failed entirely.
-    CopyFailed(String),
-}
-
 /// The whole state of the UI.
 #[derive(Debug)]
 pub struct State {
@@ -848,7 +610,7 @@ impl State {
     /// alone (the clipboard countdown, a key's countdown or age, a key expiring anywhere,
     /// which changes the counts), or `None` when nothing does.
     pub fn next_tick(&self) -> Option<Duration> {
-        let mut next = view::next_change(self);
+        let mut next = self.next_change();
         let mut at = |t: UnixMs| next = Some(next.map_or(t, |n: UnixMs| n.min(t)));
         if let Some(clip) = &self.clip {
             let left = (clip.deadline - self.now).max(0);
@@ -862,6 +624,72 @@ impl State {
             at(e);
         }
         next.map(|t| Duration::from_millis((t - self.now).max(1) as u64))
+    }
+
+    /// Whether the namespace needs the warning banner: production, or secrets in the clear.
+    pub fn wants_banner(&self) -> bool {
+        self.server.production || self.server.mode == Some(Mode::Plain)
+    }
+
+    /// The layout for this state (with a banner line when the namespace needs one).
+    pub fn areas(&self) -> Areas {
+        layout::layout_with(self.area, self.wants_banner())
+    }
+
+    /// The records in the table's rows on screen, top to bottom.
+    pub fn rows_on_screen(&self) -> impl Iterator<Item = &Row> + '_ {
+        self.visible
+            .iter()
+            .skip(self.scroll)
+            .take(self.table_rows())
+            .filter_map(|&i| self.records.get(i))
+    }
+
+    /// The next moment something drawn from this state changes with time alone (a
+    /// countdown, an age, a key expiring in a row on screen), if anything does. The
+    /// clipboard countdown and keys expiring off screen are [`State::next_tick`]'s part.
+    fn next_change(&self) -> Option<UnixMs> {
+        let now = self.now;
+        let mut next: Option<UnixMs> = None;
+        let mut at = |t: Option<UnixMs>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        match &self.screen {
+            Screen::Detail { id } => {
+                if let Some(r) = self.record(id) {
+                    clock::record_changes(r, now).into_iter().for_each(&mut at);
+                }
+            }
+            _ => {
+                for r in self.rows_on_screen() {
+                    clock::row_changes(r, now).into_iter().for_each(&mut at);
+                }
+                if self.areas().side.width > 0
+                    && let Some(r) = self.selected_record()
+                {
+                    clock::record_changes(r, now).into_iter().for_each(&mut at);
+                }
+            }
+        }
+        next
+    }
+
+    /// The number of lines of the help and how many of them fit on screen.
+    pub fn help_extent(&self) -> (usize, usize) {
+        let total = self.keymap.help_rows().len();
+        let rows = layout::help_popup(self.area, total)
+            .height
+            .saturating_sub(2) as usize;
+        (total, rows)
+    }
+
+    /// The first line of the help to show: its `scroll`, kept so that the last page stays
+    /// full.
+    pub fn help_first_line(&self, view: &HelpView) -> usize {
+        let (total, rows) = self.help_extent();
+        view.scroll.min(total.saturating_sub(rows))
     }
 
     fn say(&mut self, text: impl Into<String>) {
@@ -879,7 +707,7 @@ impl State {
     }
 
     fn table_rows(&self) -> usize {
-        view::areas(self).table_body.height as usize
+        self.areas().table_body.height as usize
     }
 
     /// Keeps `selected` in range and on screen.
@@ -907,7 +735,7 @@ impl State {
 
     /// Recomputes the visible rows after the query or the status filter changed: at once
     /// without a query, else by the filter worker.
-    fn refresh_visible(&mut self) -> Vec<Command> {
+    fn refresh_visible(&mut self) -> Vec<Out> {
         self.filter.generation += 1;
         self.filter
             .latest
@@ -947,7 +775,7 @@ impl State {
                     })
                 })
             });
-            vec![Command::Filter(FilterJob {
+            vec![Out::Filter(FilterJob {
                 generation: self.filter.generation,
                 structure: self.structure,
                 revision: self.revision,
@@ -964,7 +792,7 @@ impl State {
     /// Like `refresh_visible` after the records changed, but while a filter run is on its
     /// way, only notes that another is needed (a million records loading in chunks must
     /// not start a run per chunk).
-    fn records_changed(&mut self) -> Vec<Command> {
+    fn records_changed(&mut self) -> Vec<Out> {
         if !self.filter.query().is_empty() && self.filter.pending {
             self.recount();
             self.filter.rerun = true;
@@ -974,7 +802,7 @@ impl State {
     }
 
     /// Inserts or replaces a record, keeping newest-first order and the visible indices valid.
-    fn upsert(&mut self, r: KeyRecord) -> Vec<Command> {
+    fn upsert(&mut self, r: KeyRecord) -> Vec<Out> {
         let r = Row::from(r);
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         self.revision += 1;
@@ -1005,7 +833,7 @@ impl State {
         cmds
     }
 
-    fn remove(&mut self, id: &str) -> Vec<Command> {
+    fn remove(&mut self, id: &str) -> Vec<Out> {
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         let Some(pos) = self.records.iter().position(|x| x.id() == id) else {
             return Vec::new();
@@ -1062,907 +890,9 @@ impl State {
     }
 }
 
-/// Applies an action; returns the work it asks for.
-pub fn update(state: &mut State, action: Action) -> Vec<Command> {
-    match action {
-        Action::Key(key) => on_key(state, key),
-        Action::Paste(text) => on_paste(state, &text),
-        Action::Mouse(m) => {
-            on_mouse(state, m);
-            Vec::new()
-        }
-        Action::Resize(w, h) => {
-            state.area = Rect::new(0, 0, w, h);
-            state.clamp();
-            Vec::new()
-        }
-        Action::Tick => {
-            let counts = state.counts;
-            state.recount();
-            let mut cmds = Vec::new();
-            if let Some(clip) = &state.clip
-                && state.now >= clip.deadline
-            {
-                state.clip = None;
-                cmds.push(Command::ClearClipboard);
-            }
-            // A key expired: a status filter shows other rows now.
-            if state.counts != counts && state.status_filter != StatusFilter::All {
-                let selected_id = state.selected_record().map(|r| r.id().to_owned());
-                cmds.extend(state.records_changed());
-                state.reselect(selected_id.as_deref());
-            }
-            cmds
-        }
-        Action::Quit => {
-            state.quit = true;
-            if state.clip.take().is_some() {
-                vec![Command::ClearClipboard]
-            } else {
-                Vec::new()
-            }
-        }
-        Action::Connection(c) => {
-            if c != state.conn {
-                match c {
-                    ConnState::Live => state.say("connection back: live"),
-                    ConnState::Reconnecting => state.complain("connection lost: reconnecting…"),
-                    ConnState::Offline => {
-                        state.complain("Redis is unreachable: offline, still retrying")
-                    }
-                }
-            }
-            state.conn = c;
-            // The detail view could not read its events while Redis was away: ask again.
-            if c == ConnState::Live
-                && let (Screen::Detail { id }, KeyHistory::Unreadable(_)) =
-                    (&state.screen, &state.detail_events)
-            {
-                let id = id.clone();
-                state.detail_events = KeyHistory::Loading;
-                return vec![Command::LoadDetail { id }];
-            }
-            Vec::new()
-        }
-        Action::Server {
-            cluster,
-            mode,
-            production,
-        } => {
-            state.server.cluster = cluster;
-            state.server.mode = mode;
-            state.server.production = production;
-            Vec::new()
-        }
-        Action::FirstPage {
-            load,
-            records,
-            total,
-            malformed,
-        } => {
-            let selected_id = state.selected_record().map(|r| r.id().to_owned());
-            state.load = load;
-            state.structure += 1;
-            state.filter.base = None;
-            state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
-            state.loading = if records.len() >= total {
-                Loading::Done
-            } else {
-                Loading::More
-            };
-            state.records = Arc::new(records);
-            state.total = total;
-            state.malformed = malformed;
-            state.visible.clear();
-            state.stale = false;
-            match state.reloading.take() {
-                Some(ReloadCause::User) => state.say(format!("reloaded: {total} keys")),
-                Some(ReloadCause::Gap(g)) => state.say(format!("{}: reloaded", gap_text(&g))),
-                None => {}
-            }
-            let cmds = state.refresh_visible();
-            state.reselect(selected_id.as_deref());
-            cmds
-        }
-        Action::MoreRecords {
-            load,
-            records,
-            malformed,
-            done,
-        } => {
-            if load != state.load {
-                return Vec::new();
-            }
-            state.malformed += malformed;
-            if done {
-                state.loading = Loading::Done;
-            }
-            // A page may repeat a record the change feed brought in meanwhile.
-            let fresh: Vec<Row> = records
-                .into_iter()
-                .filter(|r| !state.has_id(r.id()))
-                .collect();
-            if fresh.is_empty() {
-                return Vec::new();
-            }
-            state.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
-            let (now, sf) = (state.now, state.status_filter);
-            let records = Arc::make_mut(&mut state.records);
-            let start = records.len();
-            records.extend(fresh);
-            if state.filter.query().is_empty() {
-                let added =
-                    (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
-                state.visible.extend(added);
-                state.recount();
-                state.clamp();
-                Vec::new()
-            } else {
-                state.records_changed()
-            }
-        }
-        Action::RecordChanged(r) => state.upsert(*r),
-        Action::RecordGone { id } => state.remove(&id),
-        Action::Resync(g) => {
-            state.complain(format!("{}: reloading…", gap_text(&g)));
-            state.stale = true;
-            state.loading = Loading::FirstPage;
-            state.reloading = Some(ReloadCause::Gap(g));
-            vec![Command::Reload]
-        }
-        Action::RecordMalformed { id } => {
-            state.malformed += 1;
-            state.remove(&id)
-        }
-        Action::Created {
-            created,
-            rotated_from,
-        } => {
-            let record = created.record.clone();
-            state.screen = Screen::Reveal(Reveal {
-                created,
-                rotated_from,
-            });
-            state.message = None;
-            let cmds = state.upsert(record);
-            if let Some(pos) = state
-                .visible
-                .iter()
-                .position(|&i| state.records.get(i).map(Row::id) == reveal_id(state).as_deref())
-            {
-                state.selected = pos;
-                state.clamp();
-            }
-            cmds
-        }
-        Action::Done(text) => {
-            state.say(text);
-            Vec::new()
-        }
-        Action::Failed(text) => {
-            state.complain(text);
-            Vec::new()
-        }
-        Action::CreateFailed(text) => {
-            if let Screen::NewKey(form) = &mut state.screen {
-                form.creating = false;
-                form.error = Some(text.clone());
-            }
-            state.complain(text);
-            Vec::new()
-        }
-        Action::DetailEvents { id, events } => {
-            if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
-                state.detail_events = KeyHistory::Loaded(events);
-            }
-            Vec::new()
-        }
-        Action::DetailEventsFailed { id, error } => {
-            if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
-                state.detail_events = KeyHistory::Unreadable(error);
-            }
-            Vec::new()
-        }
-        Action::FilterDone {
-            generation,
-            structure,
-            revision,
-            len,
-            query,
-            visible,
-            ranked,
-        } => {
-            let latest = generation == state.filter.generation;
-            let usable = query == state.filter.query() && structure == state.structure;
-            if usable {
-                let selected_id = state.selected_record().map(|r| r.id().to_owned());
-                state.visible = visible;
-                state.filter.unranked = !ranked;
-                state.filter.base = Some(BaseRun {
-                    query,
-                    status: state.status_filter,
-                    structure,
-                    revision,
-                    len,
-                });
-                if state.filter.editing {
-                    state.selected = 0;
-                    state.clamp();
-                } else {
-                    state.reselect(selected_id.as_deref());
-                }
-            }
-            if latest && (state.filter.rerun || !usable) {
-                return state.refresh_visible();
-            }
-            if latest {
-                state.filter.pending = false;
-                state.filter.applied += 1;
-            }
-            Vec::new()
-        }
-        Action::Copied { what, via, secret } => {
-            let via_text = match via {
-                ClipboardVia::System => "the clipboard",
-                ClipboardVia::Terminal => "the terminal clipboard (OSC 52)",
-            };
-            if secret && via == ClipboardVia::System {
-                state.clip = Some(ClipTimer {
-                    deadline: state.now + state.clear_secs as i64 * 1000,
-                    what: what.clone(),
-                });
-                state.say(format!("copied {what} to {via_text}"));
-            } else if secret {
-                state.say(format!(
-                    "copied {what} to {via_text}; it cannot be cleared automatically"
-                ));
-            } else {
-                // The clipboard holds this now, not the secret counted down before (the
-                // clipboard thread has forgotten that one too).
-                if via == ClipboardVia::System {
-                    state.clip = None;
-                }
-                state.say(format!("copied {what} to {via_text}"));
-            }
-            Vec::new()
-        }
-        Action::SecretRead { what, secret } => vec![Command::Copy {
-            text: secret,
-            what,
-            secret: true,
-        }],
-        Action::ClipboardUnavailable { text, what, secret } => {
-            vec![Command::CopyViaTerminal { text, what, secret }]
-        }
-        Action::ClipboardCleared { cleared } => {
-            if cleared {
-                state.say("clipboard cleared");
-            } else {
-                state.say("clipboard changed since; left alone");
-            }
-            Vec::new()
-        }
-        Action::CopyFailed(why) => {
-            state.complain(format!("copy failed: {why}"));
-            Vec::new()
-        }
-    }
-}
-
-/// What a [`Gap`] means, for the status line.
-fn gap_text(g: &Gap) -> String {
-    match g {
-        Gap::Trimmed => "missed changes while away (the change feed was trimmed)".into(),
-        Gap::Restarted { empty: true } => "Redis restarted empty".into(),
-        Gap::Restarted { empty: false } => {
-            "Redis restarted from older data (recent changes are gone)".into()
-        }
-        Gap::FeedLost => "the change feed lost the changes seen (flushed or replaced)".into(),
-        Gap::ReadFailed { id } => {
-            format!("cannot re-read changed key {}", crate::sanitize::line(id))
-        }
-    }
-}
-
-fn reveal_id(state: &State) -> Option<String> {
-    match &state.screen {
-        Screen::Reveal(r) => Some(r.created.record.id.clone()),
-        _ => None,
-    }
-}
-
-fn is_ctrl_c(key: &KeyEvent) -> bool {
-    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')
-}
-
-fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
-    if is_ctrl_c(&key) {
-        return update(state, Action::Quit);
-    }
-    let screen = std::mem::replace(&mut state.screen, Screen::Table);
-    match screen {
-        Screen::Table if state.filter.editing => {
-            state.screen = Screen::Table;
-            on_filter_key(state, key)
-        }
-        Screen::Table => {
-            state.screen = Screen::Table;
-            match state.keymap.lookup_in(Context::Table, &key) {
-                Some(a) => on_table_action(state, a),
-                None => Vec::new(),
-            }
-        }
-        Screen::Help(view) => on_help_key(state, view, key),
-        Screen::Detail { id } => match state.keymap.lookup_in(Context::Detail, &key) {
-            Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
-                state.detail_events = KeyHistory::Loading;
-                Vec::new()
-            }
-            Some(KeyAction::Help) => {
-                state.screen = Screen::Help(HelpView {
-                    scroll: 0,
-                    back_to: Some(id),
-                });
-                Vec::new()
-            }
-            Some(a) => {
-                state.screen = Screen::Detail { id };
-                on_table_action(state, a)
-            }
-            None => {
-                state.screen = Screen::Detail { id };
-                Vec::new()
-            }
-        },
-        Screen::NewKey(form) => on_form_key(state, form, key),
-        Screen::Reveal(reveal) => on_reveal_key(state, reveal, key),
-        Screen::ConfirmRevoke(dialog) => on_revoke_key(state, dialog, key),
-        Screen::ConfirmRotate(dialog) => on_rotate_key(state, dialog, key),
-        Screen::ConfirmDelete {
-            id,
-            name,
-            mut typed,
-            production,
-        } => match key.code {
-            KeyCode::Esc => {
-                state.say("delete cancelled");
-                Vec::new()
-            }
-            KeyCode::Enter if production => {
-                if typed.value() != state.server.namespace {
-                    state.complain("the namespace name does not match: delete cancelled");
-                    return Vec::new();
-                }
-                if state.refuse_offline("delete") {
-                    return Vec::new();
-                }
-                state.say(format!("deleting {name}…"));
-                vec![Command::Delete { id }]
-            }
-            KeyCode::Enter => {
-                if typed.value() != name {
-                    state.screen = Screen::ConfirmDelete {
-                        id,
-                        name,
-                        typed,
-                        production,
-                    };
-                    state.complain("the name does not match; Esc cancels");
-                    return Vec::new();
-                }
-                if state.refuse_offline("delete") {
-                    return Vec::new();
-                }
-                state.say(format!("deleting {name}…"));
-                vec![Command::Delete { id }]
-            }
-            _ => {
-                typed.handle_event(&crossterm::event::Event::Key(key));
-                state.screen = Screen::ConfirmDelete {
-                    id,
-                    name,
-                    typed,
-                    production,
-                };
-                Vec::new()
-            }
-        },
-    }
-}
-
-/// The revoke dialog. Ordinary namespaces: `y` revokes without a reason, Tab moves to the
-/// reason field (Enter revokes with it), anything else cancels. Production namespaces: the
-/// namespace name is typed first (Tab switches to the reason); Enter revokes when it
-/// matches, and cancels when it does not; Esc cancels.
-fn on_revoke_key(state: &mut State, mut d: RevokeDialog, key: KeyEvent) -> Vec<Command> {
-    let confirm = |state: &mut State, d: RevokeDialog| {
-        if state.refuse_offline("revoke") {
-            return Vec::new();
-        }
-        state.say(format!("revoking {}…", d.name));
-        let reason = d.reason();
-        vec![Command::Revoke { id: d.id, reason }]
-    };
-    match (d.focus, key.code) {
-        (_, KeyCode::Esc) => {
-            state.say("revoke cancelled");
-            Vec::new()
-        }
-        (RevokeFocus::Keys, KeyCode::Char('y')) => confirm(state, d),
-        (RevokeFocus::Keys, KeyCode::Tab) => {
-            d.focus = RevokeFocus::Reason;
-            state.screen = Screen::ConfirmRevoke(d);
-            Vec::new()
-        }
-        (RevokeFocus::Keys, _) => {
-            state.say("revoke cancelled");
-            Vec::new()
-        }
-        (_, KeyCode::Tab | KeyCode::BackTab) => {
-            // Between the namespace and reason fields; without a namespace field the
-            // reason keeps the focus.
-            d.focus = if d.focus == RevokeFocus::Reason && d.typed_ns.is_some() {
-                RevokeFocus::Namespace
-            } else {
-                RevokeFocus::Reason
-            };
-            state.screen = Screen::ConfirmRevoke(d);
-            Vec::new()
-        }
-        (_, KeyCode::Enter) => match &d.typed_ns {
-            Some(typed) if typed.value() != state.server.namespace => {
-                state.complain("the namespace name does not match: revoke cancelled");
-                Vec::new()
-            }
-            _ => confirm(state, d),
-        },
-        (focus, _) => {
-            let event = crossterm::event::Event::Key(key);
-            match (focus, d.typed_ns.as_mut()) {
-                (RevokeFocus::Namespace, Some(typed)) => {
-                    typed.handle_event(&event);
-                }
-                _ => {
-                    d.reason.handle_event(&event);
-                }
-            }
-            state.screen = Screen::ConfirmRevoke(d);
-            Vec::new()
-        }
-    }
-}
-
-/// The rotate dialog: Up/Down choose a preset grace period (or it is typed), Tab moves
-/// between the fields, Enter rotates when every field is right (else says why and stays
-/// open), Esc cancels.
-fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<Command> {
-    match key.code {
-        KeyCode::Esc => {
-            state.say("rotate cancelled");
-            return Vec::new();
-        }
-        KeyCode::Tab | KeyCode::BackTab => {
-            let fields = d.fields();
-            let at = fields.iter().position(|f| *f == d.focus).unwrap_or(0);
-            let step = if key.code == KeyCode::Tab {
-                1
-            } else {
-                fields.len() - 1
-            };
-            d.focus = fields[(at + step) % fields.len()];
-        }
-        KeyCode::Up | KeyCode::Down if d.focus == RotateFocus::Grace => {
-            let n = GRACE_PRESETS.len();
-            let at = GRACE_PRESETS
-                .iter()
-                .position(|p| *p == d.grace.value().trim());
-            let next = match (at, key.code) {
-                (Some(i), KeyCode::Down) => (i + 1) % n,
-                (Some(i), _) => (i + n - 1) % n,
-                (None, _) => 2,
-            };
-            d.grace = Input::new(GRACE_PRESETS[next].into());
-            d.error = None;
-        }
-        KeyCode::Enter => match rotate_confirmed(state, &d) {
-            Ok(grace) => {
-                if state.refuse_offline("rotate") {
-                    return Vec::new();
-                }
-                state.say(format!("rotating {}…", d.name));
-                return vec![Command::Rotate {
-                    id: d.id,
-                    grace,
-                    force: d.again.is_some(),
-                }];
-            }
-            Err(e) => d.error = Some(e),
-        },
-        _ => {
-            d.focused_input()
-                .handle_event(&crossterm::event::Event::Key(key));
-            d.error = None;
-        }
-    }
-    state.screen = Screen::ConfirmRotate(d);
-    Vec::new()
-}
-
-/// The grace period of a rotate dialog whose fields are all right, or what is wrong.
-fn rotate_confirmed(state: &State, d: &RotateDialog) -> Result<Duration, String> {
-    let grace = crate::cli::parse_duration(d.grace.value().trim())
-        .map_err(|_| "grace period: give a duration, e.g. 0s, 1h, 24h, 7d".to_owned())?;
-    if let Some(typed) = &d.typed_ns
-        && typed.value() != state.server.namespace
-    {
-        return Err("type the namespace name to rotate in a production namespace".into());
-    }
-    if let Some(again) = &d.again
-        && again.value().trim() != ROTATE_AGAIN_WORD
-    {
-        return Err(format!(
-            "this key was rotated before: type {ROTATE_AGAIN_WORD} to make another successor"
-        ));
-    }
-    Ok(grace)
-}
-
-/// Whether typing goes into a text field on the current screen.
-fn text_field_focused(state: &State) -> bool {
-    match &state.screen {
-        Screen::Table => state.filter.editing,
-        Screen::NewKey(_) | Screen::ConfirmDelete { .. } | Screen::ConfirmRotate(_) => true,
-        Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
-        Screen::Detail { .. } | Screen::Help(_) | Screen::Reveal(_) => false,
-    }
-}
-
-/// A bracketed paste: its printable characters are typed into the focused text field
-/// (line breaks and other control characters are dropped, so a paste never presses
-/// Enter); where no text field has the keyboard it is ignored, so pasted text never
-/// triggers an action.
-fn on_paste(state: &mut State, text: &str) -> Vec<Command> {
-    if !text_field_focused(state) {
-        state.say("paste ignored: no text field here");
-        return Vec::new();
-    }
-    let mut cmds = Vec::new();
-    for c in text.chars().filter(|c| !c.is_control()) {
-        // Each character as a keystroke into the same field; a text field never leaves
-        // the screen on a printable character, but check in case one does.
-        if !text_field_focused(state) {
-            break;
-        }
-        cmds.extend(on_key(
-            state,
-            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-        ));
-    }
-    cmds
-}
-
-fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
-    match key.code {
-        KeyCode::Esc => {
-            state.filter.editing = false;
-            state.filter.input.reset();
-            state.refresh_visible()
-        }
-        KeyCode::Enter => {
-            state.filter.editing = false;
-            state.selected = if state.filter.unranked {
-                super::filter::best(&state.records, &state.visible, state.filter.query())
-                    .unwrap_or(0)
-            } else {
-                0
-            };
-            state.scroll = 0;
-            state.clamp();
-            Vec::new()
-        }
-        KeyCode::Up | KeyCode::Down => {
-            state.move_by(if key.code == KeyCode::Up { -1 } else { 1 });
-            Vec::new()
-        }
-        _ => {
-            let before = state.filter.query().to_owned();
-            state
-                .filter
-                .input
-                .handle_event(&crossterm::event::Event::Key(key));
-            if state.filter.query() != before {
-                state.refresh_visible()
-            } else {
-                Vec::new()
-            }
-        }
-    }
-}
-
-fn on_table_action(state: &mut State, action: KeyAction) -> Vec<Command> {
-    let page = state.table_rows().max(1) as isize;
-    match action {
-        KeyAction::Up => state.move_by(-1),
-        KeyAction::Down => state.move_by(1),
-        KeyAction::PageUp => state.move_by(-page),
-        KeyAction::PageDown => state.move_by(page),
-        KeyAction::Top => state.move_by(isize::MIN / 2),
-        KeyAction::Bottom => state.move_by(isize::MAX / 2),
-        KeyAction::Filter => {
-            state.filter.editing = true;
-        }
-        KeyAction::CycleStatus => {
-            state.status_filter = state.status_filter.next();
-            state.say(format!("showing {} keys", state.status_filter.label()));
-            return state.refresh_visible();
-        }
-        KeyAction::New => {
-            if !state.refuse_offline("new key") {
-                state.screen = Screen::NewKey(NewKeyForm::default());
-            }
-        }
-        KeyAction::Details => {
-            if let Some(r) = state.selected_record().cloned() {
-                let id = r.id().to_owned();
-                state.detail_events = KeyHistory::Loading;
-                state.screen = Screen::Detail { id: id.clone() };
-                return vec![Command::LoadDetail { id }];
-            }
-        }
-        KeyAction::CopyId => {
-            if let Some(r) = state.target_record().cloned() {
-                return vec![Command::Copy {
-                    text: Secret::new(r.id().to_owned()),
-                    what: id_what(r.id(), r.name()),
-                    secret: false,
-                }];
-            }
-        }
-        KeyAction::CopySecret => {
-            if let Some(r) = state.target_record().cloned() {
-                match state.server.mode {
-                    Some(Mode::Hash) | None => state.complain(
-                        "cannot copy the secret: secrets are stored hashed; they are shown only once at creation",
-                    ),
-                    Some(Mode::Sealed | Mode::Plain) => {
-                        if !state.refuse_offline("copy the secret") {
-                            let name = crate::sanitize::line(r.name());
-                            state.say(format!("reading the secret of {name}…"));
-                            return vec![Command::ReadSecret {
-                                id: r.id().to_owned(),
-                                name,
-                            }];
-                        }
-                    }
-                }
-            }
-        }
-        KeyAction::Revoke => {
-            if let Some(r) = state.target_record().cloned() {
-                if r.revoked {
-                    let name = crate::sanitize::line(r.name());
-                    state.say(format!("{name} is already revoked"));
-                } else if !state.refuse_offline("revoke") {
-                    let production = state.server.production;
-                    state.screen = Screen::ConfirmRevoke(RevokeDialog {
-                        id: r.id().to_owned(),
-                        name: crate::sanitize::line(r.name()),
-                        focus: if production {
-                            RevokeFocus::Namespace
-                        } else {
-                            RevokeFocus::Keys
-                        },
-                        typed_ns: production.then(Input::default),
-                        ..RevokeDialog::default()
-                    });
-                }
-            }
-        }
-        KeyAction::Restore => {
-            if let Some(r) = state.target_record().cloned() {
-                if !r.revoked {
-                    let name = crate::sanitize::line(r.name());
-                    state.say(format!("{name} is not revoked"));
-                } else if !state.refuse_offline("restore") {
-                    let id = r.id().to_owned();
-                    return vec![Command::Restore { id }];
-                }
-            }
-        }
-        KeyAction::Delete => {
-            if let Some(r) = state.target_record().cloned()
-                && !state.refuse_offline("delete")
-            {
-                let (id, name) = (r.id().to_owned(), crate::sanitize::line(r.name()));
-                state.screen = Screen::ConfirmDelete {
-                    id,
-                    name,
-                    typed: Input::default(),
-                    production: state.server.production,
-                };
-            }
-        }
-        KeyAction::Rotate => {
-            if let Some(r) = state.target_record().cloned() {
-                if r.revoked {
-                    let name = crate::sanitize::line(r.name());
-                    state.complain(format!("{name} is revoked; restore it before rotating"));
-                } else if !state.refuse_offline("rotate") {
-                    state.screen = Screen::ConfirmRotate(RotateDialog::new(
-                        r.id().to_owned(),
-                        crate::sanitize::line(r.name()),
-                        r.rotated_to().map(str::to_owned),
-                        state.server.production,
-                    ));
-                }
-            }
-        }
-        KeyAction::Reload => {
-            if !state.refuse_offline("reload") {
-                state.say("reloading…");
-                state.loading = Loading::FirstPage;
-                state.reloading = Some(ReloadCause::User);
-                return vec![Command::Reload];
-            }
-        }
-        KeyAction::Help => state.screen = Screen::Help(HelpView::default()),
-        KeyAction::Back => {
-            if !state.filter.query().is_empty() {
-                state.filter.input.reset();
-                return state.refresh_visible();
-            }
-        }
-        // Only in the reveal view, which has its own handler.
-        KeyAction::CopyToken => {}
-        KeyAction::Quit => return update(state, Action::Quit),
-    }
-    Vec::new()
-}
-
-fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Command> {
-    let n = form.fields.len();
-    match key.code {
-        KeyCode::Esc => {
-            state.say(if form.creating {
-                "form closed; the key is still being created"
-            } else {
-                "new key cancelled"
-            });
-            return Vec::new();
-        }
-        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % n,
-        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + n - 1) % n,
-        KeyCode::Enter if form.creating => {}
-        KeyCode::Enter => {
-            form.submitted = true;
-            form.error = None;
-            match form.check(state.now) {
-                (Some(req), _) => {
-                    if !state.refuse_offline("create") {
-                        form.creating = true;
-                        state.say(format!("creating {}…", crate::sanitize::line(&req.name)));
-                        state.screen = Screen::NewKey(form);
-                        return vec![Command::Create(Box::new(req))];
-                    }
-                }
-                (None, errors) => {
-                    // The cursor goes to the first field that is wrong.
-                    if let Some(i) = errors.iter().position(Option::is_some) {
-                        form.focus = i;
-                    }
-                }
-            }
-        }
-        _ if form.creating => {}
-        _ => {
-            if let Some(input) = form.fields.get_mut(form.focus) {
-                let before = input.value().to_owned();
-                input.handle_event(&crossterm::event::Event::Key(key));
-                if input.value() != before {
-                    form.touched[form.focus] = true;
-                    form.error = None;
-                }
-            }
-        }
-    }
-    state.screen = Screen::NewKey(form);
-    Vec::new()
-}
-
-/// The help: the move keys of the key table scroll it; back, quit and help close it
-/// (back to the details when it was opened there).
-fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Command> {
-    let (total, rows) = view::help::extent(state);
-    let last = total.saturating_sub(rows);
-    let page = rows.max(1);
-    let first = view::help::first_line(state, &view);
-    view.scroll = match state.keymap.lookup_in(Context::Help, &key) {
-        Some(KeyAction::Up) => first.saturating_sub(1),
-        Some(KeyAction::Down) => (first + 1).min(last),
-        Some(KeyAction::PageUp) => first.saturating_sub(page),
-        Some(KeyAction::PageDown) => (first + page).min(last),
-        Some(KeyAction::Top) => 0,
-        // Sticks to the end whatever the size (the view keeps the last page full).
-        Some(KeyAction::Bottom) => usize::MAX,
-        Some(_) => {
-            return match view.back_to {
-                Some(id) => {
-                    state.screen = Screen::Detail { id: id.clone() };
-                    vec![Command::LoadDetail { id }]
-                }
-                None => Vec::new(),
-            };
-        }
-        None => first,
-    };
-    state.screen = Screen::Help(view);
-    Vec::new()
-}
-
-fn on_reveal_key(state: &mut State, reveal: Reveal, key: KeyEvent) -> Vec<Command> {
-    let c = &reveal.created;
-    let copy = match state.keymap.lookup_in(Context::Reveal, &key) {
-        Some(KeyAction::Back | KeyAction::Quit | KeyAction::Details) => {
-            // Dropping `reveal` here zeroes the secret.
-            state.say("the secret is gone from keytui; it is not shown again");
-            return Vec::new();
-        }
-        Some(KeyAction::CopySecret) => Some((c.secret.clone(), secret_what(&c.record.name), true)),
-        Some(KeyAction::CopyId) => Some((
-            Secret::new(c.record.id.clone()),
-            id_what(&c.record.id, &c.record.name),
-            false,
-        )),
-        Some(KeyAction::CopyToken) => Some((c.token.clone(), token_what(&c.record.name), true)),
-        _ => None,
-    };
-    state.screen = Screen::Reveal(reveal);
-    match copy {
-        Some((text, what, secret)) => vec![Command::Copy { text, what, secret }],
-        None => Vec::new(),
-    }
-}
-
-/// What a copy of a key's id is called in messages: the id itself (it is public) and
-/// the key's name.
-fn id_what(id: &str, name: &str) -> String {
-    format!(
-        "the id {} of {}",
-        crate::sanitize::line(id),
-        crate::sanitize::line(name)
-    )
-}
-
-/// What a copy of a key's secret is called in messages.
-pub fn secret_what(name: &str) -> String {
-    format!("the secret of {}", crate::sanitize::line(name))
-}
-
-/// What a copy of a key's whole token (prefix, id, secret, checksum) is called.
-fn token_what(name: &str) -> String {
-    format!("the token of {}", crate::sanitize::line(name))
-}
-
-fn on_mouse(state: &mut State, m: MouseEvent) {
-    if !matches!(state.screen, Screen::Table) {
-        return;
-    }
-    match m.kind {
-        MouseEventKind::ScrollDown => state.move_by(3),
-        MouseEventKind::ScrollUp => state.move_by(-3),
-        MouseEventKind::Down(_) => {
-            let body = view::areas(state).table_body;
-            if body.contains(Position::new(m.column, m.row)) {
-                let row = state.scroll + (m.row - body.y) as usize;
-                if row < state.visible.len() {
-                    state.selected = row;
-                    state.clamp();
-                }
-            }
-        }
-        _ => {}
-    }
-}
+#[path = "update.rs"]
+mod update;
+pub use update::{secret_what, update};
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::tui::fixtures::{code, key, record, state, state_in};
+use crossterm::event::KeyCode;
 
 fn typed(s: &mut State, text: &str) {
     for c in text.chars() {
@@ -11,8 +12,8 @@ fn typed(s: &mut State, text: &str) {
     }
 }
 
-fn paste(s: &mut State, text: &str) -> Vec<Command> {
-    update(s, Action::Paste(text.to_owned()))
+fn paste(s: &mut State, text: &str) -> Vec<Out> {
+    update(s, Msg::Paste(text.to_owned()))
 }
 
 fn dialog(s: &State) -> &RotateDialog {
@@ -56,7 +57,7 @@ fn the_grace_period_is_chosen_or_typed() {
     let cmds = update(&mut s, code(KeyCode::Enter));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::Rotate { id, grace, force: false }]
+        [Out::Sync(SyncCmd::Rotate { id, grace, force: false })]
             if id == "K00x9fQ2mZ7pL4tR8" && *grace == Duration::from_secs(3600)
     ));
     // typed
@@ -68,7 +69,7 @@ fn the_grace_period_is_chosen_or_typed() {
     let cmds = update(&mut s, code(KeyCode::Enter));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::Rotate { grace, .. }] if *grace == Duration::from_secs(90 * 60)
+        [Out::Sync(SyncCmd::Rotate { grace, .. })] if *grace == Duration::from_secs(90 * 60)
     ));
 }
 
@@ -77,7 +78,7 @@ fn a_key_rotated_before_needs_again_typed() {
     let mut s = state();
     let mut r = record(0, "billing-service");
     r.rotated_to = Some("K77x9fQ2mZ7pL4tR8".into());
-    update(&mut s, Action::RecordChanged(Box::new(r)));
+    update(&mut s, Msg::RecordChanged(Box::new(r)));
     update(&mut s, key('r'));
     assert_eq!(dialog(&s).rotated_to.as_deref(), Some("K77x9fQ2mZ7pL4tR8"));
     assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
@@ -93,7 +94,7 @@ fn a_key_rotated_before_needs_again_typed() {
     let cmds = update(&mut s, code(KeyCode::Enter));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::Rotate { force: true, .. }]
+        [Out::Sync(SyncCmd::Rotate { force: true, .. })]
     ));
 }
 
@@ -113,7 +114,7 @@ fn production_rotate_needs_the_namespace_name() {
     let cmds = update(&mut s, code(KeyCode::Enter));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::Rotate { force: false, .. }]
+        [Out::Sync(SyncCmd::Rotate { force: false, .. })]
     ));
 }
 
@@ -173,14 +174,14 @@ fn rotate_dialog_snapshots() {
     let mut s = state_in(Mode::Hash, true);
     let mut r = record(0, "billing-service");
     r.rotated_to = Some("K77x9fQ2mZ7pL4tR8".into());
-    update(&mut s, Action::RecordChanged(Box::new(r)));
+    update(&mut s, Msg::RecordChanged(Box::new(r)));
     update(&mut s, key('r'));
     update(&mut s, code(KeyCode::Enter));
     for (w, h, name) in [
         (80, 24, "rotate_dialog_80x24"),
         (20, 5, "rotate_dialog_20x5"),
     ] {
-        update(&mut s, Action::Resize(w, h));
+        update(&mut s, Msg::Resize(w, h));
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
         t.draw(|f| crate::tui::view::render(&s, f)).expect("draw");
         insta::assert_snapshot!(name, t.backend());

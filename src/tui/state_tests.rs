@@ -1,7 +1,11 @@
 use super::*;
+use crate::keygen::Secret;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
+use crate::tui::view;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use tui_input::Input;
 
 fn ids(s: &State) -> Vec<String> {
     s.visible
@@ -11,13 +15,13 @@ fn ids(s: &State) -> Vec<String> {
 }
 
 /// Runs the filter job like the event loop would, and feeds the result back.
-fn run_filter(s: &mut State, cmds: Vec<Command>) {
+fn run_filter(s: &mut State, cmds: Vec<Out>) {
     for c in cmds {
-        if let Command::Filter(job) = c {
+        if let Out::Filter(job) = c {
             let found = crate::tui::filter::run(&job).expect("current job");
             update(
                 s,
-                Action::FilterDone {
+                Msg::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
                     revision: job.revision,
@@ -66,7 +70,7 @@ fn moving_clamps_at_both_ends() {
 #[test]
 fn scrolling_keeps_the_selection_on_screen() {
     let mut s = state();
-    update(&mut s, Action::Resize(20, 5));
+    update(&mut s, Msg::Resize(20, 5));
     assert_eq!(s.table_rows(), 1);
     update(&mut s, key('j'));
     update(&mut s, key('j'));
@@ -97,7 +101,7 @@ fn typing_a_filter_asks_the_worker_and_enter_keeps_the_best_match() {
     let mut cmds = Vec::new();
     for c in "mobl".chars() {
         cmds = update(&mut s, key(c));
-        assert!(matches!(cmds.as_slice(), [Command::Filter(_)]));
+        assert!(matches!(cmds.as_slice(), [Out::Filter(_)]));
     }
     assert!(s.filter.pending);
     run_filter(&mut s, cmds);
@@ -135,10 +139,10 @@ fn stale_filter_results_are_dropped() {
     run_filter(&mut s, second);
     let shown = s.visible.clone();
     for c in first {
-        if let Command::Filter(job) = c {
+        if let Out::Filter(job) = c {
             update(
                 &mut s,
-                Action::FilterDone {
+                Msg::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
                     revision: job.revision,
@@ -173,7 +177,7 @@ fn revoke_asks_first_and_y_confirms() {
     let cmds = update(&mut s, key('y'));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::Revoke { id, reason: None }] if id == "K00x9fQ2mZ7pL4tR8"
+        [Out::Sync(SyncCmd::Revoke { id, reason: None })] if id == "K00x9fQ2mZ7pL4tR8"
     ));
     assert!(matches!(s.screen, Screen::Table));
 }
@@ -196,7 +200,7 @@ fn revoke_takes_an_optional_reason_after_tab() {
     let cmds = update(&mut s, code(KeyCode::Enter));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::Revoke { reason: Some(r), .. }] if r == "key in a gist, yesterday"
+        [Out::Sync(SyncCmd::Revoke { reason: Some(r), .. })] if r == "key in a gist, yesterday"
     ));
     // An empty reason is no reason; Esc cancels from the field.
     update(&mut s, key('j'));
@@ -206,7 +210,7 @@ fn revoke_takes_an_optional_reason_after_tab() {
     typed(&mut s, "  ");
     assert!(matches!(
         update(&mut s, code(KeyCode::Enter)).as_slice(),
-        [Command::Revoke { reason: None, .. }]
+        [Out::Sync(SyncCmd::Revoke { reason: None, .. })]
     ));
     update(&mut s, key('d'));
     update(&mut s, code(KeyCode::Tab));
@@ -241,7 +245,7 @@ fn production_revoke_needs_the_namespace_name() {
     let cmds = update(&mut s, code(KeyCode::Enter));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::Revoke { id, reason: Some(r) }] if id == "K00x9fQ2mZ7pL4tR8" && r == "rotated out"
+        [Out::Sync(SyncCmd::Revoke { id, reason: Some(r) })] if id == "K00x9fQ2mZ7pL4tR8" && r == "rotated out"
     ));
     // Esc cancels.
     update(&mut s, key('d'));
@@ -265,7 +269,9 @@ fn production_delete_needs_the_namespace_name_not_the_key_name() {
     update(&mut s, key('D'));
     typed(&mut s, "prod");
     let cmds = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(cmds.as_slice(), [Command::Delete { id }] if id == "K00x9fQ2mZ7pL4tR8"));
+    assert!(
+        matches!(cmds.as_slice(), [Out::Sync(SyncCmd::Delete { id })] if id == "K00x9fQ2mZ7pL4tR8")
+    );
 }
 
 #[test]
@@ -303,7 +309,10 @@ fn restore_only_for_revoked_keys() {
     assert!(update(&mut s, key('u')).is_empty());
     update(&mut s, key('j'));
     let cmds = update(&mut s, key('u'));
-    assert!(matches!(cmds.as_slice(), [Command::Restore { .. }]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Out::Sync(SyncCmd::Restore { .. })]
+    ));
 }
 
 #[test]
@@ -322,7 +331,9 @@ fn delete_needs_the_typed_name() {
         update(&mut s, key(c));
     }
     let cmds = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(cmds.as_slice(), [Command::Delete { id }] if id == "K00x9fQ2mZ7pL4tR8"));
+    assert!(
+        matches!(cmds.as_slice(), [Out::Sync(SyncCmd::Delete { id })] if id == "K00x9fQ2mZ7pL4tR8")
+    );
 }
 
 #[test]
@@ -337,7 +348,7 @@ fn delete_is_cancelled_by_esc() {
 #[test]
 fn actions_are_refused_while_not_live() {
     let mut s = state();
-    update(&mut s, Action::Connection(ConnState::Reconnecting));
+    update(&mut s, Msg::Connection(ConnState::Reconnecting));
     for k in ['d', 'D', 'r', 'R', 'n'] {
         let cmds = update(&mut s, key(k));
         assert!(cmds.is_empty(), "{k} was not refused");
@@ -352,13 +363,13 @@ fn actions_are_refused_while_not_live() {
     // Copying the id needs no Redis.
     assert!(matches!(
         update(&mut s, key('y')).as_slice(),
-        [Command::Copy { secret: false, .. }]
+        [Out::Clip(ClipCmd::Copy { secret: false, .. })]
     ));
-    update(&mut s, Action::Connection(ConnState::Live));
+    update(&mut s, Msg::Connection(ConnState::Live));
     assert!(update(&mut s, key('r')).is_empty(), "rotate asks first");
     assert!(matches!(
         update(&mut s, code(KeyCode::Enter)).as_slice(),
-        [Command::Rotate { .. }]
+        [Out::Sync(SyncCmd::Rotate { .. })]
     ));
 }
 
@@ -366,7 +377,7 @@ fn actions_are_refused_while_not_live() {
 fn confirming_while_offline_is_refused_not_dropped() {
     let mut s = state();
     update(&mut s, key('d'));
-    update(&mut s, Action::Connection(ConnState::Offline));
+    update(&mut s, Msg::Connection(ConnState::Offline));
     assert!(update(&mut s, key('y')).is_empty());
     assert!(
         s.message
@@ -435,7 +446,7 @@ fn new_key_form_defaults_and_create() {
         r#"owner=ops scopes=read,write note="two words""#,
     );
     let cmds = update(&mut s, code(KeyCode::Enter));
-    let [Command::Create(req)] = cmds.as_slice() else {
+    let [Out::Sync(SyncCmd::Create(req))] = cmds.as_slice() else {
         panic!("expected a create, got {cmds:?}")
     };
     assert_eq!(req.name, "ci-bot");
@@ -453,7 +464,7 @@ fn new_key_form_defaults_and_create() {
     assert!(form(&s).creating);
     update(
         &mut s,
-        Action::Created {
+        Msg::Created {
             created: Box::new(created()),
             rotated_from: None,
         },
@@ -507,7 +518,10 @@ fn a_wrong_field_keeps_the_form_open_with_the_error_under_that_field() {
         Some("= 128 bits, 32 characters")
     );
     let cmds = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(cmds.as_slice(), [Command::Create(_)]), "{cmds:?}");
+    assert!(
+        matches!(cmds.as_slice(), [Out::Sync(SyncCmd::Create(_))]),
+        "{cmds:?}"
+    );
 }
 
 #[test]
@@ -531,14 +545,11 @@ fn a_failed_create_leaves_the_form_as_it_was() {
     type_in(&mut s, "ci-bot");
     assert!(matches!(
         update(&mut s, code(KeyCode::Enter)).as_slice(),
-        [Command::Create(_)]
+        [Out::Sync(SyncCmd::Create(_))]
     ));
     // Enter again while it is on its way does not create a second key.
     assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
-    update(
-        &mut s,
-        Action::CreateFailed("create failed: connection refused".into()),
-    );
+    update(&mut s, Msg::CreateFailed("connection refused".into()));
     let f = form(&s);
     assert!(!f.creating);
     assert_eq!(f.fields[field::NAME].value(), "ci-bot");
@@ -549,7 +560,7 @@ fn a_failed_create_leaves_the_form_as_it_was() {
     );
     assert!(matches!(
         update(&mut s, code(KeyCode::Enter)).as_slice(),
-        [Command::Create(_)]
+        [Out::Sync(SyncCmd::Create(_))]
     ));
 }
 
@@ -585,7 +596,7 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
     let mut s = state();
     update(
         &mut s,
-        Action::Created {
+        Msg::Created {
             created: Box::new(created()),
             rotated_from: None,
         },
@@ -595,15 +606,15 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
     assert_eq!(s.selected_record().map(|r| r.name()), Some("new-key"));
     let cmds = update(&mut s, key('c'));
     assert!(
-        matches!(&cmds[..], [Command::Copy { secret: true, what, .. }] if what == "the secret of new-key")
+        matches!(&cmds[..], [Out::Clip(ClipCmd::Copy { secret: true, what, .. })] if what == "the secret of new-key")
     );
     let cmds = update(&mut s, key('t'));
     assert!(
-        matches!(&cmds[..], [Command::Copy { secret: true, text, .. }] if text.expose().starts_with("sk_live_"))
+        matches!(&cmds[..], [Out::Clip(ClipCmd::Copy { secret: true, text, .. })] if text.expose().starts_with("sk_live_"))
     );
     let cmds = update(&mut s, key('y'));
     assert!(
-        matches!(&cmds[..], [Command::Copy { secret: false, text, .. }] if text.expose() == "K09x9fQ2mZ7pL4tR8")
+        matches!(&cmds[..], [Out::Clip(ClipCmd::Copy { secret: false, text, .. })] if text.expose() == "K09x9fQ2mZ7pL4tR8")
     );
     update(&mut s, code(KeyCode::Esc));
     assert!(matches!(s.screen, Screen::Table));
@@ -611,12 +622,12 @@ fn created_key_opens_the_reveal_view_and_esc_drops_the_secret() {
 }
 
 /// Feeds back what the clipboard thread answers to a copy command.
-fn copy_done(s: &mut State, cmds: Vec<Command>) {
+fn copy_done(s: &mut State, cmds: Vec<Out>) {
     for c in cmds {
-        if let Command::Copy { what, secret, .. } = c {
+        if let Out::Clip(ClipCmd::Copy { what, secret, .. }) = c {
             update(
                 s,
-                Action::Copied {
+                Msg::Copied {
                     what,
                     via: ClipboardVia::System,
                     secret,
@@ -643,7 +654,7 @@ fn every_copy_message_says_what_the_clipboard_holds() {
     let mut s = state();
     update(
         &mut s,
-        Action::Created {
+        Msg::Created {
             created: Box::new(created()),
             rotated_from: None,
         },
@@ -681,7 +692,7 @@ fn every_copy_message_says_what_the_clipboard_holds() {
     update(&mut s, key('j'));
     let cmds = update(&mut s, key('y'));
     assert!(
-        matches!(&cmds[..], [Command::Copy { secret: false, text, what }]
+        matches!(&cmds[..], [Out::Clip(ClipCmd::Copy { secret: false, text, what })]
             if text.expose() == "K00x9fQ2mZ7pL4tR8" && what == "the id K00x9fQ2mZ7pL4tR8 of billing-service"),
         "{cmds:?}"
     );
@@ -710,19 +721,19 @@ fn the_detail_view_copies_the_key_it_shows() {
         .find(|r| r.id == shown)
         .expect("fixture");
     r.revoked = true;
-    update(&mut s, Action::RecordChanged(Box::new(r)));
+    update(&mut s, Msg::RecordChanged(Box::new(r)));
     assert_ne!(
         s.selected_record().map(|r| r.id().to_owned()),
         Some(shown.clone())
     );
     let cmds = update(&mut s, key('y'));
     assert!(
-        matches!(&cmds[..], [Command::Copy { text, .. }] if text.expose() == shown),
+        matches!(&cmds[..], [Out::Clip(ClipCmd::Copy { text, .. })] if text.expose() == shown),
         "{cmds:?}"
     );
     let cmds = update(&mut s, key('c'));
     assert!(
-        matches!(&cmds[..], [Command::ReadSecret { id, .. }] if *id == shown),
+        matches!(&cmds[..], [Out::Sync(SyncCmd::ReadSecret { id, .. })] if *id == shown),
         "{cmds:?}"
     );
 }
@@ -743,19 +754,19 @@ fn copy_secret_in_sealed_and_plain_namespaces_reads_it_and_copies_it() {
         assert!(
             matches!(
                 cmds.as_slice(),
-                [Command::ReadSecret { id, name }] if id == "K00x9fQ2mZ7pL4tR8" && name == "billing-service"
+                [Out::Sync(SyncCmd::ReadSecret { id, name })] if id == "K00x9fQ2mZ7pL4tR8" && name == "billing-service"
             ),
             "{mode}: {cmds:?}"
         );
         // The secret goes straight into a copy of a secret and is not kept in the state.
         let cmds = update(
             &mut s,
-            Action::SecretRead {
-                what: "the secret of billing-service".into(),
+            Msg::SecretRead {
+                name: "billing-service".into(),
                 secret: Secret::new("St0r3dS3cr3t".into()),
             },
         );
-        let [Command::Copy { text, secret, .. }] = cmds.as_slice() else {
+        let [Out::Clip(ClipCmd::Copy { text, secret, .. })] = cmds.as_slice() else {
             panic!("{mode}: no copy: {cmds:?}");
         };
         assert!(*secret);
@@ -764,7 +775,7 @@ fn copy_secret_in_sealed_and_plain_namespaces_reads_it_and_copies_it() {
         assert!(!format!("{s:?}").contains("St0r3dS3cr3t"));
         update(
             &mut s,
-            Action::Copied {
+            Msg::Copied {
                 what: "the secret of billing-service".into(),
                 via: ClipboardVia::System,
                 secret: true,
@@ -780,7 +791,7 @@ fn copy_secret_from_the_detail_view() {
     update(&mut s, code(KeyCode::Enter));
     assert!(matches!(
         update(&mut s, key('c')).as_slice(),
-        [Command::ReadSecret { .. }]
+        [Out::Sync(SyncCmd::ReadSecret { .. })]
     ));
     assert!(matches!(s.screen, Screen::Detail { .. }));
 }
@@ -791,9 +802,10 @@ fn copy_secret_errors_become_a_status_message() {
     update(&mut s, key('c'));
     update(
         &mut s,
-        Action::Failed(
-            "cannot copy the secret: set KEYTUI_MASTER_KEY to reveal sealed secrets".into(),
-        ),
+        Msg::Failed {
+            op: SyncOp::ReadSecret,
+            error: "set KEYTUI_MASTER_KEY to reveal sealed secrets".into(),
+        },
     );
     assert!(
         s.message
@@ -801,7 +813,7 @@ fn copy_secret_errors_become_a_status_message() {
             .is_some_and(|m| m.error && m.text.contains("KEYTUI_MASTER_KEY"))
     );
     // Offline: refused, not queued.
-    update(&mut s, Action::Connection(ConnState::Offline));
+    update(&mut s, Msg::Connection(ConnState::Offline));
     assert!(update(&mut s, key('c')).is_empty());
 }
 
@@ -810,7 +822,7 @@ fn copied_secret_counts_down_and_is_cleared() {
     let mut s = state();
     update(
         &mut s,
-        Action::Copied {
+        Msg::Copied {
             what: "the secret".into(),
             via: ClipboardVia::System,
             secret: true,
@@ -819,12 +831,12 @@ fn copied_secret_counts_down_and_is_cleared() {
     assert_eq!(s.clip.as_ref().map(|c| c.deadline), Some(NOW + 45_000));
     assert_eq!(s.next_tick(), Some(Duration::from_secs(1)));
     s.now = NOW + 44_500;
-    assert!(update(&mut s, Action::Tick).is_empty());
+    assert!(update(&mut s, Msg::Tick).is_empty());
     assert_eq!(s.next_tick(), Some(Duration::from_millis(500)));
     s.now = NOW + 45_000;
     assert!(matches!(
-        update(&mut s, Action::Tick).as_slice(),
-        [Command::ClearClipboard]
+        update(&mut s, Msg::Tick).as_slice(),
+        [Out::Clip(ClipCmd::Clear)]
     ));
     assert!(s.clip.is_none());
     // Then the next thing that moves: "used 2h ago" turns "3h ago" at NOW + 1h.
@@ -838,7 +850,7 @@ fn state_with(records: Vec<KeyRecord>) -> State {
     let total = all.len();
     update(
         &mut s,
-        Action::FirstPage {
+        Msg::FirstPage {
             load: 1,
             records: all.into_iter().map(Row::from).collect(),
             total,
@@ -865,10 +877,10 @@ fn drawn_row(s: &State, name: &str) -> String {
 }
 
 /// Advances the injected clock to the next tick the state asked for and ticks.
-fn tick(s: &mut State) -> Vec<Command> {
+fn tick(s: &mut State) -> Vec<Out> {
     let d = s.next_tick().expect("a tick is due");
     s.now += d.as_millis() as i64;
-    update(s, Action::Tick)
+    update(s, Msg::Tick)
 }
 
 #[test]
@@ -913,7 +925,7 @@ fn a_key_minutes_from_expiry_ticks_when_the_minutes_change() {
     assert!(drawn_row(&s, "expiring-later").contains("in 4m"));
     // Under a minute: by the second.
     s.now = NOW + 4 * 60_000 + 30_000;
-    update(&mut s, Action::Tick);
+    update(&mut s, Msg::Tick);
     assert!(drawn_row(&s, "expiring-later").contains("in 1m"));
     assert_eq!(s.next_tick(), Some(Duration::from_millis(1_000)));
     tick(&mut s);
@@ -971,7 +983,7 @@ fn quitting_clears_a_secret_still_in_the_clipboard() {
     let mut s = state();
     update(
         &mut s,
-        Action::Copied {
+        Msg::Copied {
             what: "the token".into(),
             via: ClipboardVia::System,
             secret: true,
@@ -979,7 +991,7 @@ fn quitting_clears_a_secret_still_in_the_clipboard() {
     );
     assert!(matches!(
         update(&mut s, key('q')).as_slice(),
-        [Command::ClearClipboard]
+        [Out::Clip(ClipCmd::Clear)]
     ));
     assert!(s.quit);
 }
@@ -990,7 +1002,7 @@ fn ctrl_c_quits_from_a_popup() {
     update(&mut s, key('n'));
     update(
         &mut s,
-        Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
     assert!(s.quit);
 }
@@ -1000,16 +1012,19 @@ fn osc52_fallback_is_reported_and_not_timed() {
     let mut s = state();
     let cmds = update(
         &mut s,
-        Action::ClipboardUnavailable {
+        Msg::ClipboardUnavailable {
             text: Secret::new("x".into()),
             what: "the secret".into(),
             secret: true,
         },
     );
-    assert!(matches!(cmds.as_slice(), [Command::CopyViaTerminal { .. }]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Out::Clip(ClipCmd::ViaTerminal { .. })]
+    ));
     update(
         &mut s,
-        Action::Copied {
+        Msg::Copied {
             what: "the secret".into(),
             via: ClipboardVia::Terminal,
             secret: true,
@@ -1034,11 +1049,11 @@ fn live_changes_update_remove_and_insert_keeping_the_selection() {
     );
     let mut changed = record(0, "billing-service");
     changed.revoked = true;
-    update(&mut s, Action::RecordChanged(Box::new(changed)));
+    update(&mut s, Msg::RecordChanged(Box::new(changed)));
     assert!(s.records[0].revoked);
     let mut newer = record(7, "brand-new");
     newer.created_at = NOW;
-    update(&mut s, Action::RecordChanged(Box::new(newer)));
+    update(&mut s, Msg::RecordChanged(Box::new(newer)));
     assert_eq!(s.records[0].name(), "brand-new");
     assert_eq!(
         s.selected_record().map(|r| r.name()),
@@ -1046,7 +1061,7 @@ fn live_changes_update_remove_and_insert_keeping_the_selection() {
     );
     update(
         &mut s,
-        Action::RecordGone {
+        Msg::RecordGone {
             id: "K01x9fQ2mZ7pL4tR8".into(),
         },
     );
@@ -1066,10 +1081,10 @@ fn live_changes_while_filtered_keep_indices_valid_and_refilter() {
     let before = ids(&s);
     let mut newer = record(8, "zzz");
     newer.created_at = NOW;
-    let cmds = update(&mut s, Action::RecordChanged(Box::new(newer)));
+    let cmds = update(&mut s, Msg::RecordChanged(Box::new(newer)));
     // Until the worker answers, the old rows stay the same keys.
     assert_eq!(ids(&s), before);
-    assert!(matches!(cmds.as_slice(), [Command::Filter(_)]));
+    assert!(matches!(cmds.as_slice(), [Out::Filter(_)]));
 }
 
 #[test]
@@ -1078,7 +1093,7 @@ fn deleting_the_key_being_confirmed_closes_the_dialog() {
     update(&mut s, key('D'));
     update(
         &mut s,
-        Action::RecordGone {
+        Msg::RecordGone {
             id: "K00x9fQ2mZ7pL4tR8".into(),
         },
     );
@@ -1091,7 +1106,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
     let all = crate::tui::fixtures::rows();
     update(
         &mut s,
-        Action::FirstPage {
+        Msg::FirstPage {
             load: 1,
             records: all[..2].to_vec(),
             total: 6,
@@ -1101,7 +1116,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
     assert_eq!(s.loading, Loading::More);
     update(
         &mut s,
-        Action::MoreRecords {
+        Msg::MoreRecords {
             load: 0,
             records: all.clone(),
             malformed: 5,
@@ -1111,7 +1126,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
     assert_eq!(s.records.len(), 2);
     update(
         &mut s,
-        Action::MoreRecords {
+        Msg::MoreRecords {
             load: 1,
             records: all[1..].to_vec(),
             malformed: 2,
@@ -1129,14 +1144,14 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
 fn trimmed_feed_reloads() {
     let mut s = state();
     assert!(matches!(
-        update(&mut s, Action::Resync(Gap::Trimmed)).as_slice(),
-        [Command::Reload]
+        update(&mut s, Msg::Resync(Gap::Trimmed)).as_slice(),
+        [Out::Sync(SyncCmd::Reload)]
     ));
 }
 
-fn first_page(load: u64) -> Action {
+fn first_page(load: u64) -> Msg {
     let rows = crate::tui::fixtures::rows();
-    Action::FirstPage {
+    Msg::FirstPage {
         load,
         total: rows.len(),
         records: rows,
@@ -1147,7 +1162,7 @@ fn first_page(load: u64) -> Action {
 #[test]
 fn a_gap_marks_the_rows_stale_until_the_reload_answers_and_says_why() {
     let mut s = state();
-    update(&mut s, Action::Resync(Gap::Restarted { empty: true }));
+    update(&mut s, Msg::Resync(Gap::Restarted { empty: true }));
     assert!(s.stale);
     let said = s.message.clone().unwrap().text;
     assert!(
@@ -1168,7 +1183,7 @@ fn reloading_is_not_left_in_the_status_line_after_the_reload() {
     let mut s = state();
     assert!(matches!(
         update(&mut s, key('R')).as_slice(),
-        [Command::Reload]
+        [Out::Sync(SyncCmd::Reload)]
     ));
     assert_eq!(s.message.clone().unwrap().text, "reloading…");
     assert_eq!(s.loading, Loading::FirstPage);
@@ -1186,7 +1201,7 @@ fn a_record_turned_malformed_leaves_the_table_and_is_counted() {
     let mut s = state();
     let before = s.records.len();
     let id = s.records[0].id().to_owned();
-    update(&mut s, Action::RecordMalformed { id });
+    update(&mut s, Msg::RecordMalformed { id });
     assert_eq!(s.records.len(), before - 1);
     assert_eq!(s.malformed, 1);
 }
@@ -1198,15 +1213,15 @@ fn unreadable_events_say_so_and_are_asked_again_when_live() {
     let id = "K00x9fQ2mZ7pL4tR8".to_owned();
     update(
         &mut s,
-        Action::DetailEventsFailed {
+        Msg::DetailEventsFailed {
             id: id.clone(),
             error: "connection lost".into(),
         },
     );
     assert!(matches!(&s.detail_events, KeyHistory::Unreadable(e) if e == "connection lost"));
-    update(&mut s, Action::Connection(ConnState::Offline));
-    let cmds = update(&mut s, Action::Connection(ConnState::Live));
-    assert!(matches!(cmds.as_slice(), [Command::LoadDetail { id: i }] if *i == id));
+    update(&mut s, Msg::Connection(ConnState::Offline));
+    let cmds = update(&mut s, Msg::Connection(ConnState::Live));
+    assert!(matches!(cmds.as_slice(), [Out::Sync(SyncCmd::LoadDetail { id: i })] if *i == id));
     assert!(matches!(s.detail_events, KeyHistory::Loading));
 }
 
@@ -1214,10 +1229,12 @@ fn unreadable_events_say_so_and_are_asked_again_when_live() {
 fn details_load_the_key_events_and_esc_returns() {
     let mut s = state();
     let cmds = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(cmds.as_slice(), [Command::LoadDetail { id }] if id == "K00x9fQ2mZ7pL4tR8"));
+    assert!(
+        matches!(cmds.as_slice(), [Out::Sync(SyncCmd::LoadDetail { id })] if id == "K00x9fQ2mZ7pL4tR8")
+    );
     update(
         &mut s,
-        Action::DetailEvents {
+        Msg::DetailEvents {
             id: "K00x9fQ2mZ7pL4tR8".into(),
             events: vec![],
         },
@@ -1229,7 +1246,7 @@ fn details_load_the_key_events_and_esc_returns() {
 
 fn help_scroll(s: &State) -> usize {
     match &s.screen {
-        Screen::Help(h) => view::help::first_line(s, h),
+        Screen::Help(h) => s.help_first_line(h),
         other => panic!("the help is not open: {other:?}"),
     }
 }
@@ -1238,7 +1255,7 @@ fn help_scroll(s: &State) -> usize {
 fn help_scrolls_with_the_move_keys_and_closes_with_esc_q_or_help() {
     let mut s = state();
     update(&mut s, key('?'));
-    let (total, rows) = view::help::extent(&s);
+    let (total, rows) = s.help_extent();
     assert!(
         total > rows,
         "the help fits at 80x24 ({total} lines): nothing to scroll"
@@ -1290,13 +1307,16 @@ fn q_and_esc_go_back_from_views_and_q_quits_from_the_table() {
     assert!(matches!(s.screen, Screen::Help(_)));
     let cmds = update(&mut s, key('q'));
     assert!(matches!(s.screen, Screen::Detail { .. }));
-    assert!(matches!(cmds.as_slice(), [Command::LoadDetail { .. }]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Out::Sync(SyncCmd::LoadDetail { .. })]
+    ));
     update(&mut s, key('q'));
     assert!(matches!(s.screen, Screen::Table));
     // The reveal view: q is done, as Esc.
     update(
         &mut s,
-        Action::Created {
+        Msg::Created {
             created: Box::new(created()),
             rotated_from: None,
         },
@@ -1361,7 +1381,7 @@ fn mouse_click_selects_and_wheel_scrolls() {
     let mut s = state();
     let body = view::layout(s.area).table_body;
     let click = |row| {
-        Action::Mouse(MouseEvent {
+        Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
             column: 3,
             row,
@@ -1374,7 +1394,7 @@ fn mouse_click_selects_and_wheel_scrolls() {
     assert_eq!(s.selected, 3);
     update(
         &mut s,
-        Action::Mouse(MouseEvent {
+        Msg::Mouse(MouseEvent {
             kind: MouseEventKind::ScrollUp,
             column: 0,
             row: 0,
@@ -1399,7 +1419,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     let all = crate::tui::fixtures::rows();
     update(
         &mut s,
-        Action::FirstPage {
+        Msg::FirstPage {
             load: 1,
             records: all[..2].to_vec(),
             total: 6,
@@ -1412,7 +1432,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     for chunk in [&all[2..4], &all[4..]] {
         let cmds = update(
             &mut s,
-            Action::MoreRecords {
+            Msg::MoreRecords {
                 load: 1,
                 records: chunk.to_vec(),
                 malformed: 0,
@@ -1424,11 +1444,11 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     // The first run answers: its rows are shown, and one more run covers the new records.
     let mut again = Vec::new();
     for c in first {
-        if let Command::Filter(job) = c {
+        if let Out::Filter(job) = c {
             let found = crate::tui::filter::run(&job).expect("current job");
             again = update(
                 &mut s,
-                Action::FilterDone {
+                Msg::FilterDone {
                     generation: job.generation,
                     structure: job.structure,
                     revision: job.revision,
@@ -1441,7 +1461,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
         }
     }
     assert!(s.filter.pending);
-    assert!(matches!(again.as_slice(), [Command::Filter(j)] if j.records.len() == 6));
+    assert!(matches!(again.as_slice(), [Out::Filter(j)] if j.records.len() == 6));
     run_filter(&mut s, again);
     assert!(!s.filter.pending);
     assert!(s.visible.len() > 2);
@@ -1452,7 +1472,7 @@ fn enter_on_an_unranked_result_selects_the_best_match() {
     let mut s = state();
     update(&mut s, key('/'));
     let cmds = update(&mut s, key('p'));
-    let Some(Command::Filter(job)) = cmds.into_iter().next() else {
+    let Some(Out::Filter(job)) = cmds.into_iter().next() else {
         panic!("no filter job")
     };
     // As a run over too many matches would answer: every match, in table order.
@@ -1461,7 +1481,7 @@ fn enter_on_an_unranked_result_selects_the_best_match() {
     table_order.sort_unstable();
     update(
         &mut s,
-        Action::FilterDone {
+        Msg::FilterDone {
             generation: job.generation,
             structure: job.structure,
             revision: job.revision,
@@ -1483,4 +1503,27 @@ fn enter_on_an_unranked_result_selects_the_best_match() {
         s.visible[s.selected], found.indices[0],
         "the best match is selected"
     );
+}
+
+#[test]
+fn sync_failures_name_the_key_bound_to_reload() {
+    use crate::tui::keymap::KeySpec;
+    let mut s = state();
+    let fail = |s: &mut State, op| {
+        update(
+            s,
+            Msg::Failed {
+                op,
+                error: "connection refused".into(),
+            },
+        );
+        status_line(s)
+    };
+    assert!(fail(&mut s, SyncOp::Load).contains("connection refused (R retries)"));
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("reload".to_owned(), KeySpec::One("ctrl-l".into()));
+    assert!(s.keymap.apply_overrides(&keys).is_empty());
+    assert!(fail(&mut s, SyncOp::Load).contains("(Ctrl-l retries)"));
+    let more = fail(&mut s, SyncOp::LoadMore { loaded: 5000 });
+    assert!(more.contains("loading stopped at 5000 keys") && more.contains("(Ctrl-l reloads)"));
 }

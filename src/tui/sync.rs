@@ -1,6 +1,6 @@
 //! The sync task: owns every Redis connection of the TUI (a [`Store`] clone for commands and
-//! loading, a blocking connection for `XREAD BLOCK` on the change feed). Takes [`Command`]s
-//! over a channel and sends typed [`Action`]s with owned data back; nothing here ever waits
+//! loading, a blocking connection for `XREAD BLOCK` on the change feed). Takes [`SyncCmd`]s
+//! over a channel and sends typed [`Msg`]s with owned data back; nothing here ever waits
 //! on the UI, and the UI never waits on Redis.
 
 use std::time::{Duration, Instant};
@@ -14,8 +14,8 @@ use crate::error::Error;
 use crate::layout::Namespace;
 use crate::store::{Event, RotateRequest, Store};
 
+use super::msg::{ConnState, Gap, Msg, SyncCmd, SyncOp};
 use super::row::{Interner, Row};
-use super::state::{Action, Command, ConnState, Gap};
 
 /// Records on the first screen.
 pub const FIRST_PAGE: usize = 200;
@@ -50,9 +50,9 @@ impl Default for SyncOptions {
 pub fn spawn(
     store: Store,
     opts: ConnectOptions,
-    actions: UnboundedSender<Action>,
+    actions: UnboundedSender<Msg>,
     timing: bool,
-) -> UnboundedSender<Command> {
+) -> UnboundedSender<SyncCmd> {
     spawn_with(
         store,
         opts,
@@ -68,9 +68,9 @@ pub fn spawn(
 pub fn spawn_with(
     store: Store,
     opts: ConnectOptions,
-    actions: UnboundedSender<Action>,
+    actions: UnboundedSender<Msg>,
     options: SyncOptions,
-) -> UnboundedSender<Command> {
+) -> UnboundedSender<SyncCmd> {
     let (tx, rx) = unbounded_channel();
     // The store's futures are not `Send` for every lifetime, so the sync side runs on a
     // thread of its own with a local task set; it talks to the UI only through channels.
@@ -83,8 +83,10 @@ pub fn spawn_with(
             {
                 Ok(rt) => rt,
                 Err(e) => {
-                    let _ =
-                        actions.send(Action::Failed(format!("cannot start the Redis task: {e}")));
+                    let _ = actions.send(Msg::Failed {
+                        op: SyncOp::Start,
+                        error: e.to_string(),
+                    });
                     return;
                 }
             };
@@ -100,8 +102,8 @@ pub fn spawn_with(
 async fn run(
     store: Store,
     opts: ConnectOptions,
-    mut commands: UnboundedReceiver<Command>,
-    actions: UnboundedSender<Action>,
+    mut commands: UnboundedReceiver<SyncCmd>,
+    actions: UnboundedSender<Msg>,
     options: SyncOptions,
 ) {
     let timing = options.timing;
@@ -123,7 +125,7 @@ async fn run(
         }
     };
     let meta = store.meta().await.ok().flatten();
-    let _ = actions.send(Action::Server {
+    let _ = actions.send(Msg::Server {
         cluster: store.is_cluster(),
         mode: meta.as_ref().map(|m| m.mode),
         production: meta.is_some_and(|m| m.production),
@@ -139,7 +141,7 @@ async fn run(
     ));
     while let Some(cmd) = commands.recv().await {
         match cmd {
-            Command::Reload => {
+            SyncCmd::Reload => {
                 loader.abort();
                 load += 1;
                 loader = spawn_loader(store.clone(), load, actions.clone(), false);
@@ -158,7 +160,7 @@ async fn run(
 fn spawn_loader(
     store: Store,
     load: u64,
-    actions: UnboundedSender<Action>,
+    actions: UnboundedSender<Msg>,
     timing: bool,
 ) -> JoinHandle<()> {
     tokio::task::spawn_local(async move {
@@ -170,8 +172,10 @@ fn spawn_loader(
             match store.page(0, FIRST_PAGE).await {
                 Ok(p) => break p,
                 Err(e) if attempt >= 5 => {
-                    let _ =
-                        actions.send(Action::Failed(format!("loading failed: {e} (R retries)")));
+                    let _ = actions.send(Msg::Failed {
+                        op: SyncOp::Load,
+                        error: e.to_string(),
+                    });
                     return;
                 }
                 Err(e) => {
@@ -192,7 +196,7 @@ fn spawn_loader(
         let total = page.total;
         let mut offset = page.records.len() + page.malformed.len() + page.dangling.len();
         let done = offset >= total || offset < FIRST_PAGE;
-        let _ = actions.send(Action::FirstPage {
+        let _ = actions.send(Msg::FirstPage {
             load,
             records: rows(page.records, &mut interner),
             total,
@@ -217,16 +221,17 @@ fn spawn_loader(
             let (read, records, malformed) = match chunk {
                 Ok(c) => c,
                 Err(e) => {
-                    let _ = actions.send(Action::Failed(format!(
-                        "loading stopped at {offset} keys: {e} (R reloads)"
-                    )));
+                    let _ = actions.send(Msg::Failed {
+                        op: SyncOp::LoadMore { loaded: offset },
+                        error: e.to_string(),
+                    });
                     return;
                 }
             };
             offset += read;
             let last = read < CHUNK;
             if actions
-                .send(Action::MoreRecords {
+                .send(Msg::MoreRecords {
                     load,
                     records: rows(records, &mut interner),
                     malformed,
@@ -254,18 +259,18 @@ fn rows(records: Vec<crate::record::KeyRecord>, interner: &mut Interner) -> Vec<
 }
 
 /// Runs one command against the store and reports the outcome.
-async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>) {
-    let send = |a: Action| {
+async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
+    let send = |a: Msg| {
         let _ = actions.send(a);
     };
     match cmd {
-        Command::LoadDetail { id } => {
+        SyncCmd::LoadDetail { id } => {
             // Right after a reconnect the ordinary connection may still be re-establishing
             // itself (its first command fails): a read is tried a few times.
             let mut attempt = 0;
             loop {
                 match store.key_events(&id).await {
-                    Ok(events) => break send(Action::DetailEvents { id, events }),
+                    Ok(events) => break send(Msg::DetailEvents { id, events }),
                     Err(e) if attempt < READ_RETRIES => {
                         attempt += 1;
                         tracing::info!(error = %e, %id, attempt, "cannot read a key's events; retrying");
@@ -273,7 +278,7 @@ async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>)
                     }
                     Err(e) => {
                         tracing::info!(error = %e, %id, "cannot read a key's events");
-                        break send(Action::DetailEventsFailed {
+                        break send(Msg::DetailEventsFailed {
                             id,
                             error: e.to_string(),
                         });
@@ -281,75 +286,87 @@ async fn execute(store: &Store, cmd: Command, actions: &UnboundedSender<Action>)
                 }
             }
         }
-        Command::Create(req) => match store.create(&req).await {
-            Ok(created) => send(Action::Created {
+        SyncCmd::Create(req) => match store.create(&req).await {
+            Ok(created) => send(Msg::Created {
                 created: Box::new(created),
                 rotated_from: None,
             }),
-            Err(e) => send(Action::CreateFailed(format!("create failed: {e}"))),
+            Err(e) => send(Msg::CreateFailed(e.to_string())),
         },
-        Command::Revoke { id, reason } => {
+        SyncCmd::Revoke { id, reason } => {
             let r = store.revoke(&id, reason.as_deref()).await;
-            report(store, &id, "revoked", r.map(|_| ()), actions).await;
+            report(store, &id, SyncOp::Revoke, r.map(|_| ()), actions).await;
         }
-        Command::ReadSecret { id, name } => match store.reveal(&id).await {
-            Ok(secret) => send(Action::SecretRead {
-                what: format!("the secret of {name}"),
-                secret,
+        SyncCmd::ReadSecret { id, name } => match store.reveal(&id).await {
+            Ok(secret) => send(Msg::SecretRead { name, secret }),
+            Err(e) => send(Msg::Failed {
+                op: SyncOp::ReadSecret,
+                error: e.to_string(),
             }),
-            Err(e) => send(Action::Failed(format!("cannot copy the secret: {e}"))),
         },
-        Command::Restore { id } => {
+        SyncCmd::Restore { id } => {
             let r = store.restore(&id).await;
-            report(store, &id, "restored", r.map(|_| ()), actions).await;
+            report(store, &id, SyncOp::Restore, r.map(|_| ()), actions).await;
         }
-        Command::Delete { id } => match store.delete(&id).await {
+        SyncCmd::Delete { id } => match store.delete(&id).await {
             Ok(()) => {
-                send(Action::RecordGone { id: id.clone() });
-                send(Action::Done(format!("deleted {id}")));
+                send(Msg::RecordGone { id: id.clone() });
+                send(Msg::Done {
+                    op: SyncOp::Delete,
+                    id,
+                });
             }
-            Err(e) => send(Action::Failed(format!("delete failed: {e}"))),
+            Err(e) => send(Msg::Failed {
+                op: SyncOp::Delete,
+                error: e.to_string(),
+            }),
         },
-        Command::Rotate { id, grace, force } => {
+        SyncCmd::Rotate { id, grace, force } => {
             let mut req = RotateRequest::new(grace);
             req.force = force;
             match store.rotate(&id, &req).await {
                 Ok(rotated) => {
                     let created = rotated.created;
                     if let Ok(old) = store.get(&id).await {
-                        send(Action::RecordChanged(Box::new(old)));
+                        send(Msg::RecordChanged(Box::new(old)));
                     }
-                    send(Action::Created {
+                    send(Msg::Created {
                         created: Box::new(created),
                         rotated_from: Some(id),
                     });
                 }
-                Err(e) => send(Action::Failed(format!("rotate failed: {e}"))),
+                Err(e) => send(Msg::Failed {
+                    op: SyncOp::Rotate,
+                    error: e.to_string(),
+                }),
             }
         }
-        Command::Reload
-        | Command::Filter(_)
-        | Command::Copy { .. }
-        | Command::CopyViaTerminal { .. }
-        | Command::ClearClipboard => {}
+        // Handled by the loop in `run`.
+        SyncCmd::Reload => {}
     }
 }
 
 async fn report(
     store: &Store,
     id: &str,
-    verb: &str,
+    op: SyncOp,
     r: Result<(), Error>,
-    actions: &UnboundedSender<Action>,
+    actions: &UnboundedSender<Msg>,
 ) {
     let a = match r {
         Ok(()) => {
             if let Ok(rec) = store.get(id).await {
-                let _ = actions.send(Action::RecordChanged(Box::new(rec)));
+                let _ = actions.send(Msg::RecordChanged(Box::new(rec)));
             }
-            Action::Done(format!("{verb} {id}"))
+            Msg::Done {
+                op,
+                id: id.to_owned(),
+            }
         }
-        Err(e) => Action::Failed(format!("{verb}: failed: {e}")),
+        Err(e) => Msg::Failed {
+            op,
+            error: e.to_string(),
+        },
     };
     let _ = actions.send(a);
 }
@@ -368,12 +385,12 @@ const FEED_COUNT: usize = 500;
 /// the cursor moves past an event only once it has been applied. A re-read that fails is
 /// retried on a fresh connection; when that fails too, or when after a reconnect the
 /// server no longer holds the data we had followed (restarted empty or from older data,
-/// feed trimmed past the cursor), it asks for a reload ([`Action::Resync`]).
+/// feed trimmed past the cursor), it asks for a reload ([`Msg::Resync`]).
 async fn follow(
     store: Store,
     opts: ConnectOptions,
     (cursor, run_id): (String, Option<String>),
-    actions: UnboundedSender<Action>,
+    actions: UnboundedSender<Msg>,
     block: Duration,
 ) {
     let mut f = Follower {
@@ -433,7 +450,7 @@ async fn follow(
 struct Follower {
     store: Store,
     ns: Namespace,
-    actions: UnboundedSender<Action>,
+    actions: UnboundedSender<Msg>,
     block: Duration,
     /// The id of the last event applied (`$`: not read yet).
     cursor: String,
@@ -458,7 +475,7 @@ impl Follower {
     fn set(&mut self, s: ConnState) {
         if self.shown != s {
             self.shown = s;
-            let _ = self.actions.send(Action::Connection(s));
+            let _ = self.actions.send(Msg::Connection(s));
         }
     }
 
@@ -490,7 +507,7 @@ impl Follower {
             self.cursor = feed.last_event_cursor().await?;
             self.gap = None;
             self.retrying = None;
-            let _ = self.actions.send(Action::Resync(g));
+            let _ = self.actions.send(Msg::Resync(g));
         }
         let events = if self.caught_up {
             Store::wait_events(c, &self.ns, &self.cursor, self.block, FEED_COUNT).await?
@@ -529,12 +546,12 @@ impl Follower {
 /// Applies one event: re-reads the records it concerns and reports them. An error means
 /// nothing was learnt (Redis could not be read); a record that is gone or malformed is an
 /// answer.
-async fn apply(feed: &Store, e: &Event, actions: &UnboundedSender<Action>) -> Result<(), Error> {
+async fn apply(feed: &Store, e: &Event, actions: &UnboundedSender<Msg>) -> Result<(), Error> {
     if matches!(e.op.as_str(), "init" | "migrate") {
         // Namespace-wide: the storage mode or production mark changed.
         match feed.meta().await {
             Ok(Some(meta)) => {
-                let _ = actions.send(Action::Server {
+                let _ = actions.send(Msg::Server {
                     cluster: feed.is_cluster(),
                     mode: Some(meta.mode),
                     production: meta.production,
@@ -557,20 +574,20 @@ async fn apply(feed: &Store, e: &Event, actions: &UnboundedSender<Action>) -> Re
     }
     if e.op == "delete" {
         for id in ids {
-            let _ = actions.send(Action::RecordGone { id });
+            let _ = actions.send(Msg::RecordGone { id });
         }
         return Ok(());
     }
     let page = feed.fetch(&ids).await?;
     for r in page.records {
-        let _ = actions.send(Action::RecordChanged(Box::new(r)));
+        let _ = actions.send(Msg::RecordChanged(Box::new(r)));
     }
     for bad in page.malformed {
         tracing::info!(id = %bad.id, reason = %bad.reason, "a changed key is malformed");
-        let _ = actions.send(Action::RecordMalformed { id: bad.id });
+        let _ = actions.send(Msg::RecordMalformed { id: bad.id });
     }
     for id in page.dangling {
-        let _ = actions.send(Action::RecordGone { id });
+        let _ = actions.send(Msg::RecordGone { id });
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use keytui::conn::{self, ConnectOptions};
 use keytui::layout::Namespace;
 use keytui::store::{CreateRequest, Store};
 use keytui::tui::demo::DemoServer;
-use keytui::tui::state::{Action, Command};
+use keytui::tui::msg::{Msg as Action, Out, SyncCmd as Command, SyncOp};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 async fn next_matching(
@@ -165,16 +165,16 @@ async fn sync_reads_stored_secrets_for_copying_and_revokes_with_a_reason() {
             })
             .expect("send");
         let answer = next_matching(&mut rx, "secret or failure", |a| {
-            matches!(a, Action::SecretRead { .. } | Action::Failed(_))
+            matches!(a, Action::SecretRead { .. } | Action::Failed { .. })
         })
         .await;
         match (mode, answer) {
-            (Mode::Plain, Action::SecretRead { what, secret }) => {
+            (Mode::Plain, Action::SecretRead { name, secret }) => {
                 assert_eq!(secret.expose(), created.secret.expose());
-                assert_eq!(what, "the secret of stored");
+                assert_eq!(name, "stored");
             }
-            (Mode::Hash, Action::Failed(m)) => {
-                assert!(m.starts_with("cannot copy the secret:"), "{m}");
+            (Mode::Hash, Action::Failed { op, error }) => {
+                assert_eq!(op, SyncOp::ReadSecret, "{error}");
             }
             (_, other) => panic!("{mode}: unexpected {other:?}"),
         }
@@ -238,12 +238,8 @@ impl Ui {
     fn apply(&mut self, action: Action) {
         self.state.now = now_ms();
         for cmd in update(&mut self.state, action) {
-            match cmd {
-                Command::Filter(_)
-                | Command::Copy { .. }
-                | Command::CopyViaTerminal { .. }
-                | Command::ClearClipboard => {}
-                other => self.commands.send(other).expect("sync task alive"),
+            if let Out::Sync(cmd) = cmd {
+                self.commands.send(cmd).expect("sync task alive");
             }
         }
         if let Some(m) = &self.state.message

@@ -16,101 +16,18 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::record::{Status, UnixMs};
-use crate::store::Mode;
+use crate::record::Status;
 
 use super::state::{Screen, State};
 
-/// Where each part of the main screen goes; `update` uses it too (mouse rows, page size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Areas {
-    /// The production / plain-mode warning line (empty when there is none, or no room).
-    pub banner: Rect,
-    pub header: Rect,
-    pub table_head: Rect,
-    pub table_body: Rect,
-    /// The detail pane beside the table on wide terminals (empty otherwise).
-    pub side: Rect,
-    pub status: Rect,
-    pub footer: Rect,
-}
-
-/// From this width on, the selected key's details show beside the table.
-pub const SIDE_PANE_MIN_WIDTH: u16 = 130;
-
-/// Whether the namespace needs the warning banner: production, or secrets in the clear.
-pub fn wants_banner(state: &State) -> bool {
-    state.server.production || state.server.mode == Some(Mode::Plain)
-}
+pub use super::clock::{
+    relative, relative_changes, short_duration, time_left, time_left_changes, time_since_changes,
+};
+pub use super::layout::{Areas, SIDE_PANE_MIN_WIDTH, centered, layout, layout_with};
 
 /// The layout for this state (with a banner line when the namespace needs one).
 pub fn areas(state: &State) -> Areas {
-    layout_with(state.area, wants_banner(state))
-}
-
-/// Splits the terminal: header (2 lines, 1 when short), table, status line, footer.
-pub fn layout(area: Rect) -> Areas {
-    layout_with(area, false)
-}
-
-/// [`layout`] with a banner line above the header when `banner` and there are 6 lines or
-/// more (below that the header's first line carries a short marker instead).
-pub fn layout_with(area: Rect, banner: bool) -> Areas {
-    let banner_h = if banner && area.height >= 6 { 1 } else { 0 };
-    let banner = Rect::new(area.x, area.y, area.width, banner_h);
-    let area = Rect::new(
-        area.x,
-        area.y + banner_h,
-        area.width,
-        area.height - banner_h,
-    );
-    let header_h = if area.height >= 10 { 2 } else { 1 };
-    let reserve_bottom = match area.height {
-        0..=3 => 0,
-        4 => 1,
-        _ => 2,
-    };
-    let mut y = area.y;
-    let mut left = area.height;
-    let mut take = |want: u16| {
-        let h = want.min(left);
-        let r = Rect::new(area.x, y, area.width, h);
-        y += h;
-        left -= h;
-        r
-    };
-    let header = take(header_h);
-    let table_head = take(1);
-    let rest = area
-        .height
-        .saturating_sub(header.height + table_head.height);
-    let body_h = rest.saturating_sub(reserve_bottom).max(rest.min(1));
-    let table_body = take(body_h);
-    let status = take(if reserve_bottom >= 2 { 1 } else { 0 });
-    let footer = take(if reserve_bottom >= 1 { 1 } else { 0 });
-    let (mut table_head, mut table_body) = (table_head, table_body);
-    let mut side = Rect::new(area.x + area.width, table_head.y, 0, 0);
-    if area.width >= SIDE_PANE_MIN_WIDTH {
-        let side_w = area.width * 2 / 5;
-        let table_w = area.width - side_w;
-        table_head.width = table_w;
-        table_body.width = table_w;
-        side = Rect::new(
-            area.x + table_w,
-            table_head.y,
-            side_w,
-            table_head.height + table_body.height,
-        );
-    }
-    Areas {
-        banner,
-        header,
-        table_head,
-        table_body,
-        side,
-        status,
-        footer,
-    }
+    state.areas()
 }
 
 /// Draws the whole UI.
@@ -171,137 +88,6 @@ pub fn status_look(s: Status) -> (&'static str, Style) {
         ),
         Status::Expired => ("⌛", Style::new().fg(Color::Yellow)),
     }
-}
-
-/// Seconds per unit of [`short_secs`]: s, m, h, d, y.
-const UNITS: [(i64, &str); 5] = [
-    (1, "s"),
-    (60, "m"),
-    (3600, "h"),
-    (86_400, "d"),
-    (31_536_000, "y"),
-];
-
-/// The unit a number of seconds is shown in: the largest that fits once.
-fn unit_of(s: i64) -> (i64, &'static str) {
-    UNITS
-        .iter()
-        .rev()
-        .find(|(u, _)| s >= *u)
-        .copied()
-        .unwrap_or(UNITS[0])
-}
-
-/// Whole seconds as `45s`, `12m`, `5h`, `3d`, `2y` (rounded down to the unit).
-fn short_secs(s: i64) -> String {
-    let s = s.max(0);
-    let (u, name) = unit_of(s);
-    format!("{}{name}", s / u)
-}
-
-/// A duration in ms as `45s`, `12m`, `5h`, `3d`, `2y` (whole seconds, rounded down).
-pub fn short_duration(ms: i64) -> String {
-    short_secs(ms.max(0) / 1000)
-}
-
-/// Time left until `t` (in the future), rounded **up** to whole seconds: a countdown shows
-/// `1s` during the last second and never `0s` before the moment itself.
-pub fn time_left(t: UnixMs, now: UnixMs) -> String {
-    short_secs(ceil_secs(t - now))
-}
-
-fn ceil_secs(ms: i64) -> i64 {
-    (ms.max(0) + 999) / 1000
-}
-
-/// When the text of [`time_left`]`(t, now)` next changes (`t` itself at the end): the
-/// next second under a minute left, else the next change of minutes, hours, ….
-pub fn time_left_changes(t: UnixMs, now: UnixMs) -> UnixMs {
-    let s = ceil_secs(t - now);
-    if s <= 0 {
-        return t;
-    }
-    let (u, _) = unit_of(s);
-    // The text stays while the seconds left are at least (s / u) * u.
-    t - ((s / u) * u - 1) * 1000
-}
-
-/// When the text of [`short_duration`]`(now - t)` (time since `t`) next changes.
-pub fn time_since_changes(t: UnixMs, now: UnixMs) -> UnixMs {
-    let s = (now - t).max(0) / 1000;
-    let (u, _) = unit_of(s);
-    t + (s / u + 1) * u * 1000
-}
-
-/// `in 3d`, `2h ago`, or `-`.
-pub fn relative(t: Option<UnixMs>, now: UnixMs) -> String {
-    match t {
-        None => "-".into(),
-        Some(t) if t > now => format!("in {}", time_left(t, now)),
-        Some(t) => format!("{} ago", short_duration(now - t)),
-    }
-}
-
-/// When the text of [`relative`]`(t, now)` next changes.
-pub fn relative_changes(t: Option<UnixMs>, now: UnixMs) -> Option<UnixMs> {
-    let t = t?;
-    Some(if t > now {
-        time_left_changes(t, now)
-    } else {
-        time_since_changes(t, now)
-    })
-}
-
-/// The next moment something drawn from this state changes with time alone (a countdown,
-/// an age, a key expiring in a row on screen), if anything does. The clipboard countdown
-/// and keys expiring off screen are `State::next_tick`'s part.
-pub fn next_change(state: &State) -> Option<UnixMs> {
-    let now = state.now;
-    let mut next: Option<UnixMs> = None;
-    let mut at = |t: Option<UnixMs>| {
-        if let Some(t) = t {
-            next = Some(next.map_or(t, |n| n.min(t)));
-        }
-    };
-    let record_changes = |r: &super::row::Row| {
-        [
-            relative_changes(Some(r.created_at), now),
-            relative_changes(r.expires_at, now),
-            relative_changes(r.last_used_at, now),
-            relative_changes(r.revoked_at(), now),
-        ]
-    };
-    let areas = areas(state);
-    match &state.screen {
-        Screen::Detail { id } => {
-            if let Some(r) = state.record(id) {
-                record_changes(r).into_iter().for_each(&mut at);
-            }
-        }
-        _ => {
-            for r in table::on_screen(state, areas.table_body) {
-                table::changes(r, now).into_iter().for_each(&mut at);
-            }
-            if areas.side.width > 0
-                && let Some(r) = state.selected_record()
-            {
-                record_changes(r).into_iter().for_each(&mut at);
-            }
-        }
-    }
-    next
-}
-
-/// A rectangle of at most `w` x `h` centred in `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
 }
 
 #[cfg(test)]

@@ -10,11 +10,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use crate::record::Status;
 use crate::sanitize::line as clean;
 
-use super::{
-    relative, relative_changes, short_duration, status_look, time_left, time_left_changes,
-};
-use crate::record::UnixMs;
-use crate::tui::row::Row as KeyRow;
+use super::{relative, short_duration, status_look, time_left};
 use crate::tui::state::{Loading, State};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -58,28 +54,6 @@ fn short_id(id: &str) -> String {
     } else {
         id
     }
-}
-
-/// The records in the rows of `body`, top to bottom.
-pub fn on_screen<'a>(state: &'a State, body: Rect) -> impl Iterator<Item = &'a KeyRow> + 'a {
-    state
-        .visible
-        .iter()
-        .skip(state.scroll)
-        .take(body.height as usize)
-        .filter_map(|&i| state.records.get(i))
-}
-
-/// When the time columns of a row next change: its age, its expiry countdown (and the
-/// moment it expires: status, colour and the expires column), the last use.
-pub fn changes(r: &KeyRow, now: UnixMs) -> [Option<UnixMs>; 3] {
-    [
-        relative_changes(Some(r.created_at), now),
-        r.expires_at
-            .filter(|&t| t > now)
-            .map(|t| time_left_changes(t, now)),
-        r.last_used_at.and_then(|t| relative_changes(Some(t), now)),
-    ]
 }
 
 pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {

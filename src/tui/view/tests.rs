@@ -10,10 +10,10 @@ use crate::record::Status;
 use crate::store::Event;
 use crate::store::Mode;
 use crate::tui::fixtures::{NOW, code, created, key, state, state_in};
-use crate::tui::state::{Action, ClipboardVia, ConnState, State, update};
+use crate::tui::state::{ClipboardVia, ConnState, Msg, State, update};
 
 fn draw(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    update(s, Action::Resize(w, h));
+    update(s, Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
     t.draw(|f| super::render(s, f)).expect("draw");
     t
@@ -48,7 +48,7 @@ fn table_empty_namespace() {
     let mut s = state();
     update(
         &mut s,
-        Action::FirstPage {
+        Msg::FirstPage {
             load: 2,
             records: vec![],
             total: 0,
@@ -61,7 +61,7 @@ fn table_empty_namespace() {
 #[test]
 fn table_reconnecting_with_message() {
     let mut s = state();
-    update(&mut s, Action::Connection(ConnState::Reconnecting));
+    update(&mut s, Msg::Connection(ConnState::Reconnecting));
     update(&mut s, key('d'));
     snap_both!("table_reconnecting", s);
 }
@@ -73,11 +73,11 @@ fn filter_line() {
     for c in "pay".chars() {
         let cmds = update(&mut s, key(c));
         for cmd in cmds {
-            if let crate::tui::state::Command::Filter(job) = cmd {
+            if let crate::tui::state::Out::Filter(job) = cmd {
                 let found = crate::tui::filter::run(&job).expect("current job");
                 update(
                     &mut s,
-                    Action::FilterDone {
+                    Msg::FilterDone {
                         generation: job.generation,
                         structure: job.structure,
                         revision: job.revision,
@@ -100,7 +100,7 @@ fn detail() {
     update(&mut s, code(KeyCode::Enter));
     update(
         &mut s,
-        Action::DetailEvents {
+        Msg::DetailEvents {
             id: "K01x9fQ2mZ7pL4tR8".into(),
             events: vec![
                 Event {
@@ -132,7 +132,7 @@ fn detail_unreadable_events() {
     update(&mut s, code(KeyCode::Enter));
     update(
         &mut s,
-        Action::DetailEventsFailed {
+        Msg::DetailEventsFailed {
             id: "K01x9fQ2mZ7pL4tR8".into(),
             error: "redis: connection lost".into(),
         },
@@ -194,7 +194,7 @@ fn reveal() {
     let mut s = state();
     update(
         &mut s,
-        Action::Created {
+        Msg::Created {
             created: Box::new(created()),
             rotated_from: None,
         },
@@ -293,7 +293,7 @@ fn production_and_plain_warnings_are_coloured() {
 #[test]
 fn mouse_rows_follow_the_banner() {
     let mut s = state_in(Mode::Hash, true);
-    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Msg::Resize(80, 24));
     let body = super::areas(&s).table_body;
     assert_eq!(body.y, super::layout(s.area).table_body.y + 1);
 }
@@ -339,7 +339,7 @@ fn clipboard_countdown() {
     let mut s = state();
     update(
         &mut s,
-        Action::Copied {
+        Msg::Copied {
             what: "the secret".into(),
             via: ClipboardVia::System,
             secret: true,
@@ -363,7 +363,7 @@ fn every_size_down_to_one_cell_renders_without_panic() {
     let mut s = state();
     update(
         &mut s,
-        Action::Created {
+        Msg::Created {
             created: Box::new(created()),
             rotated_from: Some("K00x9fQ2mZ7pL4tR8".into()),
         },
@@ -457,10 +457,10 @@ fn escape_sequences_from_redis_never_reach_the_screen() {
 #[test]
 fn connection_state_is_coloured() {
     let mut s = state();
-    update(&mut s, Action::Connection(ConnState::Offline));
+    update(&mut s, Msg::Connection(ConnState::Offline));
     let t = draw(&mut s, 80, 24);
     assert_eq!(t.backend().buffer()[(0, 0)].fg, Color::Red);
-    update(&mut s, Action::Connection(ConnState::Live));
+    update(&mut s, Msg::Connection(ConnState::Live));
     let t = draw(&mut s, 80, 24);
     assert_eq!(t.backend().buffer()[(0, 0)].fg, Color::Green);
 }

@@ -1,0 +1,223 @@
+//! The messages of the TUI, typed by direction. What comes in (terminal, Redis, worker
+//! answers, ticks) is one enum, [`Msg`]; what goes out is one enum per destination:
+//! [`SyncCmd`] for the sync task (Redis), [`ClipCmd`] for the clipboard, and
+//! [`FilterJob`](super::filter::FilterJob) for the filter worker, gathered in [`Out`].
+//! Workers send data here, never user-facing text: the screens word it and name the keys
+//! the user bound. This module holds types only: no logic, no I/O.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::keygen::Secret;
+use crate::record::KeyRecord;
+use crate::store::{CreateRequest, Created, Event, Mode};
+
+use super::filter::FilterJob;
+use super::row::Row;
+
+/// What `update` asks of the outside world, addressed to one destination each.
+#[derive(Debug)]
+pub enum Out {
+    /// To the sync task, which owns every Redis connection.
+    Sync(SyncCmd),
+    /// To the filter worker.
+    Filter(FilterJob),
+    /// To the clipboard thread (or, for OSC 52, the event loop that owns the terminal).
+    Clip(ClipCmd),
+}
+
+/// Work for the sync task.
+#[derive(Debug)]
+pub enum SyncCmd {
+    /// Reload the namespace from the first page.
+    Reload,
+    /// Read the audit events of one key.
+    LoadDetail { id: String },
+    /// Create a key.
+    Create(Box<CreateRequest>),
+    /// Revoke a key, with the reason typed in the dialog.
+    Revoke { id: String, reason: Option<String> },
+    /// Read a stored secret (`sealed` / `plain` namespaces) for copying; answers with
+    /// [`Msg::SecretRead`].
+    ReadSecret { id: String, name: String },
+    /// Restore a revoked key.
+    Restore { id: String },
+    /// Delete a key.
+    Delete { id: String },
+    /// Rotate a key; the old one keeps working for `grace`. `force` rotates a key that
+    /// was rotated before.
+    Rotate {
+        id: String,
+        grace: Duration,
+        force: bool,
+    },
+}
+
+/// Work for the clipboard.
+#[derive(Debug)]
+pub enum ClipCmd {
+    /// Copy a text (a secret is excluded from clipboard history).
+    Copy {
+        text: Secret,
+        what: String,
+        secret: bool,
+    },
+    /// Copy with OSC 52 through the terminal (done by the event loop, which owns it).
+    ViaTerminal {
+        text: Secret,
+        what: String,
+        secret: bool,
+    },
+    /// Clear the clipboard if it still holds the secret keytui put there.
+    Clear,
+}
+
+/// What a sync task's report is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncOp {
+    /// Starting the sync task itself.
+    Start,
+    /// Reading the first page of keys.
+    Load,
+    /// Reading older keys in the background, `loaded` of them so far.
+    LoadMore {
+        loaded: usize,
+    },
+    ReadSecret,
+    Revoke,
+    Restore,
+    Delete,
+    Rotate,
+}
+
+/// How the sync task's connections are doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    /// Connected, following the change feed.
+    Live,
+    /// Lost the connection; trying again.
+    Reconnecting,
+    /// Several attempts failed; still trying, less often.
+    Offline,
+}
+
+/// Why the sync task asks for a reload: the loaded rows may no longer match Redis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gap {
+    /// The change feed was trimmed past the last event applied: changes were missed.
+    Trimmed,
+    /// The server restarted and no longer holds the events applied: `empty` when it came
+    /// back without the namespace, else from older data (a snapshot, a lost AOF tail).
+    Restarted { empty: bool },
+    /// The events applied are gone from the feed without a restart (flushed, replaced).
+    FeedLost,
+    /// A changed key could not be re-read, even on a fresh connection.
+    ReadFailed { id: String },
+}
+
+/// Where a copy went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClipboardVia {
+    /// The system clipboard (arboard).
+    System,
+    /// The terminal, with an OSC 52 escape sequence (no display reachable).
+    Terminal,
+}
+
+/// Everything that comes in: the terminal, the sync task, the filter worker, the
+/// clipboard thread and the clock. `update` turns each into state changes and [`Out`]s.
+#[derive(Debug)]
+pub enum Msg {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// Text was pasted (bracketed paste): it goes into the focused text field, if any,
+    /// and never triggers an action.
+    Paste(String),
+    /// A mouse button or wheel was used.
+    Mouse(MouseEvent),
+    /// The terminal has a new size.
+    Resize(u16, u16),
+    /// Time passed (only scheduled while something on screen moves with time).
+    Tick,
+    /// Quit (SIGTERM, Ctrl-C, `q`).
+    Quit,
+    /// The sync task's connection state changed.
+    Connection(ConnState),
+    /// The server's topology and the namespace's storage mode and production mark are known.
+    Server {
+        cluster: bool,
+        mode: Option<Mode>,
+        production: bool,
+    },
+    /// The newest page of records, replacing everything loaded before (`load` numbers reloads).
+    FirstPage {
+        load: u64,
+        records: Vec<Row>,
+        total: usize,
+        malformed: usize,
+    },
+    /// Older records loaded in the background, and how many records of that stretch of
+    /// the index were malformed (skipped); `done` when the index is exhausted.
+    MoreRecords {
+        load: u64,
+        records: Vec<Row>,
+        malformed: usize,
+        done: bool,
+    },
+    /// A record was created or changed (from the change feed or our own command).
+    RecordChanged(Box<KeyRecord>),
+    /// A record is gone.
+    RecordGone { id: String },
+    /// The loaded rows may be wrong (see [`Gap`]): mark them stale and reload.
+    Resync(Gap),
+    /// A record changed into something that cannot be read: drop its row, count it.
+    RecordMalformed { id: String },
+    /// A key was created (or rotated): show its secret once.
+    Created {
+        created: Box<Created>,
+        rotated_from: Option<String>,
+    },
+    /// A change to a key went through.
+    Done { op: SyncOp, id: String },
+    /// Work of the sync task failed; `error` is the error's own text (the UI words the rest).
+    Failed { op: SyncOp, error: String },
+    /// Creating a key failed (the error's text): the form, if still open, says why and
+    /// stays as it was.
+    CreateFailed(String),
+    /// Audit events of the key shown in the detail view.
+    DetailEvents { id: String, events: Vec<Event> },
+    /// The audit events of a key could not be read; why.
+    DetailEventsFailed { id: String, error: String },
+    /// The fuzzy filter finished: indices into the records, best first.
+    FilterDone {
+        generation: u64,
+        structure: u64,
+        /// `State::revision` and the number of records the run looked at.
+        revision: u64,
+        len: usize,
+        query: String,
+        visible: Vec<usize>,
+        /// Best first; else in table order (too many matches to score on every key).
+        ranked: bool,
+    },
+    /// A stored secret was read for copying: it goes straight into a copy command and is
+    /// never kept in `State`.
+    SecretRead { name: String, secret: Secret },
+    /// Something was copied.
+    Copied {
+        what: String,
+        via: ClipboardVia,
+        secret: bool,
+    },
+    /// The system clipboard is unreachable: copy through the terminal instead.
+    ClipboardUnavailable {
+        text: Secret,
+        what: String,
+        secret: bool,
+    },
+    /// The clipboard was cleared (or left alone because it changed).
+    ClipboardCleared { cleared: bool },
+    /// Copying failed entirely.
+    CopyFailed(String),
+}
