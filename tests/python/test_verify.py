@@ -560,6 +560,23 @@ def test_layout_and_errors():
         ok = True
     check(ok, "check_namespace refuses layout 2")
     eq(kv.check_namespace(R, "pyt-empty"), {}, "check_namespace of an empty namespace")
+    # Layout values Rust refuses too: 0, negative, missing, and a meta key of another type.
+    for i, meta in enumerate([{"layout": "0"}, {"layout": "-1"}, {"mode": "hash"}]):
+        bad = f"pyt-badlayout{i}"
+        R.hset(f"{{{bad}}}:meta", mapping=meta)
+        try:
+            kv.check_namespace(R, bad)
+            ok = False
+        except kv.NamespaceError:
+            ok = True
+        check(ok, f"check_namespace refuses meta {meta}")
+    R.set("{pyt-strmeta}:meta", "x")
+    try:
+        kv.check_namespace(R, "pyt-strmeta")
+        ok = False
+    except kv.NamespaceError:
+        ok = True
+    check(ok, "check_namespace refuses a meta key that is not a hash")
     for bad_ns in ["", "a:b", "{x}", "x" * 65]:
         try:
             kv.verify(R, bad_ns, "Abc1", "x")
@@ -584,6 +601,12 @@ def test_layout_and_errors():
     one_line_error(run(["--url", URL, "SomeId1"], ""), "empty stdin")
     one_line_error(run(["--url", URL, "--namespace", "a:b", "SomeId1"], "x\n"), "bad namespace")
     one_line_error(run(["--url", "notaurl", "SomeId1"], "x\n"), "bad url")
+    # The command line checks the namespace first: a key of a layout-2 namespace is an
+    # error (exit 2), never "valid" by layout-1 rules.
+    k2 = create("pyt-cli-future")
+    R.hset("{pyt-cli-future}:meta", "layout", "2")
+    one_line_error(run(["--url", URL, "--namespace", "pyt-cli-future", k2["id"]], k2["secret"]),
+                   "newer layout on the command line")
     # env defaults: REDIS_URL and KEYTUI_NAMESPACE
     k = create("pyt-env")
     e = env_with()

@@ -11,6 +11,7 @@ from .core import (
     Fields,
     Verdict,
     _reject,
+    _meta_not_a_hash,
     check_namespace_name,
     connect_async,
     decide,
@@ -122,6 +123,10 @@ async def check_namespace(
 ) -> Dict[str, str]:
     """As :func:`keytui.check_namespace`: once at start-up."""
     check_namespace_name(namespace)
-    meta = text_dict(await r.hgetall(meta_key(namespace)) or {})
+    try:
+        raw = await r.hgetall(meta_key(namespace)) or {}
+    except Exception as e:  # redis.ResponseError; redis is imported lazily
+        raise _meta_not_a_hash(e, namespace) from None
+    meta = text_dict(raw)
     meta_problem(meta, namespace, pepper)
     return meta

@@ -13,6 +13,7 @@ from typing import NoReturn, Optional, Sequence
 
 from .core import (
     KeytuiError,
+    check_namespace,
     check_namespace_name,
     connect,
     pepper_from_env,
@@ -99,6 +100,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         check_namespace_name(a.namespace)
         text = _read_input("token" if a.token else "secret")
         r = connect(a.url, cluster=a.cluster)
+        # The layout first: a newer one is an error (exit 2), never a verdict read by rules
+        # this verifier does not know. The pepper is judged per key, as `keytui verify` does.
+        check_namespace(r, a.namespace, pepper, check_pepper=False)
         if a.token:
             v = verify_token(r, a.namespace, text, pepper=pepper, record_use=a.record_use)
         else:

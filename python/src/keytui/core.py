@@ -369,25 +369,41 @@ def plan_token(token: str) -> Union[Token, Verdict]:
     return tok
 
 
-def meta_problem(meta: Mapping[str, str], namespace: str, pepper: Optional[bytes]) -> None:
+def meta_problem(
+    meta: Mapping[str, str],
+    namespace: str,
+    pepper: Optional[bytes],
+    check_pepper: bool = True,
+) -> None:
     """Raises :class:`NamespaceError` / :class:`PepperRequired` when ``{ns}:meta`` says
     this verifier must not verify the namespace (newer layout, wrong or missing pepper)."""
     if not meta:
         return
+    if "layout" not in meta:
+        raise NamespaceError(f"namespace {namespace}: its meta hash has no layout field")
     try:
-        layout = int(meta.get("layout", ""))
+        layout = int(meta["layout"])
     except ValueError:
         raise NamespaceError(f"namespace {namespace}: layout is not a number") from None
+    if layout < 1:
+        raise NamespaceError(f"namespace {namespace}: layout {layout} is not a layout version")
     if layout > LAYOUT_VERSION:
         raise NamespaceError(
             f"namespace {namespace} uses layout {layout}; this verifier knows {LAYOUT_VERSION}"
         )
-    if meta.get("secret_alg") == "hmac-sha256":
+    if check_pepper and meta.get("secret_alg") == "hmac-sha256":
         if not pepper:
             raise PepperRequired(f"namespace {namespace} hashes secrets with a pepper")
         check = meta.get("pepper_check")
         if check and not hmac.compare_digest(pepper_check(pepper), check):
             raise NamespaceError(f"the pepper does not match namespace {namespace}")
+
+
+def _meta_not_a_hash(e: Exception, namespace: str) -> Exception:
+    """A WRONGTYPE reply for ``{ns}:meta`` as a NamespaceError; any other error as is."""
+    if str(e).startswith("WRONGTYPE"):
+        return NamespaceError(f"namespace {namespace}: {meta_key(namespace)} is not a hash")
+    return e
 
 
 def text_dict(raw: Mapping[Any, Any]) -> Dict[str, str]:
@@ -497,14 +513,24 @@ def record_use(r: Any, namespace: str, key_id: str, now_ms: Optional[int] = None
         _record_use(r, namespace, key_id, now_ms)
 
 
-def check_namespace(r: Any, namespace: str, pepper: Optional[bytes] = None) -> Dict[str, str]:
+def check_namespace(
+    r: Any,
+    namespace: str,
+    pepper: Optional[bytes] = None,
+    check_pepper: bool = True,
+) -> Dict[str, str]:
     """Reads ``{ns}:meta`` once (at start-up, not per request) and checks it: a layout
     newer than 1 or a pepper that does not match ``pepper_check`` raises
     ``NamespaceError`` (no pepper for a peppered namespace: ``PepperRequired``).
-    Returns the meta fields as str (empty dict: no namespace yet)."""
+    ``check_pepper=False`` checks the layout only. Returns the meta fields as str (empty
+    dict: no namespace yet)."""
     check_namespace_name(namespace)
-    meta = text_dict(r.hgetall(meta_key(namespace)) or {})
-    meta_problem(meta, namespace, pepper)
+    try:
+        raw = r.hgetall(meta_key(namespace)) or {}
+    except Exception as e:  # redis.ResponseError; redis is imported lazily
+        raise _meta_not_a_hash(e, namespace) from None
+    meta = text_dict(raw)
+    meta_problem(meta, namespace, pepper, check_pepper)
     return meta
 
 
