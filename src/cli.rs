@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::conn::{self, ConnectOptions, DEFAULT_URL};
-use crate::crypto::Pepper;
+use crate::conn::{self, ConnectOptions};
 use crate::error::{Error, Result};
 use crate::keygen::{Encoding, Length, Spec};
-use crate::layout::{DEFAULT_NAMESPACE, Namespace};
-use crate::record::{KeyRecord, Status, now_ms, rfc3339};
+use crate::layout::DEFAULT_NAMESPACE;
+use crate::open::OpenOptions;
+use crate::record::{KeyRecord, now_ms, rfc3339};
 use crate::store::{
-    BulkOutcome, Change, CreateRequest, Created, KeyFilter, Mode, Page, Rejection, Repair, Store,
-    Verdict,
+    BulkOutcome, Change, CreateRequest, Created, KeyFilter, Mode, Page, Repair, Store, Verdict,
 };
 
 /// Manage API key/secret pairs stored in Redis.
@@ -109,6 +108,7 @@ pub enum Command {
     /// Check the namespace for inconsistencies left by crashes, and repair them.
     Doctor(DoctorArgs),
     /// Start a private redis-server with sample keys and open the terminal UI on it.
+    #[cfg(feature = "tui")]
     Demo,
     /// Print shell completions.
     Completions {
@@ -244,13 +244,7 @@ pub struct CreateArgs {
     pub clear_after: String,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusFilter {
-    All,
-    Active,
-    Revoked,
-    Expired,
-}
+pub use crate::input::StatusFilter;
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
@@ -293,12 +287,7 @@ impl BulkArgs {
         };
         Ok(Some(KeyFilter {
             name_contains: Some(text.clone()),
-            status: match self.status {
-                None | Some(StatusFilter::All) => None,
-                Some(StatusFilter::Active) => Some(Status::Active),
-                Some(StatusFilter::Revoked) => Some(Status::Revoked),
-                Some(StatusFilter::Expired) => Some(Status::Expired),
-            },
+            status: self.status.and_then(StatusFilter::status),
             meta: parse_meta(&self.meta)?,
         }))
     }
@@ -424,69 +413,34 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-/// Exit codes: 0 success, 1 a verification rejected (or a bulk change declined), 2 an error.
-pub const EXIT_REJECTED: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
-/// A bulk change the user declined at the prompt: nothing changed.
-pub const EXIT_DECLINED: u8 = 1;
+pub use crate::exit::{EXIT_DECLINED, EXIT_ERROR, EXIT_REJECTED};
+pub use crate::open::pepper_from_env;
 
 impl Global {
-    /// The URL(s) from the positional argument, `--url`, `REDIS_URL` or the default.
-    pub fn connect_options(&self, positional: Option<&str>) -> ConnectOptions {
-        let raw = positional
-            .or(self.url.as_deref())
-            .unwrap_or(DEFAULT_URL)
-            .to_owned();
-        let mut opts = ConnectOptions::new(String::new());
-        opts.urls = raw
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if self.cluster {
-            opts.cluster = Some(true);
+    /// The settings to open the store with; `positional` (the URL argument) wins over
+    /// `--url` and `REDIS_URL`.
+    pub fn open_options(&self, positional: Option<&str>) -> OpenOptions {
+        OpenOptions {
+            url: positional.or(self.url.as_deref()).map(str::to_owned),
+            namespace: self.namespace.clone(),
+            cluster: self.cluster,
+            tls_ca: self.tls_ca.clone(),
+            actor: self.actor.clone(),
+            master_key_file: self.master_key_file.clone(),
         }
-        opts.tls_ca = self.tls_ca.clone();
-        opts
-    }
-
-    pub fn namespace(&self) -> Result<Namespace> {
-        Ok(Namespace::new(&self.namespace)?)
     }
 
     /// Opens the store of the chosen namespace.
     pub async fn store(&self, positional: Option<&str>) -> Result<(Store, ConnectOptions)> {
-        let ns = self.namespace()?;
-        let opts = self.connect_options(positional);
-        let conn = conn::connect(&opts).await?;
-        let master_key = match &self.master_key_file {
-            Some(path) => Some(crate::seal::MasterKey::from_file(path)?),
-            None => crate::seal::MasterKey::from_env()?,
-        };
-        let mut store = Store::new(conn, ns)
-            .with_pepper(pepper_from_env()?)
-            .with_master_key(master_key);
-        if let Some(a) = &self.actor {
-            store = store.with_actor(a.clone());
-        }
-        Ok((store, opts))
-    }
-}
-
-/// `KEYTUI_PEPPER`, if set.
-pub fn pepper_from_env() -> Result<Option<Pepper>> {
-    match std::env::var("KEYTUI_PEPPER") {
-        Ok(p) if p.is_empty() => Err(Error::Config("KEYTUI_PEPPER is set but empty".into())),
-        Ok(p) => Ok(Some(Pepper::new(p.into_bytes()))),
-        Err(_) => Ok(None),
+        self.open_options(positional).store().await
     }
 }
 
 /// Runs a CLI command to completion and returns the exit code.
 pub async fn run_command(cli: Cli, command: Command) -> ExitCode {
+    #[cfg(feature = "tui")]
     if let Command::Demo = command {
-        return crate::tui::demo::run(cli.global.clone()).await;
+        return crate::tui::demo::run(cli.global.open_options(None)).await;
     }
     match dispatch(&cli, command).await {
         Ok(code) => ExitCode::from(code),
@@ -515,7 +469,9 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
     store.check_layout().await?;
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Completions { .. } | Command::Demo => Ok(0),
+        Command::Completions { .. } => Ok(0),
+        #[cfg(feature = "tui")]
+        Command::Demo => Ok(0),
         Command::Init(a) => {
             let mode = match a.mode {
                 ModeArg::Hash => Mode::Hash,
@@ -607,12 +563,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         }
         Command::List(a) => {
             let now = now_ms();
-            let wanted = |r: &KeyRecord| match a.status {
-                StatusFilter::All => true,
-                StatusFilter::Active => r.status_at(now) == Status::Active,
-                StatusFilter::Revoked => r.status_at(now) == Status::Revoked,
-                StatusFilter::Expired => r.status_at(now) == Status::Expired,
-            };
+            let wanted = |r: &KeyRecord| a.status.admits(r.status_at(now));
             // Pages are written as they arrive, while the next ones are read.
             let mut list = ListWriter::new(&mut out, a.json)?;
             let mut left = a.limit.unwrap_or(usize::MAX);
@@ -755,7 +706,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
                         writeln!(
                             out,
                             "{}",
-                            serde_json::json!({"valid": false, "reason": reject_code(why)})
+                            serde_json::json!({"valid": false, "reason": why.code()})
                         )
                         .map_err(io)?;
                     } else {
@@ -1016,16 +967,6 @@ fn report_bulk(
     Ok(0)
 }
 
-fn reject_code(r: Rejection) -> &'static str {
-    match r {
-        Rejection::Unknown => "unknown",
-        Rejection::WrongSecret => "wrong_secret",
-        Rejection::BadChecksum => "bad_checksum",
-        Rejection::Revoked => "revoked",
-        Rejection::Expired => "expired",
-    }
-}
-
 /// Applies the format flags to a create request.
 pub fn apply_format(req: &mut CreateRequest, f: &FormatArgs) -> Result<()> {
     if f.tastypie {
@@ -1090,34 +1031,21 @@ fn rotate_request(a: &RotateArgs) -> Result<crate::store::RotateRequest> {
 
 /// `90d`, `12h` (from now) or an RFC 3339 time, as unix ms.
 pub fn parse_expiry(s: &str) -> Result<i64> {
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(now_ms().saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
-    }
-    match s.parse::<jiff::Timestamp>() {
-        Ok(ts) => Ok(ts.as_millisecond()),
-        Err(_) => Err(Error::Config(format!(
-            "invalid expiry {s:?}: give a duration (90d, 12h) or an RFC 3339 time (2027-01-31T00:00:00Z)"
-        ))),
-    }
+    crate::input::parse_expiry_at(s, now_ms()).map_err(|why| {
+        Error::Config(format!(
+            "invalid expiry {s:?}: {why} (2027-01-31T00:00:00Z)"
+        ))
+    })
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    const MAX: Duration = Duration::from_secs(100 * 366 * 24 * 3600);
-    match humantime::parse_duration(s) {
-        Ok(d) if d <= MAX => Ok(d),
-        Ok(_) => Err(Error::Config(format!(
-            "duration {s:?} is longer than 100 years"
-        ))),
-        Err(_) => Err(Error::Config(format!(
-            "invalid duration {s:?}: use e.g. 24h, 30m, 7d"
-        ))),
-    }
+    crate::input::parse_duration(s).map_err(Error::Config)
 }
 
 fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>> {
     let mut meta = BTreeMap::new();
     for p in pairs {
-        let (k, v) = crate::record::parse_meta_pair(p)
+        let (k, v) = crate::input::parse_meta_pair(p)
             .map_err(|e| Error::Config(format!("invalid --meta {p:?}: {e}")))?;
         meta.insert(k, v);
     }

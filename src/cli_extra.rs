@@ -100,7 +100,7 @@ pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Res
         MigrateTo::Sealed => Mode::Sealed,
     };
     if to == Mode::Hash && !confirm_drop_sealed(store, yes).await? {
-        return Ok(crate::cli::EXIT_DECLINED);
+        return Ok(crate::exit::EXIT_DECLINED);
     }
     let bar = Progress::new(0, "migrating");
     let report = store

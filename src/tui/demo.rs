@@ -6,8 +6,9 @@ use std::io::Write;
 use std::process::{Child, ExitCode, Stdio};
 use std::time::Duration;
 
-use crate::cli::{EXIT_ERROR, Global};
 use crate::error::{Error, Result};
+use crate::exit::EXIT_ERROR;
+use crate::open::OpenOptions;
 use crate::record::now_ms;
 use crate::store::{CreateRequest, Store};
 
@@ -195,7 +196,7 @@ pub async fn seed(store: &Store) -> Result<()> {
 }
 
 /// Runs `keytui demo`.
-pub async fn run(mut global: Global) -> ExitCode {
+pub async fn run(mut options: OpenOptions) -> ExitCode {
     let server = match DemoServer::start().await {
         Ok(s) => s,
         Err(e) => {
@@ -203,9 +204,9 @@ pub async fn run(mut global: Global) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    global.url = Some(server.url());
+    options.url = Some(server.url());
     let seeded = async {
-        let (store, _) = global.store(None).await?;
+        let (store, _) = options.store().await?;
         seed(&store).await
     }
     .await;
@@ -213,7 +214,7 @@ pub async fn run(mut global: Global) -> ExitCode {
         let _ = writeln!(std::io::stderr(), "keytui demo: seeding failed: {e}");
         return ExitCode::from(EXIT_ERROR);
     }
-    let code = super::run(global, None).await;
+    let code = super::run(options).await;
     drop(server);
     code
 }

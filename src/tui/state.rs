@@ -71,43 +71,7 @@ pub enum KeyHistory {
 }
 
 /// Which statuses the table shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    #[default]
-    All,
-    Active,
-    Revoked,
-    Expired,
-}
-
-impl StatusFilter {
-    pub fn next(self) -> Self {
-        match self {
-            StatusFilter::All => StatusFilter::Active,
-            StatusFilter::Active => StatusFilter::Revoked,
-            StatusFilter::Revoked => StatusFilter::Expired,
-            StatusFilter::Expired => StatusFilter::All,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusFilter::All => "all",
-            StatusFilter::Active => "active",
-            StatusFilter::Revoked => "revoked",
-            StatusFilter::Expired => "expired",
-        }
-    }
-
-    pub fn admits(self, s: Status) -> bool {
-        match self {
-            StatusFilter::All => true,
-            StatusFilter::Active => s == Status::Active,
-            StatusFilter::Revoked => s == Status::Revoked,
-            StatusFilter::Expired => s == Status::Expired,
-        }
-    }
-}
+pub use crate::input::StatusFilter;
 
 /// What the header says about the server.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -371,13 +335,13 @@ impl NewKeyForm {
         }
         let expires = self.value(field::EXPIRES);
         if !expires.is_empty() {
-            match parse_expiry_at(expires, now) {
+            match crate::input::parse_expiry_at(expires, now) {
                 Ok(t) if t <= now => errors[field::EXPIRES] = Some("that is in the past".into()),
                 Ok(t) => req.expires_at = Some(t),
                 Err(e) => errors[field::EXPIRES] = Some(e),
             }
         }
-        match crate::record::parse_meta_line(self.value(field::META)) {
+        match crate::input::parse_meta_line(self.value(field::META)) {
             Ok(meta) => req.meta = meta,
             Err(e) => errors[field::META] = Some(e),
         }
@@ -398,15 +362,6 @@ impl NewKeyForm {
                 .unwrap_or_default()
         })
     }
-}
-
-fn parse_expiry_at(s: &str, now: UnixMs) -> Result<UnixMs, String> {
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
-    }
-    s.parse::<jiff::Timestamp>()
-        .map(|t| t.as_millisecond())
-        .map_err(|_| "give a duration (90d, 12h) or an RFC 3339 time".to_owned())
 }
 
 /// The one-time view of a new key's secret.
@@ -1590,7 +1545,7 @@ fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<C
 
 /// The grace period of a rotate dialog whose fields are all right, or what is wrong.
 fn rotate_confirmed(state: &State, d: &RotateDialog) -> Result<Duration, String> {
-    let grace = crate::cli::parse_duration(d.grace.value().trim())
+    let grace = crate::input::parse_duration(d.grace.value().trim())
         .map_err(|_| "grace period: give a duration, e.g. 0s, 1h, 24h, 7d".to_owned())?;
     if let Some(typed) = &d.typed_ns
         && typed.value() != state.server.namespace
