@@ -7,22 +7,25 @@
 //! built, nor ratatui, crossterm, arboard or clap.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod conn;
 pub mod crypto;
 pub mod error;
 pub mod exit;
-pub mod gate;
 pub mod keygen;
-pub mod layout;
-pub mod migrate;
+pub mod meta;
 pub mod open;
 pub mod record;
+pub mod redis;
 pub mod sanitize;
 pub mod seal;
 pub mod store;
 pub mod verify;
 
 pub use error::{Error, Result};
+
+// Paths kept from before the `redis/`, `meta` and `store/` split (apps and the TUI use them).
+pub use self::meta as gate;
+pub use self::redis::{conn, layout};
+pub use self::store::migrate;
 
 #[cfg(any(feature = "cli", feature = "tui"))]
 pub mod input;

@@ -20,9 +20,9 @@ use redis::aio::ConnectionLike;
 use crate::conn::Conn;
 use crate::crypto::{self, Pepper};
 use crate::error::{Error, Result};
-use crate::gate::GatedConn;
 use crate::keygen::{ParsedToken, Secret, Token};
 use crate::layout::{Namespace, field};
+use crate::meta::GatedConn;
 use crate::record::{RecordError, SecretAlg, UnixMs, now_ms};
 use crate::store::{NamespaceMeta, Store};
 
@@ -93,7 +93,7 @@ impl std::fmt::Display for Rejection {
 ///
 /// Namespaces that hash with a pepper (`hmac-sha256`) need a [`Verifier`] with
 /// [`Verifier::with_pepper`]; here they give [`Error::Setup`]. This function does not read
-/// the namespace's layout version: call [`crate::gate::check_layout`] once at startup (a
+/// the namespace's layout version: call [`crate::meta::check_layout`] once at startup (a
 /// [`Verifier`] does that by itself).
 pub async fn verify(
     conn: &mut impl ConnectionLike,
@@ -258,7 +258,7 @@ pub(crate) async fn check(
 
 /// Verifies keys of one namespace for an app. Cheap to clone (the connection is shared
 /// and reconnects on its own); keep one in the app's state. Before its first round trip it
-/// checks the namespace's layout version once ([`crate::gate::check_layout`]) and refuses a
+/// checks the namespace's layout version once ([`crate::meta::check_layout`]) and refuses a
 /// newer layout with [`Error::Setup`] on every call.
 ///
 /// ```no_run

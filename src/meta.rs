@@ -1,5 +1,7 @@
-//! The layout gate: the one place that decides whether this keytui may read or write a
-//! namespace.
+//! A namespace's own record (`{ns}:meta`) and every check made against it: the storage
+//! mode, the layout gate (the one place that decides whether this keytui may read or write a
+//! namespace), and whether a pepper or master key fits the namespace. It reads `{ns}:meta`
+//! and never writes it (creating the namespace is [`crate::store::Store::init`]).
 //!
 //! `docs/redis-layout.md` says a reader that finds a newer layout must stop. Rather than
 //! trusting every command to ask, the check sits in the connection a [`crate::store::Store`]
@@ -15,7 +17,11 @@ use tokio::sync::OnceCell;
 
 use crate::conn::Conn;
 use crate::error::Result;
+use std::collections::HashMap;
+
+use crate::error::Error;
 use crate::layout::{LAYOUT_VERSION, Namespace, meta_field};
+use crate::record::{SecretAlg, UnixMs};
 
 /// The error code a refusal travels under inside the redis client (see
 /// [`crate::error::Error`]'s conversion, which turns it back into [`Error::Setup`]).
@@ -154,4 +160,107 @@ impl ConnectionLike for GatedConn {
     fn get_db(&self) -> i64 {
         self.inner.get_db()
     }
+}
+
+/// How secrets are kept in a namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Only a digest is stored; the secret is shown once.
+    Hash,
+    /// A digest plus an encrypted copy that `reveal` can open with the master key.
+    Sealed,
+    /// The raw secret, for legacy apps.
+    Plain,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Hash => "hash",
+            Mode::Sealed => "sealed",
+            Mode::Plain => "plain",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hash" => Some(Mode::Hash),
+            "sealed" => Some(Mode::Sealed),
+            "plain" => Some(Mode::Plain),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The namespace's settings, from `{ns}:meta`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamespaceMeta {
+    pub layout: u32,
+    pub mode: Mode,
+    /// How digests are made: `sha256`, or `hmac-sha256` when a pepper is used.
+    pub secret_alg: SecretAlg,
+    pub created_at: UnixMs,
+    pub production: bool,
+    pub pepper_check: Option<String>,
+    pub master_key_check: Option<String>,
+    /// Set while `keytui migrate` converts the namespace to another mode.
+    pub migrating_to: Option<Mode>,
+}
+
+impl NamespaceMeta {
+    /// The mode new records are written in (the target mode during a migration).
+    pub fn write_mode(&self) -> Mode {
+        self.migrating_to.unwrap_or(self.mode)
+    }
+
+    /// How new records store their secret (digests once a plain namespace migrates away).
+    pub fn write_alg(&self, has_pepper: bool) -> SecretAlg {
+        match (self.write_mode(), self.secret_alg) {
+            (Mode::Plain, _) => SecretAlg::Plain,
+            (_, SecretAlg::Plain) if has_pepper => SecretAlg::HmacSha256,
+            (_, SecretAlg::Plain) => SecretAlg::Sha256,
+            (_, alg) => alg,
+        }
+    }
+}
+
+pub(crate) fn parse_meta(ns: &Namespace, f: &HashMap<String, String>) -> Result<NamespaceMeta> {
+    let bad =
+        |what: &str| Error::Setup(format!("namespace {ns} has a malformed meta hash ({what})"));
+    let layout: u32 = f
+        .get(meta_field::LAYOUT)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("layout"))?;
+    if layout > LAYOUT_VERSION {
+        return Err(Error::Setup(format!(
+            "namespace {ns} uses layout version {layout}; this keytui knows up to {LAYOUT_VERSION}: upgrade keytui"
+        )));
+    }
+    let mode = f
+        .get(meta_field::MODE)
+        .and_then(|v| Mode::parse(v))
+        .ok_or_else(|| bad("mode"))?;
+    let secret_alg = f
+        .get("secret_alg")
+        .and_then(|v| SecretAlg::parse(v))
+        .ok_or_else(|| bad("secret_alg"))?;
+    Ok(NamespaceMeta {
+        layout,
+        mode,
+        secret_alg,
+        created_at: f
+            .get(meta_field::CREATED_AT)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        production: f.get(meta_field::PRODUCTION).map(String::as_str) == Some("1"),
+        pepper_check: f.get(meta_field::PEPPER_CHECK).cloned(),
+        master_key_check: f.get(meta_field::MASTER_KEY_CHECK).cloned(),
+        migrating_to: f.get(meta_field::MIGRATING_TO).and_then(|v| Mode::parse(v)),
+    })
 }
