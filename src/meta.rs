@@ -16,6 +16,7 @@ use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
 use crate::conn::Conn;
+use crate::crypto::Pepper;
 use crate::error::Result;
 use std::collections::HashMap;
 
@@ -263,4 +264,49 @@ pub(crate) fn parse_meta(ns: &Namespace, f: &HashMap<String, String>) -> Result<
         master_key_check: f.get(meta_field::MASTER_KEY_CHECK).cloned(),
         migrating_to: f.get(meta_field::MIGRATING_TO).and_then(|v| Mode::parse(v)),
     })
+}
+
+/// Reads `{ns}:meta`; `None` when nothing was created in the namespace yet.
+pub async fn read_meta(
+    c: &mut (impl ConnectionLike + Send),
+    ns: &Namespace,
+) -> Result<Option<NamespaceMeta>> {
+    let raw: HashMap<Vec<u8>, Vec<u8>> = redis::cmd("HGETALL")
+        .arg(ns.meta_key())
+        .query_async(c)
+        .await?;
+    let fields = lossy(raw);
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    parse_meta(ns, &fields).map(Some)
+}
+
+/// Whether `pepper` fits a namespace: an `hmac-sha256` namespace needs one, and it must
+/// match the stored check value (when the namespace stores one). Other namespaces take any.
+pub fn check_pepper(ns: &Namespace, meta: &NamespaceMeta, pepper: Option<&Pepper>) -> Result<()> {
+    match (meta.secret_alg, pepper, &meta.pepper_check) {
+        (SecretAlg::HmacSha256, None, _) => Err(Error::Setup(format!(
+            "namespace {ns} hashes secrets with a pepper: set KEYTUI_PEPPER"
+        ))),
+        (SecretAlg::HmacSha256, Some(p), Some(check)) if &p.check_value() != check => {
+            Err(Error::Setup(format!(
+                "KEYTUI_PEPPER does not match the pepper of namespace {ns}"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Decodes a hash read as bytes; invalid UTF-8 becomes U+FFFD, so one damaged field makes
+/// one record malformed instead of failing a whole page.
+pub(crate) fn lossy(raw: HashMap<Vec<u8>, Vec<u8>>) -> HashMap<String, String> {
+    raw.into_iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect()
 }

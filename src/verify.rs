@@ -23,8 +23,8 @@ use crate::error::{Error, Result};
 use crate::keygen::{ParsedToken, Secret, Token};
 use crate::layout::{Namespace, field};
 use crate::meta::GatedConn;
+use crate::meta::NamespaceMeta;
 use crate::record::{RecordError, SecretAlg, UnixMs, now_ms};
-use crate::store::{NamespaceMeta, Store};
 
 /// ARGV: now. Records a use without creating a record for an unknown id.
 const TOUCH: &str = r"
@@ -338,24 +338,21 @@ impl Verifier {
     /// startup to fail fast instead of rejecting every key.
     pub async fn check_namespace(&self) -> Result<Option<NamespaceMeta>> {
         self.conn.check().await?;
-        let store = Store::new(self.conn.inner(), self.ns.clone());
-        let Some(meta) = store.meta().await? else {
+        let Some(meta) = crate::meta::read_meta(&mut self.conn.inner(), &self.ns).await? else {
             return Ok(None);
         };
-        if meta.secret_alg == SecretAlg::HmacSha256 {
-            let Some(pepper) = &self.pepper else {
-                return Err(Error::Setup(format!(
-                    "namespace {} hashes secrets with a pepper: set KEYTUI_PEPPER",
-                    self.ns
-                )));
-            };
-            if meta.pepper_check.as_deref() != Some(pepper.check_value().as_str()) {
-                return Err(Error::Setup(format!(
-                    "KEYTUI_PEPPER does not match the pepper of namespace {}",
-                    self.ns
-                )));
-            }
+        // Stricter than the store: a peppered namespace without a stored check value is
+        // refused here too, since a verifier cannot tell a wrong pepper from wrong secrets.
+        if meta.secret_alg == SecretAlg::HmacSha256
+            && self.pepper.is_some()
+            && meta.pepper_check.is_none()
+        {
+            return Err(Error::Setup(format!(
+                "KEYTUI_PEPPER does not match the pepper of namespace {}",
+                self.ns
+            )));
         }
+        crate::meta::check_pepper(&self.ns, &meta, self.pepper.as_deref())?;
         Ok(Some(meta))
     }
 

@@ -10,7 +10,7 @@ use crate::conn::Conn;
 use crate::crypto::Pepper;
 use crate::error::Result;
 use crate::layout::Namespace;
-use crate::meta::GatedConn;
+use crate::meta::{GatedConn, lossy};
 #[allow(unused_imports)]
 use crate::redis::scripts::*;
 use crate::seal::MasterKey;

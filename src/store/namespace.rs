@@ -6,7 +6,7 @@ use redis::AsyncCommands;
 use crate::crypto::Pepper;
 use crate::error::{Error, Result};
 use crate::layout::{LAYOUT_VERSION, meta_field};
-use crate::meta::parse_meta;
+
 use crate::record::{SecretAlg, now_ms};
 use crate::seal::MasterKey;
 
@@ -15,12 +15,7 @@ use super::*;
 impl Store {
     /// The namespace settings, or `None` when nothing was created in it yet.
     pub async fn meta(&self) -> Result<Option<NamespaceMeta>> {
-        let mut c = self.conn.clone();
-        let fields = lossy(c.hgetall(self.ns.meta_key()).await?);
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        parse_meta(&self.ns, &fields).map(Some)
+        crate::meta::read_meta(&mut self.conn.clone(), &self.ns).await
     }
 
     /// Creates the namespace explicitly. Fails if it exists with other settings.
@@ -150,19 +145,7 @@ impl Store {
     }
 
     pub(crate) fn check_pepper(&self, meta: &NamespaceMeta) -> Result<()> {
-        match (meta.secret_alg, &self.pepper, &meta.pepper_check) {
-            (SecretAlg::HmacSha256, None, _) => Err(Error::Setup(format!(
-                "namespace {} hashes secrets with a pepper: set KEYTUI_PEPPER",
-                self.ns
-            ))),
-            (SecretAlg::HmacSha256, Some(p), Some(check)) if &p.check_value() != check => {
-                Err(Error::Setup(format!(
-                    "KEYTUI_PEPPER does not match the pepper of namespace {}",
-                    self.ns
-                )))
-            }
-            _ => Ok(()),
-        }
+        crate::meta::check_pepper(&self.ns, meta, self.pepper.as_ref())
     }
 
     // ---- create ---------------------------------------------------------------------

@@ -174,19 +174,6 @@ pub(crate) fn hash_pairs(v: &Value) -> Option<Vec<(&str, &str)>> {
     }
 }
 
-/// Decodes a hash read as bytes; invalid UTF-8 becomes U+FFFD, so one damaged field makes
-/// one record malformed instead of failing a whole page.
-pub(crate) fn lossy(raw: HashMap<Vec<u8>, Vec<u8>>) -> HashMap<String, String> {
-    raw.into_iter()
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(&k).into_owned(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
-        .collect()
-}
-
 impl Store {
     /// One key's record.
     pub async fn get(&self, id: &str) -> Result<KeyRecord> {
