@@ -35,8 +35,6 @@ pub mod app;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "cli")]
-pub mod cli_extra;
-#[cfg(feature = "cli")]
 pub mod clipboard_hold;
 #[cfg(feature = "cli")]
 pub mod logging;
