@@ -38,8 +38,7 @@ pub(crate) async fn confirm_delete_malformed(
         )));
     }
     eprint!("delete {what}? [y/N] ");
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(io)?;
+    let answer = read_answer().await?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(Some(ids))
     } else {
@@ -83,8 +82,7 @@ pub(crate) async fn select_confirmed(
         )));
     }
     eprint!("{verb} {what}? [y/N] ");
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(io)?;
+    let answer = read_answer().await?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(Some(ids))
     } else {
@@ -135,8 +133,7 @@ pub async fn confirm_production(store: &Store, verb: &str, id: &str, yes: bool) 
     }
     eprint!("namespace {ns} is marked production; type its name to {verb} {id}: ");
     let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(io)?;
+    let line = read_answer().await?;
     if line.trim() == ns {
         Ok(())
     } else {
@@ -144,4 +141,27 @@ pub async fn confirm_production(store: &Store, verb: &str, id: &str, yes: bool) 
             "not confirmed: {id} was not changed"
         )))
     }
+}
+
+/// One line typed at a prompt, read on a blocking thread so no runtime worker waits on the
+/// terminal.
+pub(crate) async fn read_answer() -> Result<String> {
+    tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    })
+    .await
+    .map_err(|e| Error::Config(format!("the prompt stopped: {e}")))?
+    .map_err(io)
+}
+
+/// [`read_secret_input`] on a blocking thread (a terminal read without echo, or all of a
+/// pipe), so no runtime worker waits on standard input.
+pub(crate) async fn read_secret(what: &'static str) -> Result<String> {
+    tokio::task::spawn_blocking(move || read_secret_input(what))
+        .await
+        .map_err(|e| Error::Config(format!("reading the {what} stopped: {e}")))?
 }

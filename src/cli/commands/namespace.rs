@@ -1,6 +1,6 @@
 //! `init`, `doctor` and `migrate`: the namespace as a whole.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use crate::cli::args::*;
 use crate::cli::output::*;
@@ -183,8 +183,7 @@ pub(crate) async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool
         eprint!("{what}.\nGo on? [y/N] ");
     }
     let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(io)?;
+    let answer = crate::cli::prompt::read_answer().await?;
     let answer = answer.trim();
     let confirmed = if production {
         answer == ns

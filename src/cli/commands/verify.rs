@@ -15,7 +15,7 @@ use crate::store::{Store, Verdict};
 
 pub(crate) async fn verify(store: Store, a: VerifyArgs) -> Result<u8> {
     let mut out = std::io::stdout();
-    let input = read_secret_input(if a.token { "token" } else { "secret" })?;
+    let input = read_secret(if a.token { "token" } else { "secret" }).await?;
     let verdict = if a.token {
         store.verify_token(&input).await?
     } else {
