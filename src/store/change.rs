@@ -263,4 +263,37 @@ impl Store {
     }
 
     // ---- verify ---------------------------------------------------------------------
+
+    /// Rewrites when a key was made, when it expired (a past time, which `create` refuses)
+    /// and when it was last used: the record fields and the index score together, as the
+    /// layout requires. For seeding sample data (`keytui demo`); it logs no event.
+    pub async fn backdate(
+        &self,
+        id: &str,
+        created_at: UnixMs,
+        expired_at: Option<UnixMs>,
+        last_used_at: Option<UnixMs>,
+    ) -> Result<()> {
+        let mut c = self.conn();
+        let mut hset = redis::cmd("HSET");
+        hset.arg(self.ns.record_key(id))
+            .arg(field::CREATED_AT)
+            .arg(created_at);
+        if let Some(past) = expired_at {
+            hset.arg(field::EXPIRES_AT).arg(past);
+        }
+        if let Some(used) = last_used_at {
+            hset.arg(field::LAST_USED_AT).arg(used);
+        }
+        hset.query_async::<()>(&mut c).await?;
+        // The index is scored by created_at (a separate slot on a cluster: its own command).
+        redis::cmd("ZADD")
+            .arg(self.ns.index_key())
+            .arg("XX")
+            .arg(created_at)
+            .arg(id)
+            .query_async::<()>(&mut c)
+            .await?;
+        Ok(())
+    }
 }
