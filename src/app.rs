@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, EXIT_ERROR};
+use crate::cli::Cli;
+use crate::exit::EXIT_ERROR;
 
 /// Runs keytui with parsed arguments.
 pub fn main(mut cli: Cli) -> ExitCode {
@@ -29,6 +30,8 @@ pub fn main(mut cli: Cli) -> ExitCode {
     };
     match cli.command.take() {
         Some(command) => runtime.block_on(crate::cli::run_command(cli, command)),
-        None => runtime.block_on(crate::tui::run(cli.global, cli.url_arg)),
+        None => runtime.block_on(crate::tui::run(
+            cli.global.open_options(cli.url_arg.as_deref()),
+        )),
     }
 }

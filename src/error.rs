@@ -61,7 +61,7 @@ impl Error {
 
 impl From<redis::RedisError> for Error {
     fn from(e: redis::RedisError) -> Self {
-        if e.code() == Some(crate::gate::REFUSED_CODE) {
+        if e.code() == Some(crate::meta::REFUSED_CODE) {
             return Error::Setup(one_line(e.detail().unwrap_or("namespace refused")));
         }
         let text = one_line(&e.to_string());

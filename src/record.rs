@@ -271,70 +271,6 @@ fn short(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// One metadata pair, `key=value`: the first `=` splits, the key must not be empty, the
-/// value is taken as it is (commas, `=` and spaces included). The CLI's `--meta` and the
-/// TUI's metadata field both read pairs with this.
-pub fn parse_meta_pair(s: &str) -> Result<(String, String), String> {
-    let Some((k, v)) = s.split_once('=') else {
-        return Err("use key=value".into());
-    };
-    if k.is_empty() {
-        return Err("empty key".into());
-    }
-    Ok((k.to_owned(), v.to_owned()))
-}
-
-/// A line of metadata pairs separated by spaces, as the TUI's metadata field takes them:
-/// `owner=team-a scopes=read,write note="two words"`. Double or single quotes keep spaces
-/// in a pair (anywhere in it), and a backslash takes the next character as it is (outside
-/// single quotes). Each pair is read by [`parse_meta_pair`].
-pub fn parse_meta_line(s: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut meta = BTreeMap::new();
-    for word in split_words(s)? {
-        let (k, v) = parse_meta_pair(&word).map_err(|e| format!("{word:?}: {e}"))?;
-        meta.insert(k, v);
-    }
-    Ok(meta)
-}
-
-/// Splits at unquoted whitespace, removing the quotes and backslashes (a small shell-like
-/// word splitter: no variables, no globs).
-fn split_words(s: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if let Some(w) = word.take() {
-                    words.push(w);
-                }
-            }
-            '"' | '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        None => return Err(format!("missing closing {c}")),
-                        Some(q) if q == c => break,
-                        Some('\\') if c == '"' => match chars.next() {
-                            Some(e) => w.push(e),
-                            None => return Err(format!("missing closing {c}")),
-                        },
-                        Some(q) => w.push(q),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some(e) => word.get_or_insert_with(String::new).push(e),
-                None => return Err("a backslash at the end".into()),
-            },
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    Ok(words)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,38 +303,6 @@ mod tests {
         f[2] = ("status", "revoked");
         let rec = KeyRecord::from_fields("K1", &fields(&f)).unwrap();
         assert_eq!(rec.status_at(5000), Status::Revoked);
-    }
-
-    #[test]
-    fn metadata_lines_keep_commas_and_quoted_spaces() {
-        let m =
-            parse_meta_line(r#"owner=team-a scopes=read,write note="two words" x='a "b"' y=c\ d"#)
-                .unwrap();
-        let got: Vec<(&str, &str)> = m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(
-            got,
-            [
-                ("note", "two words"),
-                ("owner", "team-a"),
-                ("scopes", "read,write"),
-                ("x", "a \"b\""),
-                ("y", "c d"),
-            ]
-        );
-        assert_eq!(parse_meta_line("  ").unwrap().len(), 0);
-        assert_eq!(parse_meta_line("k=a=b").unwrap()["k"], "a=b");
-        assert_eq!(parse_meta_line("k=").unwrap()["k"], "");
-        assert!(
-            parse_meta_line("novalue")
-                .unwrap_err()
-                .contains("key=value")
-        );
-        assert!(parse_meta_line("=v").unwrap_err().contains("empty key"));
-        assert!(
-            parse_meta_line(r#"k="open"#)
-                .unwrap_err()
-                .contains("closing")
-        );
     }
 
     #[test]

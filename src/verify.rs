@@ -20,11 +20,11 @@ use redis::aio::ConnectionLike;
 use crate::conn::Conn;
 use crate::crypto::{self, Pepper};
 use crate::error::{Error, Result};
-use crate::gate::GatedConn;
 use crate::keygen::{ParsedToken, Secret, Token};
 use crate::layout::{Namespace, field};
+use crate::meta::GatedConn;
+use crate::meta::NamespaceMeta;
 use crate::record::{RecordError, SecretAlg, UnixMs, now_ms};
-use crate::store::{NamespaceMeta, Store};
 
 /// ARGV: now. Records a use without creating a record for an unknown id.
 const TOUCH: &str = r"
@@ -93,7 +93,7 @@ impl std::fmt::Display for Rejection {
 ///
 /// Namespaces that hash with a pepper (`hmac-sha256`) need a [`Verifier`] with
 /// [`Verifier::with_pepper`]; here they give [`Error::Setup`]. This function does not read
-/// the namespace's layout version: call [`crate::gate::check_layout`] once at startup (a
+/// the namespace's layout version: call [`crate::meta::check_layout`] once at startup (a
 /// [`Verifier`] does that by itself).
 pub async fn verify(
     conn: &mut impl ConnectionLike,
@@ -258,7 +258,7 @@ pub(crate) async fn check(
 
 /// Verifies keys of one namespace for an app. Cheap to clone (the connection is shared
 /// and reconnects on its own); keep one in the app's state. Before its first round trip it
-/// checks the namespace's layout version once ([`crate::gate::check_layout`]) and refuses a
+/// checks the namespace's layout version once ([`crate::meta::check_layout`]) and refuses a
 /// newer layout with [`Error::Setup`] on every call.
 ///
 /// ```no_run
@@ -338,24 +338,21 @@ impl Verifier {
     /// startup to fail fast instead of rejecting every key.
     pub async fn check_namespace(&self) -> Result<Option<NamespaceMeta>> {
         self.conn.check().await?;
-        let store = Store::new(self.conn.inner(), self.ns.clone());
-        let Some(meta) = store.meta().await? else {
+        let Some(meta) = crate::meta::read_meta(&mut self.conn.inner(), &self.ns).await? else {
             return Ok(None);
         };
-        if meta.secret_alg == SecretAlg::HmacSha256 {
-            let Some(pepper) = &self.pepper else {
-                return Err(Error::Setup(format!(
-                    "namespace {} hashes secrets with a pepper: set KEYTUI_PEPPER",
-                    self.ns
-                )));
-            };
-            if meta.pepper_check.as_deref() != Some(pepper.check_value().as_str()) {
-                return Err(Error::Setup(format!(
-                    "KEYTUI_PEPPER does not match the pepper of namespace {}",
-                    self.ns
-                )));
-            }
+        // Stricter than the store: a peppered namespace without a stored check value is
+        // refused here too, since a verifier cannot tell a wrong pepper from wrong secrets.
+        if meta.secret_alg == SecretAlg::HmacSha256
+            && self.pepper.is_some()
+            && meta.pepper_check.is_none()
+        {
+            return Err(Error::Setup(format!(
+                "KEYTUI_PEPPER does not match the pepper of namespace {}",
+                self.ns
+            )));
         }
+        crate::meta::check_pepper(&self.ns, &meta, self.pepper.as_deref())?;
         Ok(Some(meta))
     }
 

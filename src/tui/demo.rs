@@ -6,8 +6,9 @@ use std::io::Write;
 use std::process::{Child, ExitCode, Stdio};
 use std::time::Duration;
 
-use crate::cli::{EXIT_ERROR, Global};
 use crate::error::{Error, Result};
+use crate::exit::EXIT_ERROR;
+use crate::open::OpenOptions;
 use crate::record::now_ms;
 use crate::store::{CreateRequest, Store};
 
@@ -154,29 +155,12 @@ pub async fn seed(store: &Store) -> Result<()> {
         };
         let created = store.create(&req).await?;
         let id = &created.record.id;
-        let record_key = store.namespace().record_key(id);
-        let mut c = store.conn();
         // Expired: a past expiry is written directly (create refuses one).
         let expired_at = matches!(i % 10, 2 | 7).then(|| now - (i as i64 + 1) * DAY);
         let created_at = demo_created_at(i, now, expired_at);
-        let mut hset = redis::cmd("HSET");
-        hset.arg(&record_key)
-            .arg(crate::layout::field::CREATED_AT)
-            .arg(created_at);
-        if let Some(past) = expired_at {
-            hset.arg(crate::layout::field::EXPIRES_AT).arg(past);
-        }
-        if let Some(used) = demo_last_used_at(i, now, created_at, expired_at) {
-            hset.arg(crate::layout::field::LAST_USED_AT).arg(used);
-        }
-        hset.query_async::<()>(&mut c).await?;
-        // The index is scored by created_at (a separate slot on a cluster: its own command).
-        redis::cmd("ZADD")
-            .arg(store.namespace().index_key())
-            .arg("XX")
-            .arg(created_at)
-            .arg(id)
-            .query_async::<()>(&mut c)
+        let last_used = demo_last_used_at(i, now, created_at, expired_at);
+        store
+            .backdate(id, created_at, expired_at, last_used)
             .await?;
         if i % 8 == 6 {
             revoke.push((created.record.id, i));
@@ -195,7 +179,7 @@ pub async fn seed(store: &Store) -> Result<()> {
 }
 
 /// Runs `keytui demo`.
-pub async fn run(mut global: Global) -> ExitCode {
+pub async fn run(mut options: OpenOptions) -> ExitCode {
     let server = match DemoServer::start().await {
         Ok(s) => s,
         Err(e) => {
@@ -203,9 +187,9 @@ pub async fn run(mut global: Global) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    global.url = Some(server.url());
+    options.url = Some(server.url());
     let seeded = async {
-        let (store, _) = global.store(None).await?;
+        let (store, _) = options.store().await?;
         seed(&store).await
     }
     .await;
@@ -213,7 +197,7 @@ pub async fn run(mut global: Global) -> ExitCode {
         let _ = writeln!(std::io::stderr(), "keytui demo: seeding failed: {e}");
         return ExitCode::from(EXIT_ERROR);
     }
-    let code = super::run(global, None).await;
+    let code = super::run(options).await;
     drop(server);
     code
 }

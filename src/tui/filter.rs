@@ -14,7 +14,7 @@ use super::row::Row;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use crate::record::{Status, UnixMs};
+use crate::record::UnixMs;
 
 /// Rows scored between two looks at whether the job is still wanted.
 const CHECK_EVERY: usize = 4096;
@@ -41,44 +41,8 @@ pub struct Filtered {
     pub ranked: bool,
 }
 
-/// Which statuses the table shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    #[default]
-    All,
-    Active,
-    Revoked,
-    Expired,
-}
-
-impl StatusFilter {
-    pub fn next(self) -> Self {
-        match self {
-            StatusFilter::All => StatusFilter::Active,
-            StatusFilter::Active => StatusFilter::Revoked,
-            StatusFilter::Revoked => StatusFilter::Expired,
-            StatusFilter::Expired => StatusFilter::All,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusFilter::All => "all",
-            StatusFilter::Active => "active",
-            StatusFilter::Revoked => "revoked",
-            StatusFilter::Expired => "expired",
-        }
-    }
-
-    pub fn admits(self, s: Status) -> bool {
-        match self {
-            StatusFilter::All => true,
-            StatusFilter::Active => s == Status::Active,
-            StatusFilter::Revoked => s == Status::Revoked,
-            StatusFilter::Expired => s == Status::Expired,
-        }
-    }
-}
+/// Which statuses the table shows (one type with the CLI's `--status`).
+pub use crate::input::StatusFilter;
 
 /// The previous matches a narrowing run starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]

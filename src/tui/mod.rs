@@ -34,7 +34,8 @@ use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
-use crate::cli::{EXIT_ERROR, Global};
+use crate::exit::EXIT_ERROR;
+use crate::open::OpenOptions;
 use crate::record::now_ms;
 
 use self::clipboard::Clipboard;
@@ -42,11 +43,11 @@ use self::config::Config;
 use self::msg::{ClipCmd, Msg, Out, SyncCmd};
 use self::state::{ServerInfo, State};
 
-/// Runs the TUI against the Redis of `global` / `positional_url`; returns the exit code.
-pub async fn run(global: Global, positional_url: Option<String>) -> ExitCode {
+/// Runs the TUI against the Redis `options` name; returns the exit code.
+pub async fn run(options: OpenOptions) -> ExitCode {
     let started = Instant::now();
     let timing = std::env::var_os("KEYTUI_LOG").is_some();
-    let (store, opts) = match global.store(positional_url.as_deref()).await {
+    let (store, opts) = match options.store().await {
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(

@@ -290,13 +290,13 @@ impl NewKeyForm {
         }
         let expires = self.value(field::EXPIRES);
         if !expires.is_empty() {
-            match parse_expiry_at(expires, now) {
+            match crate::input::parse_expiry_at(expires, now) {
                 Ok(t) if t <= now => errors[field::EXPIRES] = Some("that is in the past".into()),
                 Ok(t) => req.expires_at = Some(t),
                 Err(e) => errors[field::EXPIRES] = Some(e),
             }
         }
-        match crate::record::parse_meta_line(self.value(field::META)) {
+        match crate::input::parse_meta_line(self.value(field::META)) {
             Ok(meta) => req.meta = meta,
             Err(e) => errors[field::META] = Some(e),
         }
@@ -317,15 +317,6 @@ impl NewKeyForm {
                 .unwrap_or_default()
         })
     }
-}
-
-fn parse_expiry_at(s: &str, now: UnixMs) -> Result<UnixMs, String> {
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
-    }
-    s.parse::<jiff::Timestamp>()
-        .map(|t| t.as_millisecond())
-        .map_err(|_| "give a duration (90d, 12h) or an RFC 3339 time".to_owned())
 }
 
 /// The one-time view of a new key's secret.

@@ -574,7 +574,7 @@ fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<O
 
 /// The grace period of a rotate dialog whose fields are all right, or what is wrong.
 fn rotate_confirmed(state: &State, d: &RotateDialog) -> Result<Duration, String> {
-    let grace = crate::cli::parse_duration(d.grace.value().trim())
+    let grace = crate::input::parse_duration(d.grace.value().trim())
         .map_err(|_| "grace period: give a duration, e.g. 0s, 1h, 24h, 7d".to_owned())?;
     if let Some(typed) = &d.typed_ns
         && typed.value() != state.server.namespace

@@ -13,25 +13,10 @@ use crate::error::{Error, Result};
 use crate::keygen::{self, Secret};
 use crate::layout::{field, is_lookup_safe_id, meta_field};
 use crate::record::{KeyRecord, SecretAlg, UnixMs, now_ms};
+use crate::redis::scripts::{CONVERT_PLAIN, DROP_SEALED};
 use crate::store::{
     Mode, NamespaceMeta, PendingKey, Store, hash_pairs, record_fields, shape_fields,
 };
-
-/// Replaces a plaintext secret by its digest (and optionally a sealed copy), only if the
-/// record still holds that plaintext. ARGV: plaintext, new alg, new secret, sealed or ''.
-const CONVERT_PLAIN: &str = r"
-if redis.call('HGET', KEYS[1], 'secret_alg') ~= 'plain' then return 0 end
-if redis.call('HGET', KEYS[1], 'secret') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'secret_alg', ARGV[2], 'secret', ARGV[3])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'secret_sealed', ARGV[4]) end
-return 1";
-
-/// Drops the sealed copy of a record (sealed -> hash).
-const DROP_SEALED: &str = r"
-if redis.call('HEXISTS', KEYS[1], 'secret_sealed') == 0 then return 0 end
-if redis.call('HGET', KEYS[1], 'secret_alg') == 'plain' then return 0 end
-redis.call('HDEL', KEYS[1], 'secret_sealed')
-return 1";
 
 /// What a migration did.
 #[derive(Clone, Debug, Default, serde::Serialize)]

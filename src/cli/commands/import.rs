@@ -1,144 +1,20 @@
-//! CLI commands around storage modes and hygiene: `reveal`, `migrate`, `import`, `check`,
-//! and the confirmation asked in production namespaces.
+//! `import`: keys made elsewhere (JSON lines, a django-tastypie ApiKey export).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{Read, Write};
 
 use serde_json::Value;
 
-use crate::cli::{ImportArgs, ImportFormat, MigrateTo, Progress, io, json_err};
+use crate::cli::args::*;
+use crate::cli::output::*;
+use crate::cli::progress::Progress;
+
 use crate::error::{Error, Result};
-use crate::keygen::{Secret, Token};
-use crate::migrate::ImportItem;
-use crate::store::{Mode, Store};
 
-/// In a production namespace, `revoke` and `delete` need `--yes` or the namespace's name
-/// typed on the terminal.
-pub async fn confirm_production(store: &Store, verb: &str, id: &str, yes: bool) -> Result<()> {
-    let production = store.meta().await?.is_some_and(|m| m.production);
-    if !production || yes {
-        return Ok(());
-    }
-    let ns = store.namespace().as_str();
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Config(format!(
-            "namespace {ns} is marked production: add --yes to {verb} {id}"
-        )));
-    }
-    eprint!("namespace {ns} is marked production; type its name to {verb} {id}: ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(io)?;
-    if line.trim() == ns {
-        Ok(())
-    } else {
-        Err(Error::Config(format!(
-            "not confirmed: {id} was not changed"
-        )))
-    }
-}
+use crate::keygen::Secret;
 
-pub async fn reveal(store: &Store, id: &str, json: bool) -> Result<u8> {
-    let secret = store.reveal(id).await?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"id": id, "secret": secret.expose()})
-        )
-        .map_err(io)?;
-    } else {
-        writeln!(out, "{}", secret.expose()).map_err(io)?;
-    }
-    Ok(0)
-}
-
-/// Before `migrate --to hash` drops sealed copies: the count, and a confirmation (a
-/// terminal: `y`, or the namespace name in a production namespace; elsewhere `--yes`).
-/// `Ok(false)`: declined, nothing changed.
-async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool> {
-    let page = store.list_all(|_, _| {}).await?;
-    let sealed = page.records.iter().filter(|r| r.sealed).count();
-    if sealed == 0 || yes {
-        return Ok(true);
-    }
-    let ns = store.namespace().as_str();
-    let production = store.meta().await?.is_some_and(|m| m.production);
-    let what = format!(
-        "migrating namespace {ns} to hash deletes the sealed copies of {sealed} key{}: their \
-         secrets can never be revealed again (this cannot be undone)",
-        if sealed == 1 { "" } else { "s" }
-    );
-    let stdin = std::io::stdin();
-    if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::Config(format!("{what}: add --yes to confirm")));
-    }
-    if production {
-        eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");
-    } else {
-        eprint!("{what}.\nGo on? [y/N] ");
-    }
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(io)?;
-    let answer = answer.trim();
-    let confirmed = if production {
-        answer == ns
-    } else {
-        matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes")
-    };
-    if !confirmed {
-        eprintln!("keytui: nothing changed");
-    }
-    Ok(confirmed)
-}
-
-pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Result<u8> {
-    let to = match to {
-        MigrateTo::Hash => Mode::Hash,
-        MigrateTo::Sealed => Mode::Sealed,
-    };
-    if to == Mode::Hash && !confirm_drop_sealed(store, yes).await? {
-        return Ok(crate::cli::EXIT_DECLINED);
-    }
-    let bar = Progress::new(0, "migrating");
-    let report = store
-        .migrate(to, None, |n, total| bar.set(n, total))
-        .await?;
-    bar.finish();
-    let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;
-    } else {
-        writeln!(
-            out,
-            "namespace {} is now in {} mode: {} keys examined, {} converted",
-            store.namespace(),
-            report.to,
-            report.examined,
-            report.converted
-        )
-        .map_err(io)?;
-        if report.digest_only > 0 {
-            writeln!(
-                out,
-                "{} keys were stored as digests only: their secrets are unknown, so they stay unsealed (reveal will refuse them)",
-                report.digest_only
-            )
-            .map_err(io)?;
-        }
-        if report.malformed > 0 {
-            writeln!(
-                out,
-                "{} malformed records were left unchanged (see keytui doctor)",
-                report.malformed
-            )
-            .map_err(io)?;
-        }
-    }
-    Ok(0)
-}
+use crate::store::Store;
+use crate::store::migrate::ImportItem;
 
 pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
     let mut text = String::new();
@@ -328,7 +204,7 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
 /// The username of a tastypie row: `username` (hand-made exports), or django dumpdata's
 /// `fields.user`, which is `["alice"]` with `--natural-foreign`. A bare user primary key
 /// names no user this side can know: refused, with the flag that fixes it.
-fn tastypie_user(line: usize, v: &Value) -> Result<String> {
+pub(crate) fn tastypie_user(line: usize, v: &Value) -> Result<String> {
     let bad = |what: String| Error::Config(format!("import: line {line}: {what}"));
     let field = |k: &str| v.get(k).or_else(|| v.get("fields").and_then(|f| f.get(k)));
     if let Some(Value::String(u)) = field("username") {
@@ -349,7 +225,7 @@ fn tastypie_user(line: usize, v: &Value) -> Result<String> {
     }
 }
 
-fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<ImportItem> {
+pub(crate) fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<ImportItem> {
     let bad = |what: &str| Error::Config(format!("import: line {line}: {what}"));
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     // django dumpdata rows keep their fields under "fields"
@@ -421,65 +297,4 @@ fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<Import
             Some(_) => return Err(bad("status must be active or revoked")),
         },
     })
-}
-
-/// `keytui check`: the token's shape and checksum, offline. Exit 0 when the token is well
-/// formed and its checksum (if it has one) is right, 1 otherwise.
-pub fn check(json: bool) -> Result<u8> {
-    let mut text = String::new();
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024)
-        .read_to_string(&mut text)
-        .map_err(|_| Error::Config("the token on standard input is not UTF-8".into()))?;
-    let text = zeroize::Zeroizing::new(text);
-    let token = text.trim();
-    let mut out = std::io::stdout().lock();
-    let (ok, report) = match Token::parse(token) {
-        Err(e) => (
-            false,
-            serde_json::json!({"valid": false, "reason": e.to_string()}),
-        ),
-        Ok(p) => {
-            let checksum = p.checksum_valid();
-            (
-                checksum,
-                serde_json::json!({
-                    "valid": checksum,
-                    "prefix": p.prefix,
-                    "id": p.id,
-                    "checksum": if checksum { "valid" } else { "invalid or absent" },
-                }),
-            )
-        }
-    };
-    if json {
-        writeln!(out, "{report}").map_err(io)?;
-    } else if ok {
-        writeln!(
-            out,
-            "well-formed keytui token: id {}{}, checksum valid",
-            report["id"].as_str().unwrap_or_default(),
-            report["prefix"]
-                .as_str()
-                .map(|p| format!(", prefix {p}"))
-                .unwrap_or_default()
-        )
-        .map_err(io)?;
-    } else if report["id"].is_string() {
-        writeln!(
-            out,
-            "checksum invalid or absent: a typo, or a token made with --no-checksum (id {})",
-            report["id"].as_str().unwrap_or_default()
-        )
-        .map_err(io)?;
-    } else {
-        writeln!(
-            out,
-            "not a keytui token: {}",
-            report["reason"].as_str().unwrap_or_default()
-        )
-        .map_err(io)?;
-    }
-    Ok(if ok { 0 } else { 1 })
 }

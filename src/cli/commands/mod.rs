@@ -1,0 +1,10 @@
+//! One file per command group; each function runs one command on an open store and
+//! returns its exit code. Argument types come from [`super::args`], printing from
+//! [`super::output`]; no file here calls another.
+
+pub(crate) mod change;
+pub(crate) mod events;
+pub(crate) mod import;
+pub(crate) mod keys;
+pub(crate) mod namespace;
+pub(crate) mod verify;

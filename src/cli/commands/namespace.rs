@@ -1,0 +1,243 @@
+//! `init`, `doctor` and `migrate`: the namespace as a whole.
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::args::*;
+use crate::cli::output::*;
+use crate::cli::progress::Progress;
+use crate::cli::prompt::*;
+use crate::conn::ConnectOptions;
+use crate::error::{Error, Result};
+use crate::exit::EXIT_DECLINED;
+
+use crate::store::{Mode, Repair, Store};
+
+pub(crate) async fn init(mut store: Store, a: InitArgs) -> Result<u8> {
+    let mut out = std::io::stdout();
+    let mode = match a.mode {
+        ModeArg::Hash => Mode::Hash,
+        ModeArg::Sealed => Mode::Sealed,
+        ModeArg::Plain => Mode::Plain,
+    };
+    if let Some(path) = &a.generate_master_key {
+        let key = crate::seal::MasterKey::generate()?;
+        key.write_new_file(path)?;
+        eprintln!(
+            "keytui: new master key written to {} (mode 0600)",
+            path.display()
+        );
+        store = store.with_master_key(Some(key));
+    }
+    let meta = store.init(mode, a.production).await?;
+    if a.json {
+        let v = serde_json::json!({
+            "namespace": store.namespace().as_str(),
+            "mode": meta.mode.as_str(),
+            "secret_alg": meta.secret_alg.as_str(),
+            "production": meta.production,
+            "layout": meta.layout,
+        });
+        writeln!(out, "{v}").map_err(io)?;
+    } else {
+        writeln!(
+            out,
+            "namespace {} ready: {} mode ({}), layout {}{}",
+            store.namespace(),
+            meta.mode,
+            meta.secret_alg.as_str(),
+            meta.layout,
+            if meta.production { ", production" } else { "" }
+        )
+        .map_err(io)?;
+    }
+    Ok(0)
+}
+
+pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -> Result<u8> {
+    let mut out = std::io::stdout();
+    let base = opts.urls.first().cloned().unwrap_or_default();
+    let masters = store.master_urls(&base).await?;
+    let how = if a.delete_malformed {
+        match confirm_delete_malformed(&store, &masters, a.yes).await? {
+            Some(ids) => Repair::DeleteMalformed(ids),
+            None => return Ok(EXIT_DECLINED),
+        }
+    } else if a.repair {
+        Repair::Index
+    } else {
+        Repair::No
+    };
+    let report = store.doctor_with(&how, &masters).await?;
+    if a.json {
+        let s = serde_json::to_string(&report).map_err(json_err)?;
+        writeln!(out, "{s}").map_err(io)?;
+    } else {
+        writeln!(
+            out,
+            "{} keys indexed, {} records scanned on {} node(s)",
+            report.indexed,
+            report.records_scanned,
+            masters.len()
+        )
+        .map_err(io)?;
+        if let Some(p) = &report.meta_problem {
+            writeln!(out, "meta: {p}").map_err(io)?;
+        }
+        let clean = crate::sanitize::line;
+        for id in &report.dangling {
+            writeln!(out, "dangling index entry (no record): {}", clean(id)).map_err(io)?;
+        }
+        for id in &report.orphans {
+            writeln!(out, "record missing from the index: {}", clean(id)).map_err(io)?;
+        }
+        for id in &report.plaintext {
+            writeln!(
+                out,
+                "plaintext secret outside a plain namespace: {} (run keytui migrate again)",
+                clean(id)
+            )
+            .map_err(io)?;
+        }
+        for m in &report.malformed_records {
+            let place = if m.deleted {
+                "deleted"
+            } else if m.indexed {
+                "in the index"
+            } else {
+                "not in the index"
+            };
+            writeln!(
+                out,
+                "malformed record {}: {} ({place})",
+                clean(&format!("{:?}", m.id)),
+                clean(&m.problem)
+            )
+            .map_err(io)?;
+        }
+        for id in &report.in_flight {
+            writeln!(
+                out,
+                "index entry of a create in progress (left alone): {}",
+                clean(id)
+            )
+            .map_err(io)?;
+        }
+        if a.repair {
+            writeln!(out, "repaired {} problem(s)", report.repaired).map_err(io)?;
+            if report.unindexed > 0 {
+                writeln!(
+                    out,
+                    "moved {} malformed record(s) out of the index; their data is kept",
+                    report.unindexed
+                )
+                .map_err(io)?;
+            }
+            if report.deleted > 0 {
+                writeln!(out, "deleted {} malformed record(s)", report.deleted).map_err(io)?;
+            }
+            if report.malformed_left() > 0 {
+                writeln!(
+                        out,
+                        "{} malformed record(s) left in place: fix them by hand, or delete them with `keytui doctor --repair --delete-malformed`",
+                        report.malformed_left()
+                    )
+                    .map_err(io)?;
+            }
+        } else if report.is_healthy() {
+            writeln!(out, "healthy").map_err(io)?;
+        } else {
+            writeln!(out, "run `keytui doctor --repair` to fix the index").map_err(io)?;
+        }
+    }
+    let healthy_now = report.is_healthy()
+        || (a.repair
+            && report.malformed_left() == 0
+            && report.plaintext.is_empty()
+            && report.meta_problem.is_none());
+    Ok(if healthy_now { 0 } else { 1 })
+}
+
+/// Before `migrate --to hash` drops sealed copies: the count, and a confirmation (a
+/// terminal: `y`, or the namespace name in a production namespace; elsewhere `--yes`).
+/// `Ok(false)`: declined, nothing changed.
+pub(crate) async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool> {
+    let page = store.list_all(|_, _| {}).await?;
+    let sealed = page.records.iter().filter(|r| r.sealed).count();
+    if sealed == 0 || yes {
+        return Ok(true);
+    }
+    let ns = store.namespace().as_str();
+    let production = store.meta().await?.is_some_and(|m| m.production);
+    let what = format!(
+        "migrating namespace {ns} to hash deletes the sealed copies of {sealed} key{}: their \
+         secrets can never be revealed again (this cannot be undone)",
+        if sealed == 1 { "" } else { "s" }
+    );
+    let stdin = std::io::stdin();
+    if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Config(format!("{what}: add --yes to confirm")));
+    }
+    if production {
+        eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");
+    } else {
+        eprint!("{what}.\nGo on? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
+    let answer = crate::cli::prompt::read_answer().await?;
+    let answer = answer.trim();
+    let confirmed = if production {
+        answer == ns
+    } else {
+        matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes")
+    };
+    if !confirmed {
+        eprintln!("keytui: nothing changed");
+    }
+    Ok(confirmed)
+}
+
+pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Result<u8> {
+    let to = match to {
+        MigrateTo::Hash => Mode::Hash,
+        MigrateTo::Sealed => Mode::Sealed,
+    };
+    if to == Mode::Hash && !confirm_drop_sealed(store, yes).await? {
+        return Ok(crate::exit::EXIT_DECLINED);
+    }
+    let bar = Progress::new(0, "migrating");
+    let report = store
+        .migrate(to, None, |n, total| bar.set(n, total))
+        .await?;
+    bar.finish();
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;
+    } else {
+        writeln!(
+            out,
+            "namespace {} is now in {} mode: {} keys examined, {} converted",
+            store.namespace(),
+            report.to,
+            report.examined,
+            report.converted
+        )
+        .map_err(io)?;
+        if report.digest_only > 0 {
+            writeln!(
+                out,
+                "{} keys were stored as digests only: their secrets are unknown, so they stay unsealed (reveal will refuse them)",
+                report.digest_only
+            )
+            .map_err(io)?;
+        }
+        if report.malformed > 0 {
+            writeln!(
+                out,
+                "{} malformed records were left unchanged (see keytui doctor)",
+                report.malformed
+            )
+            .map_err(io)?;
+        }
+    }
+    Ok(0)
+}

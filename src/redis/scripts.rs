@@ -1,0 +1,184 @@
+//! Every Lua script keytui sends to Redis, in one place, with the hash-cached form
+//! ([`Lua`]) the store loads them through. Scripts touch one record key (and, for the
+//! batch forms, keys of one hash slot); docs/redis-layout.md "Write paths" says why.
+
+use std::sync::LazyLock;
+
+/// Creates a record only if its key does not exist yet; ARGV holds field/value pairs.
+pub(crate) const CREATE_RECORD: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1";
+
+/// A script sent with `EVALSHA` in pipelines (see [`load_script`]); the hash is computed
+/// once.
+pub(crate) struct Lua {
+    pub(crate) text: &'static LazyLock<String>,
+    pub(crate) script: LazyLock<redis::Script>,
+}
+
+pub(crate) static CREATE_RECORD_TEXT: LazyLock<String> = LazyLock::new(|| CREATE_RECORD.to_owned());
+
+pub(crate) static REVOKE_TEXT: LazyLock<String> = LazyLock::new(|| REVOKE.to_owned());
+
+pub(crate) static CREATE_RECORD_LUA: Lua = Lua {
+    text: &CREATE_RECORD_TEXT,
+    script: LazyLock::new(|| redis::Script::new(CREATE_RECORD)),
+};
+
+pub(crate) static REVOKE_LUA: Lua = Lua {
+    text: &REVOKE_TEXT,
+    script: LazyLock::new(|| redis::Script::new(REVOKE)),
+};
+
+/// The index score of a key created at unix ms `created` (a string): `created` itself, or,
+/// when keys created in the same millisecond are indexed already, just above the highest of
+/// them, so that the index keeps creation order within a millisecond. The integer part of
+/// a score is always `created` (see docs/redis-layout.md, "Browsing").
+pub(crate) const INDEX_SCORE: &str = r"
+local function index_score(index, created)
+  local c = tonumber(created)
+  local top = redis.call('ZREVRANGEBYSCORE', index, '(' .. string.format('%d', c + 1), created,
+    'WITHSCORES', 'LIMIT', 0, 1)
+  if #top == 0 then return created end
+  local base = tonumber(top[2])
+  local step = 1 / 4096
+  while base + step == base do step = step * 2 end
+  local s = base + step
+  if s >= c + 1 then return top[2] end
+  return string.format('%.17g', s)
+end
+";
+
+/// Creates a batch of keys on a standalone server, atomically. KEYS: index, events, then
+/// one record key per new key, then one history key per new key. ARGV: events maxlen,
+/// actor, now, history maxlen, then per key: id, created_at, name, the number N of
+/// field/value arguments, and those N arguments. For each key: unless its record exists or
+/// its id is already indexed, `ZADD NX` the index (scored by [`INDEX_SCORE`]), `HSET` the
+/// record and `XADD` a `create` event to the events and to the key's history. Returns one
+/// 1 (created) or 0 (collision) per key.
+pub(crate) static CREATE_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{INDEX_SCORE}{}",
+        r"
+local out = {}
+local a = 5
+local n = (#KEYS - 2) / 2
+for i = 3, 2 + n do
+  local id, created, name, m = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  a = a + 4
+  local ok = 0
+  if redis.call('EXISTS', KEYS[i]) == 0
+    and redis.call('ZADD', KEYS[1], 'NX', index_score(KEYS[1], created), id) == 1 then
+    redis.call('HSET', KEYS[i], unpack(ARGV, a, a + m - 1))
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'op', 'create', 'id', id,
+      'actor', ARGV[2], 'at', ARGV[3], 'detail', name)
+    redis.call('XADD', KEYS[i + n], 'MAXLEN', '~', ARGV[4], '*', 'op', 'create', 'id', id,
+      'actor', ARGV[2], 'at', ARGV[3], 'detail', name)
+    ok = 1
+  end
+  out[#out + 1] = ok
+  a = a + m
+end
+return out"
+    )
+});
+
+/// Indexes a batch of new keys (cluster create, step 1). KEYS: the index. ARGV: created_at
+/// and id per key. `ZADD NX` each, scored by [`INDEX_SCORE`]; returns 1 (indexed) or 0
+/// (already indexed) per key.
+pub(crate) static INDEX_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{INDEX_SCORE}{}",
+        r"
+local out = {}
+for i = 1, #ARGV, 2 do
+  out[#out + 1] = redis.call('ZADD', KEYS[1], 'NX', index_score(KEYS[1], ARGV[i]), ARGV[i + 1])
+end
+return out"
+    )
+});
+
+pub(crate) static INDEX_BATCH_LUA: Lua = Lua {
+    text: &INDEX_BATCH,
+    script: LazyLock::new(|| redis::Script::new(&INDEX_BATCH)),
+};
+
+pub(crate) static CREATE_BATCH_LUA: Lua = Lua {
+    text: &CREATE_BATCH,
+    script: LazyLock::new(|| redis::Script::new(&CREATE_BATCH)),
+};
+
+/// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed
+/// status, -3 a record key that is not a hash.
+pub(crate) const REVOKE: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return -1 end
+if t ~= 'hash' then return -3 end
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return -1 end
+if s == 'revoked' then return 0 end
+if s ~= 'active' then return -2 end
+redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'revoked_reason', ARGV[2]) end
+return 1";
+
+/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed status, -3 a record key
+/// that is not a hash.
+pub(crate) const RESTORE: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return -1 end
+if t ~= 'hash' then return -3 end
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return -1 end
+if s == 'active' then return 0 end
+if s ~= 'revoked' then return -2 end
+redis.call('HSET', KEYS[1], 'status', 'active')
+redis.call('HDEL', KEYS[1], 'revoked_at', 'revoked_reason')
+return 1";
+
+/// ARGV: expires_at, rotated_to, force (`1` or `0`). Shortens the expiry (never lengthens
+/// it) and sets `rotated_to` unless it is set already (the first successor keeps its link).
+/// Returns `{1, expires_at}` done, `{-1, ''}` unknown, `{-2, rotated_to}` already rotated
+/// (without force: nothing changed).
+pub(crate) const EXPIRE_FOR_ROTATION: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, ''} end
+local prev = redis.call('HGET', KEYS[1], 'rotated_to')
+if prev and prev ~= '' and ARGV[3] ~= '1' then return {-2, prev} end
+local es = redis.call('HGET', KEYS[1], 'expires_at')
+local e = tonumber(es or '')
+if (not e) or e > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'expires_at', ARGV[1])
+  es = ARGV[1]
+end
+if (not prev) or prev == '' then redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2]) end
+return {1, es}";
+
+/// Queues `SCRIPT LOAD` of `script` (its reply ignored) and returns the hash for the
+/// `EVALSHA`s that follow in the same pipeline: the server executes a connection's commands
+/// in order, so the script is cached whatever happened before (a restart, `SCRIPT FLUSH`).
+/// Loading a cached script costs the server one hash lookup, once per pipeline instead of
+/// sending the script text with every key.
+pub(crate) fn load_script(pipe: &mut redis::Pipeline, lua: &'static Lua) -> &'static str {
+    pipe.cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(lua.text.as_str())
+        .ignore();
+    lua.script.get_hash()
+}
+
+/// Replaces a plaintext secret by its digest (and optionally a sealed copy), only if the
+/// record still holds that plaintext. ARGV: plaintext, new alg, new secret, sealed or ''.
+pub(crate) const CONVERT_PLAIN: &str = r"
+if redis.call('HGET', KEYS[1], 'secret_alg') ~= 'plain' then return 0 end
+if redis.call('HGET', KEYS[1], 'secret') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'secret_alg', ARGV[2], 'secret', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'secret_sealed', ARGV[4]) end
+return 1";
+
+/// Drops the sealed copy of a record (sealed -> hash).
+pub(crate) const DROP_SEALED: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'secret_sealed') == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'secret_alg') == 'plain' then return 0 end
+redis.call('HDEL', KEYS[1], 'secret_sealed')
+return 1";

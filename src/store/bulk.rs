@@ -1,0 +1,225 @@
+//! Changing many keys at once: selecting by a [`KeyFilter`], then revoking or deleting
+//! the selection in pipelined batches.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt};
+use redis::AsyncCommands;
+
+use crate::error::{Error, Result};
+use crate::record::{KeyRecord, Status, UnixMs, now_ms};
+
+use super::*;
+
+/// Which keys a bulk revoke or delete applies to: every condition given must hold; the
+/// default matches every key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyFilter {
+    /// A substring of the name, compared case-insensitively.
+    pub name_contains: Option<String>,
+    /// The status now (expired is computed from `expires_at`).
+    pub status: Option<Status>,
+    /// Metadata entries the key must have, with exactly these values.
+    pub meta: BTreeMap<String, String>,
+}
+
+impl KeyFilter {
+    /// Whether a record matches at time `now` (unix ms).
+    pub fn matches(&self, r: &KeyRecord, now: UnixMs) -> bool {
+        if let Some(text) = &self.name_contains
+            && !text.is_empty()
+            && !r.name.to_lowercase().contains(&text.to_lowercase())
+        {
+            return false;
+        }
+        if self.status.is_some_and(|s| r.status_at(now) != s) {
+            return false;
+        }
+        self.meta.iter().all(|(k, v)| r.meta.get(k) == Some(v))
+    }
+
+    /// True when the filter has no condition, i.e. matches every key.
+    pub fn is_empty(&self) -> bool {
+        self.name_contains.as_deref().is_none_or(str::is_empty)
+            && self.status.is_none()
+            && self.meta.is_empty()
+    }
+}
+
+impl std::fmt::Display for KeyFilter {
+    /// `name contains "svc", status active, meta owner=team-a`, or `every key`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(t) = self.name_contains.as_deref().filter(|t| !t.is_empty()) {
+            parts.push(format!("name contains {:?}", crate::sanitize::line(t)));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("status {s}"));
+        }
+        for (k, v) in &self.meta {
+            parts.push(format!(
+                "meta {}={}",
+                crate::sanitize::line(k),
+                crate::sanitize::line(v)
+            ));
+        }
+        if parts.is_empty() {
+            f.write_str("every key")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// What a bulk revoke or delete did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkOutcome {
+    /// Keys revoked, or deleted.
+    pub done: usize,
+    /// Keys that were already revoked (revoke only).
+    pub unchanged: usize,
+    /// Ids without a record (deleted meanwhile, or never created).
+    pub missing: Vec<String>,
+    /// Records whose status is neither active nor revoked; left unchanged (revoke only).
+    pub malformed: Vec<String>,
+}
+
+impl Store {
+    /// The records that match `filter`, newest first (reads the whole index, like
+    /// [`Store::list_all`]). Dangling index entries and malformed records never match.
+    pub async fn select(&self, filter: &KeyFilter) -> Result<Vec<KeyRecord>> {
+        let now = now_ms();
+        let page = self.list_all(|_, _| {}).await?;
+        Ok(page
+            .records
+            .into_iter()
+            .filter(|r| filter.matches(r, now))
+            .collect())
+    }
+
+    /// Revokes many keys: per batch, the revoke script on every record (a pipeline on a
+    /// server, concurrent on a cluster), then one `revoke` event per key changed (`MULTI`
+    /// with the index's slot). Each key changes exactly as [`Store::revoke`] would change it.
+    /// `progress` gets the number of ids handled so far.
+    pub async fn revoke_many(
+        &self,
+        ids: &[String],
+        reason: Option<&str>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<BulkOutcome> {
+        let mut out = BulkOutcome::default();
+        let reason = reason.unwrap_or("");
+        let mut handled = 0;
+        for chunk in ids.chunks(BATCH) {
+            let now = now_ms();
+            let codes: Vec<i64> = if self.conn.is_cluster() {
+                let script = &*REVOKE_LUA.script;
+                futures::stream::iter(chunk)
+                    .map(|id| {
+                        let mut c = self.conn.clone();
+                        async move {
+                            let n: i64 = script
+                                .key(self.ns.record_key(id))
+                                .arg(now)
+                                .arg(reason)
+                                .invoke_async(&mut c)
+                                .await?;
+                            Ok::<i64, Error>(n)
+                        }
+                    })
+                    .buffered(CLUSTER_CONCURRENCY)
+                    .try_collect()
+                    .await?
+            } else {
+                let mut pipe = redis::pipe();
+                let sha = load_script(&mut pipe, &REVOKE_LUA);
+                for id in chunk {
+                    pipe.cmd("EVALSHA")
+                        .arg(sha)
+                        .arg(1)
+                        .arg(self.ns.record_key(id))
+                        .arg(now)
+                        .arg(reason);
+                }
+                pipe.query_async(&mut self.conn.clone()).await?
+            };
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let events = self.ns.events_key();
+            let detail = (!reason.is_empty()).then_some(reason);
+            let mut changed = false;
+            for (id, code) in chunk.iter().zip(codes) {
+                match code {
+                    1 => {
+                        out.done += 1;
+                        changed = true;
+                        self.push_event(&mut pipe, &events, "revoke", id, detail);
+                    }
+                    0 => out.unchanged += 1,
+                    -1 => out.missing.push(id.clone()),
+                    _ => out.malformed.push(id.clone()),
+                }
+            }
+            if changed {
+                pipe.query_async::<()>(&mut self.conn.clone()).await?;
+            }
+            handled += chunk.len();
+            progress(handled);
+        }
+        Ok(out)
+    }
+
+    /// Deletes many keys: per batch, every record (`DEL`; a pipeline on a server, concurrent
+    /// on a cluster), then their index entries and one `delete` event per record removed
+    /// (`MULTI` with the index's slot). The order per key is [`Store::delete`]'s, so a crash
+    /// leaves at most dangling index entries. Ids without a record are reported as missing
+    /// (their index entries are removed too). `progress` gets the number handled so far.
+    pub async fn delete_many(
+        &self,
+        ids: &[String],
+        mut progress: impl FnMut(usize),
+    ) -> Result<BulkOutcome> {
+        let mut out = BulkOutcome::default();
+        let mut handled = 0;
+        for chunk in ids.chunks(BATCH) {
+            let removed: Vec<i64> = if self.conn.is_cluster() {
+                futures::stream::iter(chunk)
+                    .map(|id| {
+                        let mut c = self.conn.clone();
+                        async move {
+                            let n: i64 = c.del(self.ns.record_key(id)).await?;
+                            Ok::<i64, Error>(n)
+                        }
+                    })
+                    .buffered(CLUSTER_CONCURRENCY)
+                    .try_collect()
+                    .await?
+            } else {
+                let mut pipe = redis::pipe();
+                for id in chunk {
+                    pipe.del(self.ns.record_key(id));
+                }
+                pipe.query_async(&mut self.conn.clone()).await?
+            };
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let events = self.ns.events_key();
+            pipe.cmd("ZREM")
+                .arg(self.ns.index_key())
+                .arg(chunk)
+                .ignore();
+            for (id, n) in chunk.iter().zip(removed) {
+                if n == 1 {
+                    out.done += 1;
+                    self.push_event(&mut pipe, &events, "delete", id, None);
+                } else {
+                    out.missing.push(id.clone());
+                }
+            }
+            pipe.query_async::<()>(&mut self.conn.clone()).await?;
+            handled += chunk.len();
+            progress(handled);
+        }
+        Ok(out)
+    }
+}

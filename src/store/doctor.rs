@@ -1,0 +1,337 @@
+//! `doctor`: finding what a crash or another program left inconsistent (dangling index
+//! entries, unindexed records, malformed records, plaintext left over) and repairing it.
+
+use std::collections::{HashMap, HashSet};
+
+use redis::AsyncCommands;
+
+use crate::error::{Error, Result};
+use crate::layout::{LAYOUT_VERSION, Namespace};
+use crate::record::{KeyRecord, RecordError, SecretAlg, now_ms};
+
+use super::*;
+
+/// What `doctor` found (and repaired, when asked).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DoctorReport {
+    pub indexed: usize,
+    pub records_scanned: usize,
+    pub meta_problem: Option<String>,
+    /// Index entries whose record is gone.
+    pub dangling: Vec<String>,
+    /// Records that no index entry points to (invisible to `list`).
+    pub orphans: Vec<String>,
+    /// Records that cannot be read, as one line each (`malformed record "X": ...`), in the
+    /// index or not; their data is never changed by repair.
+    pub malformed: Vec<String>,
+    /// The same records, with what is wrong with each and where they are.
+    pub malformed_records: Vec<MalformedRecord>,
+    /// Index entries young enough to be a create still in flight; left alone.
+    pub in_flight: Vec<String>,
+    /// Records holding a plaintext secret in a namespace that is not `plain` (a writer
+    /// raced a migration): run `keytui migrate` again.
+    pub plaintext: Vec<String>,
+    /// Everything repair changed: index entries removed or added, records deleted.
+    pub repaired: usize,
+    /// Malformed records repair moved out of the index (their data kept).
+    pub unindexed: usize,
+    /// Malformed records repair deleted ([`Repair::DeleteMalformed`] only).
+    pub deleted: usize,
+}
+
+/// A record doctor cannot read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MalformedRecord {
+    pub id: String,
+    /// What is wrong with it, in words: "the record key is a list, not a hash".
+    pub problem: String,
+    /// Whether the index lists it (after repair: still lists it).
+    pub indexed: bool,
+    /// Whether repair deleted it.
+    pub deleted: bool,
+}
+
+/// What `doctor` may change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// Only report.
+    No,
+    /// Remove dangling index entries, index orphans, move malformed records out of the
+    /// index (keeping their data).
+    Index,
+    /// As [`Repair::Index`], and delete the record keys of these malformed records (data
+    /// keytui may not have written: only on the user's explicit request).
+    DeleteMalformed(HashSet<String>),
+}
+
+impl DoctorReport {
+    pub fn is_healthy(&self) -> bool {
+        self.meta_problem.is_none()
+            && self.dangling.is_empty()
+            && self.orphans.is_empty()
+            && self.malformed.is_empty()
+            && self.plaintext.is_empty()
+    }
+
+    /// Malformed records repair left in place (moved out of the index or not).
+    pub fn malformed_left(&self) -> usize {
+        self.malformed_records.iter().filter(|m| !m.deleted).count()
+    }
+
+    pub(super) fn add_malformed(&mut self, e: RecordError, indexed: bool) {
+        self.malformed.push(e.to_string());
+        self.malformed_records.push(MalformedRecord {
+            id: e.id,
+            problem: e.reason,
+            indexed,
+            deleted: false,
+        });
+    }
+}
+
+pub(super) async fn scan_record_ids(url: &str, ns: &Namespace) -> Result<Vec<String>> {
+    let opts = crate::conn::ConnectOptions {
+        cluster: Some(false),
+        ..crate::conn::ConnectOptions::new(url)
+    };
+    let mut c = crate::conn::connect(&opts).await?;
+    let mut ids = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(ns.record_pattern())
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut c)
+            .await?;
+        ids.extend(
+            keys.iter()
+                .filter_map(|k| ns.id_from_record_key(k))
+                .map(str::to_owned),
+        );
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    Ok(ids)
+}
+
+impl Store {
+    /// Checks the namespace: meta, dangling index entries, orphan and malformed records.
+    /// With `repair`, removes dangling entries, indexes orphans and moves malformed records
+    /// out of the index (their data is kept); see [`Store::doctor_with`].
+    pub async fn doctor(&self, repair: bool, scan_urls: &[String]) -> Result<DoctorReport> {
+        let how = if repair { Repair::Index } else { Repair::No };
+        self.doctor_with(&how, scan_urls).await
+    }
+
+    /// Checks the namespace and repairs what `how` allows. Every malformed record (a hash
+    /// that cannot be read, or a record key of another type) is named with what is wrong
+    /// with it. [`Repair::Index`] moves the indexed ones out of the index, so that listings
+    /// stop tripping over them, and never changes or deletes their data;
+    /// [`Repair::DeleteMalformed`] also deletes the record keys of the ids it is given (that
+    /// are still malformed when looked at again).
+    pub async fn doctor_with(&self, how: &Repair, scan_urls: &[String]) -> Result<DoctorReport> {
+        let repair = !matches!(how, Repair::No);
+        let mut report = DoctorReport::default();
+        let walk_started = std::time::Instant::now();
+        let meta = self.meta().await;
+        let plain_namespace = matches!(&meta, Ok(Some(m)) if m.mode == Mode::Plain);
+        match meta {
+            Ok(Some(m)) if m.layout != LAYOUT_VERSION => {
+                report.meta_problem = Some(format!(
+                    "layout version {} is not {LAYOUT_VERSION}",
+                    m.layout
+                ));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                if self.count().await? > 0 {
+                    report.meta_problem =
+                        Some("keys exist but the namespace meta is missing".into());
+                }
+            }
+            Err(e) => report.meta_problem = Some(e.to_string()),
+        }
+        // Index -> records.
+        let now = now_ms();
+        let mut c = self.conn.clone();
+        let mut offset = 0;
+        let mut indexed: HashSet<String> = HashSet::new();
+        loop {
+            let scored: Vec<(String, f64)> = c
+                .zrevrange_withscores(self.ns.index_key(), offset, offset + BATCH as isize - 1)
+                .await?;
+            if scored.is_empty() {
+                break;
+            }
+            offset += scored.len() as isize;
+            let ids: Vec<String> = scored.iter().map(|(id, _)| id.clone()).collect();
+            let page = self.fetch(&ids).await?;
+            if !plain_namespace {
+                report.plaintext.extend(
+                    page.records
+                        .iter()
+                        .filter(|r| r.secret_alg == SecretAlg::Plain)
+                        .map(|r| r.id.clone()),
+                );
+            }
+            let scores: HashMap<&str, f64> = scored.iter().map(|(i, s)| (i.as_str(), *s)).collect();
+            for id in page.dangling {
+                let young = scores
+                    .get(id.as_str())
+                    .is_some_and(|s| (*s as i64) > now - IN_FLIGHT_GRACE_MS);
+                if young {
+                    report.in_flight.push(id);
+                } else {
+                    report.dangling.push(id);
+                }
+            }
+            for e in page.malformed {
+                report.add_malformed(e, true);
+            }
+            indexed.extend(ids);
+        }
+        report.indexed = indexed.len();
+        // Records -> index, by scanning every master.
+        let mut unindexed = Vec::new();
+        for url in scan_urls {
+            let ids = scan_record_ids(url, &self.ns).await?;
+            report.records_scanned += ids.len();
+            unindexed.extend(ids.into_iter().filter(|id| !indexed.contains(id)));
+        }
+        // Records found by the scan may have been created (index first) after we read the
+        // index: look again before calling them orphans. Those that cannot be read are
+        // malformed, never indexed.
+        let mut orphans: Vec<KeyRecord> = Vec::new();
+        for chunk in unindexed.chunks(BATCH) {
+            let mut still = Vec::new();
+            for id in chunk {
+                let score: Option<f64> = c.zscore(self.ns.index_key(), id).await?;
+                if score.is_none() {
+                    still.push(id.clone());
+                }
+            }
+            let page = self.fetch(&still).await?;
+            for e in page.malformed {
+                report.add_malformed(e, false);
+            }
+            orphans.extend(page.records);
+        }
+        report.orphans = orphans.iter().map(|r| r.id.clone()).collect();
+        if repair {
+            // An index entry whose record is missing may belong to a write in flight (an
+            // import keeps old creation times as scores): look again a moment later.
+            let settle = std::time::Duration::from_secs(2);
+            if !report.dangling.is_empty() && walk_started.elapsed() < settle {
+                tokio::time::sleep(settle - walk_started.elapsed()).await;
+            }
+            for id in &report.dangling {
+                // Only if the record is still missing now.
+                let exists: bool = c.exists(self.ns.record_key(id)).await?;
+                if !exists {
+                    let n: i64 = c.zrem(self.ns.index_key(), id).await?;
+                    report.repaired += n as usize;
+                }
+            }
+            for r in &orphans {
+                let n: i64 = redis::cmd("ZADD")
+                    .arg(self.ns.index_key())
+                    .arg("NX")
+                    .arg(r.created_at)
+                    .arg(&r.id)
+                    .query_async(&mut c)
+                    .await?;
+                report.repaired += n as usize;
+            }
+            self.repair_malformed(how, &mut report).await?;
+            if report.repaired > 0 {
+                self.event("repair", "", Some(&report.repaired.to_string()))
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Moves the malformed records of `report` out of the index and, with
+    /// [`Repair::DeleteMalformed`], deletes the chosen ones; each only if it is still
+    /// malformed when read again now.
+    pub(super) async fn repair_malformed(
+        &self,
+        how: &Repair,
+        report: &mut DoctorReport,
+    ) -> Result<()> {
+        let ids: Vec<String> = report
+            .malformed_records
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let still: HashSet<String> = self
+            .fetch(&ids)
+            .await?
+            .malformed
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let mut c = self.conn.clone();
+        for m in &mut report.malformed_records {
+            if !still.contains(&m.id) {
+                continue;
+            }
+            if m.indexed {
+                let n: i64 = c.zrem(self.ns.index_key(), &m.id).await?;
+                if n == 1 {
+                    m.indexed = false;
+                    report.unindexed += 1;
+                    report.repaired += 1;
+                }
+            }
+            if let Repair::DeleteMalformed(chosen) = how
+                && chosen.contains(&m.id)
+            {
+                let n: i64 = c.del(self.ns.record_key(&m.id)).await?;
+                if n == 1 {
+                    m.deleted = true;
+                    report.deleted += 1;
+                    report.repaired += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The URLs of every master to scan: the server itself, or each cluster master.
+    pub async fn master_urls(&self, base_url: &str) -> Result<Vec<String>> {
+        if !self.conn.is_cluster() {
+            return Ok(vec![base_url.to_owned()]);
+        }
+        let nodes: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let base =
+            url::Url::parse(base_url).map_err(|_| Error::Config("invalid Redis URL".into()))?;
+        let mut urls = Vec::new();
+        for line in nodes.lines() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            if parts.len() < 3 || !parts[2].contains("master") || parts[2].contains("fail") {
+                continue;
+            }
+            let addr = parts[1].split('@').next().unwrap_or_default();
+            let Some((host, port)) = addr.rsplit_once(':') else {
+                continue;
+            };
+            let mut u = base.clone();
+            let _ = u.set_host(Some(host));
+            let _ = u.set_port(port.parse().ok());
+            urls.push(u.to_string());
+        }
+        Ok(urls)
+    }
+}
