@@ -632,7 +632,7 @@ async fn dataset_gap(
     } else if !restarted {
         return Ok(None);
     }
-    let oldest = oldest_cursor(c, feed.namespace()).await?;
+    let oldest = feed.oldest_event_cursor().await?;
     if restarted {
         let empty = oldest.is_none() && feed.count().await? == 0;
         return Ok(Some(Gap::Restarted { empty }));
@@ -641,19 +641,6 @@ async fn dataset_gap(
         Some(o) if stream_id(&o) > stream_id(cursor) => Gap::Trimmed,
         _ => Gap::FeedLost,
     }))
-}
-
-/// The id of the oldest entry of `{ns}:events`, read on the follower's own connection.
-async fn oldest_cursor(c: &mut conn::Conn, ns: &Namespace) -> Result<Option<String>, Error> {
-    let raw: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
-        .arg(ns.events_key())
-        .arg("-")
-        .arg("+")
-        .arg("COUNT")
-        .arg(1)
-        .query_async(c)
-        .await?;
-    Ok(raw.into_iter().next().map(|(id, _)| id))
 }
 
 fn lost(failures: u32) -> ConnState {
