@@ -489,7 +489,9 @@ pub struct State {
     ids: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     /// Number of keys in the index when the first page was read.
     pub total: usize,
-    pub malformed: usize,
+    /// The ids of the records that exist but cannot be read (left out of the table): a set,
+    /// so a record that changes again and again is counted once.
+    pub malformed: HashSet<String>,
     pub loading: Loading,
     load: u64,
     /// Bumped whenever record indices shift (insert, remove, reload), not on appends.
@@ -531,7 +533,7 @@ impl State {
             records: Arc::new(Vec::new()),
             ids: HashSet::default(),
             total: 0,
-            malformed: 0,
+            malformed: HashSet::new(),
             loading: Loading::FirstPage,
             load: 0,
             structure: 0,

@@ -200,7 +200,8 @@ fn spawn_loader(
             load,
             records: rows(page.records, &mut interner),
             total,
-            malformed: page.malformed.len(),
+            malformed: page.malformed.into_iter().map(|m| m.id).collect(),
+            done,
         });
         if done {
             return;
@@ -213,7 +214,8 @@ fn spawn_loader(
                 async move {
                     let ids = store.page_ids(start + k * CHUNK, CHUNK).await?;
                     let page = store.fetch(&ids).await?;
-                    Ok::<_, Error>((ids.len(), page.records, page.malformed.len()))
+                    let malformed: Vec<String> = page.malformed.into_iter().map(|m| m.id).collect();
+                    Ok::<_, Error>((ids.len(), page.records, malformed))
                 }
             })
             .buffered(IN_FLIGHT);

@@ -601,7 +601,7 @@ async fn sync_loader_skips_damaged_records_and_counts_them_all() {
         ui.state.records.len(),
         1_000 + damaged.len() - malformed.len()
     );
-    assert_eq!(ui.state.malformed, malformed.len(), "malformed count");
+    assert_eq!(ui.state.malformed.len(), malformed.len(), "malformed count");
     assert!(
         !ui.said
             .iter()
@@ -682,4 +682,77 @@ async fn sync_detail_says_cannot_read_while_redis_is_down_then_reads() {
         |s| matches!(&s.detail_events, KeyHistory::Loaded(e) if e.iter().any(|e| e.op == "create")),
     )
     .await;
+}
+
+/// Writes a record hash that cannot be read (a date where a number belongs), indexed as
+/// the newest key, as another program might.
+async fn write_malformed(store: &Store, id: &str) {
+    use redis::AsyncCommands;
+    let ns = store.namespace();
+    let mut c = raw_at(&common::shared_server().url()).await;
+    let _: () = c
+        .hset_multiple(
+            ns.record_key(id),
+            &[
+                ("id", id),
+                ("name", "broken"),
+                ("status", "active"),
+                ("secret_alg", "sha256"),
+                ("secret", "00"),
+                ("created_at", "yesterday"),
+            ],
+        )
+        .await
+        .expect("hset");
+    let _: () = c
+        .zadd(ns.index_key(), id, now_ms() + 60_000)
+        .await
+        .expect("zadd");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_counts_a_malformed_record_once_however_often_it_changes() {
+    use keytui::tui::state::Loading;
+    use redis::AsyncCommands;
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-malformed-once");
+    let (store, opts) = store_on(&url, &ns).await;
+    for i in 0..3 {
+        store
+            .create(&CreateRequest::new(format!("good-{i}")))
+            .await
+            .expect("create");
+    }
+    write_malformed(&store, "Broken1").await;
+    // And a dangling index entry: fewer rows than index entries, loading still ends.
+    let _: () = store
+        .conn()
+        .zadd(
+            store.namespace().index_key(),
+            "Dangling1",
+            now_ms() + 30_000,
+        )
+        .await
+        .expect("zadd");
+    let mut ui = Ui::start(&store, &opts, SyncOptions::default());
+    ui.until("loading done and live", |s| {
+        s.loading == Loading::Done && s.conn == ConnState::Live
+    })
+    .await;
+    assert_eq!(ui.state.records.len(), 3);
+    assert_eq!(ui.state.malformed.len(), 1);
+    // The malformed record is revoked and restored by another client, three times over:
+    // each change re-reads it, and it is still one malformed record.
+    for _ in 0..3 {
+        store.revoke("Broken1", None).await.expect("revoke");
+        store.restore("Broken1").await.expect("restore");
+    }
+    create_elsewhere(&url, &ns, "after").await;
+    ui.until("the key created after the changes", |s| {
+        s.records.iter().any(|r| r.name() == "after")
+    })
+    .await;
+    assert_eq!(ui.state.malformed.len(), 1, "said {:?}", ui.said);
+    assert_eq!(ui.state.loading, Loading::Done);
 }

@@ -111,9 +111,9 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect, marker: bool) {
         Span::styled(format!("{expired} expired"), Style::new().fg(Color::Yellow)),
         Span::raw(loading),
     ];
-    if state.malformed > 0 {
+    if !state.malformed.is_empty() {
         second.push(Span::styled(
-            format!(" · {} malformed (run keytui doctor)", state.malformed),
+            format!(" · {} malformed (run keytui doctor)", state.malformed.len()),
             Style::new().fg(Color::Red),
         ));
     }
