@@ -3,16 +3,18 @@
 //! over a channel and sends typed [`Msg`]s with owned data back; nothing here ever waits
 //! on the UI, and the UI never waits on Redis.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use crate::conn::{self, ConnectOptions};
 use crate::error::Error;
 use crate::layout::Namespace;
-use crate::store::{Event, RotateRequest, Store};
+use crate::store::{Event, IndexPos, Page, RotateRequest, Store};
 
 use super::msg::{ConnState, Gap, Msg, SyncCmd, SyncOp};
 use super::row::{Interner, Row};
@@ -29,12 +31,19 @@ const IN_FLIGHT: usize = 3;
 const BLOCK: Duration = Duration::from_secs(5);
 
 /// How the sync task works; [`SyncOptions::default`] is what the TUI uses.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SyncOptions {
     /// Log how long loading took (`KEYTUI_LOG`).
     pub timing: bool,
     /// How long one `XREAD BLOCK` on the change feed waits.
     pub block: Duration,
+    /// Records on the first screen.
+    pub first_page: usize,
+    /// Records per background read.
+    pub chunk: usize,
+    /// Paces the background reads: each waits for a permit of this semaphore (tests change
+    /// the index between two reads with it). `None`: they do not wait.
+    pub pages: Option<Arc<Semaphore>>,
 }
 
 impl Default for SyncOptions {
@@ -42,6 +51,9 @@ impl Default for SyncOptions {
         SyncOptions {
             timing: false,
             block: BLOCK,
+            first_page: FIRST_PAGE,
+            chunk: CHUNK,
+            pages: None,
         }
     }
 }
@@ -106,7 +118,6 @@ async fn run(
     actions: UnboundedSender<Msg>,
     options: SyncOptions,
 ) {
-    let timing = options.timing;
     // The cursor is read before the first page: a change made while loading is replayed
     // (re-fetching a record is idempotent) rather than lost.
     let cursor = match store.last_event_cursor().await {
@@ -131,7 +142,7 @@ async fn run(
         production: meta.is_some_and(|m| m.production),
     });
     let mut load = 1u64;
-    let mut loader = spawn_loader(store.clone(), load, actions.clone(), timing);
+    let mut loader = spawn_loader(store.clone(), load, actions.clone(), options.clone());
     let follower = tokio::task::spawn_local(follow(
         store.clone(),
         opts,
@@ -144,7 +155,11 @@ async fn run(
             SyncCmd::Reload => {
                 loader.abort();
                 load += 1;
-                loader = spawn_loader(store.clone(), load, actions.clone(), false);
+                let options = SyncOptions {
+                    timing: false,
+                    ..options.clone()
+                };
+                loader = spawn_loader(store.clone(), load, actions.clone(), options);
             }
             other => {
                 let store = store.clone();
@@ -161,15 +176,17 @@ fn spawn_loader(
     store: Store,
     load: u64,
     actions: UnboundedSender<Msg>,
-    timing: bool,
+    options: SyncOptions,
 ) -> JoinHandle<()> {
+    let timing = options.timing;
+    let (first_page, chunk_len) = (options.first_page.max(1), options.chunk.max(1));
     tokio::task::spawn_local(async move {
         let started = Instant::now();
         // Right after a reconnect the ordinary connection may still be re-establishing
         // itself: try a few times before reporting.
         let mut attempt = 0;
-        let page = loop {
-            match store.page(0, FIRST_PAGE).await {
+        let (page, next) = loop {
+            match first(&store, first_page).await {
                 Ok(p) => break p,
                 Err(e) if attempt >= 5 => {
                     let _ = actions.send(Msg::Failed {
@@ -194,44 +211,57 @@ fn spawn_loader(
         }
         let mut interner = Interner::default();
         let total = page.total;
-        let mut offset = page.records.len() + page.malformed.len() + page.dangling.len();
-        let done = offset >= total || offset < FIRST_PAGE;
+        let mut loaded = page.records.len() + page.malformed.len() + page.dangling.len();
         let _ = actions.send(Msg::FirstPage {
             load,
             records: rows(page.records, &mut interner),
             total,
             malformed: page.malformed.into_iter().map(|m| m.id).collect(),
-            done,
+            done: next.is_none(),
         });
-        if done {
-            return;
-        }
-        // Several chunks in flight: Redis answers one while this thread parses another.
-        let start = offset;
-        let mut chunks = futures::stream::iter(0..)
-            .map(|k| {
-                let store = &store;
-                async move {
-                    let ids = store.page_ids(start + k * CHUNK, CHUNK).await?;
-                    let page = store.fetch(&ids).await?;
-                    let malformed: Vec<String> = page.malformed.into_iter().map(|m| m.id).collect();
-                    Ok::<_, Error>((ids.len(), page.records, malformed))
+        let Some(next) = next else { return };
+        // Each page starts where the one before ended (by score and id, never by offset:
+        // keys deleted meanwhile shift nothing). The ids of the next page are asked for
+        // while the records of earlier ones are read and parsed.
+        let pages = options.pages.clone();
+        let store = &store;
+        let chunks = futures::stream::unfold(Some(next), |pos| {
+            let pages = pages.clone();
+            async move {
+                let pos = pos?;
+                if let Some(pages) = pages {
+                    pages.acquire().await.map(|p| p.forget()).ok();
                 }
-            })
-            .buffered(IN_FLIGHT);
+                Some(match store.page_after(Some(&pos), chunk_len).await {
+                    Ok((ids, next)) => {
+                        let last = next.is_none();
+                        (Ok((ids, last)), next)
+                    }
+                    // The error is reported, and the stream ends.
+                    Err(e) => (Err(e), None),
+                })
+            }
+        })
+        .map(|ids| async move {
+            let (ids, last) = ids?;
+            let page = store.fetch(&ids).await?;
+            let malformed: Vec<String> = page.malformed.into_iter().map(|m| m.id).collect();
+            Ok::<_, Error>((ids.len(), page.records, malformed, last))
+        })
+        .buffered(IN_FLIGHT);
+        let mut chunks = std::pin::pin!(chunks);
         while let Some(chunk) = chunks.next().await {
-            let (read, records, malformed) = match chunk {
+            let (read, records, malformed, last) = match chunk {
                 Ok(c) => c,
                 Err(e) => {
                     let _ = actions.send(Msg::Failed {
-                        op: SyncOp::LoadMore { loaded: offset },
+                        op: SyncOp::LoadMore { loaded },
                         error: e.to_string(),
                     });
                     return;
                 }
             };
-            offset += read;
-            let last = read < CHUNK;
+            loaded += read;
             if actions
                 .send(Msg::MoreRecords {
                     load,
@@ -246,13 +276,23 @@ fn spawn_loader(
                     tracing::info!(
                         timing = "all_records_loaded",
                         ms = started.elapsed().as_millis() as u64,
-                        records = offset
+                        records = loaded
                     );
                 }
                 return;
             }
         }
     })
+}
+
+/// The first page of records, the index count, and where the next page starts (`None`:
+/// that was all).
+async fn first(store: &Store, limit: usize) -> Result<(Page, Option<IndexPos>), Error> {
+    let total = store.count().await?;
+    let (ids, next) = store.page_after(None, limit).await?;
+    let mut page = store.fetch(&ids).await?;
+    page.total = total;
+    Ok((page, next))
 }
 
 /// The compact rows the UI keeps (converted here, off the UI thread).

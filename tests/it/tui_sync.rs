@@ -756,3 +756,74 @@ async fn sync_counts_a_malformed_record_once_however_often_it_changes() {
     assert_eq!(ui.state.malformed.len(), 1, "said {:?}", ui.said);
     assert_eq!(ui.state.loading, Loading::Done);
 }
+
+/// The ids in the namespace's index, as a set.
+async fn indexed(store: &Store) -> HashSet<String> {
+    let ids: Vec<String> = redis::cmd("ZRANGE")
+        .arg(store.namespace().index_key())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut store.conn())
+        .await
+        .expect("zrange");
+    ids.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_loader_misses_no_key_when_newer_ones_are_deleted_between_pages() {
+    use keytui::tui::state::Loading;
+    use redis::AsyncCommands;
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-page-shift");
+    let (store, opts) = store_on(&url, &ns).await;
+    let created = store
+        .create_many(&CreateRequest::new("k"), 40, |_| {})
+        .await
+        .expect("create");
+    // Old data: scores written before they were strictly ordered tie in groups of four,
+    // across the page boundaries (pages of 10).
+    let mut c = store.conn();
+    for (i, k) in created.iter().enumerate() {
+        let _: () = c
+            .zadd(
+                store.namespace().index_key(),
+                &k.record.id,
+                1_000_000 + i / 4,
+            )
+            .await
+            .expect("zadd");
+    }
+    let pages = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let mut ui = Ui::start(
+        &store,
+        &opts,
+        SyncOptions {
+            first_page: 10,
+            chunk: 10,
+            pages: Some(pages.clone()),
+            ..SyncOptions::default()
+        },
+    );
+    ui.until("the first page", |s| s.loading != Loading::FirstPage)
+        .await;
+    assert_eq!(ui.state.records.len(), 10);
+    // Another client deletes the five newest keys before the next page is read.
+    let newest: Vec<String> = ui.state.records[..5]
+        .iter()
+        .map(|r| r.id().to_owned())
+        .collect();
+    for id in &newest {
+        store.delete(id).await.expect("delete");
+    }
+    pages.add_permits(1_000);
+    let expected = indexed(&store).await;
+    assert_eq!(expected.len(), 35);
+    ui.until("every key still indexed, loading done, live", |s| {
+        s.loading == Loading::Done
+            && s.conn == ConnState::Live
+            && s.records.len() == expected.len()
+            && s.records.iter().all(|r| expected.contains(r.id()))
+    })
+    .await;
+}
