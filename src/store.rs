@@ -2088,6 +2088,17 @@ impl Store {
         Ok(urls)
     }
 
+    // ---- layout re-check (long-running clients: the TUI) ----
+
+    /// Checks the namespace's layout again now (one `HGET`), even when this connection
+    /// passed the check before: another program may have moved the namespace to a newer
+    /// layout since. A refusal is [`Error::Setup`], as from the gate.
+    pub async fn recheck_layout(&self) -> Result<()> {
+        crate::gate::check_layout(&mut self.conn.inner(), &self.ns)
+            .await
+            .map(drop)
+    }
+
     // ---- paging that others' writes do not shift (long-running readers: the TUI) ----
 
     /// Up to `limit` ids of the index after `after` (`None`: from the newest), newest

@@ -100,6 +100,9 @@ pub enum ConnState {
     Reconnecting,
     /// Several attempts failed; still trying, less often.
     Offline,
+    /// The namespace uses a layout this keytui does not know: nothing is read or written
+    /// any more (no retries); quit and use a keytui that knows it.
+    Refused,
 }
 
 /// Why the sync task asks for a reload: the loaded rows may no longer match Redis.
@@ -172,6 +175,8 @@ pub enum Msg {
     RecordChanged(Box<KeyRecord>),
     /// A record is gone.
     RecordGone { id: String },
+    /// The namespace's layout was refused (why): stop, say so, write nothing.
+    Refused(String),
     /// The loaded rows may be wrong (see [`Gap`]): mark them stale and reload.
     Resync(Gap),
     /// A record changed into something that cannot be read: drop its row, count it once.

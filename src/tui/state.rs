@@ -883,6 +883,12 @@ impl State {
         }
         let state = match self.conn {
             ConnState::Reconnecting => "reconnecting",
+            ConnState::Refused => {
+                self.complain(format!(
+                    "{what} refused: the namespace uses a layout this keytui does not know"
+                ));
+                return true;
+            }
             _ => "offline",
         };
         self.complain(format!(

@@ -182,6 +182,10 @@ fn spawn_loader(
     let (first_page, chunk_len) = (options.first_page.max(1), options.chunk.max(1));
     tokio::task::spawn_local(async move {
         let started = Instant::now();
+        if let Err(Error::Setup(why)) = store.recheck_layout().await {
+            let _ = actions.send(Msg::Refused(why));
+            return;
+        }
         // Right after a reconnect the ordinary connection may still be re-establishing
         // itself: try a few times before reporting.
         let mut attempt = 0;
@@ -305,6 +309,26 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
     let send = |a: Msg| {
         let _ = actions.send(a);
     };
+    // Another program may have moved the namespace to a newer layout since the last
+    // command: nothing is read or written before the layout passes again.
+    if let Err(e) = store.recheck_layout().await {
+        let error = e.to_string();
+        match &cmd {
+            SyncCmd::Create(_) => send(Msg::CreateFailed(error.clone())),
+            SyncCmd::LoadDetail { id } => send(Msg::DetailEventsFailed {
+                id: id.clone(),
+                error: error.clone(),
+            }),
+            _ => {}
+        }
+        if matches!(e, Error::Setup(_)) {
+            tracing::warn!(%error, "namespace refused; the command was not run");
+            send(Msg::Refused(error));
+        } else if let Some(op) = cmd_op(&cmd) {
+            send(Msg::Failed { op, error });
+        }
+        return;
+    }
     match cmd {
         SyncCmd::LoadDetail { id } => {
             // Right after a reconnect the ordinary connection may still be re-establishing
@@ -385,6 +409,18 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
         }
         // Handled by the loop in `run`.
         SyncCmd::Reload => {}
+    }
+}
+
+/// What a failure of this command is reported as (create and detail have their own).
+fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
+    match cmd {
+        SyncCmd::Revoke { .. } => Some(SyncOp::Revoke),
+        SyncCmd::Restore { .. } => Some(SyncOp::Restore),
+        SyncCmd::Delete { .. } => Some(SyncOp::Delete),
+        SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
+        SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }
 
@@ -476,6 +512,13 @@ async fn follow(
         let Some(c) = conn.as_mut() else { continue };
         match f.turn(c).await {
             Ok(()) => failures = 0,
+            // The layout is checked on every round's fresh gate: a refusal is no lost
+            // connection, and retrying changes nothing.
+            Err(Error::Setup(why)) => {
+                tracing::warn!(error = %why, "change feed: namespace refused; following stops");
+                let _ = f.actions.send(Msg::Refused(why));
+                return;
+            }
             Err(e) => {
                 failures += 1;
                 tracing::info!(error = %e, failures, "change feed: read failed");

@@ -56,6 +56,13 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
                 Vec::new()
             }
         }
+        // A refusal is final: the follower stops, and nothing says "live" again.
+        Msg::Connection(_) if state.conn == ConnState::Refused => Vec::new(),
+        Msg::Refused(why) => {
+            state.conn = ConnState::Refused;
+            state.complain(format!("namespace refused: {why}"));
+            Vec::new()
+        }
         Msg::Connection(c) => {
             if c != state.conn {
                 match c {
@@ -64,6 +71,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
                     ConnState::Offline => {
                         state.complain("Redis is unreachable: offline, still retrying")
                     }
+                    ConnState::Refused => state.complain("namespace refused"),
                 }
             }
             state.conn = c;

@@ -827,3 +827,47 @@ async fn sync_loader_misses_no_key_when_newer_ones_are_deleted_between_pages() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_refuses_commands_once_the_namespace_moves_to_a_newer_layout() {
+    use redis::AsyncCommands;
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-layout-moved");
+    let (store, opts) = store_on(&url, &ns).await;
+    let id = store
+        .create(&CreateRequest::new("watched"))
+        .await
+        .expect("create")
+        .record
+        .id;
+    let mut ui = Ui::start(&store, &opts, SyncOptions::default());
+    ui.until("the key, live", |s| {
+        s.records.len() == 1 && s.conn == ConnState::Live
+    })
+    .await;
+    // Another program moves the namespace to a newer layout while the TUI is open.
+    let mut raw = raw_at(&url).await;
+    let _: () = raw
+        .hset(store.namespace().meta_key(), "layout", 99)
+        .await
+        .expect("hset");
+    ui.commands
+        .send(Command::Revoke {
+            id: id.clone(),
+            reason: None,
+        })
+        .expect("send");
+    ui.until("the refusal", |s| s.conn == ConnState::Refused)
+        .await;
+    assert!(
+        ui.said.iter().any(|m| m.contains("layout version 99")),
+        "{:?}",
+        ui.said
+    );
+    let status: Option<String> = raw
+        .hget(store.namespace().record_key(&id), "status")
+        .await
+        .expect("hget");
+    assert_eq!(status.as_deref(), Some("active"), "a revoke landed");
+}

@@ -75,6 +75,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect, marker: bool) {
         ConnState::Live => ("● live", Color::Green),
         ConnState::Reconnecting => ("◌ reconnecting", Color::Yellow),
         ConnState::Offline => ("✗ offline", Color::Red),
+        ConnState::Refused => ("✗ refused: newer layout", Color::Red),
     };
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut first = markers;
