@@ -150,3 +150,16 @@ impl Store {
 
     // ---- create ---------------------------------------------------------------------
 }
+
+impl Store {
+    // ---- layout re-check (long-running clients: the TUI) ----
+
+    /// Checks the namespace's layout again now (one `HGET`), even when this connection
+    /// passed the check before: another program may have moved the namespace to a newer
+    /// layout since. A refusal is [`Error::Setup`], as from the gate.
+    pub async fn recheck_layout(&self) -> Result<()> {
+        crate::meta::check_layout(&mut self.conn.inner(), &self.ns)
+            .await
+            .map(drop)
+    }
+}

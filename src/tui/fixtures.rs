@@ -84,7 +84,8 @@ pub fn state() -> State {
             load: 1,
             records: rows(),
             total: 6,
-            malformed: 0,
+            malformed: vec![],
+            done: true,
         },
     );
     assert!(cmds.is_empty());

@@ -100,6 +100,9 @@ pub enum ConnState {
     Reconnecting,
     /// Several attempts failed; still trying, less often.
     Offline,
+    /// The namespace uses a layout this keytui does not know: nothing is read or written
+    /// any more (no retries); quit and use a keytui that knows it.
+    Refused,
 }
 
 /// Why the sync task asks for a reload: the loaded rows may no longer match Redis.
@@ -150,28 +153,33 @@ pub enum Msg {
         mode: Option<Mode>,
         production: bool,
     },
-    /// The newest page of records, replacing everything loaded before (`load` numbers reloads).
+    /// The newest page of records, replacing everything loaded before (`load` numbers
+    /// reloads), with the ids of the malformed records of that page (skipped); `done` when
+    /// the loader has read the whole index (the loader decides, not a count).
     FirstPage {
         load: u64,
         records: Vec<Row>,
         total: usize,
-        malformed: usize,
+        malformed: Vec<String>,
+        done: bool,
     },
-    /// Older records loaded in the background, and how many records of that stretch of
-    /// the index were malformed (skipped); `done` when the index is exhausted.
+    /// Older records loaded in the background, and the ids of the records of that stretch
+    /// of the index that were malformed (skipped); `done` when the index is exhausted.
     MoreRecords {
         load: u64,
         records: Vec<Row>,
-        malformed: usize,
+        malformed: Vec<String>,
         done: bool,
     },
     /// A record was created or changed (from the change feed or our own command).
     RecordChanged(Box<KeyRecord>),
     /// A record is gone.
     RecordGone { id: String },
+    /// The namespace's layout was refused (why): stop, say so, write nothing.
+    Refused(String),
     /// The loaded rows may be wrong (see [`Gap`]): mark them stale and reload.
     Resync(Gap),
-    /// A record changed into something that cannot be read: drop its row, count it.
+    /// A record changed into something that cannot be read: drop its row, count it once.
     RecordMalformed { id: String },
     /// A key was created (or rotated): show its secret once.
     Created {

@@ -480,7 +480,9 @@ pub struct State {
     ids: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     /// Number of keys in the index when the first page was read.
     pub total: usize,
-    pub malformed: usize,
+    /// The ids of the records that exist but cannot be read (left out of the table): a set,
+    /// so a record that changes again and again is counted once.
+    pub malformed: HashSet<String>,
     pub loading: Loading,
     load: u64,
     /// Bumped whenever record indices shift (insert, remove, reload), not on appends.
@@ -522,7 +524,7 @@ impl State {
             records: Arc::new(Vec::new()),
             ids: HashSet::default(),
             total: 0,
-            malformed: 0,
+            malformed: HashSet::new(),
             loading: Loading::FirstPage,
             load: 0,
             structure: 0,
@@ -872,6 +874,12 @@ impl State {
         }
         let state = match self.conn {
             ConnState::Reconnecting => "reconnecting",
+            ConnState::Refused => {
+                self.complain(format!(
+                    "{what} refused: the namespace uses a layout this keytui does not know"
+                ));
+                return true;
+            }
             _ => "offline",
         };
         self.complain(format!(

@@ -854,7 +854,8 @@ fn state_with(records: Vec<KeyRecord>) -> State {
             load: 1,
             records: all.into_iter().map(Row::from).collect(),
             total,
-            malformed: 0,
+            malformed: vec![],
+            done: true,
         },
     );
     s
@@ -1110,7 +1111,8 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
             load: 1,
             records: all[..2].to_vec(),
             total: 6,
-            malformed: 1,
+            malformed: vec!["M1".into()],
+            done: false,
         },
     );
     assert_eq!(s.loading, Loading::More);
@@ -1119,7 +1121,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
         Msg::MoreRecords {
             load: 0,
             records: all.clone(),
-            malformed: 5,
+            malformed: ["M2", "M3", "S1", "S2", "S3"].map(String::from).to_vec(),
             done: true,
         },
     );
@@ -1129,13 +1131,13 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
         Msg::MoreRecords {
             load: 1,
             records: all[1..].to_vec(),
-            malformed: 2,
+            malformed: vec!["M2".into(), "M3".into()],
             done: true,
         },
     );
     assert_eq!(s.records.len(), 6);
     // Malformed records of every page count, those of a stale load do not.
-    assert_eq!(s.malformed, 3);
+    assert_eq!(s.malformed.len(), 3);
     assert_eq!(s.visible.len(), 6);
     assert_eq!(s.loading, Loading::Done);
 }
@@ -1155,7 +1157,8 @@ fn first_page(load: u64) -> Msg {
         load,
         total: rows.len(),
         records: rows,
-        malformed: 0,
+        malformed: vec![],
+        done: true,
     }
 }
 
@@ -1203,7 +1206,47 @@ fn a_record_turned_malformed_leaves_the_table_and_is_counted() {
     let id = s.records[0].id().to_owned();
     update(&mut s, Msg::RecordMalformed { id });
     assert_eq!(s.records.len(), before - 1);
-    assert_eq!(s.malformed, 1);
+    assert_eq!(s.malformed.len(), 1);
+}
+
+#[test]
+fn a_malformed_record_that_changes_again_and_again_is_counted_once() {
+    let mut s = state();
+    let id = s.records[0].id().to_owned();
+    let record = crate::tui::fixtures::records()
+        .into_iter()
+        .find(|r| r.id == id)
+        .expect("a fixture record");
+    for _ in 0..3 {
+        update(&mut s, Msg::RecordMalformed { id: id.clone() });
+        update(&mut s, Msg::RecordMalformed { id: id.clone() });
+    }
+    assert_eq!(s.malformed.len(), 1);
+    // Readable again: back in the table, no longer counted.
+    update(&mut s, Msg::RecordChanged(Box::new(record)));
+    assert!(s.malformed.is_empty());
+    assert!(s.record(&id).is_some());
+    // Malformed, then deleted: gone from the count too.
+    update(&mut s, Msg::RecordMalformed { id: id.clone() });
+    update(&mut s, Msg::RecordGone { id });
+    assert!(s.malformed.is_empty());
+}
+
+#[test]
+fn loading_is_done_when_the_loader_says_so_whatever_the_counts() {
+    let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
+    // Two of the five index entries are malformed or dangling: fewer rows than the total.
+    update(
+        &mut s,
+        Msg::FirstPage {
+            load: 1,
+            records: crate::tui::fixtures::rows()[..3].to_vec(),
+            total: 5,
+            malformed: vec!["M1".into()],
+            done: true,
+        },
+    );
+    assert_eq!(s.loading, Loading::Done);
 }
 
 #[test]
@@ -1423,7 +1466,8 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
             load: 1,
             records: all[..2].to_vec(),
             total: 6,
-            malformed: 0,
+            malformed: vec![],
+            done: false,
         },
     );
     update(&mut s, key('/'));
@@ -1435,7 +1479,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
             Msg::MoreRecords {
                 load: 1,
                 records: chunk.to_vec(),
-                malformed: 0,
+                malformed: vec![],
                 done: false,
             },
         );

@@ -3,16 +3,18 @@
 //! over a channel and sends typed [`Msg`]s with owned data back; nothing here ever waits
 //! on the UI, and the UI never waits on Redis.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use crate::conn::{self, ConnectOptions};
 use crate::error::Error;
 use crate::layout::Namespace;
-use crate::store::{Event, RotateRequest, Store};
+use crate::store::{Event, IndexPos, Page, RotateRequest, Store};
 
 use super::msg::{ConnState, Gap, Msg, SyncCmd, SyncOp};
 use super::row::{Interner, Row};
@@ -29,12 +31,19 @@ const IN_FLIGHT: usize = 3;
 const BLOCK: Duration = Duration::from_secs(5);
 
 /// How the sync task works; [`SyncOptions::default`] is what the TUI uses.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SyncOptions {
     /// Log how long loading took (`KEYTUI_LOG`).
     pub timing: bool,
     /// How long one `XREAD BLOCK` on the change feed waits.
     pub block: Duration,
+    /// Records on the first screen.
+    pub first_page: usize,
+    /// Records per background read.
+    pub chunk: usize,
+    /// Paces the background reads: each waits for a permit of this semaphore (tests change
+    /// the index between two reads with it). `None`: they do not wait.
+    pub pages: Option<Arc<Semaphore>>,
 }
 
 impl Default for SyncOptions {
@@ -42,6 +51,9 @@ impl Default for SyncOptions {
         SyncOptions {
             timing: false,
             block: BLOCK,
+            first_page: FIRST_PAGE,
+            chunk: CHUNK,
+            pages: None,
         }
     }
 }
@@ -106,7 +118,6 @@ async fn run(
     actions: UnboundedSender<Msg>,
     options: SyncOptions,
 ) {
-    let timing = options.timing;
     // The cursor is read before the first page: a change made while loading is replayed
     // (re-fetching a record is idempotent) rather than lost.
     let cursor = match store.last_event_cursor().await {
@@ -131,7 +142,7 @@ async fn run(
         production: meta.is_some_and(|m| m.production),
     });
     let mut load = 1u64;
-    let mut loader = spawn_loader(store.clone(), load, actions.clone(), timing);
+    let mut loader = spawn_loader(store.clone(), load, actions.clone(), options.clone());
     let follower = tokio::task::spawn_local(follow(
         store.clone(),
         opts,
@@ -144,7 +155,11 @@ async fn run(
             SyncCmd::Reload => {
                 loader.abort();
                 load += 1;
-                loader = spawn_loader(store.clone(), load, actions.clone(), false);
+                let options = SyncOptions {
+                    timing: false,
+                    ..options.clone()
+                };
+                loader = spawn_loader(store.clone(), load, actions.clone(), options);
             }
             other => {
                 let store = store.clone();
@@ -161,15 +176,21 @@ fn spawn_loader(
     store: Store,
     load: u64,
     actions: UnboundedSender<Msg>,
-    timing: bool,
+    options: SyncOptions,
 ) -> JoinHandle<()> {
+    let timing = options.timing;
+    let (first_page, chunk_len) = (options.first_page.max(1), options.chunk.max(1));
     tokio::task::spawn_local(async move {
         let started = Instant::now();
+        if let Err(Error::Setup(why)) = store.recheck_layout().await {
+            let _ = actions.send(Msg::Refused(why));
+            return;
+        }
         // Right after a reconnect the ordinary connection may still be re-establishing
         // itself: try a few times before reporting.
         let mut attempt = 0;
-        let page = loop {
-            match store.page(0, FIRST_PAGE).await {
+        let (page, next) = loop {
+            match first(&store, first_page).await {
                 Ok(p) => break p,
                 Err(e) if attempt >= 5 => {
                     let _ = actions.send(Msg::Failed {
@@ -194,42 +215,57 @@ fn spawn_loader(
         }
         let mut interner = Interner::default();
         let total = page.total;
-        let mut offset = page.records.len() + page.malformed.len() + page.dangling.len();
-        let done = offset >= total || offset < FIRST_PAGE;
+        let mut loaded = page.records.len() + page.malformed.len() + page.dangling.len();
         let _ = actions.send(Msg::FirstPage {
             load,
             records: rows(page.records, &mut interner),
             total,
-            malformed: page.malformed.len(),
+            malformed: page.malformed.into_iter().map(|m| m.id).collect(),
+            done: next.is_none(),
         });
-        if done {
-            return;
-        }
-        // Several chunks in flight: Redis answers one while this thread parses another.
-        let start = offset;
-        let mut chunks = futures::stream::iter(0..)
-            .map(|k| {
-                let store = &store;
-                async move {
-                    let ids = store.page_ids(start + k * CHUNK, CHUNK).await?;
-                    let page = store.fetch(&ids).await?;
-                    Ok::<_, Error>((ids.len(), page.records, page.malformed.len()))
+        let Some(next) = next else { return };
+        // Each page starts where the one before ended (by score and id, never by offset:
+        // keys deleted meanwhile shift nothing). The ids of the next page are asked for
+        // while the records of earlier ones are read and parsed.
+        let pages = options.pages.clone();
+        let store = &store;
+        let chunks = futures::stream::unfold(Some(next), |pos| {
+            let pages = pages.clone();
+            async move {
+                let pos = pos?;
+                if let Some(pages) = pages {
+                    pages.acquire().await.map(|p| p.forget()).ok();
                 }
-            })
-            .buffered(IN_FLIGHT);
+                Some(match store.page_after(Some(&pos), chunk_len).await {
+                    Ok((ids, next)) => {
+                        let last = next.is_none();
+                        (Ok((ids, last)), next)
+                    }
+                    // The error is reported, and the stream ends.
+                    Err(e) => (Err(e), None),
+                })
+            }
+        })
+        .map(|ids| async move {
+            let (ids, last) = ids?;
+            let page = store.fetch(&ids).await?;
+            let malformed: Vec<String> = page.malformed.into_iter().map(|m| m.id).collect();
+            Ok::<_, Error>((ids.len(), page.records, malformed, last))
+        })
+        .buffered(IN_FLIGHT);
+        let mut chunks = std::pin::pin!(chunks);
         while let Some(chunk) = chunks.next().await {
-            let (read, records, malformed) = match chunk {
+            let (read, records, malformed, last) = match chunk {
                 Ok(c) => c,
                 Err(e) => {
                     let _ = actions.send(Msg::Failed {
-                        op: SyncOp::LoadMore { loaded: offset },
+                        op: SyncOp::LoadMore { loaded },
                         error: e.to_string(),
                     });
                     return;
                 }
             };
-            offset += read;
-            let last = read < CHUNK;
+            loaded += read;
             if actions
                 .send(Msg::MoreRecords {
                     load,
@@ -244,13 +280,23 @@ fn spawn_loader(
                     tracing::info!(
                         timing = "all_records_loaded",
                         ms = started.elapsed().as_millis() as u64,
-                        records = offset
+                        records = loaded
                     );
                 }
                 return;
             }
         }
     })
+}
+
+/// The first page of records, the index count, and where the next page starts (`None`:
+/// that was all).
+async fn first(store: &Store, limit: usize) -> Result<(Page, Option<IndexPos>), Error> {
+    let total = store.count().await?;
+    let (ids, next) = store.page_after(None, limit).await?;
+    let mut page = store.fetch(&ids).await?;
+    page.total = total;
+    Ok((page, next))
 }
 
 /// The compact rows the UI keeps (converted here, off the UI thread).
@@ -263,6 +309,26 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
     let send = |a: Msg| {
         let _ = actions.send(a);
     };
+    // Another program may have moved the namespace to a newer layout since the last
+    // command: nothing is read or written before the layout passes again.
+    if let Err(e) = store.recheck_layout().await {
+        let error = e.to_string();
+        match &cmd {
+            SyncCmd::Create(_) => send(Msg::CreateFailed(error.clone())),
+            SyncCmd::LoadDetail { id } => send(Msg::DetailEventsFailed {
+                id: id.clone(),
+                error: error.clone(),
+            }),
+            _ => {}
+        }
+        if matches!(e, Error::Setup(_)) {
+            tracing::warn!(%error, "namespace refused; the command was not run");
+            send(Msg::Refused(error));
+        } else if let Some(op) = cmd_op(&cmd) {
+            send(Msg::Failed { op, error });
+        }
+        return;
+    }
     match cmd {
         SyncCmd::LoadDetail { id } => {
             // Right after a reconnect the ordinary connection may still be re-establishing
@@ -343,6 +409,18 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
         }
         // Handled by the loop in `run`.
         SyncCmd::Reload => {}
+    }
+}
+
+/// What a failure of this command is reported as (create and detail have their own).
+fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
+    match cmd {
+        SyncCmd::Revoke { .. } => Some(SyncOp::Revoke),
+        SyncCmd::Restore { .. } => Some(SyncOp::Restore),
+        SyncCmd::Delete { .. } => Some(SyncOp::Delete),
+        SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
+        SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }
 
@@ -434,6 +512,13 @@ async fn follow(
         let Some(c) = conn.as_mut() else { continue };
         match f.turn(c).await {
             Ok(()) => failures = 0,
+            // The layout is checked on every round's fresh gate: a refusal is no lost
+            // connection, and retrying changes nothing.
+            Err(Error::Setup(why)) => {
+                tracing::warn!(error = %why, "change feed: namespace refused; following stops");
+                let _ = f.actions.send(Msg::Refused(why));
+                return;
+            }
             Err(e) => {
                 failures += 1;
                 tracing::info!(error = %e, failures, "change feed: read failed");
@@ -632,7 +717,7 @@ async fn dataset_gap(
     } else if !restarted {
         return Ok(None);
     }
-    let oldest = oldest_cursor(c, feed.namespace()).await?;
+    let oldest = feed.oldest_event_cursor().await?;
     if restarted {
         let empty = oldest.is_none() && feed.count().await? == 0;
         return Ok(Some(Gap::Restarted { empty }));
@@ -641,19 +726,6 @@ async fn dataset_gap(
         Some(o) if stream_id(&o) > stream_id(cursor) => Gap::Trimmed,
         _ => Gap::FeedLost,
     }))
-}
-
-/// The id of the oldest entry of `{ns}:events`, read on the follower's own connection.
-async fn oldest_cursor(c: &mut conn::Conn, ns: &Namespace) -> Result<Option<String>, Error> {
-    let raw: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
-        .arg(ns.events_key())
-        .arg("-")
-        .arg("+")
-        .arg("COUNT")
-        .arg(1)
-        .query_async(c)
-        .await?;
-    Ok(raw.into_iter().next().map(|(id, _)| id))
 }
 
 fn lost(failures: u32) -> ConnState {

@@ -56,6 +56,13 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
                 Vec::new()
             }
         }
+        // A refusal is final: the follower stops, and nothing says "live" again.
+        Msg::Connection(_) if state.conn == ConnState::Refused => Vec::new(),
+        Msg::Refused(why) => {
+            state.conn = ConnState::Refused;
+            state.complain(format!("namespace refused: {why}"));
+            Vec::new()
+        }
         Msg::Connection(c) => {
             if c != state.conn {
                 match c {
@@ -64,6 +71,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
                     ConnState::Offline => {
                         state.complain("Redis is unreachable: offline, still retrying")
                     }
+                    ConnState::Refused => state.complain("namespace refused"),
                 }
             }
             state.conn = c;
@@ -93,20 +101,17 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
             records,
             total,
             malformed,
+            done,
         } => {
             let selected_id = state.selected_record().map(|r| r.id().to_owned());
             state.load = load;
             state.structure += 1;
             state.filter.base = None;
             state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
-            state.loading = if records.len() >= total {
-                Loading::Done
-            } else {
-                Loading::More
-            };
+            state.loading = if done { Loading::Done } else { Loading::More };
             state.records = Arc::new(records);
             state.total = total;
-            state.malformed = malformed;
+            state.malformed = malformed.into_iter().collect();
             state.visible.clear();
             state.stale = false;
             match state.reloading.take() {
@@ -127,7 +132,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
             if load != state.load {
                 return Vec::new();
             }
-            state.malformed += malformed;
+            state.malformed.extend(malformed);
             if done {
                 state.loading = Loading::Done;
             }
@@ -155,8 +160,14 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
                 state.records_changed()
             }
         }
-        Msg::RecordChanged(r) => state.upsert(*r),
-        Msg::RecordGone { id } => state.remove(&id),
+        Msg::RecordChanged(r) => {
+            state.malformed.remove(&r.id);
+            state.upsert(*r)
+        }
+        Msg::RecordGone { id } => {
+            state.malformed.remove(&id);
+            state.remove(&id)
+        }
         Msg::Resync(g) => {
             state.complain(format!("{}: reloading…", gap_text(&g)));
             state.stale = true;
@@ -165,8 +176,9 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
             vec![Out::Sync(SyncCmd::Reload)]
         }
         Msg::RecordMalformed { id } => {
-            state.malformed += 1;
-            state.remove(&id)
+            let cmds = state.remove(&id);
+            state.malformed.insert(id);
+            cmds
         }
         Msg::Created {
             created,

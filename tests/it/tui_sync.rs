@@ -601,7 +601,7 @@ async fn sync_loader_skips_damaged_records_and_counts_them_all() {
         ui.state.records.len(),
         1_000 + damaged.len() - malformed.len()
     );
-    assert_eq!(ui.state.malformed, malformed.len(), "malformed count");
+    assert_eq!(ui.state.malformed.len(), malformed.len(), "malformed count");
     assert!(
         !ui.said
             .iter()
@@ -682,4 +682,192 @@ async fn sync_detail_says_cannot_read_while_redis_is_down_then_reads() {
         |s| matches!(&s.detail_events, KeyHistory::Loaded(e) if e.iter().any(|e| e.op == "create")),
     )
     .await;
+}
+
+/// Writes a record hash that cannot be read (a date where a number belongs), indexed as
+/// the newest key, as another program might.
+async fn write_malformed(store: &Store, id: &str) {
+    use redis::AsyncCommands;
+    let ns = store.namespace();
+    let mut c = raw_at(&common::shared_server().url()).await;
+    let _: () = c
+        .hset_multiple(
+            ns.record_key(id),
+            &[
+                ("id", id),
+                ("name", "broken"),
+                ("status", "active"),
+                ("secret_alg", "sha256"),
+                ("secret", "00"),
+                ("created_at", "yesterday"),
+            ],
+        )
+        .await
+        .expect("hset");
+    let _: () = c
+        .zadd(ns.index_key(), id, now_ms() + 60_000)
+        .await
+        .expect("zadd");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_counts_a_malformed_record_once_however_often_it_changes() {
+    use keytui::tui::state::Loading;
+    use redis::AsyncCommands;
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-malformed-once");
+    let (store, opts) = store_on(&url, &ns).await;
+    for i in 0..3 {
+        store
+            .create(&CreateRequest::new(format!("good-{i}")))
+            .await
+            .expect("create");
+    }
+    write_malformed(&store, "Broken1").await;
+    // And a dangling index entry: fewer rows than index entries, loading still ends.
+    let _: () = store
+        .conn()
+        .zadd(
+            store.namespace().index_key(),
+            "Dangling1",
+            now_ms() + 30_000,
+        )
+        .await
+        .expect("zadd");
+    let mut ui = Ui::start(&store, &opts, SyncOptions::default());
+    ui.until("loading done and live", |s| {
+        s.loading == Loading::Done && s.conn == ConnState::Live
+    })
+    .await;
+    assert_eq!(ui.state.records.len(), 3);
+    assert_eq!(ui.state.malformed.len(), 1);
+    // The malformed record is revoked and restored by another client, three times over:
+    // each change re-reads it, and it is still one malformed record.
+    for _ in 0..3 {
+        store.revoke("Broken1", None).await.expect("revoke");
+        store.restore("Broken1").await.expect("restore");
+    }
+    create_elsewhere(&url, &ns, "after").await;
+    ui.until("the key created after the changes", |s| {
+        s.records.iter().any(|r| r.name() == "after")
+    })
+    .await;
+    assert_eq!(ui.state.malformed.len(), 1, "said {:?}", ui.said);
+    assert_eq!(ui.state.loading, Loading::Done);
+}
+
+/// The ids in the namespace's index, as a set.
+async fn indexed(store: &Store) -> HashSet<String> {
+    let ids: Vec<String> = redis::cmd("ZRANGE")
+        .arg(store.namespace().index_key())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut store.conn())
+        .await
+        .expect("zrange");
+    ids.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_loader_misses_no_key_when_newer_ones_are_deleted_between_pages() {
+    use keytui::tui::state::Loading;
+    use redis::AsyncCommands;
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-page-shift");
+    let (store, opts) = store_on(&url, &ns).await;
+    let created = store
+        .create_many(&CreateRequest::new("k"), 40, |_| {})
+        .await
+        .expect("create");
+    // Old data: scores written before they were strictly ordered tie in groups of four,
+    // across the page boundaries (pages of 10).
+    let mut c = store.conn();
+    for (i, k) in created.iter().enumerate() {
+        let _: () = c
+            .zadd(
+                store.namespace().index_key(),
+                &k.record.id,
+                1_000_000 + i / 4,
+            )
+            .await
+            .expect("zadd");
+    }
+    let pages = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let mut ui = Ui::start(
+        &store,
+        &opts,
+        SyncOptions {
+            first_page: 10,
+            chunk: 10,
+            pages: Some(pages.clone()),
+            ..SyncOptions::default()
+        },
+    );
+    ui.until("the first page", |s| s.loading != Loading::FirstPage)
+        .await;
+    assert_eq!(ui.state.records.len(), 10);
+    // Another client deletes the five newest keys before the next page is read.
+    let newest: Vec<String> = ui.state.records[..5]
+        .iter()
+        .map(|r| r.id().to_owned())
+        .collect();
+    for id in &newest {
+        store.delete(id).await.expect("delete");
+    }
+    pages.add_permits(1_000);
+    let expected = indexed(&store).await;
+    assert_eq!(expected.len(), 35);
+    ui.until("every key still indexed, loading done, live", |s| {
+        s.loading == Loading::Done
+            && s.conn == ConnState::Live
+            && s.records.len() == expected.len()
+            && s.records.iter().all(|r| expected.contains(r.id()))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_refuses_commands_once_the_namespace_moves_to_a_newer_layout() {
+    use redis::AsyncCommands;
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("tui-layout-moved");
+    let (store, opts) = store_on(&url, &ns).await;
+    let id = store
+        .create(&CreateRequest::new("watched"))
+        .await
+        .expect("create")
+        .record
+        .id;
+    let mut ui = Ui::start(&store, &opts, SyncOptions::default());
+    ui.until("the key, live", |s| {
+        s.records.len() == 1 && s.conn == ConnState::Live
+    })
+    .await;
+    // Another program moves the namespace to a newer layout while the TUI is open.
+    let mut raw = raw_at(&url).await;
+    let _: () = raw
+        .hset(store.namespace().meta_key(), "layout", 99)
+        .await
+        .expect("hset");
+    ui.commands
+        .send(Command::Revoke {
+            id: id.clone(),
+            reason: None,
+        })
+        .expect("send");
+    ui.until("the refusal", |s| s.conn == ConnState::Refused)
+        .await;
+    assert!(
+        ui.said.iter().any(|m| m.contains("layout version 99")),
+        "{:?}",
+        ui.said
+    );
+    let status: Option<String> = raw
+        .hget(store.namespace().record_key(&id), "status")
+        .await
+        .expect("hget");
+    assert_eq!(status.as_deref(), Some("active"), "a revoke landed");
 }

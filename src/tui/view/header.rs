@@ -75,6 +75,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect, marker: bool) {
         ConnState::Live => ("● live", Color::Green),
         ConnState::Reconnecting => ("◌ reconnecting", Color::Yellow),
         ConnState::Offline => ("✗ offline", Color::Red),
+        ConnState::Refused => ("✗ refused: newer layout", Color::Red),
     };
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut first = markers;
@@ -111,9 +112,9 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect, marker: bool) {
         Span::styled(format!("{expired} expired"), Style::new().fg(Color::Yellow)),
         Span::raw(loading),
     ];
-    if state.malformed > 0 {
+    if !state.malformed.is_empty() {
         second.push(Span::styled(
-            format!(" · {} malformed (run keytui doctor)", state.malformed),
+            format!(" · {} malformed (run keytui doctor)", state.malformed.len()),
             Style::new().fg(Color::Red),
         ));
     }

@@ -52,7 +52,8 @@ fn table_empty_namespace() {
             load: 2,
             records: vec![],
             total: 0,
-            malformed: 0,
+            malformed: vec![],
+            done: true,
         },
     );
     snap_both!("table_empty", s);
