@@ -24,7 +24,6 @@ pub const FIRST_PAGE: usize = 200;
 /// Records per background read.
 pub const CHUNK: usize = 5000;
 /// Further tries of a read the user asked for, after the first fails.
-const READ_RETRIES: u32 = 2;
 /// Background reads in flight at once.
 const IN_FLIGHT: usize = 3;
 /// How long one `XREAD BLOCK` waits.
@@ -145,7 +144,7 @@ async fn run(
     let mut loader = spawn_loader(store.clone(), load, actions.clone(), options.clone());
     let follower = tokio::task::spawn_local(follow(
         store.clone(),
-        opts,
+        opts.clone(),
         (cursor, run_id),
         actions.clone(),
         options.block,
@@ -160,6 +159,14 @@ async fn run(
                     ..options.clone()
                 };
                 loader = spawn_loader(store.clone(), load, actions.clone(), options);
+            }
+            SyncCmd::LoadDetail { id } => {
+                let store = store.clone();
+                let actions = actions.clone();
+                let opts = opts.clone();
+                tokio::task::spawn_local(async move {
+                    load_detail(&store, &opts, id, &actions).await;
+                });
             }
             other => {
                 let store = store.clone();
@@ -304,6 +311,44 @@ fn rows(records: Vec<crate::record::KeyRecord>, interner: &mut Interner) -> Vec<
     records.into_iter().map(|r| Row::new(r, interner)).collect()
 }
 
+/// Reads the whole history of one key for the detail view. Right after a reconnect the
+/// store's shared connection may still be re-establishing itself (its first command
+/// fails): a failure other than a refused layout is retried once on a fresh connection,
+/// which answers whenever the server does — no waiting and no counting of attempts.
+async fn load_detail(
+    store: &Store,
+    opts: &ConnectOptions,
+    id: String,
+    actions: &UnboundedSender<Msg>,
+) {
+    async fn read(store: &Store, id: &str) -> Result<Vec<Event>, Error> {
+        store.recheck_layout().await?;
+        store.key_events(id).await
+    }
+    let result = match read(store, &id).await {
+        Err(e) if !matches!(e, Error::Setup(_)) => {
+            tracing::info!(error = %e, %id, "cannot read a key's events; trying a fresh connection");
+            match conn::connect(opts).await {
+                Ok(c) => read(&store.with_conn(c), &id).await,
+                Err(_) => Err(e),
+            }
+        }
+        r => r,
+    };
+    let _ = match result {
+        Ok(events) => actions.send(Msg::DetailEvents { id, events }),
+        Err(e) => {
+            tracing::info!(error = %e, %id, "cannot read a key's events");
+            let error = e.to_string();
+            if matches!(e, Error::Setup(_)) {
+                tracing::warn!(%error, "namespace refused; the history was not read");
+                let _ = actions.send(Msg::Refused(error.clone()));
+            }
+            actions.send(Msg::DetailEventsFailed { id, error })
+        }
+    };
+}
+
 /// Runs one command against the store and reports the outcome.
 async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
     let send = |a: Msg| {
@@ -330,28 +375,8 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
         return;
     }
     match cmd {
-        SyncCmd::LoadDetail { id } => {
-            // Right after a reconnect the ordinary connection may still be re-establishing
-            // itself (its first command fails): a read is tried a few times.
-            let mut attempt = 0;
-            loop {
-                match store.key_events(&id).await {
-                    Ok(events) => break send(Msg::DetailEvents { id, events }),
-                    Err(e) if attempt < READ_RETRIES => {
-                        attempt += 1;
-                        tracing::info!(error = %e, %id, attempt, "cannot read a key's events; retrying");
-                        tokio::time::sleep(Duration::from_millis(300)).await;
-                    }
-                    Err(e) => {
-                        tracing::info!(error = %e, %id, "cannot read a key's events");
-                        break send(Msg::DetailEventsFailed {
-                            id,
-                            error: e.to_string(),
-                        });
-                    }
-                }
-            }
-        }
+        // Sent to `load_detail` by `run`, never here.
+        SyncCmd::LoadDetail { .. } => {}
         SyncCmd::Create(req) => match store.create(&req).await {
             Ok(created) => send(Msg::Created {
                 created: Box::new(created),
@@ -477,7 +502,9 @@ async fn follow(
         actions,
         block,
         cursor,
-        shown: ConnState::Live,
+        // Nothing reported yet: the first state is always sent, so a UI that asked for
+        // something while the follower was still connecting hears "live" and asks again.
+        shown: None,
         identified: run_id.is_some(),
         run_id,
         // The cursor was read on another connection, maybe on a server since restarted:
@@ -540,7 +567,7 @@ struct Follower {
     /// The id of the last event applied (`$`: not read yet).
     cursor: String,
     /// The connection state last reported.
-    shown: ConnState,
+    shown: Option<ConnState>,
     /// The `run_id` of the server followed (standalone servers only).
     run_id: Option<String>,
     /// Whether `run_id` has been read on the current server.
@@ -558,8 +585,8 @@ struct Follower {
 
 impl Follower {
     fn set(&mut self, s: ConnState) {
-        if self.shown != s {
-            self.shown = s;
+        if self.shown != Some(s) {
+            self.shown = Some(s);
             let _ = self.actions.send(Msg::Connection(s));
         }
     }
