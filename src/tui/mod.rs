@@ -39,6 +39,7 @@ use crate::record::now_ms;
 
 use self::clipboard::Clipboard;
 use self::config::Config;
+use self::filter::FilterJob;
 use self::msg::{ClipCmd, Msg, Out, SyncCmd};
 use self::state::{ServerInfo, State};
 
@@ -270,17 +271,32 @@ fn execute(
         Out::Filter(job) => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
-                let Some(found) = filter::run(&job) else {
-                    return;
-                };
-                let _ = tx.send(Msg::FilterDone {
-                    generation: job.generation,
-                    structure: job.structure,
-                    revision: job.revision,
-                    len: job.records.len(),
-                    query: job.query,
-                    visible: found.indices,
-                    ranked: found.ranked,
+                let found = filter::run(&job);
+                let len = job.records.len();
+                // Let go of the records before answering, so that the UI can change them
+                // in place (else it would copy them all).
+                let FilterJob {
+                    generation,
+                    structure,
+                    revision,
+                    query,
+                    records,
+                    latest,
+                    within,
+                    ..
+                } = job;
+                drop((records, latest, within));
+                let _ = tx.send(match found {
+                    Some(found) => Msg::FilterDone {
+                        generation,
+                        structure,
+                        revision,
+                        len,
+                        query,
+                        visible: found.indices,
+                        ranked: found.ranked,
+                    },
+                    None => Msg::FilterStopped,
                 });
             });
         }

@@ -519,6 +519,17 @@ pub struct State {
     pub keymap: Keymap,
     pub clear_secs: u64,
     pub quit: bool,
+    /// Record changes that arrived while a filter run still shared the records: applied
+    /// when the last run lets go (never a copy of up to a million rows on the UI thread).
+    held: Vec<Held>,
+}
+
+/// A change to the records kept until no filter run shares them.
+#[derive(Debug)]
+enum Held {
+    Changed(Box<KeyRecord>),
+    Gone(String),
+    Appended { load: u64, rows: Vec<Row> },
 }
 
 impl State {
@@ -552,6 +563,7 @@ impl State {
             keymap,
             clear_secs,
             quit: false,
+            held: Vec::new(),
         }
     }
 
@@ -803,12 +815,18 @@ impl State {
 
     /// Inserts or replaces a record, keeping newest-first order and the visible indices valid.
     fn upsert(&mut self, r: KeyRecord) -> Vec<Out> {
+        if self.records_shared() {
+            self.held.push(Held::Changed(Box::new(r)));
+            return Vec::new();
+        }
         let r = Row::from(r);
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         self.revision += 1;
         self.filter.base = None;
         let known = self.has_id(r.id());
-        let records = Arc::make_mut(&mut self.records);
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
         if let Some(pos) = known
             .then(|| records.iter().position(|x| x.id() == r.id()))
             .flatten()
@@ -834,11 +852,18 @@ impl State {
     }
 
     fn remove(&mut self, id: &str) -> Vec<Out> {
+        if self.records_shared() {
+            self.held.push(Held::Gone(id.to_owned()));
+            return Vec::new();
+        }
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         let Some(pos) = self.records.iter().position(|x| x.id() == id) else {
             return Vec::new();
         };
-        Arc::make_mut(&mut self.records).remove(pos);
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
+        records.remove(pos);
         self.structure += 1;
         self.filter.base = None;
         // (Two ids sharing a 64-bit fingerprint would both lose it: not a real concern.)
@@ -860,6 +885,67 @@ impl State {
         let cmds = self.records_changed();
         self.reselect(selected_id.as_deref());
         cmds
+    }
+
+    /// Whether a filter run still holds the records (changing them now would copy them).
+    fn records_shared(&self) -> bool {
+        Arc::strong_count(&self.records) > 1 || Arc::weak_count(&self.records) > 0
+    }
+
+    /// Applies the changes held while a filter run shared the records, once none does.
+    fn release_held(&mut self) -> Vec<Out> {
+        if self.held.is_empty() || self.records_shared() {
+            return Vec::new();
+        }
+        let mut cmds = Vec::new();
+        for h in std::mem::take(&mut self.held) {
+            cmds.extend(match h {
+                Held::Changed(r) => self.upsert(*r),
+                Held::Gone(id) => self.remove(&id),
+                Held::Appended { load, rows } => self.append(load, rows),
+            });
+        }
+        // Only the newest filter job matters.
+        let mut jobs = cmds.iter().filter(|c| matches!(c, Out::Filter(_))).count();
+        cmds.retain(|c| {
+            !matches!(c, Out::Filter(_)) || {
+                jobs -= 1;
+                jobs == 0
+            }
+        });
+        cmds
+    }
+
+    /// Appends a background page's records (those not loaded yet) to the end.
+    fn append(&mut self, load: u64, rows: Vec<Row>) -> Vec<Out> {
+        if load != self.load {
+            return Vec::new();
+        }
+        if self.records_shared() {
+            self.held.push(Held::Appended { load, rows });
+            return Vec::new();
+        }
+        // A page may repeat a record the change feed brought in meanwhile.
+        let fresh: Vec<Row> = rows.into_iter().filter(|r| !self.has_id(r.id())).collect();
+        if fresh.is_empty() {
+            return Vec::new();
+        }
+        self.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
+        let (now, sf) = (self.now, self.status_filter);
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
+        let start = records.len();
+        records.extend(fresh);
+        if self.filter.query().is_empty() {
+            let added = (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
+            self.visible.extend(added);
+            self.recount();
+            self.clamp();
+            Vec::new()
+        } else {
+            self.records_changed()
+        }
     }
 
     /// Puts the cursor back on the key it was on, when that key is still visible.

@@ -19,18 +19,18 @@ fn run_filter(s: &mut State, cmds: Vec<Out>) {
     for c in cmds {
         if let Out::Filter(job) = c {
             let found = crate::tui::filter::run(&job).expect("current job");
-            update(
-                s,
-                Msg::FilterDone {
-                    generation: job.generation,
-                    structure: job.structure,
-                    revision: job.revision,
-                    len: job.records.len(),
-                    query: job.query.clone(),
-                    visible: found.indices,
-                    ranked: found.ranked,
-                },
-            );
+            // As the worker does: it lets go of the records before it answers.
+            let done = Msg::FilterDone {
+                generation: job.generation,
+                structure: job.structure,
+                revision: job.revision,
+                len: job.records.len(),
+                query: job.query.clone(),
+                visible: found.indices,
+                ranked: found.ranked,
+            };
+            drop(job);
+            update(s, done);
         }
     }
 }
@@ -1446,18 +1446,18 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     for c in first {
         if let Out::Filter(job) = c {
             let found = crate::tui::filter::run(&job).expect("current job");
-            again = update(
-                &mut s,
-                Msg::FilterDone {
-                    generation: job.generation,
-                    structure: job.structure,
-                    revision: job.revision,
-                    len: job.records.len(),
-                    query: job.query.clone(),
-                    visible: found.indices,
-                    ranked: found.ranked,
-                },
-            );
+            // As the worker does: it lets go of the records before it answers.
+            let done = Msg::FilterDone {
+                generation: job.generation,
+                structure: job.structure,
+                revision: job.revision,
+                len: job.records.len(),
+                query: job.query.clone(),
+                visible: found.indices,
+                ranked: found.ranked,
+            };
+            drop(job);
+            again = update(&mut s, done);
         }
     }
     assert!(s.filter.pending);
@@ -1526,4 +1526,49 @@ fn sync_failures_name_the_key_bound_to_reload() {
     assert!(fail(&mut s, SyncOp::Load).contains("(Ctrl-l retries)"));
     let more = fail(&mut s, SyncOp::LoadMore { loaded: 5000 });
     assert!(more.contains("loading stopped at 5000 keys") && more.contains("(Ctrl-l reloads)"));
+}
+
+/// A change arriving while a filter run still shares the records is held, not applied to a
+/// copy of them all: the rows stay where they are (same allocation) and the change goes in
+/// once the run lets go.
+#[test]
+fn changes_during_a_filter_run_never_copy_the_records() {
+    let mut s = state();
+    update(&mut s, key('/'));
+    let cmds = update(&mut s, key('s'));
+    let Some(Out::Filter(job)) = cmds.into_iter().next() else {
+        panic!("no filter job")
+    };
+    let before = Arc::clone(&s.records);
+    let n = s.records.len();
+    let first = (0..100)
+        .find(|&i| record(i, "").id == s.records[0].id())
+        .expect("a fixture record");
+    let changed = record(first, "renamed-while-filtering");
+    let gone = s.records[1].id().to_owned();
+    update(&mut s, Msg::RecordChanged(Box::new(changed)));
+    update(&mut s, Msg::RecordGone { id: gone.clone() });
+    update(
+        &mut s,
+        Msg::RecordChanged(Box::new(record(42, "appeared-while-filtering"))),
+    );
+    assert!(Arc::ptr_eq(&before, &s.records), "the records were copied");
+    drop(before);
+    // The run stops (a newer one made it pointless) and lets go of the records.
+    drop(job);
+    let before = Arc::as_ptr(&s.records);
+    update(&mut s, Msg::FilterStopped);
+    assert_eq!(Arc::as_ptr(&s.records), before, "the records were copied");
+    assert_eq!(s.records.len(), n);
+    assert!(
+        s.records
+            .iter()
+            .any(|r| r.name() == "renamed-while-filtering")
+    );
+    assert!(
+        s.records
+            .iter()
+            .any(|r| r.name() == "appeared-while-filtering")
+    );
+    assert!(!s.records.iter().any(|r| r.id() == gone));
 }

@@ -18,6 +18,13 @@ use super::*;
 
 /// Applies an action; returns the work it asks for.
 pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
+    // Changes held while a filter run shared the records go in first, once none does.
+    let mut held = state.release_held();
+    held.extend(handle(state, action));
+    held
+}
+
+fn handle(state: &mut State, action: Msg) -> Vec<Out> {
     match action {
         Msg::Key(key) => on_key(state, key),
         Msg::Paste(text) => on_paste(state, &text),
@@ -96,6 +103,8 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
         } => {
             let selected_id = state.selected_record().map(|r| r.id().to_owned());
             state.load = load;
+            // Changes held for a filter run are older than these rows.
+            state.held.clear();
             state.structure += 1;
             state.filter.base = None;
             state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
@@ -131,29 +140,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
             if done {
                 state.loading = Loading::Done;
             }
-            // A page may repeat a record the change feed brought in meanwhile.
-            let fresh: Vec<Row> = records
-                .into_iter()
-                .filter(|r| !state.has_id(r.id()))
-                .collect();
-            if fresh.is_empty() {
-                return Vec::new();
-            }
-            state.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
-            let (now, sf) = (state.now, state.status_filter);
-            let records = Arc::make_mut(&mut state.records);
-            let start = records.len();
-            records.extend(fresh);
-            if state.filter.query().is_empty() {
-                let added =
-                    (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
-                state.visible.extend(added);
-                state.recount();
-                state.clamp();
-                Vec::new()
-            } else {
-                state.records_changed()
-            }
+            state.append(load, records)
         }
         Msg::RecordChanged(r) => state.upsert(*r),
         Msg::RecordGone { id } => state.remove(&id),
@@ -225,6 +212,8 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
             }
             Vec::new()
         }
+        // The run let go of the records: `update` applied what was held for it.
+        Msg::FilterStopped => Vec::new(),
         Msg::FilterDone {
             generation,
             structure,
