@@ -6,8 +6,12 @@
 //! [`Context`] from the table (the help and the footer list exactly those). The rule for
 //! leaving: `Esc` (back) closes a view or popup and goes back, clears the filter on the
 //! table; `q` does the same in views and popups and quits from the table. Where text is
-//! typed (the new-key form, the revoke and delete dialogs) the keys are fixed, listed in
-//! [`POPUP_KEYS`], and only Esc leaves. Ctrl-C always quits.
+//! typed (the filter line, the new-key form, the dialogs: [`Context::typing`]) printable
+//! keys are text and only the other keys of the table act (Esc leaves). Every key of every
+//! screen and popup is looked up here ([`Keymap::lookup_in`]); hints in the screens name
+//! the key bound ([`Keymap::hint`]). Ctrl-C always quits (not rebindable).
+//!
+//! Owns the bindings and their descriptions; must not know any screen's state.
 
 use std::collections::BTreeMap;
 
@@ -40,11 +44,19 @@ pub enum Action {
     Back,
     /// Quit from the table; back in views and popups.
     Quit,
+    /// Forms and dialogs: create / confirm; the filter line: keep the filter.
+    Confirm,
+    /// Forms and dialogs: the next field.
+    NextField,
+    /// Forms and dialogs: the previous field.
+    PrevField,
+    /// The revoke question: yes, revoke (without a reason).
+    Yes,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 25] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -66,6 +78,10 @@ impl Action {
         Action::Help,
         Action::Back,
         Action::Quit,
+        Action::Confirm,
+        Action::NextField,
+        Action::PrevField,
+        Action::Yes,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -92,6 +108,10 @@ impl Action {
             Action::Help => "help",
             Action::Back => "back",
             Action::Quit => "quit",
+            Action::Confirm => "confirm",
+            Action::NextField => "next_field",
+            Action::PrevField => "prev_field",
+            Action::Yes => "yes",
         }
     }
 
@@ -112,6 +132,7 @@ impl Action {
             (Context::Reveal, _) => "done: the secret is dropped, never shown again",
             (Context::Help, A::Back | A::Quit | A::Help) => "close the help",
             (Context::Help, _) => "scroll",
+            (_, a) => a.description(),
         })
     }
 
@@ -139,6 +160,10 @@ impl Action {
             Action::Help => "this help",
             Action::Back => "clear the filter (elsewhere: back, close, cancel)",
             Action::Quit => "quit (elsewhere: back, like Esc)",
+            Action::Confirm => "create / confirm",
+            Action::NextField => "next field",
+            Action::PrevField => "previous field",
+            Action::Yes => "revoke (the revoke question)",
         }
     }
 
@@ -155,16 +180,52 @@ pub enum Context {
     Detail,
     Reveal,
     Help,
+    /// The filter line (`/`): typing filters.
+    Filter,
+    /// The new-key form.
+    Form,
+    /// The revoke question (no text field focused): keys are commands.
+    RevokeAsk,
+    /// The revoke dialog with a text field focused (reason, namespace).
+    Revoke,
+    /// The rotate dialog.
+    Rotate,
+    /// The delete dialog.
+    Delete,
 }
 
 impl Context {
-    /// Every context, in the order the help lists them.
+    /// The contexts the help lists one by one, in its order (the typing contexts share
+    /// one part of the help, see [`Keymap::help_rows`]).
     pub const ALL: [Context; 4] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
         Context::Help,
     ];
+
+    /// Every context.
+    pub const EVERY: [Context; 10] = [
+        Context::Table,
+        Context::Detail,
+        Context::Reveal,
+        Context::Help,
+        Context::Filter,
+        Context::Form,
+        Context::RevokeAsk,
+        Context::Revoke,
+        Context::Rotate,
+        Context::Delete,
+    ];
+
+    /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
+    /// actions.
+    pub fn typing(self) -> bool {
+        matches!(
+            self,
+            Context::Filter | Context::Form | Context::Revoke | Context::Rotate | Context::Delete
+        )
+    }
 
     /// The actions that do something here.
     pub fn actions(self) -> &'static [Action] {
@@ -223,6 +284,26 @@ impl Context {
                 A::Quit,
                 A::Help,
             ],
+            Context::Filter => &[A::Confirm, A::Back, A::Up, A::Down],
+            Context::Form => &[
+                A::Confirm,
+                A::NextField,
+                A::PrevField,
+                A::Down,
+                A::Up,
+                A::Back,
+            ],
+            Context::RevokeAsk => &[A::Yes, A::NextField, A::Back],
+            Context::Revoke => &[A::Confirm, A::NextField, A::PrevField, A::Back],
+            Context::Rotate => &[
+                A::Confirm,
+                A::Up,
+                A::Down,
+                A::NextField,
+                A::PrevField,
+                A::Back,
+            ],
+            Context::Delete => &[A::Confirm, A::Back],
         }
     }
 
@@ -233,66 +314,80 @@ impl Context {
             Context::Detail => "details (Enter)",
             Context::Reveal => "a new key's secret, shown once",
             Context::Help => "this help",
+            Context::Filter => "the filter line",
+            Context::Form => "the new-key form",
+            Context::RevokeAsk | Context::Revoke => "the revoke dialog",
+            Context::Rotate => "the rotate dialog",
+            Context::Delete => "the delete dialog",
         }
     }
 
     /// The footer hints here, most important first (the footer drops what does not fit
     /// from the end).
-    pub fn footer(self) -> &'static [(Action, &'static str)] {
+    pub fn footer(self) -> &'static [(&'static [Action], &'static str)] {
         use Action as A;
         match self {
             Context::Table => &[
-                (A::Help, "help"),
-                (A::Quit, "quit"),
-                (A::Filter, "filter"),
-                (A::New, "new"),
-                (A::Details, "details"),
-                (A::Revoke, "revoke"),
-                (A::Delete, "delete"),
-                (A::Rotate, "rotate"),
-                (A::CycleStatus, "status"),
-                (A::CopyId, "copy id"),
-                (A::Restore, "restore"),
+                (&[A::Help], "help"),
+                (&[A::Quit], "quit"),
+                (&[A::Filter], "filter"),
+                (&[A::New], "new"),
+                (&[A::Details], "details"),
+                (&[A::Revoke], "revoke"),
+                (&[A::Delete], "delete"),
+                (&[A::Rotate], "rotate"),
+                (&[A::CycleStatus], "status"),
+                (&[A::CopyId], "copy id"),
+                (&[A::Restore], "restore"),
             ],
             Context::Detail => &[
-                (A::Back, "back"),
-                (A::CopyId, "copy id"),
-                (A::CopySecret, "copy secret"),
-                (A::Revoke, "revoke"),
-                (A::Restore, "restore"),
-                (A::Rotate, "rotate"),
-                (A::Help, "help"),
+                (&[A::Back], "back"),
+                (&[A::CopyId], "copy id"),
+                (&[A::CopySecret], "copy secret"),
+                (&[A::Revoke], "revoke"),
+                (&[A::Restore], "restore"),
+                (&[A::Rotate], "rotate"),
+                (&[A::Help], "help"),
+                (&[A::Delete], "delete"),
             ],
             Context::Reveal => &[
-                (A::CopySecret, "copy secret"),
-                (A::CopyId, "copy id"),
-                (A::CopyToken, "copy token"),
-                (A::Back, "done"),
+                (&[A::CopySecret], "copy secret"),
+                (&[A::CopyId], "copy id"),
+                (&[A::CopyToken], "copy token"),
+                (&[A::Back], "done"),
             ],
             Context::Help => &[
-                (A::Down, "down"),
-                (A::Up, "up"),
-                (A::PageDown, "page"),
-                (A::Back, "close"),
+                (&[A::Down], "down"),
+                (&[A::Up], "up"),
+                (&[A::PageDown], "page"),
+                (&[A::Back], "close"),
             ],
+            Context::Filter => &[
+                (&[A::Confirm], "keep filter"),
+                (&[A::Back], "clear"),
+                (&[A::Up, A::Down], "move"),
+            ],
+            Context::Form => &[
+                (&[A::NextField], "next field"),
+                (&[A::Confirm], "create"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::RevokeAsk => &[(&[A::Yes], "revoke"), (&[A::NextField], "give a reason")],
+            Context::Revoke => &[
+                (&[A::Confirm], "revoke"),
+                (&[A::NextField], "next field"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Rotate => &[
+                (&[A::Confirm], "rotate"),
+                (&[A::Up, A::Down], "grace period"),
+                (&[A::NextField], "next field"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Delete => &[(&[A::Confirm], "delete"), (&[A::Back], "cancel")],
         }
     }
 }
-
-/// Fixed keys where text is typed (the new-key form, the revoke and delete dialogs), for
-/// the help screen.
-pub const POPUP_KEYS: &[(&str, &str)] = &[
-    (
-        "Esc",
-        "cancel the form or dialog (q is typed as a letter there)",
-    ),
-    (
-        "Tab/S-Tab",
-        "next / previous field in the new-key form and dialogs",
-    ),
-    ("Enter", "create / confirm"),
-    ("Ctrl-C", "quit from anywhere"),
-];
 
 /// A key with its modifiers (only Ctrl and Alt count; Shift is in the character).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -361,6 +456,23 @@ impl Key {
             },
         };
         Some(Key { code, ctrl, alt })
+    }
+
+    /// A printable key without Ctrl or Alt: text where text is typed.
+    pub fn is_text(&self) -> bool {
+        matches!(self.code, KeyCode::Char(_)) && !self.ctrl && !self.alt
+    }
+
+    /// A key event of this key.
+    pub fn event(&self) -> KeyEvent {
+        let mut m = KeyModifiers::NONE;
+        if self.ctrl {
+            m |= KeyModifiers::CONTROL;
+        }
+        if self.alt {
+            m |= KeyModifiers::ALT;
+        }
+        KeyEvent::new(self.code, m)
     }
 
     /// How the key is written in hints and help.
@@ -434,6 +546,10 @@ impl Default for Keymap {
             (c('r'), A::Rotate),
             (c('R'), A::Reload),
             (c('t'), A::CopyToken),
+            (Key::plain(K::Enter), A::Confirm),
+            (Key::plain(K::Tab), A::NextField),
+            (Key::plain(K::BackTab), A::PrevField),
+            (c('y'), A::Yes),
             (c('?'), A::Help),
             (Key::plain(K::Esc), A::Back),
             (c('q'), A::Quit),
@@ -455,8 +571,53 @@ impl Keymap {
     }
 
     /// The action bound to a key in a context, if it does something there.
+    /// Where text is typed, printable keys are text: `None`.
     pub fn lookup_in(&self, ctx: Context, key: &KeyEvent) -> Option<Action> {
-        self.lookup(key).filter(|a| ctx.actions().contains(a))
+        let k = Key::from_event(key);
+        if ctx.typing() && k.is_text() {
+            return None;
+        }
+        self.bindings
+            .iter()
+            .find(|b| b.key == k && ctx.actions().contains(&b.action))
+            .map(|b| b.action)
+    }
+
+    /// The first key that does `action` in a context (a printable key is text where text
+    /// is typed), as written in hints; `None` when no key does.
+    pub fn key_in(&self, ctx: Context, action: Action) -> Option<String> {
+        if !ctx.actions().contains(&action) {
+            return None;
+        }
+        self.bindings
+            .iter()
+            .find(|b| {
+                b.action == action
+                    && !(ctx.typing() && b.key.is_text())
+                    && self.lookup_in(ctx, &b.key.event()) == Some(action)
+            })
+            .map(|b| b.key.label())
+    }
+
+    /// Like [`Keymap::key_in`], for a hint in running text: "(unbound)" when no key does.
+    pub fn hint(&self, ctx: Context, action: Action) -> String {
+        self.key_in(ctx, action)
+            .unwrap_or_else(|| "(unbound)".to_owned())
+    }
+
+    /// The footer hints of a context: the first key of each of its actions (keys of one
+    /// hint run together, e.g. `↑↓`); hints whose actions have no key are left out.
+    pub fn footer(&self, ctx: Context) -> Vec<(String, String)> {
+        ctx.footer()
+            .iter()
+            .filter_map(|&(actions, what)| {
+                let keys: Vec<String> = actions
+                    .iter()
+                    .filter_map(|&a| self.key_in(ctx, a))
+                    .collect();
+                (!keys.is_empty()).then(|| (keys.concat(), what.to_owned()))
+            })
+            .collect()
     }
 
     /// Labels of the keys bound to an action, joined with `/`.
@@ -512,8 +673,33 @@ impl Keymap {
         rows.push(HelpRow::Heading(
             "typing: new-key form, revoke and delete dialogs",
         ));
-        for (k, what) in POPUP_KEYS {
-            rows.push(HelpRow::Keys((*k).to_owned(), what));
+        // The keys of the forms and dialogs, from the same table.
+        let typing = Context::Revoke;
+        let fields = [Action::NextField, Action::PrevField]
+            .map(|a| self.key_in(typing, a))
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+        let popup_rows = [
+            (
+                self.key_in(Context::Delete, Action::Back),
+                "cancel the form or dialog (q is typed as a letter there)",
+            ),
+            (
+                (!fields.is_empty()).then_some(fields),
+                "next / previous field in the new-key form and dialogs",
+            ),
+            (
+                self.key_in(Context::Delete, Action::Confirm),
+                "create / confirm",
+            ),
+            (Some("Ctrl-C".to_owned()), "quit from anywhere"),
+        ];
+        for (k, what) in popup_rows {
+            if let Some(k) = k {
+                rows.push(HelpRow::Keys(k, what));
+            }
         }
         rows
     }
@@ -538,13 +724,23 @@ impl Keymap {
             if parsed.is_empty() {
                 continue;
             }
-            self.bindings
-                .retain(|b| b.action != action && !parsed.contains(&b.key));
+            // A key does one thing per context: it leaves the actions that share one
+            // with this action (Enter details on the table and confirms in dialogs).
+            self.bindings.retain(|b| {
+                b.action != action && !(parsed.contains(&b.key) && share_context(b.action, action))
+            });
             self.bindings
                 .extend(parsed.into_iter().map(|key| Binding { key, action }));
         }
         problems
     }
+}
+
+/// Whether two actions work in one context (then one key cannot do both).
+fn share_context(a: Action, b: Action) -> bool {
+    Context::EVERY
+        .iter()
+        .any(|c| c.actions().contains(&a) && c.actions().contains(&b))
 }
 
 /// One line of the `?` help.

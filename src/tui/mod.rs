@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! terminal events ─┐
-//! sync actions ────┼─> Msg ──> state::update ──> view::render(&State)
+//! sync actions ────┼─> Msg ──> state::update ──> draw::render(&State)
 //! timer ticks ─────┘                  └─> Command ──> sync / clipboard / filter worker
 //! ```
 //!
@@ -13,14 +13,17 @@ pub mod clipboard;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod draw;
 pub mod filter;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod row;
+pub mod screens;
 pub mod state;
+pub mod status;
 pub mod sync;
-pub mod view;
+pub mod widgets;
 
 #[cfg(test)]
 mod fixtures;
@@ -174,7 +177,7 @@ async fn event_loop(
     let mut filter_key_at: Option<Instant> = None;
     loop {
         if dirty {
-            terminal.draw(|f| view::render(state, f))?;
+            terminal.draw(|f| draw::render(state, f))?;
             dirty = false;
             if timing && !first_rows_logged && state.loading != state::Loading::FirstPage {
                 first_rows_logged = true;

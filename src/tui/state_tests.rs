@@ -3,7 +3,7 @@ use crate::keygen::Secret;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
-use crate::tui::view;
+use crate::tui::{draw, layout, screens};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use tui_input::Input;
 
@@ -641,8 +641,8 @@ fn copy_done(s: &mut State, cmds: Vec<Out>) {
 fn status_line(s: &State) -> String {
     let mut t =
         ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
-    t.draw(|f| view::render(s, f)).expect("draw");
-    let area = view::areas(s).status;
+    t.draw(|f| draw::render(s, f)).expect("draw");
+    let area = s.areas().status;
     let buf = t.backend().buffer();
     (0..area.width)
         .map(|x| buf[(x, area.y)].symbol())
@@ -864,7 +864,7 @@ fn state_with(records: Vec<KeyRecord>) -> State {
 fn drawn_row(s: &State, name: &str) -> String {
     let mut t =
         ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
-    t.draw(|f| view::render(s, f)).expect("draw");
+    t.draw(|f| draw::render(s, f)).expect("draw");
     let buf = t.backend().buffer();
     (0..buf.area.height)
         .map(|y| {
@@ -1359,7 +1359,7 @@ fn rebound_back_and_quit_keys_work_in_every_view_and_the_help_names_them() {
     update(&mut s, key('b'));
     assert!(matches!(s.screen, Screen::Table));
     update(&mut s, key('?'));
-    let help: Vec<String> = view::help::lines(&s.keymap)
+    let help: Vec<String> = screens::help::lines(&s.keymap)
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -1379,7 +1379,7 @@ fn rebound_back_and_quit_keys_work_in_every_view_and_the_help_names_them() {
 fn mouse_click_selects_and_wheel_scrolls() {
     use crossterm::event::MouseButton;
     let mut s = state();
-    let body = view::layout(s.area).table_body;
+    let body = layout::layout(s.area).table_body;
     let click = |row| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
