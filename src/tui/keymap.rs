@@ -293,7 +293,8 @@ impl Context {
                 A::Up,
                 A::Back,
             ],
-            Context::RevokeAsk => &[A::Yes, A::NextField, A::Back],
+            // Any other key cancels (Esc too).
+            Context::RevokeAsk => &[A::Yes, A::NextField],
             Context::Revoke => &[A::Confirm, A::NextField, A::PrevField, A::Back],
             Context::Rotate => &[
                 A::Confirm,

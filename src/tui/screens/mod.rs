@@ -174,3 +174,7 @@ impl Screen {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "rebind_tests.rs"]
+mod rebind_tests;
