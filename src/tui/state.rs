@@ -338,26 +338,26 @@ impl State {
         }
     }
 
-    pub(in crate::tui) fn say(&mut self, text: impl Into<String>) {
+    fn say(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             error: false,
         });
     }
 
-    pub(in crate::tui) fn complain(&mut self, text: impl Into<String>) {
+    fn complain(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             error: true,
         });
     }
 
-    pub(in crate::tui) fn table_rows(&self) -> usize {
+    fn table_rows(&self) -> usize {
         self.areas().table_body.height as usize
     }
 
     /// Keeps `selected` in range and on screen.
-    pub(in crate::tui) fn clamp(&mut self) {
+    fn clamp(&mut self) {
         if self.visible.is_empty() {
             self.selected = 0;
             self.scroll = 0;
@@ -373,13 +373,13 @@ impl State {
         self.scroll = self.scroll.min(self.visible.len().saturating_sub(1));
     }
 
-    pub(in crate::tui) fn move_by(&mut self, delta: isize) {
+    fn move_by(&mut self, delta: isize) {
         let target = self.selected as isize + delta;
         self.selected = target.clamp(0, self.visible.len().saturating_sub(1) as isize) as usize;
         self.clamp();
     }
 
-    pub(in crate::tui) fn refuse_offline(&mut self, what: &str) -> bool {
+    fn refuse_offline(&mut self, what: &str) -> bool {
         if self.conn == ConnState::Live {
             return false;
         }
@@ -400,6 +400,9 @@ use records::{Held, IdentityHasher, fingerprint};
 
 #[path = "update.rs"]
 mod update;
+
+#[path = "screens/table_keys.rs"]
+pub(crate) mod table_keys;
 pub use super::screens::reveal::secret_what;
 pub use update::update;
 

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
+use super::table_keys as table;
 use super::*;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::screens::{Cx, Next, Reply, detail, table};
+use crate::tui::screens::{Cx, Next, Reply, detail_keys as detail};
 
 /// Applies an action; returns the work it asks for.
 pub fn update(state: &mut State, action: Msg) -> Vec<Out> {

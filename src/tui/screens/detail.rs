@@ -1,6 +1,5 @@
 //! The detail view of one key: every field, the metadata and the key's audit events; its
-//! keys (back, help, and the table's actions for the key shown, which it passes on). It
-//! only draws from `State` and answers keys with a `Reply`; it never changes the state.
+//! keys are `detail_keys.rs`. Only draws from `&State`.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,31 +11,8 @@ use crate::record::rfc3339;
 use crate::sanitize::line as clean;
 use crate::tui::state::{KeyHistory, State};
 
-use crossterm::event::KeyEvent;
-
 use crate::tui::clock::relative;
-use crate::tui::keymap::{Action, Context};
 use crate::tui::widgets::status_look;
-
-use super::{Cx, HelpView, Reply, Screen};
-
-/// Back, quit and Enter go back to the table; help opens the help (which comes back
-/// here); the table's actions (copy, revoke, restore, delete, rotate) are passed on to
-/// run for the key shown.
-pub fn handle_key(id: &str, key: &KeyEvent, cx: &Cx) -> Reply {
-    match cx.keymap.lookup_in(Context::Detail, key) {
-        Some(Action::Back | Action::Quit | Action::Details) => Reply::close(),
-        Some(Action::Help) => Reply::open(Screen::Help(HelpView {
-            scroll: 0,
-            back_to: Some(id.to_owned()),
-        })),
-        Some(a) => Reply {
-            table: Some(a),
-            ..Reply::stay()
-        },
-        None => Reply::stay(),
-    }
-}
 
 /// The full detail view, with the key's audit events.
 pub fn render(state: &State, id: &str, frame: &mut Frame, area: Rect) {

@@ -13,6 +13,7 @@
 
 pub mod delete;
 pub mod detail;
+pub mod detail_keys;
 pub mod help;
 pub mod new_key;
 pub mod reveal;
