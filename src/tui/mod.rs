@@ -3,7 +3,7 @@
 //! ```text
 //! terminal events ─┐
 //! sync actions ────┼─> Msg ──> state::update ──> draw::render(&State)
-//! timer ticks ─────┘                  └─> Command ──> sync / clipboard / filter worker
+//! timer ticks ─────┘                  └─> Out ──> sync / clipboard / filter worker
 //! ```
 //!
 //! This module owns the terminal and the loop; it holds no Redis connection (see `sync`)

@@ -1,8 +1,11 @@
-//! The whole UI state and the one function that changes it: `update(&mut State, Msg)`.
+//! The whole UI state (the loaded rows, the filter, the open screen, the status line) and
+//! the one function that changes it: `update(&mut State, Msg)` (update.rs, a child, as are
+//! records.rs and the table's keys, screens/table_keys.rs).
 //!
 //! `update` is synchronous: no I/O, no await, no clock (the caller sets `State::now`). It
-//! returns [`Command`]s that the event loop hands to the sync task, the clipboard thread or
-//! the filter worker; their answers come back as more `Msg`s.
+//! returns [`Out`]s that the event loop hands to the sync task, the clipboard thread or
+//! the filter worker; their answers come back as more `Msg`s. Nothing here draws; the
+//! popups' own state lives in their `Screen` value (screens/*), never copied out.
 
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
