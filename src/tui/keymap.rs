@@ -157,7 +157,7 @@ impl Keymap {
             if !rows.is_empty() {
                 rows.push(HelpRow::Blank);
             }
-            rows.push(HelpRow::Heading(ctx.title()));
+            rows.push(HelpRow::Heading(self.fill(ctx.title())));
             let mut groups: Vec<(&str, Vec<Action>)> = Vec::new();
             for &a in ctx.actions() {
                 let Some(what) = a.description_in(ctx) else {
@@ -175,13 +175,13 @@ impl Keymap {
                     .filter(|k| !k.is_empty())
                     .collect();
                 if !keys.is_empty() {
-                    rows.push(HelpRow::Keys(keys.join("/"), what));
+                    rows.push(HelpRow::Keys(keys.join("/"), self.fill(what)));
                 }
             }
         }
         rows.push(HelpRow::Blank);
         rows.push(HelpRow::Heading(
-            "typing: new-key form, revoke and delete dialogs",
+            "typing: new-key form, revoke and delete dialogs".to_owned(),
         ));
         // The keys of the forms and dialogs, from the same table.
         let typing = Context::Revoke;
@@ -208,10 +208,21 @@ impl Keymap {
         ];
         for (k, what) in popup_rows {
             if let Some(k) = k {
-                rows.push(HelpRow::Keys(k, what));
+                rows.push(HelpRow::Keys(k, what.to_owned()));
             }
         }
         rows
+    }
+
+    /// A description with `{details}`, `{back}` and `{next_field}` replaced by the keys
+    /// bound (on the table, and in the dialogs).
+    fn fill(&self, text: &str) -> String {
+        text.replace("{details}", &self.hint(Context::Table, Action::Details))
+            .replace("{back}", &self.hint(Context::Delete, Action::Back))
+            .replace(
+                "{next_field}",
+                &self.hint(Context::Revoke, Action::NextField),
+            )
     }
 
     /// Applies `[keys]` overrides: `revoke = "x"` or `revoke = ["x", "ctrl-x"]` replaces
@@ -257,9 +268,9 @@ fn share_context(a: Action, b: Action) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HelpRow {
     Blank,
-    Heading(&'static str),
+    Heading(String),
     /// The keys (joined with `/`) and what they do.
-    Keys(String, &'static str),
+    Keys(String, String),
 }
 
 /// One key or a list of keys in the config file.

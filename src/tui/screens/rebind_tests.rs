@@ -115,8 +115,16 @@ fn rebound_keys_drive_the_handlers_the_footer_and_the_hints() {
     update(&mut s, ctrl('s'));
     assert!(!s.filter.editing);
 
-    // The help lists the forms' keys as bound.
+    // The help lists the forms' keys as bound, and names them in its texts.
     let rows = s.keymap.help_rows();
+    assert!(rows.contains(&HelpRow::Keys(
+        "q".into(),
+        "quit (elsewhere: back, like F2)".into()
+    )));
+    assert!(rows.contains(&HelpRow::Keys(
+        "d".into(),
+        "revoke (asks first; F3 adds a reason)".into()
+    )));
     for (k, what) in [
         (
             "F2",
@@ -129,7 +137,7 @@ fn rebound_keys_drive_the_handlers_the_footer_and_the_hints() {
         ("Ctrl-s", "create / confirm"),
     ] {
         assert!(
-            rows.contains(&HelpRow::Keys(k.to_owned(), what)),
+            rows.contains(&HelpRow::Keys(k.to_owned(), what.to_owned())),
             "{k} {what}: {rows:?}"
         );
     }
