@@ -6,392 +6,22 @@
 //! [`Context`] from the table (the help and the footer list exactly those). The rule for
 //! leaving: `Esc` (back) closes a view or popup and goes back, clears the filter on the
 //! table; `q` does the same in views and popups and quits from the table. Where text is
-//! typed (the new-key form, the revoke and delete dialogs) the keys are fixed, listed in
-//! [`POPUP_KEYS`], and only Esc leaves. Ctrl-C always quits.
+//! typed (the filter line, the new-key form, the dialogs: [`Context::typing`]) printable
+//! keys are text and only the other keys of the table act (Esc leaves). Every key of every
+//! screen and popup is looked up here ([`Keymap::lookup_in`]); hints in the screens name
+//! the key bound ([`Keymap::hint`]). Ctrl-C always quits (not rebindable).
+//!
+//! Owns the bindings and their descriptions; must not know any screen's state.
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
-/// What a key does on the key table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    Filter,
-    CycleStatus,
-    New,
-    Details,
-    CopyId,
-    CopySecret,
-    /// The reveal view only: the whole token of the key just created.
-    CopyToken,
-    Revoke,
-    Restore,
-    Delete,
-    Rotate,
-    Reload,
-    Help,
-    /// Close a view or popup; on the table, clear the filter.
-    Back,
-    /// Quit from the table; back in views and popups.
-    Quit,
-}
+mod action;
+mod key;
 
-impl Action {
-    /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 21] = [
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::Filter,
-        Action::CycleStatus,
-        Action::New,
-        Action::Details,
-        Action::CopyId,
-        Action::CopySecret,
-        Action::CopyToken,
-        Action::Revoke,
-        Action::Restore,
-        Action::Delete,
-        Action::Rotate,
-        Action::Reload,
-        Action::Help,
-        Action::Back,
-        Action::Quit,
-    ];
-
-    /// The name used in the `[keys]` section of the config file.
-    pub fn config_name(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page_up",
-            Action::PageDown => "page_down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::Filter => "filter",
-            Action::CycleStatus => "status_filter",
-            Action::New => "new",
-            Action::Details => "details",
-            Action::CopyId => "copy_id",
-            Action::CopySecret => "copy_secret",
-            Action::CopyToken => "copy_token",
-            Action::Revoke => "revoke",
-            Action::Restore => "restore",
-            Action::Delete => "delete",
-            Action::Rotate => "rotate",
-            Action::Reload => "reload",
-            Action::Help => "help",
-            Action::Back => "back",
-            Action::Quit => "quit",
-        }
-    }
-
-    /// One line for the help screen, in a context (`None`: it does nothing there).
-    pub fn description_in(self, ctx: Context) -> Option<&'static str> {
-        use Action as A;
-        if !ctx.actions().contains(&self) {
-            return None;
-        }
-        Some(match (ctx, self) {
-            (Context::Table, a) => a.description(),
-            (Context::Detail, A::Back | A::Quit | A::Details) => "back to the table",
-            (Context::Detail, A::Help) => "this help",
-            (Context::Detail, _) => "as in the table, for the key shown",
-            (Context::Reveal, A::CopySecret) => "copy the secret",
-            (Context::Reveal, A::CopyId) => "copy the id",
-            (Context::Reveal, A::CopyToken) => "copy the whole token (prefix, id, secret)",
-            (Context::Reveal, _) => "done: the secret is dropped, never shown again",
-            (Context::Help, A::Back | A::Quit | A::Help) => "close the help",
-            (Context::Help, _) => "scroll",
-        })
-    }
-
-    /// One line for the help screen, on the table.
-    pub fn description(self) -> &'static str {
-        match self {
-            Action::Up => "move up",
-            Action::Down => "move down",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Top => "first key",
-            Action::Bottom => "last key",
-            Action::Filter => "filter as you type (fuzzy: name, id, metadata)",
-            Action::CycleStatus => "status filter: all / active / revoked / expired",
-            Action::New => "new key",
-            Action::Details => "details and audit events",
-            Action::CopyId => "copy the id",
-            Action::CopySecret => "copy the secret (sealed and plain namespaces)",
-            Action::CopyToken => "copy the token (reveal view only)",
-            Action::Revoke => "revoke (asks first; Tab adds a reason)",
-            Action::Restore => "restore a revoked key",
-            Action::Delete => "delete (type the name; production: the namespace)",
-            Action::Rotate => "rotate (asks first; choose the grace period)",
-            Action::Reload => "reload everything",
-            Action::Help => "this help",
-            Action::Back => "clear the filter (elsewhere: back, close, cancel)",
-            Action::Quit => "quit (elsewhere: back, like Esc)",
-        }
-    }
-
-    fn from_config_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.config_name() == s)
-    }
-}
-
-/// Where the actions of the key table work, each with its own list (the handlers, the
-/// help and the footer all read it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Context {
-    Table,
-    Detail,
-    Reveal,
-    Help,
-}
-
-impl Context {
-    /// Every context, in the order the help lists them.
-    pub const ALL: [Context; 4] = [
-        Context::Table,
-        Context::Detail,
-        Context::Reveal,
-        Context::Help,
-    ];
-
-    /// The actions that do something here.
-    pub fn actions(self) -> &'static [Action] {
-        use Action as A;
-        match self {
-            Context::Table => &[
-                A::Up,
-                A::Down,
-                A::PageUp,
-                A::PageDown,
-                A::Top,
-                A::Bottom,
-                A::Filter,
-                A::CycleStatus,
-                A::New,
-                A::Details,
-                A::CopyId,
-                A::CopySecret,
-                A::Revoke,
-                A::Restore,
-                A::Delete,
-                A::Rotate,
-                A::Reload,
-                A::Help,
-                A::Back,
-                A::Quit,
-            ],
-            Context::Detail => &[
-                A::Back,
-                A::Quit,
-                A::Details,
-                A::CopyId,
-                A::CopySecret,
-                A::Revoke,
-                A::Restore,
-                A::Delete,
-                A::Rotate,
-                A::Help,
-            ],
-            Context::Reveal => &[
-                A::CopySecret,
-                A::CopyId,
-                A::CopyToken,
-                A::Back,
-                A::Quit,
-                A::Details,
-            ],
-            Context::Help => &[
-                A::Up,
-                A::Down,
-                A::PageUp,
-                A::PageDown,
-                A::Top,
-                A::Bottom,
-                A::Back,
-                A::Quit,
-                A::Help,
-            ],
-        }
-    }
-
-    /// The heading of this context's part of the help.
-    pub fn title(self) -> &'static str {
-        match self {
-            Context::Table => "the key table",
-            Context::Detail => "details (Enter)",
-            Context::Reveal => "a new key's secret, shown once",
-            Context::Help => "this help",
-        }
-    }
-
-    /// The footer hints here, most important first (the footer drops what does not fit
-    /// from the end).
-    pub fn footer(self) -> &'static [(Action, &'static str)] {
-        use Action as A;
-        match self {
-            Context::Table => &[
-                (A::Help, "help"),
-                (A::Quit, "quit"),
-                (A::Filter, "filter"),
-                (A::New, "new"),
-                (A::Details, "details"),
-                (A::Revoke, "revoke"),
-                (A::Delete, "delete"),
-                (A::Rotate, "rotate"),
-                (A::CycleStatus, "status"),
-                (A::CopyId, "copy id"),
-                (A::Restore, "restore"),
-            ],
-            Context::Detail => &[
-                (A::Back, "back"),
-                (A::CopyId, "copy id"),
-                (A::CopySecret, "copy secret"),
-                (A::Revoke, "revoke"),
-                (A::Restore, "restore"),
-                (A::Rotate, "rotate"),
-                (A::Help, "help"),
-            ],
-            Context::Reveal => &[
-                (A::CopySecret, "copy secret"),
-                (A::CopyId, "copy id"),
-                (A::CopyToken, "copy token"),
-                (A::Back, "done"),
-            ],
-            Context::Help => &[
-                (A::Down, "down"),
-                (A::Up, "up"),
-                (A::PageDown, "page"),
-                (A::Back, "close"),
-            ],
-        }
-    }
-}
-
-/// Fixed keys where text is typed (the new-key form, the revoke and delete dialogs), for
-/// the help screen.
-pub const POPUP_KEYS: &[(&str, &str)] = &[
-    (
-        "Esc",
-        "cancel the form or dialog (q is typed as a letter there)",
-    ),
-    (
-        "Tab/S-Tab",
-        "next / previous field in the new-key form and dialogs",
-    ),
-    ("Enter", "create / confirm"),
-    ("Ctrl-C", "quit from anywhere"),
-];
-
-/// A key with its modifiers (only Ctrl and Alt count; Shift is in the character).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Key {
-    pub code: KeyCode,
-    pub ctrl: bool,
-    pub alt: bool,
-}
-
-impl Key {
-    pub const fn plain(code: KeyCode) -> Self {
-        Key {
-            code,
-            ctrl: false,
-            alt: false,
-        }
-    }
-
-    pub fn from_event(e: &KeyEvent) -> Self {
-        // Shift is not compared: letters arrive upper-cased, Shift-Tab as BackTab.
-        Key {
-            code: e.code,
-            ctrl: e.modifiers.contains(KeyModifiers::CONTROL),
-            alt: e.modifiers.contains(KeyModifiers::ALT),
-        }
-    }
-
-    /// Parses `x`, `D`, `ctrl-r`, `alt-x`, `enter`, `esc`, `up`, `pgdn`, `home`, `f5`, `space`.
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut ctrl = false;
-        let mut alt = false;
-        let mut rest = s.trim();
-        loop {
-            let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower.strip_prefix("ctrl-").or(lower.strip_prefix("c-")) {
-                ctrl = true;
-                rest = &rest[rest.len() - r.len()..];
-            } else if let Some(r) = lower.strip_prefix("alt-").or(lower.strip_prefix("m-")) {
-                alt = true;
-                rest = &rest[rest.len() - r.len()..];
-            } else {
-                break;
-            }
-        }
-        let mut chars = rest.chars();
-        let code = match (chars.next(), chars.next()) {
-            (Some(c), None) => KeyCode::Char(c),
-            _ => match rest.to_ascii_lowercase().as_str() {
-                "enter" | "return" => KeyCode::Enter,
-                "esc" | "escape" => KeyCode::Esc,
-                "tab" => KeyCode::Tab,
-                "backtab" | "shift-tab" => KeyCode::BackTab,
-                "space" => KeyCode::Char(' '),
-                "up" => KeyCode::Up,
-                "down" => KeyCode::Down,
-                "left" => KeyCode::Left,
-                "right" => KeyCode::Right,
-                "pgup" | "pageup" => KeyCode::PageUp,
-                "pgdn" | "pagedown" => KeyCode::PageDown,
-                "home" => KeyCode::Home,
-                "end" => KeyCode::End,
-                "delete" | "del" => KeyCode::Delete,
-                "backspace" => KeyCode::Backspace,
-                f if f.starts_with('f') => KeyCode::F(f[1..].parse().ok()?),
-                _ => return None,
-            },
-        };
-        Some(Key { code, ctrl, alt })
-    }
-
-    /// How the key is written in hints and help.
-    pub fn label(&self) -> String {
-        let base = match self.code {
-            KeyCode::Char(' ') => "Space".to_owned(),
-            KeyCode::Char(c) => c.to_string(),
-            KeyCode::Enter => "Enter".into(),
-            KeyCode::Esc => "Esc".into(),
-            KeyCode::Tab => "Tab".into(),
-            KeyCode::BackTab => "S-Tab".into(),
-            KeyCode::Up => "↑".into(),
-            KeyCode::Down => "↓".into(),
-            KeyCode::Left => "←".into(),
-            KeyCode::Right => "→".into(),
-            KeyCode::PageUp => "PgUp".into(),
-            KeyCode::PageDown => "PgDn".into(),
-            KeyCode::Home => "Home".into(),
-            KeyCode::End => "End".into(),
-            KeyCode::Delete => "Del".into(),
-            KeyCode::Backspace => "Bksp".into(),
-            KeyCode::F(n) => format!("F{n}"),
-            other => format!("{other:?}"),
-        };
-        match (self.ctrl, self.alt) {
-            (true, _) => format!("Ctrl-{base}"),
-            (_, true) => format!("Alt-{base}"),
-            _ => base,
-        }
-    }
-}
+pub use self::action::{Action, Context};
+pub use self::key::Key;
 
 /// One row of the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -434,6 +64,10 @@ impl Default for Keymap {
             (c('r'), A::Rotate),
             (c('R'), A::Reload),
             (c('t'), A::CopyToken),
+            (Key::plain(K::Enter), A::Confirm),
+            (Key::plain(K::Tab), A::NextField),
+            (Key::plain(K::BackTab), A::PrevField),
+            (c('y'), A::Yes),
             (c('?'), A::Help),
             (Key::plain(K::Esc), A::Back),
             (c('q'), A::Quit),
@@ -455,8 +89,53 @@ impl Keymap {
     }
 
     /// The action bound to a key in a context, if it does something there.
+    /// Where text is typed, printable keys are text: `None`.
     pub fn lookup_in(&self, ctx: Context, key: &KeyEvent) -> Option<Action> {
-        self.lookup(key).filter(|a| ctx.actions().contains(a))
+        let k = Key::from_event(key);
+        if ctx.typing() && k.is_text() {
+            return None;
+        }
+        self.bindings
+            .iter()
+            .find(|b| b.key == k && ctx.actions().contains(&b.action))
+            .map(|b| b.action)
+    }
+
+    /// The first key that does `action` in a context (a printable key is text where text
+    /// is typed), as written in hints; `None` when no key does.
+    pub fn key_in(&self, ctx: Context, action: Action) -> Option<String> {
+        if !ctx.actions().contains(&action) {
+            return None;
+        }
+        self.bindings
+            .iter()
+            .find(|b| {
+                b.action == action
+                    && !(ctx.typing() && b.key.is_text())
+                    && self.lookup_in(ctx, &b.key.event()) == Some(action)
+            })
+            .map(|b| b.key.label())
+    }
+
+    /// Like [`Keymap::key_in`], for a hint in running text: "(unbound)" when no key does.
+    pub fn hint(&self, ctx: Context, action: Action) -> String {
+        self.key_in(ctx, action)
+            .unwrap_or_else(|| "(unbound)".to_owned())
+    }
+
+    /// The footer hints of a context: the first key of each of its actions (keys of one
+    /// hint run together, e.g. `↑↓`); hints whose actions have no key are left out.
+    pub fn footer(&self, ctx: Context) -> Vec<(String, String)> {
+        ctx.footer()
+            .iter()
+            .filter_map(|&(actions, what)| {
+                let keys: Vec<String> = actions
+                    .iter()
+                    .filter_map(|&a| self.key_in(ctx, a))
+                    .collect();
+                (!keys.is_empty()).then(|| (keys.concat(), what.to_owned()))
+            })
+            .collect()
     }
 
     /// Labels of the keys bound to an action, joined with `/`.
@@ -469,14 +148,6 @@ impl Keymap {
             .join("/")
     }
 
-    /// The first key bound to an action, for footer hints.
-    pub fn first_key(&self, action: Action) -> Option<String> {
-        self.bindings
-            .iter()
-            .find(|b| b.action == action)
-            .map(|b| b.key.label())
-    }
-
     /// The lines of the `?` help, unstyled: for each context the actions that work there
     /// (actions that mean the same there share a line), then the fixed keys of forms and
     /// dialogs.
@@ -486,7 +157,7 @@ impl Keymap {
             if !rows.is_empty() {
                 rows.push(HelpRow::Blank);
             }
-            rows.push(HelpRow::Heading(ctx.title()));
+            rows.push(HelpRow::Heading(self.fill(ctx.title())));
             let mut groups: Vec<(&str, Vec<Action>)> = Vec::new();
             for &a in ctx.actions() {
                 let Some(what) = a.description_in(ctx) else {
@@ -504,18 +175,54 @@ impl Keymap {
                     .filter(|k| !k.is_empty())
                     .collect();
                 if !keys.is_empty() {
-                    rows.push(HelpRow::Keys(keys.join("/"), what));
+                    rows.push(HelpRow::Keys(keys.join("/"), self.fill(what)));
                 }
             }
         }
         rows.push(HelpRow::Blank);
         rows.push(HelpRow::Heading(
-            "typing: new-key form, revoke and delete dialogs",
+            "typing: new-key form, revoke and delete dialogs".to_owned(),
         ));
-        for (k, what) in POPUP_KEYS {
-            rows.push(HelpRow::Keys((*k).to_owned(), what));
+        // The keys of the forms and dialogs, from the same table.
+        let typing = Context::Revoke;
+        let fields = [Action::NextField, Action::PrevField]
+            .map(|a| self.key_in(typing, a))
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+        let popup_rows = [
+            (
+                self.key_in(Context::Delete, Action::Back),
+                "cancel the form or dialog (q is typed as a letter there)",
+            ),
+            (
+                (!fields.is_empty()).then_some(fields),
+                "next / previous field in the new-key form and dialogs",
+            ),
+            (
+                self.key_in(Context::Delete, Action::Confirm),
+                "create / confirm",
+            ),
+            (Some("Ctrl-C".to_owned()), "quit from anywhere"),
+        ];
+        for (k, what) in popup_rows {
+            if let Some(k) = k {
+                rows.push(HelpRow::Keys(k, what.to_owned()));
+            }
         }
         rows
+    }
+
+    /// A description with `{details}`, `{back}` and `{next_field}` replaced by the keys
+    /// bound (on the table, and in the dialogs).
+    fn fill(&self, text: &str) -> String {
+        text.replace("{details}", &self.hint(Context::Table, Action::Details))
+            .replace("{back}", &self.hint(Context::Delete, Action::Back))
+            .replace(
+                "{next_field}",
+                &self.hint(Context::Revoke, Action::NextField),
+            )
     }
 
     /// Applies `[keys]` overrides: `revoke = "x"` or `revoke = ["x", "ctrl-x"]` replaces
@@ -538,8 +245,11 @@ impl Keymap {
             if parsed.is_empty() {
                 continue;
             }
-            self.bindings
-                .retain(|b| b.action != action && !parsed.contains(&b.key));
+            // A key does one thing per context: it leaves the actions that share one
+            // with this action (Enter details on the table and confirms in dialogs).
+            self.bindings.retain(|b| {
+                b.action != action && !(parsed.contains(&b.key) && share_context(b.action, action))
+            });
             self.bindings
                 .extend(parsed.into_iter().map(|key| Binding { key, action }));
         }
@@ -547,13 +257,20 @@ impl Keymap {
     }
 }
 
+/// Whether two actions work in one context (then one key cannot do both).
+fn share_context(a: Action, b: Action) -> bool {
+    Context::EVERY
+        .iter()
+        .any(|c| c.actions().contains(&a) && c.actions().contains(&b))
+}
+
 /// One line of the `?` help.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HelpRow {
     Blank,
-    Heading(&'static str),
+    Heading(String),
     /// The keys (joined with `/`) and what they do.
-    Keys(String, &'static str),
+    Keys(String, String),
 }
 
 /// One key or a list of keys in the config file.
@@ -576,6 +293,53 @@ impl KeySpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::KeyModifiers;
+
+    #[test]
+    fn one_key_does_one_thing_per_context() {
+        let m = Keymap::default();
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(m.lookup_in(Context::Table, &enter), Some(Action::Details));
+        assert_eq!(m.lookup_in(Context::Form, &enter), Some(Action::Confirm));
+        assert_eq!(
+            m.lookup_in(Context::RevokeAsk, &press('y')),
+            Some(Action::Yes)
+        );
+        assert_eq!(
+            m.lookup_in(Context::Table, &press('y')),
+            Some(Action::CopyId)
+        );
+        // Where text is typed, printable keys are text.
+        assert_eq!(m.lookup_in(Context::Form, &press('q')), None);
+        assert_eq!(m.lookup_in(Context::Filter, &press('j')), None);
+        assert_eq!(
+            m.key_in(Context::Filter, Action::Down).as_deref(),
+            Some("↓")
+        );
+        assert_eq!(m.key_in(Context::Table, Action::Down).as_deref(), Some("j"));
+    }
+
+    #[test]
+    fn an_override_takes_a_key_only_where_the_actions_meet() {
+        let mut m = Keymap::default();
+        let mut keys = BTreeMap::new();
+        // Confirm (dialogs) and CopyId (table) never meet: y keeps copying on the table.
+        keys.insert("confirm".to_owned(), KeySpec::One("ctrl-y".into()));
+        keys.insert("yes".to_owned(), KeySpec::One("c".into()));
+        assert!(m.apply_overrides(&keys).is_empty());
+        assert_eq!(
+            m.lookup_in(Context::Table, &press('c')),
+            Some(Action::CopySecret)
+        );
+        assert_eq!(
+            m.lookup_in(Context::RevokeAsk, &press('c')),
+            Some(Action::Yes)
+        );
+        assert_eq!(m.lookup_in(Context::RevokeAsk, &press('y')), None);
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(m.lookup_in(Context::Delete, &enter), None);
+        assert_eq!(m.lookup_in(Context::Table, &enter), Some(Action::Details));
+    }
 
     fn press(c: char) -> KeyEvent {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)

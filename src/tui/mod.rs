@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! terminal events ─┐
-//! sync actions ────┼─> Msg ──> state::update ──> view::render(&State)
-//! timer ticks ─────┘                  └─> Command ──> sync / clipboard / filter worker
+//! sync actions ────┼─> Msg ──> state::update ──> draw::render(&State)
+//! timer ticks ─────┘                  └─> Out ──> sync / clipboard / filter worker
 //! ```
 //!
 //! This module owns the terminal and the loop; it holds no Redis connection (see `sync`)
@@ -13,14 +13,17 @@ pub mod clipboard;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod draw;
 pub mod filter;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod row;
+pub mod screens;
 pub mod state;
+pub mod status;
 pub mod sync;
-pub mod view;
+pub mod widgets;
 
 #[cfg(test)]
 mod fixtures;
@@ -40,6 +43,7 @@ use crate::record::now_ms;
 
 use self::clipboard::Clipboard;
 use self::config::Config;
+use self::filter::FilterJob;
 use self::msg::{ClipCmd, Msg, Out, SyncCmd};
 use self::state::{ServerInfo, State};
 
@@ -174,7 +178,7 @@ async fn event_loop(
     let mut filter_key_at: Option<Instant> = None;
     loop {
         if dirty {
-            terminal.draw(|f| view::render(state, f))?;
+            terminal.draw(|f| draw::render(state, f))?;
             dirty = false;
             if timing && !first_rows_logged && state.loading != state::Loading::FirstPage {
                 first_rows_logged = true;
@@ -271,17 +275,32 @@ fn execute(
         Out::Filter(job) => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
-                let Some(found) = filter::run(&job) else {
-                    return;
-                };
-                let _ = tx.send(Msg::FilterDone {
-                    generation: job.generation,
-                    structure: job.structure,
-                    revision: job.revision,
-                    len: job.records.len(),
-                    query: job.query,
-                    visible: found.indices,
-                    ranked: found.ranked,
+                let found = filter::run(&job);
+                let len = job.records.len();
+                // Let go of the records before answering, so that the UI can change them
+                // in place (else it would copy them all).
+                let FilterJob {
+                    generation,
+                    structure,
+                    revision,
+                    query,
+                    records,
+                    latest,
+                    within,
+                    ..
+                } = job;
+                drop((records, latest, within));
+                let _ = tx.send(match found {
+                    Some(found) => Msg::FilterDone {
+                        generation,
+                        structure,
+                        revision,
+                        len,
+                        query,
+                        visible: found.indices,
+                        ranked: found.ranked,
+                    },
+                    None => Msg::FilterStopped,
                 });
             });
         }

@@ -209,6 +209,9 @@ pub enum Msg {
         /// Best first; else in table order (too many matches to score on every key).
         ranked: bool,
     },
+    /// A filter run stopped early (a newer one made it pointless). The worker has dropped
+    /// its share of the records, like before [`Msg::FilterDone`].
+    FilterStopped,
     /// A stored secret was read for copying: it goes straight into a copy command and is
     /// never kept in `State`.
     SecretRead { name: String, secret: Secret },

@@ -1,29 +1,37 @@
-//! The whole UI state and the one function that changes it: `update(&mut State, Msg)`.
+//! The whole UI state (the loaded rows, the filter, the open screen, the status line) and
+//! the one function that changes it: `update(&mut State, Msg)` (update.rs, a child, as are
+//! records.rs and the table's keys, screens/table_keys.rs).
 //!
 //! `update` is synchronous: no I/O, no await, no clock (the caller sets `State::now`). It
-//! returns [`Command`]s that the event loop hands to the sync task, the clipboard thread or
-//! the filter worker; their answers come back as more `Msg`s.
+//! returns [`Out`]s that the event loop hands to the sync task, the clipboard thread or
+//! the filter worker; their answers come back as more `Msg`s. Nothing here draws; the
+//! popups' own state lives in their `Screen` value (screens/*), never copied out.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use ratatui::layout::Rect;
 use tui_input::Input;
 
-use crate::keygen::{Encoding, Length, Spec};
 use crate::record::{KeyRecord, Status, UnixMs};
-use crate::store::{CreateRequest, Created, Event, Mode};
+use crate::store::{Event, Mode};
 
 use super::clock;
 use super::filter::narrows;
 pub use super::filter::{FilterBase, FilterJob, StatusFilter};
-use super::keymap::{Action, Context, Keymap};
+use super::keymap::Keymap;
 use super::layout::{self, Areas};
 pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, SyncOp};
 use super::row::Row;
+use super::screens::Cx;
+pub use super::screens::{
+    DeleteDialog, FORM_FIELDS, FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm, ROTATE_AGAIN_WORD,
+    Reveal, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus, Screen, field,
+};
+pub use super::status::{Message, ServerInfo};
 
 /// What started a reload that has not finished yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,33 +54,12 @@ pub enum KeyHistory {
     Unreadable(String),
 }
 
-/// What the header says about the server.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ServerInfo {
-    /// The URL with its password redacted.
-    pub url: String,
-    pub namespace: String,
-    pub cluster: bool,
-    /// `None` while the namespace has no meta hash yet.
-    pub mode: Option<Mode>,
-    /// Marked production (`keytui init --production`): a red banner, and revoke and delete
-    /// ask for the namespace name.
-    pub production: bool,
-}
-
 /// How far loading the namespace has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loading {
     FirstPage,
     More,
     Done,
-}
-
-/// A line in the status bar.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    pub text: String,
-    pub error: bool,
 }
 
 /// A secret keytui put in the clipboard and will clear.
@@ -125,345 +112,6 @@ impl Filter {
     }
 }
 
-/// The new-key form. It stays open until the key exists: a field that is wrong says so
-/// on the line under it while the user types, and a failed create leaves it as it was.
-#[derive(Clone, Debug)]
-pub struct NewKeyForm {
-    pub fields: Vec<Input>,
-    pub focus: usize,
-    /// Fields edited since the form opened: their errors show while typing.
-    pub touched: [bool; FORM_FIELDS.len()],
-    /// Enter was pressed: every field's error shows.
-    pub submitted: bool,
-    /// A create is on its way; the form waits for it.
-    pub creating: bool,
-    /// Why the last create failed (from Redis), or `None`.
-    pub error: Option<String>,
-}
-
-/// Field numbers of the form.
-pub mod field {
-    pub const NAME: usize = 0;
-    pub const FORMAT: usize = 1;
-    pub const PREFIX: usize = 2;
-    pub const BYTES: usize = 3;
-    pub const EXPIRES: usize = 4;
-    pub const META: usize = 5;
-}
-
-/// Labels and help of the form's fields, in order. The entropy is in bytes, as the CLI's
-/// `--bytes`.
-pub const FORM_FIELDS: [(&str, &str); 6] = [
-    ("Name", "a name for people"),
-    (
-        "Format",
-        "secret encoding: base62, hex, base64url, alphanumeric, custom:<chars>",
-    ),
-    ("Prefix", "optional token prefix, e.g. sk_live"),
-    (
-        "Bytes",
-        "bytes of entropy, as the CLI's --bytes: 32 = 256 bits; at least 16",
-    ),
-    ("Expires", "empty = never; 90d, 12h or 2027-01-31T00:00:00Z"),
-    (
-        "Metadata",
-        "k=v pairs split by spaces: team=ops scopes=read,write note=\"two words\"",
-    ),
-];
-
-impl Default for NewKeyForm {
-    fn default() -> Self {
-        let values = ["", "base62", "", "32", "", ""];
-        NewKeyForm {
-            fields: values.iter().map(|v| Input::new((*v).to_owned())).collect(),
-            focus: 0,
-            touched: [false; FORM_FIELDS.len()],
-            submitted: false,
-            creating: false,
-            error: None,
-        }
-    }
-}
-
-/// What is wrong with each field of the form (`None`: nothing).
-pub type FieldErrors = [Option<String>; FORM_FIELDS.len()];
-
-const BYTES_HINT: &str = "give a whole number of bytes, e.g. 32 (= 256 bits)";
-
-impl NewKeyForm {
-    fn value(&self, i: usize) -> &str {
-        self.fields.get(i).map(|f| f.value().trim()).unwrap_or("")
-    }
-
-    /// The errors to show now: of the fields edited, or of all after Enter.
-    pub fn shown_errors(&self, now: UnixMs) -> FieldErrors {
-        let mut errors = self.check(now).1;
-        for (i, e) in errors.iter_mut().enumerate() {
-            if !self.submitted && !self.touched[i] {
-                *e = None;
-            }
-        }
-        errors
-    }
-
-    /// What the entropy field makes, e.g. `= 256 bits, 43 characters`, when the format and
-    /// the number are readable.
-    pub fn secret_summary(&self) -> Option<String> {
-        let spec = self.secret_spec().ok()?;
-        Some(format!(
-            "= {:.0} bits, {} characters",
-            spec.entropy_bits().floor(),
-            spec.char_len()
-        ))
-    }
-
-    /// The secret's encoding and length, as `keytui create --format F --bytes N` makes it.
-    fn secret_spec(&self) -> Result<Spec, (usize, String)> {
-        let encoding: Encoding = self
-            .value(field::FORMAT)
-            .parse()
-            .map_err(|e| (field::FORMAT, format!("{e}")))?;
-        if encoding == Encoding::Uuid {
-            return Err((
-                field::FORMAT,
-                "uuid is for ids only; secrets: base62, hex, base64url, alphanumeric".into(),
-            ));
-        }
-        let bytes: usize = self
-            .value(field::BYTES)
-            .parse()
-            .map_err(|_| (field::BYTES, BYTES_HINT.to_owned()))?;
-        Ok(Spec {
-            encoding,
-            length: Length::Bytes(bytes),
-        })
-    }
-
-    /// The create request, and what is wrong with each field (the request only when
-    /// nothing is): the rules of `keytui create` and the store.
-    pub fn check(&self, now: UnixMs) -> (Option<CreateRequest>, FieldErrors) {
-        let mut errors: FieldErrors = Default::default();
-        let name = self.value(field::NAME);
-        if name.is_empty() {
-            errors[field::NAME] = Some("give the key a name".into());
-        } else if name.chars().count() > 200 {
-            errors[field::NAME] = Some("at most 200 characters".into());
-        }
-        let mut req = CreateRequest::new(name);
-        match self.secret_spec() {
-            Ok(spec) => {
-                let bits = spec.entropy_bits();
-                if spec.char_len() > crate::keygen::MAX_SECRET_CHARS {
-                    errors[field::BYTES] = Some(format!(
-                        "too long: {} characters, at most {}",
-                        spec.char_len(),
-                        crate::keygen::MAX_SECRET_CHARS
-                    ));
-                } else if bits < crate::keygen::MIN_SECRET_BITS {
-                    errors[field::BYTES] = Some(format!(
-                        "{} ({:.0} bits) is too weak: at least 16 bytes (128 bits)",
-                        self.value(field::BYTES),
-                        bits.floor()
-                    ));
-                }
-                req.secret_spec = spec;
-            }
-            Err((i, e)) => errors[i] = Some(e),
-        }
-        // A wrong format leaves the number unchecked: check it on its own too.
-        if errors[field::FORMAT].is_some() {
-            errors[field::BYTES] = match self.value(field::BYTES).parse::<usize>() {
-                Ok(n) if n >= 16 => None,
-                Ok(n) => Some(format!("{n} is too weak: at least 16 bytes (128 bits)")),
-                Err(_) => Some(BYTES_HINT.into()),
-            };
-        }
-        let prefix = self.value(field::PREFIX);
-        if !prefix.is_empty() {
-            match crate::keygen::validate_prefix(prefix) {
-                Ok(()) => req.prefix = Some(prefix.to_owned()),
-                Err(crate::keygen::KeygenError::InvalidPrefix(why)) => {
-                    errors[field::PREFIX] = Some(why.to_owned())
-                }
-                Err(e) => errors[field::PREFIX] = Some(e.to_string()),
-            }
-        }
-        let expires = self.value(field::EXPIRES);
-        if !expires.is_empty() {
-            match crate::input::parse_expiry_at(expires, now) {
-                Ok(t) if t <= now => errors[field::EXPIRES] = Some("that is in the past".into()),
-                Ok(t) => req.expires_at = Some(t),
-                Err(e) => errors[field::EXPIRES] = Some(e),
-            }
-        }
-        match crate::input::parse_meta_line(self.value(field::META)) {
-            Ok(meta) => req.meta = meta,
-            Err(e) => errors[field::META] = Some(e),
-        }
-        let ok = errors.iter().all(Option::is_none);
-        (ok.then_some(req), errors)
-    }
-
-    /// Turns the form into a create request, or says what is wrong (the first field).
-    pub fn to_request(&self, now: UnixMs) -> Result<CreateRequest, String> {
-        let (req, errors) = self.check(now);
-        req.ok_or_else(|| {
-            errors
-                .iter()
-                .zip(FORM_FIELDS)
-                .find_map(|(e, (label, _))| {
-                    e.as_ref().map(|e| format!("{}: {e}", label.to_lowercase()))
-                })
-                .unwrap_or_default()
-        })
-    }
-}
-
-/// The one-time view of a new key's secret.
-#[derive(Clone, Debug)]
-pub struct Reveal {
-    pub created: Box<Created>,
-    /// The key this one replaces, after a rotation.
-    pub rotated_from: Option<String>,
-}
-
-/// Where typing goes in the revoke dialog.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RevokeFocus {
-    /// Keys are commands: `y` revokes, Tab goes to the reason, anything else cancels.
-    #[default]
-    Keys,
-    /// The optional reason field; Enter revokes.
-    Reason,
-    /// Production namespaces: the namespace name must be typed; Enter revokes.
-    Namespace,
-}
-
-/// The revoke confirmation: an optional reason and, in production namespaces, the
-/// namespace name typed out.
-#[derive(Clone, Debug, Default)]
-pub struct RevokeDialog {
-    pub id: String,
-    pub name: String,
-    pub reason: Input,
-    pub focus: RevokeFocus,
-    /// Production namespaces only: the namespace name as typed so far.
-    pub typed_ns: Option<Input>,
-}
-
-impl RevokeDialog {
-    fn reason(&self) -> Option<String> {
-        let r = self.reason.value().trim();
-        (!r.is_empty()).then(|| r.to_owned())
-    }
-}
-
-/// Grace periods the rotate dialog cycles through with Up/Down.
-pub const GRACE_PRESETS: [&str; 6] = ["0s", "1h", "24h", "7d", "30d", "90d"];
-
-/// The word typed to rotate a key that was rotated before.
-pub const ROTATE_AGAIN_WORD: &str = "again";
-
-/// Which field of the rotate dialog has the keyboard.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RotateFocus {
-    /// The grace period: typed, or chosen with Up/Down.
-    #[default]
-    Grace,
-    /// Production namespaces: the namespace name.
-    Namespace,
-    /// A key rotated before: the word `again`.
-    Again,
-}
-
-/// The rotate confirmation: the grace period and, where needed, the namespace name
-/// (production) and the word `again` (a key rotated before) typed out. Every confirmation
-/// is Enter in a text field, so a burst of the rotate key only types into it.
-#[derive(Clone, Debug)]
-pub struct RotateDialog {
-    pub id: String,
-    pub name: String,
-    /// The successor of an earlier rotation, if any.
-    pub rotated_to: Option<String>,
-    pub grace: Input,
-    pub focus: RotateFocus,
-    pub typed_ns: Option<Input>,
-    pub again: Option<Input>,
-    /// Why the last Enter did not rotate.
-    pub error: Option<String>,
-}
-
-impl RotateDialog {
-    fn new(id: String, name: String, rotated_to: Option<String>, production: bool) -> Self {
-        RotateDialog {
-            again: rotated_to.is_some().then(Input::default),
-            id,
-            name,
-            rotated_to,
-            grace: Input::new("24h".into()),
-            focus: RotateFocus::Grace,
-            typed_ns: production.then(Input::default),
-            error: None,
-        }
-    }
-
-    /// The fields present, in Tab order.
-    fn fields(&self) -> Vec<RotateFocus> {
-        let mut f = vec![RotateFocus::Grace];
-        if self.typed_ns.is_some() {
-            f.push(RotateFocus::Namespace);
-        }
-        if self.again.is_some() {
-            f.push(RotateFocus::Again);
-        }
-        f
-    }
-
-    fn focused_input(&mut self) -> &mut Input {
-        match self.focus {
-            RotateFocus::Namespace if self.typed_ns.is_some() => {
-                self.typed_ns.get_or_insert_with(Input::default)
-            }
-            RotateFocus::Again if self.again.is_some() => {
-                self.again.get_or_insert_with(Input::default)
-            }
-            _ => &mut self.grace,
-        }
-    }
-}
-
-/// The `?` help: it scrolls through the key table.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HelpView {
-    /// The first line shown (the view keeps the last page full).
-    pub scroll: usize,
-    /// The detail view it was opened from, to go back to; else the table.
-    pub back_to: Option<String>,
-}
-
-/// What fills the screen (the table is under every popup).
-#[derive(Clone, Debug)]
-pub enum Screen {
-    Table,
-    Detail {
-        id: String,
-    },
-    Help(HelpView),
-    NewKey(NewKeyForm),
-    Reveal(Reveal),
-    ConfirmRevoke(RevokeDialog),
-    /// Choose the grace period and press Enter to rotate.
-    ConfirmRotate(RotateDialog),
-    /// Type the key's name to delete it; in production namespaces the namespace name
-    /// instead.
-    ConfirmDelete {
-        id: String,
-        name: String,
-        typed: Input,
-        production: bool,
-    },
-}
-
 /// The whole state of the UI.
 #[derive(Debug)]
 pub struct State {
@@ -512,6 +160,9 @@ pub struct State {
     pub keymap: Keymap,
     pub clear_secs: u64,
     pub quit: bool,
+    /// Record changes that arrived while a filter run still shared the records: applied
+    /// when the last run lets go (never a copy of up to a million rows on the UI thread).
+    held: Vec<Held>,
 }
 
 impl State {
@@ -545,6 +196,7 @@ impl State {
             keymap,
             clear_secs,
             quit: false,
+            held: Vec::new(),
         }
     }
 
@@ -671,18 +323,24 @@ impl State {
 
     /// The number of lines of the help and how many of them fit on screen.
     pub fn help_extent(&self) -> (usize, usize) {
-        let total = self.keymap.help_rows().len();
-        let rows = layout::help_popup(self.area, total)
-            .height
-            .saturating_sub(2) as usize;
-        (total, rows)
+        HelpView::extent(&self.keymap, self.area)
     }
 
     /// The first line of the help to show: its `scroll`, kept so that the last page stays
     /// full.
     pub fn help_first_line(&self, view: &HelpView) -> usize {
-        let (total, rows) = self.help_extent();
-        view.scroll.min(total.saturating_sub(rows))
+        view.first_line(&self.keymap, self.area)
+    }
+
+    /// What a popup's key handler and drawing may read.
+    pub fn cx(&self) -> Cx<'_> {
+        Cx {
+            keymap: &self.keymap,
+            server: &self.server,
+            conn: self.conn,
+            now: self.now,
+            area: self.area,
+        }
     }
 
     fn say(&mut self, text: impl Into<String>) {
@@ -726,160 +384,12 @@ impl State {
         self.clamp();
     }
 
-    /// Recomputes the visible rows after the query or the status filter changed: at once
-    /// without a query, else by the filter worker.
-    fn refresh_visible(&mut self) -> Vec<Out> {
-        self.filter.generation += 1;
-        self.filter
-            .latest
-            .store(self.filter.generation, Ordering::Relaxed);
-        self.recount();
-        if self.filter.query().is_empty() {
-            self.filter.pending = false;
-            self.filter.rerun = false;
-            let (now, sf) = (self.now, self.status_filter);
-            self.visible = self
-                .records
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| sf.admits(r.status_at(now)))
-                .map(|(i, _)| i)
-                .collect();
-            self.filter.applied += 1;
-            self.filter.unranked = false;
-            self.filter.base = None;
-            self.clamp();
-            Vec::new()
-        } else {
-            self.filter.pending = true;
-            self.filter.rerun = false;
-            // The visible rows are the matches of `base` while it is set.
-            let within = self.filter.base.take().and_then(|b| {
-                let narrower = b.structure == self.structure
-                    && b.revision == self.revision
-                    && b.status == self.status_filter
-                    // Keys expire with time: an expired-only view can gain rows.
-                    && b.status != StatusFilter::Expired
-                    && narrows(&b.query, self.filter.query());
-                narrower.then(|| {
-                    Arc::new(FilterBase {
-                        matches: self.visible.iter().map(|&i| i as u32).collect(),
-                        len: b.len,
-                    })
-                })
-            });
-            vec![Out::Filter(FilterJob {
-                generation: self.filter.generation,
-                structure: self.structure,
-                revision: self.revision,
-                query: self.filter.query().to_owned(),
-                status: self.status_filter,
-                now: self.now,
-                records: Arc::clone(&self.records),
-                latest: Arc::clone(&self.filter.latest),
-                within,
-            })]
-        }
-    }
-
-    /// Like `refresh_visible` after the records changed, but while a filter run is on its
-    /// way, only notes that another is needed (a million records loading in chunks must
-    /// not start a run per chunk).
-    fn records_changed(&mut self) -> Vec<Out> {
-        if !self.filter.query().is_empty() && self.filter.pending {
-            self.recount();
-            self.filter.rerun = true;
-            return Vec::new();
-        }
-        self.refresh_visible()
-    }
-
-    /// Inserts or replaces a record, keeping newest-first order and the visible indices valid.
-    fn upsert(&mut self, r: KeyRecord) -> Vec<Out> {
-        let r = Row::from(r);
-        let selected_id = self.selected_record().map(|r| r.id().to_owned());
-        self.revision += 1;
-        self.filter.base = None;
-        let known = self.has_id(r.id());
-        let records = Arc::make_mut(&mut self.records);
-        if let Some(pos) = known
-            .then(|| records.iter().position(|x| x.id() == r.id()))
-            .flatten()
-        {
-            records[pos] = r;
-        } else {
-            let pos = records
-                .iter()
-                .position(|x| x.created_at < r.created_at)
-                .unwrap_or(records.len());
-            self.ids.insert(fingerprint(r.id()));
-            records.insert(pos, r);
-            self.structure += 1;
-            for v in &mut self.visible {
-                if *v >= pos {
-                    *v += 1;
-                }
-            }
-        }
-        let cmds = self.records_changed();
-        self.reselect(selected_id.as_deref());
-        cmds
-    }
-
-    fn remove(&mut self, id: &str) -> Vec<Out> {
-        let selected_id = self.selected_record().map(|r| r.id().to_owned());
-        let Some(pos) = self.records.iter().position(|x| x.id() == id) else {
-            return Vec::new();
-        };
-        Arc::make_mut(&mut self.records).remove(pos);
-        self.structure += 1;
-        self.filter.base = None;
-        // (Two ids sharing a 64-bit fingerprint would both lose it: not a real concern.)
-        self.ids.remove(&fingerprint(id));
-        self.visible.retain(|&v| v != pos);
-        for v in &mut self.visible {
-            if *v > pos {
-                *v -= 1;
-            }
-        }
-        if let Screen::ConfirmRevoke(RevokeDialog { id: cid, .. })
-        | Screen::ConfirmRotate(RotateDialog { id: cid, .. })
-        | Screen::ConfirmDelete { id: cid, .. } = &self.screen
-            && cid == id
-        {
-            self.screen = Screen::Table;
-            self.say("that key was deleted meanwhile");
-        }
-        let cmds = self.records_changed();
-        self.reselect(selected_id.as_deref());
-        cmds
-    }
-
-    /// Puts the cursor back on the key it was on, when that key is still visible.
-    fn reselect(&mut self, id: Option<&str>) {
-        if let Some(id) = id
-            && let Some(pos) = self
-                .visible
-                .iter()
-                .position(|&i| self.records.get(i).is_some_and(|r| r.id() == id))
-        {
-            self.selected = pos;
-        }
-        self.clamp();
-    }
-
     fn refuse_offline(&mut self, what: &str) -> bool {
         if self.conn == ConnState::Live {
             return false;
         }
         let state = match self.conn {
             ConnState::Reconnecting => "reconnecting",
-            ConnState::Refused => {
-                self.complain(format!(
-                    "{what} refused: the namespace uses a layout this keytui does not know"
-                ));
-                return true;
-            }
             _ => "offline",
         };
         self.complain(format!(
@@ -889,9 +399,17 @@ impl State {
     }
 }
 
+#[path = "records.rs"]
+mod records;
+use records::{Held, IdentityHasher, fingerprint};
+
 #[path = "update.rs"]
 mod update;
-pub use update::{secret_what, update};
+
+#[path = "screens/table_keys.rs"]
+pub(crate) mod table_keys;
+pub use super::screens::reveal::secret_what;
+pub use update::update;
 
 #[cfg(test)]
 #[path = "state_tests.rs"]
@@ -900,28 +418,3 @@ mod tests;
 #[cfg(test)]
 #[path = "state_guard_tests.rs"]
 mod guard_tests;
-
-/// A 64-bit fingerprint of a key id (SipHash with fixed keys).
-fn fingerprint(id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
-}
-
-/// Fingerprints are hashes already: the set uses them as they are.
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl std::hash::Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}

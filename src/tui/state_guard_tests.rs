@@ -183,7 +183,7 @@ fn rotate_dialog_snapshots() {
     ] {
         update(&mut s, Msg::Resize(w, h));
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-        t.draw(|f| crate::tui::view::render(&s, f)).expect("draw");
+        t.draw(|f| crate::tui::draw::render(&s, f)).expect("draw");
         insta::assert_snapshot!(name, t.backend());
     }
 }

@@ -3,7 +3,7 @@ use crate::keygen::Secret;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
-use crate::tui::view;
+use crate::tui::{draw, layout, screens};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use tui_input::Input;
 
@@ -19,18 +19,18 @@ fn run_filter(s: &mut State, cmds: Vec<Out>) {
     for c in cmds {
         if let Out::Filter(job) = c {
             let found = crate::tui::filter::run(&job).expect("current job");
-            update(
-                s,
-                Msg::FilterDone {
-                    generation: job.generation,
-                    structure: job.structure,
-                    revision: job.revision,
-                    len: job.records.len(),
-                    query: job.query.clone(),
-                    visible: found.indices,
-                    ranked: found.ranked,
-                },
-            );
+            // As the worker does: it lets go of the records before it answers.
+            let done = Msg::FilterDone {
+                generation: job.generation,
+                structure: job.structure,
+                revision: job.revision,
+                len: job.records.len(),
+                query: job.query.clone(),
+                visible: found.indices,
+                ranked: found.ranked,
+            };
+            drop(job);
+            update(s, done);
         }
     }
 }
@@ -641,8 +641,8 @@ fn copy_done(s: &mut State, cmds: Vec<Out>) {
 fn status_line(s: &State) -> String {
     let mut t =
         ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
-    t.draw(|f| view::render(s, f)).expect("draw");
-    let area = view::areas(s).status;
+    t.draw(|f| draw::render(s, f)).expect("draw");
+    let area = s.areas().status;
     let buf = t.backend().buffer();
     (0..area.width)
         .map(|x| buf[(x, area.y)].symbol())
@@ -865,7 +865,7 @@ fn state_with(records: Vec<KeyRecord>) -> State {
 fn drawn_row(s: &State, name: &str) -> String {
     let mut t =
         ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
-    t.draw(|f| view::render(s, f)).expect("draw");
+    t.draw(|f| draw::render(s, f)).expect("draw");
     let buf = t.backend().buffer();
     (0..buf.area.height)
         .map(|y| {
@@ -1402,7 +1402,7 @@ fn rebound_back_and_quit_keys_work_in_every_view_and_the_help_names_them() {
     update(&mut s, key('b'));
     assert!(matches!(s.screen, Screen::Table));
     update(&mut s, key('?'));
-    let help: Vec<String> = view::help::lines(&s.keymap)
+    let help: Vec<String> = screens::help::lines(&s.keymap)
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -1422,7 +1422,7 @@ fn rebound_back_and_quit_keys_work_in_every_view_and_the_help_names_them() {
 fn mouse_click_selects_and_wheel_scrolls() {
     use crossterm::event::MouseButton;
     let mut s = state();
-    let body = view::layout(s.area).table_body;
+    let body = layout::layout(s.area).table_body;
     let click = |row| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -1490,18 +1490,18 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     for c in first {
         if let Out::Filter(job) = c {
             let found = crate::tui::filter::run(&job).expect("current job");
-            again = update(
-                &mut s,
-                Msg::FilterDone {
-                    generation: job.generation,
-                    structure: job.structure,
-                    revision: job.revision,
-                    len: job.records.len(),
-                    query: job.query.clone(),
-                    visible: found.indices,
-                    ranked: found.ranked,
-                },
-            );
+            // As the worker does: it lets go of the records before it answers.
+            let done = Msg::FilterDone {
+                generation: job.generation,
+                structure: job.structure,
+                revision: job.revision,
+                len: job.records.len(),
+                query: job.query.clone(),
+                visible: found.indices,
+                ranked: found.ranked,
+            };
+            drop(job);
+            again = update(&mut s, done);
         }
     }
     assert!(s.filter.pending);
@@ -1570,4 +1570,49 @@ fn sync_failures_name_the_key_bound_to_reload() {
     assert!(fail(&mut s, SyncOp::Load).contains("(Ctrl-l retries)"));
     let more = fail(&mut s, SyncOp::LoadMore { loaded: 5000 });
     assert!(more.contains("loading stopped at 5000 keys") && more.contains("(Ctrl-l reloads)"));
+}
+
+/// A change arriving while a filter run still shares the records is held, not applied to a
+/// copy of them all: the rows stay where they are (same allocation) and the change goes in
+/// once the run lets go.
+#[test]
+fn changes_during_a_filter_run_never_copy_the_records() {
+    let mut s = state();
+    update(&mut s, key('/'));
+    let cmds = update(&mut s, key('s'));
+    let Some(Out::Filter(job)) = cmds.into_iter().next() else {
+        panic!("no filter job")
+    };
+    let before = Arc::clone(&s.records);
+    let n = s.records.len();
+    let first = (0..100)
+        .find(|&i| record(i, "").id == s.records[0].id())
+        .expect("a fixture record");
+    let changed = record(first, "renamed-while-filtering");
+    let gone = s.records[1].id().to_owned();
+    update(&mut s, Msg::RecordChanged(Box::new(changed)));
+    update(&mut s, Msg::RecordGone { id: gone.clone() });
+    update(
+        &mut s,
+        Msg::RecordChanged(Box::new(record(42, "appeared-while-filtering"))),
+    );
+    assert!(Arc::ptr_eq(&before, &s.records), "the records were copied");
+    drop(before);
+    // The run stops (a newer one made it pointless) and lets go of the records.
+    drop(job);
+    let before = Arc::as_ptr(&s.records);
+    update(&mut s, Msg::FilterStopped);
+    assert_eq!(Arc::as_ptr(&s.records), before, "the records were copied");
+    assert_eq!(s.records.len(), n);
+    assert!(
+        s.records
+            .iter()
+            .any(|r| r.name() == "renamed-while-filtering")
+    );
+    assert!(
+        s.records
+            .iter()
+            .any(|r| r.name() == "appeared-while-filtering")
+    );
+    assert!(!s.records.iter().any(|r| r.id() == gone));
 }

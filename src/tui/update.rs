@@ -1,28 +1,33 @@
-//! `update(&mut State, Msg)`: how each incoming message changes the state, and the key
-//! handling of every screen and popup. Synchronous: no I/O, no await, no clock, no
-//! drawing; it returns [`Out`]s for the sync task, the filter worker and the clipboard.
-//! A child of `state`, so it may touch the state's private bookkeeping.
+//! `update(&mut State, Msg)`: how each incoming message changes the state; a key goes to
+//! the open screen's `handle_key` (`screens/*`) and its [`Reply`] is applied here.
+//! Synchronous: no I/O, no await, no clock, no drawing; it returns [`Out`]s for the sync
+//! task, the filter worker and the clipboard. A child of `state`, so it may touch the
+//! state's private bookkeeping; it holds no screen's key handling itself.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
 
-use crate::keygen::Secret;
-use crate::store::Mode;
-
+use super::table_keys as table;
 use super::*;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::screens::{Cx, Next, Reply, detail_keys as detail};
 
 /// Applies an action; returns the work it asks for.
 pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
+    // Changes held while a filter run shared the records go in first, once none does.
+    let mut held = state.release_held();
+    held.extend(handle(state, action));
+    held
+}
+
+fn handle(state: &mut State, action: Msg) -> Vec<Out> {
     match action {
         Msg::Key(key) => on_key(state, key),
         Msg::Paste(text) => on_paste(state, &text),
         Msg::Mouse(m) => {
-            on_mouse(state, m);
+            table::on_mouse(state, m);
             Vec::new()
         }
         Msg::Resize(w, h) => {
@@ -105,6 +110,8 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
         } => {
             let selected_id = state.selected_record().map(|r| r.id().to_owned());
             state.load = load;
+            // Changes held for a filter run are older than these rows.
+            state.held.clear();
             state.structure += 1;
             state.filter.base = None;
             state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
@@ -136,29 +143,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
             if done {
                 state.loading = Loading::Done;
             }
-            // A page may repeat a record the change feed brought in meanwhile.
-            let fresh: Vec<Row> = records
-                .into_iter()
-                .filter(|r| !state.has_id(r.id()))
-                .collect();
-            if fresh.is_empty() {
-                return Vec::new();
-            }
-            state.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
-            let (now, sf) = (state.now, state.status_filter);
-            let records = Arc::make_mut(&mut state.records);
-            let start = records.len();
-            records.extend(fresh);
-            if state.filter.query().is_empty() {
-                let added =
-                    (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
-                state.visible.extend(added);
-                state.recount();
-                state.clamp();
-                Vec::new()
-            } else {
-                state.records_changed()
-            }
+            state.append(load, records)
         }
         Msg::RecordChanged(r) => {
             state.malformed.remove(&r.id);
@@ -237,6 +222,8 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
             }
             Vec::new()
         }
+        // The run let go of the records: `update` applied what was held for it.
+        Msg::FilterStopped => Vec::new(),
         Msg::FilterDone {
             generation,
             structure,
@@ -326,7 +313,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
 /// What a failure of the sync task means, for the status line; a hint names the key
 /// bound to reloading.
 fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
-    let reload = keymap.first_key(Action::Reload);
+    let reload = keymap.key_in(Context::Table, Action::Reload);
     match op {
         SyncOp::Start => format!("cannot start the Redis task: {error}"),
         SyncOp::Load => match reload {
@@ -375,241 +362,65 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
     if is_ctrl_c(&key) {
         return update(state, Msg::Quit);
     }
-    let screen = std::mem::replace(&mut state.screen, Screen::Table);
-    match screen {
-        Screen::Table if state.filter.editing => {
-            state.screen = Screen::Table;
-            on_filter_key(state, key)
-        }
-        Screen::Table => {
-            state.screen = Screen::Table;
-            match state.keymap.lookup_in(Context::Table, &key) {
-                Some(a) => on_table_action(state, a),
-                None => Vec::new(),
-            }
-        }
-        Screen::Help(view) => on_help_key(state, view, key),
-        Screen::Detail { id } => match state.keymap.lookup_in(Context::Detail, &key) {
-            Some(Action::Back | Action::Quit | Action::Details) => {
-                state.detail_events = KeyHistory::Loading;
-                Vec::new()
-            }
-            Some(Action::Help) => {
-                state.screen = Screen::Help(HelpView {
-                    scroll: 0,
-                    back_to: Some(id),
-                });
-                Vec::new()
-            }
-            Some(a) => {
-                state.screen = Screen::Detail { id };
-                on_table_action(state, a)
-            }
-            None => {
-                state.screen = Screen::Detail { id };
-                Vec::new()
-            }
-        },
-        Screen::NewKey(form) => on_form_key(state, form, key),
-        Screen::Reveal(reveal) => on_reveal_key(state, reveal, key),
-        Screen::ConfirmRevoke(dialog) => on_revoke_key(state, dialog, key),
-        Screen::ConfirmRotate(dialog) => on_rotate_key(state, dialog, key),
-        Screen::ConfirmDelete {
-            id,
-            name,
-            mut typed,
-            production,
-        } => match key.code {
-            KeyCode::Esc => {
-                state.say("delete cancelled");
-                Vec::new()
-            }
-            KeyCode::Enter if production => {
-                if typed.value() != state.server.namespace {
-                    state.complain("the namespace name does not match: delete cancelled");
-                    return Vec::new();
-                }
-                if state.refuse_offline("delete") {
-                    return Vec::new();
-                }
-                state.say(format!("deleting {name}…"));
-                vec![Out::Sync(SyncCmd::Delete { id })]
-            }
-            KeyCode::Enter => {
-                if typed.value() != name {
-                    state.screen = Screen::ConfirmDelete {
-                        id,
-                        name,
-                        typed,
-                        production,
-                    };
-                    state.complain("the name does not match; Esc cancels");
-                    return Vec::new();
-                }
-                if state.refuse_offline("delete") {
-                    return Vec::new();
-                }
-                state.say(format!("deleting {name}…"));
-                vec![Out::Sync(SyncCmd::Delete { id })]
-            }
-            _ => {
-                typed.handle_event(&crossterm::event::Event::Key(key));
-                state.screen = Screen::ConfirmDelete {
-                    id,
-                    name,
-                    typed,
-                    production,
-                };
-                Vec::new()
-            }
-        },
+    // The table (and its filter line) works on the rows themselves.
+    if matches!(state.screen, Screen::Table) {
+        return table::on_key(state, &key);
     }
-}
-
-/// The revoke dialog. Ordinary namespaces: `y` revokes without a reason, Tab moves to the
-/// reason field (Enter revokes with it), anything else cancels. Production namespaces: the
-/// namespace name is typed first (Tab switches to the reason); Enter revokes when it
-/// matches, and cancels when it does not; Esc cancels.
-fn on_revoke_key(state: &mut State, mut d: RevokeDialog, key: KeyEvent) -> Vec<Out> {
-    let confirm = |state: &mut State, d: RevokeDialog| {
-        if state.refuse_offline("revoke") {
-            return Vec::new();
+    let reply = {
+        let cx = Cx {
+            keymap: &state.keymap,
+            server: &state.server,
+            conn: state.conn,
+            now: state.now,
+            area: state.area,
+        };
+        match &mut state.screen {
+            Screen::Table => Reply::stay(),
+            Screen::Detail { id } => detail::handle_key(id, &key, &cx),
+            Screen::Help(v) => v.handle_key(&key, &cx),
+            Screen::NewKey(f) => f.handle_key(&key, &cx),
+            Screen::Reveal(r) => r.handle_key(&key, &cx),
+            Screen::ConfirmRevoke(d) => d.handle_key(&key, &cx),
+            Screen::ConfirmRotate(d) => d.handle_key(&key, &cx),
+            Screen::ConfirmDelete(d) => d.handle_key(&key, &cx),
         }
-        state.say(format!("revoking {}…", d.name));
-        let reason = d.reason();
-        vec![Out::Sync(SyncCmd::Revoke { id: d.id, reason })]
     };
-    match (d.focus, key.code) {
-        (_, KeyCode::Esc) => {
-            state.say("revoke cancelled");
-            Vec::new()
-        }
-        (RevokeFocus::Keys, KeyCode::Char('y')) => confirm(state, d),
-        (RevokeFocus::Keys, KeyCode::Tab) => {
-            d.focus = RevokeFocus::Reason;
-            state.screen = Screen::ConfirmRevoke(d);
-            Vec::new()
-        }
-        (RevokeFocus::Keys, _) => {
-            state.say("revoke cancelled");
-            Vec::new()
-        }
-        (_, KeyCode::Tab | KeyCode::BackTab) => {
-            // Between the namespace and reason fields; without a namespace field the
-            // reason keeps the focus.
-            d.focus = if d.focus == RevokeFocus::Reason && d.typed_ns.is_some() {
-                RevokeFocus::Namespace
-            } else {
-                RevokeFocus::Reason
-            };
-            state.screen = Screen::ConfirmRevoke(d);
-            Vec::new()
-        }
-        (_, KeyCode::Enter) => match &d.typed_ns {
-            Some(typed) if typed.value() != state.server.namespace => {
-                state.complain("the namespace name does not match: revoke cancelled");
-                Vec::new()
-            }
-            _ => confirm(state, d),
-        },
-        (focus, _) => {
-            let event = crossterm::event::Event::Key(key);
-            match (focus, d.typed_ns.as_mut()) {
-                (RevokeFocus::Namespace, Some(typed)) => {
-                    typed.handle_event(&event);
-                }
-                _ => {
-                    d.reason.handle_event(&event);
-                }
-            }
-            state.screen = Screen::ConfirmRevoke(d);
-            Vec::new()
-        }
-    }
+    apply(state, reply)
 }
 
-/// The rotate dialog: Up/Down choose a preset grace period (or it is typed), Tab moves
-/// between the fields, Enter rotates when every field is right (else says why and stays
-/// open), Esc cancels.
-fn on_rotate_key(state: &mut State, mut d: RotateDialog, key: KeyEvent) -> Vec<Out> {
-    match key.code {
-        KeyCode::Esc => {
-            state.say("rotate cancelled");
-            return Vec::new();
-        }
-        KeyCode::Tab | KeyCode::BackTab => {
-            let fields = d.fields();
-            let at = fields.iter().position(|f| *f == d.focus).unwrap_or(0);
-            let step = if key.code == KeyCode::Tab {
-                1
-            } else {
-                fields.len() - 1
-            };
-            d.focus = fields[(at + step) % fields.len()];
-        }
-        KeyCode::Up | KeyCode::Down if d.focus == RotateFocus::Grace => {
-            let n = GRACE_PRESETS.len();
-            let at = GRACE_PRESETS
-                .iter()
-                .position(|p| *p == d.grace.value().trim());
-            let next = match (at, key.code) {
-                (Some(i), KeyCode::Down) => (i + 1) % n,
-                (Some(i), _) => (i + n - 1) % n,
-                (None, _) => 2,
-            };
-            d.grace = Input::new(GRACE_PRESETS[next].into());
-            d.error = None;
-        }
-        KeyCode::Enter => match rotate_confirmed(state, &d) {
-            Ok(grace) => {
-                if state.refuse_offline("rotate") {
-                    return Vec::new();
-                }
-                state.say(format!("rotating {}…", d.name));
-                return vec![Out::Sync(SyncCmd::Rotate {
-                    id: d.id,
-                    grace,
-                    force: d.again.is_some(),
-                })];
+/// Applies a screen's answer to a key: the status line, the screen to show next, the
+/// table action it passes on, the work it asks for.
+fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
+    let Reply {
+        next,
+        mut outs,
+        message,
+        table: action,
+    } = reply;
+    if let Some(m) = message {
+        state.message = Some(m);
+    }
+    match next {
+        Next::Stay => {}
+        Next::Close => {
+            if matches!(state.screen, Screen::Detail { .. }) {
+                state.detail_events = KeyHistory::Loading;
             }
-            Err(e) => d.error = Some(e),
-        },
-        _ => {
-            d.focused_input()
-                .handle_event(&crossterm::event::Event::Key(key));
-            d.error = None;
+            state.screen = Screen::Table;
         }
+        Next::Open(screen) => state.screen = *screen,
     }
-    state.screen = Screen::ConfirmRotate(d);
-    Vec::new()
-}
-
-/// The grace period of a rotate dialog whose fields are all right, or what is wrong.
-fn rotate_confirmed(state: &State, d: &RotateDialog) -> Result<Duration, String> {
-    let grace = crate::input::parse_duration(d.grace.value().trim())
-        .map_err(|_| "grace period: give a duration, e.g. 0s, 1h, 24h, 7d".to_owned())?;
-    if let Some(typed) = &d.typed_ns
-        && typed.value() != state.server.namespace
-    {
-        return Err("type the namespace name to rotate in a production namespace".into());
+    if let Some(a) = action {
+        outs.extend(table::on_action(state, a));
     }
-    if let Some(again) = &d.again
-        && again.value().trim() != ROTATE_AGAIN_WORD
-    {
-        return Err(format!(
-            "this key was rotated before: type {ROTATE_AGAIN_WORD} to make another successor"
-        ));
-    }
-    Ok(grace)
+    outs
 }
 
 /// Whether typing goes into a text field on the current screen.
 fn text_field_focused(state: &State) -> bool {
     match &state.screen {
         Screen::Table => state.filter.editing,
-        Screen::NewKey(_) | Screen::ConfirmDelete { .. } | Screen::ConfirmRotate(_) => true,
-        Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
-        Screen::Detail { .. } | Screen::Help(_) | Screen::Reveal(_) => false,
+        s => s.text_field_focused(),
     }
 }
 
@@ -635,327 +446,4 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
         ));
     }
     cmds
-}
-
-fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
-    match key.code {
-        KeyCode::Esc => {
-            state.filter.editing = false;
-            state.filter.input.reset();
-            state.refresh_visible()
-        }
-        KeyCode::Enter => {
-            state.filter.editing = false;
-            state.selected = if state.filter.unranked {
-                crate::tui::filter::best(&state.records, &state.visible, state.filter.query())
-                    .unwrap_or(0)
-            } else {
-                0
-            };
-            state.scroll = 0;
-            state.clamp();
-            Vec::new()
-        }
-        KeyCode::Up | KeyCode::Down => {
-            state.move_by(if key.code == KeyCode::Up { -1 } else { 1 });
-            Vec::new()
-        }
-        _ => {
-            let before = state.filter.query().to_owned();
-            state
-                .filter
-                .input
-                .handle_event(&crossterm::event::Event::Key(key));
-            if state.filter.query() != before {
-                state.refresh_visible()
-            } else {
-                Vec::new()
-            }
-        }
-    }
-}
-
-fn on_table_action(state: &mut State, action: Action) -> Vec<Out> {
-    let page = state.table_rows().max(1) as isize;
-    match action {
-        Action::Up => state.move_by(-1),
-        Action::Down => state.move_by(1),
-        Action::PageUp => state.move_by(-page),
-        Action::PageDown => state.move_by(page),
-        Action::Top => state.move_by(isize::MIN / 2),
-        Action::Bottom => state.move_by(isize::MAX / 2),
-        Action::Filter => {
-            state.filter.editing = true;
-        }
-        Action::CycleStatus => {
-            state.status_filter = state.status_filter.next();
-            state.say(format!("showing {} keys", state.status_filter.label()));
-            return state.refresh_visible();
-        }
-        Action::New => {
-            if !state.refuse_offline("new key") {
-                state.screen = Screen::NewKey(NewKeyForm::default());
-            }
-        }
-        Action::Details => {
-            if let Some(r) = state.selected_record().cloned() {
-                let id = r.id().to_owned();
-                state.detail_events = KeyHistory::Loading;
-                state.screen = Screen::Detail { id: id.clone() };
-                return vec![Out::Sync(SyncCmd::LoadDetail { id })];
-            }
-        }
-        Action::CopyId => {
-            if let Some(r) = state.target_record().cloned() {
-                return vec![Out::Clip(ClipCmd::Copy {
-                    text: Secret::new(r.id().to_owned()),
-                    what: id_what(r.id(), r.name()),
-                    secret: false,
-                })];
-            }
-        }
-        Action::CopySecret => {
-            if let Some(r) = state.target_record().cloned() {
-                match state.server.mode {
-                    Some(Mode::Hash) | None => state.complain(
-                        "cannot copy the secret: secrets are stored hashed; they are shown only once at creation",
-                    ),
-                    Some(Mode::Sealed | Mode::Plain) => {
-                        if !state.refuse_offline("copy the secret") {
-                            let name = crate::sanitize::line(r.name());
-                            state.say(format!("reading the secret of {name}…"));
-                            return vec![Out::Sync(SyncCmd::ReadSecret {
-                                id: r.id().to_owned(),
-                                name,
-                            })];
-                        }
-                    }
-                }
-            }
-        }
-        Action::Revoke => {
-            if let Some(r) = state.target_record().cloned() {
-                if r.revoked {
-                    let name = crate::sanitize::line(r.name());
-                    state.say(format!("{name} is already revoked"));
-                } else if !state.refuse_offline("revoke") {
-                    let production = state.server.production;
-                    state.screen = Screen::ConfirmRevoke(RevokeDialog {
-                        id: r.id().to_owned(),
-                        name: crate::sanitize::line(r.name()),
-                        focus: if production {
-                            RevokeFocus::Namespace
-                        } else {
-                            RevokeFocus::Keys
-                        },
-                        typed_ns: production.then(Input::default),
-                        ..RevokeDialog::default()
-                    });
-                }
-            }
-        }
-        Action::Restore => {
-            if let Some(r) = state.target_record().cloned() {
-                if !r.revoked {
-                    let name = crate::sanitize::line(r.name());
-                    state.say(format!("{name} is not revoked"));
-                } else if !state.refuse_offline("restore") {
-                    let id = r.id().to_owned();
-                    return vec![Out::Sync(SyncCmd::Restore { id })];
-                }
-            }
-        }
-        Action::Delete => {
-            if let Some(r) = state.target_record().cloned()
-                && !state.refuse_offline("delete")
-            {
-                let (id, name) = (r.id().to_owned(), crate::sanitize::line(r.name()));
-                state.screen = Screen::ConfirmDelete {
-                    id,
-                    name,
-                    typed: Input::default(),
-                    production: state.server.production,
-                };
-            }
-        }
-        Action::Rotate => {
-            if let Some(r) = state.target_record().cloned() {
-                if r.revoked {
-                    let name = crate::sanitize::line(r.name());
-                    state.complain(format!("{name} is revoked; restore it before rotating"));
-                } else if !state.refuse_offline("rotate") {
-                    state.screen = Screen::ConfirmRotate(RotateDialog::new(
-                        r.id().to_owned(),
-                        crate::sanitize::line(r.name()),
-                        r.rotated_to().map(str::to_owned),
-                        state.server.production,
-                    ));
-                }
-            }
-        }
-        Action::Reload => {
-            if !state.refuse_offline("reload") {
-                state.say("reloading…");
-                state.loading = Loading::FirstPage;
-                state.reloading = Some(ReloadCause::User);
-                return vec![Out::Sync(SyncCmd::Reload)];
-            }
-        }
-        Action::Help => state.screen = Screen::Help(HelpView::default()),
-        Action::Back => {
-            if !state.filter.query().is_empty() {
-                state.filter.input.reset();
-                return state.refresh_visible();
-            }
-        }
-        // Only in the reveal view, which has its own handler.
-        Action::CopyToken => {}
-        Action::Quit => return update(state, Msg::Quit),
-    }
-    Vec::new()
-}
-
-fn on_form_key(state: &mut State, mut form: NewKeyForm, key: KeyEvent) -> Vec<Out> {
-    let n = form.fields.len();
-    match key.code {
-        KeyCode::Esc => {
-            state.say(if form.creating {
-                "form closed; the key is still being created"
-            } else {
-                "new key cancelled"
-            });
-            return Vec::new();
-        }
-        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % n,
-        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + n - 1) % n,
-        KeyCode::Enter if form.creating => {}
-        KeyCode::Enter => {
-            form.submitted = true;
-            form.error = None;
-            match form.check(state.now) {
-                (Some(req), _) => {
-                    if !state.refuse_offline("create") {
-                        form.creating = true;
-                        state.say(format!("creating {}…", crate::sanitize::line(&req.name)));
-                        state.screen = Screen::NewKey(form);
-                        return vec![Out::Sync(SyncCmd::Create(Box::new(req)))];
-                    }
-                }
-                (None, errors) => {
-                    // The cursor goes to the first field that is wrong.
-                    if let Some(i) = errors.iter().position(Option::is_some) {
-                        form.focus = i;
-                    }
-                }
-            }
-        }
-        _ if form.creating => {}
-        _ => {
-            if let Some(input) = form.fields.get_mut(form.focus) {
-                let before = input.value().to_owned();
-                input.handle_event(&crossterm::event::Event::Key(key));
-                if input.value() != before {
-                    form.touched[form.focus] = true;
-                    form.error = None;
-                }
-            }
-        }
-    }
-    state.screen = Screen::NewKey(form);
-    Vec::new()
-}
-
-/// The help: the move keys of the key table scroll it; back, quit and help close it
-/// (back to the details when it was opened there).
-fn on_help_key(state: &mut State, mut view: HelpView, key: KeyEvent) -> Vec<Out> {
-    let (total, rows) = state.help_extent();
-    let last = total.saturating_sub(rows);
-    let page = rows.max(1);
-    let first = state.help_first_line(&view);
-    view.scroll = match state.keymap.lookup_in(Context::Help, &key) {
-        Some(Action::Up) => first.saturating_sub(1),
-        Some(Action::Down) => (first + 1).min(last),
-        Some(Action::PageUp) => first.saturating_sub(page),
-        Some(Action::PageDown) => (first + page).min(last),
-        Some(Action::Top) => 0,
-        // Sticks to the end whatever the size (the view keeps the last page full).
-        Some(Action::Bottom) => usize::MAX,
-        Some(_) => {
-            return match view.back_to {
-                Some(id) => {
-                    state.screen = Screen::Detail { id: id.clone() };
-                    vec![Out::Sync(SyncCmd::LoadDetail { id })]
-                }
-                None => Vec::new(),
-            };
-        }
-        None => first,
-    };
-    state.screen = Screen::Help(view);
-    Vec::new()
-}
-
-fn on_reveal_key(state: &mut State, reveal: Reveal, key: KeyEvent) -> Vec<Out> {
-    let c = &reveal.created;
-    let copy = match state.keymap.lookup_in(Context::Reveal, &key) {
-        Some(Action::Back | Action::Quit | Action::Details) => {
-            // Dropping `reveal` here zeroes the secret.
-            state.say("the secret is gone from keytui; it is not shown again");
-            return Vec::new();
-        }
-        Some(Action::CopySecret) => Some((c.secret.clone(), secret_what(&c.record.name), true)),
-        Some(Action::CopyId) => Some((
-            Secret::new(c.record.id.clone()),
-            id_what(&c.record.id, &c.record.name),
-            false,
-        )),
-        Some(Action::CopyToken) => Some((c.token.clone(), token_what(&c.record.name), true)),
-        _ => None,
-    };
-    state.screen = Screen::Reveal(reveal);
-    match copy {
-        Some((text, what, secret)) => vec![Out::Clip(ClipCmd::Copy { text, what, secret })],
-        None => Vec::new(),
-    }
-}
-
-/// What a copy of a key's id is called in messages: the id itself (it is public) and
-/// the key's name.
-fn id_what(id: &str, name: &str) -> String {
-    format!(
-        "the id {} of {}",
-        crate::sanitize::line(id),
-        crate::sanitize::line(name)
-    )
-}
-
-/// What a copy of a key's secret is called in messages.
-pub fn secret_what(name: &str) -> String {
-    format!("the secret of {}", crate::sanitize::line(name))
-}
-
-/// What a copy of a key's whole token (prefix, id, secret, checksum) is called.
-fn token_what(name: &str) -> String {
-    format!("the token of {}", crate::sanitize::line(name))
-}
-
-fn on_mouse(state: &mut State, m: MouseEvent) {
-    if !matches!(state.screen, Screen::Table) {
-        return;
-    }
-    match m.kind {
-        MouseEventKind::ScrollDown => state.move_by(3),
-        MouseEventKind::ScrollUp => state.move_by(-3),
-        MouseEventKind::Down(_) => {
-            let body = state.areas().table_body;
-            if body.contains(Position::new(m.column, m.row)) {
-                let row = state.scroll + (m.row - body.y) as usize;
-                if row < state.visible.len() {
-                    state.selected = row;
-                    state.clamp();
-                }
-            }
-        }
-        _ => {}
-    }
 }

@@ -1,3 +1,6 @@
+//! The key table, the screen under every popup, drawn from `&State` (its keys are
+//! `table_keys.rs`). Only draws.
+//!
 //! The key table: one row per visible record, only the rows on screen are built (a
 //! namespace of a million keys costs no more to draw than one of ten).
 
@@ -10,8 +13,10 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use crate::record::Status;
 use crate::sanitize::line as clean;
 
-use super::{relative, short_duration, status_look, time_left};
+use crate::tui::clock::{relative, short_duration, time_left};
+use crate::tui::keymap::{Action, Context};
 use crate::tui::state::{Loading, State};
+use crate::tui::widgets::status_look;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -71,7 +76,10 @@ pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
             Loading::FirstPage => "loading…".to_owned(),
             _ if state.filter.pending => "filtering…".to_owned(),
             _ if !state.filter.query().is_empty() => "no key matches the filter".to_owned(),
-            _ if state.records.is_empty() => "no keys yet: press n to create one".to_owned(),
+            _ if state.records.is_empty() => format!(
+                "no keys yet: press {} to create one",
+                state.keymap.hint(Context::Table, Action::New)
+            ),
             _ => format!("no {} keys", state.status_filter.label()),
         };
         frame.render_widget(

@@ -1,4 +1,5 @@
-//! The detail view of one key: every field, the metadata and the key's audit events.
+//! The detail view of one key: every field, the metadata and the key's audit events; its
+//! keys are `detail_keys.rs`. Only draws from `&State`.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,7 +11,8 @@ use crate::record::rfc3339;
 use crate::sanitize::line as clean;
 use crate::tui::state::{KeyHistory, State};
 
-use super::{relative, status_look};
+use crate::tui::clock::relative;
+use crate::tui::widgets::status_look;
 
 /// The full detail view, with the key's audit events.
 pub fn render(state: &State, id: &str, frame: &mut Frame, area: Rect) {

@@ -15,7 +15,7 @@ use crate::tui::state::{ClipboardVia, ConnState, Msg, State, update};
 fn draw(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
     update(s, Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| super::render(s, f)).expect("draw");
+    t.draw(|f| crate::tui::draw::render(s, f)).expect("draw");
     t
 }
 
@@ -295,8 +295,8 @@ fn production_and_plain_warnings_are_coloured() {
 fn mouse_rows_follow_the_banner() {
     let mut s = state_in(Mode::Hash, true);
     update(&mut s, Msg::Resize(80, 24));
-    let body = super::areas(&s).table_body;
-    assert_eq!(body.y, super::layout(s.area).table_body.y + 1);
+    let body = s.areas().table_body;
+    assert_eq!(body.y, crate::tui::layout::layout(s.area).table_body.y + 1);
 }
 
 #[test]
@@ -441,7 +441,7 @@ fn status_colours_carry_meaning() {
 fn selected_row_is_highlighted() {
     let mut s = state();
     let t = draw(&mut s, 80, 24);
-    let row = super::layout(s.area).table_body.y;
+    let row = crate::tui::layout::layout(s.area).table_body.y;
     let cell = &t.backend().buffer()[(12, row)];
     assert!(cell.modifier.contains(Modifier::REVERSED));
 }

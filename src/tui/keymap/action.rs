@@ -1,0 +1,376 @@
+//! The actions of the key table and the contexts they work in: what each does, how the
+//! config names it, which actions each screen or popup takes and which its footer shows.
+//! Data only: no keys, no screen state.
+
+/// What a key does on the key table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Filter,
+    CycleStatus,
+    New,
+    Details,
+    CopyId,
+    CopySecret,
+    /// The reveal view only: the whole token of the key just created.
+    CopyToken,
+    Revoke,
+    Restore,
+    Delete,
+    Rotate,
+    Reload,
+    Help,
+    /// Close a view or popup; on the table, clear the filter.
+    Back,
+    /// Quit from the table; back in views and popups.
+    Quit,
+    /// Forms and dialogs: create / confirm; the filter line: keep the filter.
+    Confirm,
+    /// Forms and dialogs: the next field.
+    NextField,
+    /// Forms and dialogs: the previous field.
+    PrevField,
+    /// The revoke question: yes, revoke (without a reason).
+    Yes,
+}
+
+impl Action {
+    /// Every action, in the order the help lists them.
+    pub const ALL: [Action; 25] = [
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Filter,
+        Action::CycleStatus,
+        Action::New,
+        Action::Details,
+        Action::CopyId,
+        Action::CopySecret,
+        Action::CopyToken,
+        Action::Revoke,
+        Action::Restore,
+        Action::Delete,
+        Action::Rotate,
+        Action::Reload,
+        Action::Help,
+        Action::Back,
+        Action::Quit,
+        Action::Confirm,
+        Action::NextField,
+        Action::PrevField,
+        Action::Yes,
+    ];
+
+    /// The name used in the `[keys]` section of the config file.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Filter => "filter",
+            Action::CycleStatus => "status_filter",
+            Action::New => "new",
+            Action::Details => "details",
+            Action::CopyId => "copy_id",
+            Action::CopySecret => "copy_secret",
+            Action::CopyToken => "copy_token",
+            Action::Revoke => "revoke",
+            Action::Restore => "restore",
+            Action::Delete => "delete",
+            Action::Rotate => "rotate",
+            Action::Reload => "reload",
+            Action::Help => "help",
+            Action::Back => "back",
+            Action::Quit => "quit",
+            Action::Confirm => "confirm",
+            Action::NextField => "next_field",
+            Action::PrevField => "prev_field",
+            Action::Yes => "yes",
+        }
+    }
+
+    /// One line for the help screen, in a context (`None`: it does nothing there).
+    pub fn description_in(self, ctx: Context) -> Option<&'static str> {
+        use Action as A;
+        if !ctx.actions().contains(&self) {
+            return None;
+        }
+        Some(match (ctx, self) {
+            (Context::Table, a) => a.description(),
+            (Context::Detail, A::Back | A::Quit | A::Details) => "back to the table",
+            (Context::Detail, A::Help) => "this help",
+            (Context::Detail, _) => "as in the table, for the key shown",
+            (Context::Reveal, A::CopySecret) => "copy the secret",
+            (Context::Reveal, A::CopyId) => "copy the id",
+            (Context::Reveal, A::CopyToken) => "copy the whole token (prefix, id, secret)",
+            (Context::Reveal, _) => "done: the secret is dropped, never shown again",
+            (Context::Help, A::Back | A::Quit | A::Help) => "close the help",
+            (Context::Help, _) => "scroll",
+            (_, a) => a.description(),
+        })
+    }
+
+    /// One line for the help screen, on the table.
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::Up => "move up",
+            Action::Down => "move down",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Top => "first key",
+            Action::Bottom => "last key",
+            Action::Filter => "filter as you type (fuzzy: name, id, metadata)",
+            Action::CycleStatus => "status filter: all / active / revoked / expired",
+            Action::New => "new key",
+            Action::Details => "details and audit events",
+            Action::CopyId => "copy the id",
+            Action::CopySecret => "copy the secret (sealed and plain namespaces)",
+            Action::CopyToken => "copy the token (reveal view only)",
+            Action::Revoke => "revoke (asks first; {next_field} adds a reason)",
+            Action::Restore => "restore a revoked key",
+            Action::Delete => "delete (type the name; production: the namespace)",
+            Action::Rotate => "rotate (asks first; choose the grace period)",
+            Action::Reload => "reload everything",
+            Action::Help => "this help",
+            Action::Back => "clear the filter (elsewhere: back, close, cancel)",
+            Action::Quit => "quit (elsewhere: back, like {back})",
+            Action::Confirm => "create / confirm",
+            Action::NextField => "next field",
+            Action::PrevField => "previous field",
+            Action::Yes => "revoke (the revoke question)",
+        }
+    }
+
+    pub(super) fn from_config_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.config_name() == s)
+    }
+}
+
+/// Where the actions of the key table work, each with its own list (the handlers, the
+/// help and the footer all read it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    Table,
+    Detail,
+    Reveal,
+    Help,
+    /// The filter line (`/`): typing filters.
+    Filter,
+    /// The new-key form.
+    Form,
+    /// The revoke question (no text field focused): keys are commands.
+    RevokeAsk,
+    /// The revoke dialog with a text field focused (reason, namespace).
+    Revoke,
+    /// The rotate dialog.
+    Rotate,
+    /// The delete dialog.
+    Delete,
+}
+
+impl Context {
+    /// The contexts the help lists one by one, in its order (the typing contexts share
+    /// one part of the help, see [`Keymap::help_rows`]).
+    pub const ALL: [Context; 4] = [
+        Context::Table,
+        Context::Detail,
+        Context::Reveal,
+        Context::Help,
+    ];
+
+    /// Every context.
+    pub const EVERY: [Context; 10] = [
+        Context::Table,
+        Context::Detail,
+        Context::Reveal,
+        Context::Help,
+        Context::Filter,
+        Context::Form,
+        Context::RevokeAsk,
+        Context::Revoke,
+        Context::Rotate,
+        Context::Delete,
+    ];
+
+    /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
+    /// actions.
+    pub fn typing(self) -> bool {
+        matches!(
+            self,
+            Context::Filter | Context::Form | Context::Revoke | Context::Rotate | Context::Delete
+        )
+    }
+
+    /// The actions that do something here.
+    pub fn actions(self) -> &'static [Action] {
+        use Action as A;
+        match self {
+            Context::Table => &[
+                A::Up,
+                A::Down,
+                A::PageUp,
+                A::PageDown,
+                A::Top,
+                A::Bottom,
+                A::Filter,
+                A::CycleStatus,
+                A::New,
+                A::Details,
+                A::CopyId,
+                A::CopySecret,
+                A::Revoke,
+                A::Restore,
+                A::Delete,
+                A::Rotate,
+                A::Reload,
+                A::Help,
+                A::Back,
+                A::Quit,
+            ],
+            Context::Detail => &[
+                A::Back,
+                A::Quit,
+                A::Details,
+                A::CopyId,
+                A::CopySecret,
+                A::Revoke,
+                A::Restore,
+                A::Delete,
+                A::Rotate,
+                A::Help,
+            ],
+            Context::Reveal => &[
+                A::CopySecret,
+                A::CopyId,
+                A::CopyToken,
+                A::Back,
+                A::Quit,
+                A::Details,
+            ],
+            Context::Help => &[
+                A::Up,
+                A::Down,
+                A::PageUp,
+                A::PageDown,
+                A::Top,
+                A::Bottom,
+                A::Back,
+                A::Quit,
+                A::Help,
+            ],
+            Context::Filter => &[A::Confirm, A::Back, A::Up, A::Down],
+            Context::Form => &[
+                A::Confirm,
+                A::NextField,
+                A::PrevField,
+                A::Down,
+                A::Up,
+                A::Back,
+            ],
+            // Any other key cancels (Esc too).
+            Context::RevokeAsk => &[A::Yes, A::NextField],
+            Context::Revoke => &[A::Confirm, A::NextField, A::PrevField, A::Back],
+            Context::Rotate => &[
+                A::Confirm,
+                A::Up,
+                A::Down,
+                A::NextField,
+                A::PrevField,
+                A::Back,
+            ],
+            Context::Delete => &[A::Confirm, A::Back],
+        }
+    }
+
+    /// The heading of this context's part of the help.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Table => "the key table",
+            Context::Detail => "details ({details})",
+            Context::Reveal => "a new key's secret, shown once",
+            Context::Help => "this help",
+            Context::Filter => "the filter line",
+            Context::Form => "the new-key form",
+            Context::RevokeAsk | Context::Revoke => "the revoke dialog",
+            Context::Rotate => "the rotate dialog",
+            Context::Delete => "the delete dialog",
+        }
+    }
+
+    /// The footer hints here, most important first (the footer drops what does not fit
+    /// from the end).
+    pub fn footer(self) -> &'static [(&'static [Action], &'static str)] {
+        use Action as A;
+        match self {
+            Context::Table => &[
+                (&[A::Help], "help"),
+                (&[A::Quit], "quit"),
+                (&[A::Filter], "filter"),
+                (&[A::New], "new"),
+                (&[A::Details], "details"),
+                (&[A::Revoke], "revoke"),
+                (&[A::Delete], "delete"),
+                (&[A::Rotate], "rotate"),
+                (&[A::CycleStatus], "status"),
+                (&[A::CopyId], "copy id"),
+                (&[A::Restore], "restore"),
+            ],
+            Context::Detail => &[
+                (&[A::Back], "back"),
+                (&[A::CopyId], "copy id"),
+                (&[A::CopySecret], "copy secret"),
+                (&[A::Revoke], "revoke"),
+                (&[A::Restore], "restore"),
+                (&[A::Rotate], "rotate"),
+                (&[A::Help], "help"),
+                (&[A::Delete], "delete"),
+            ],
+            Context::Reveal => &[
+                (&[A::CopySecret], "copy secret"),
+                (&[A::CopyId], "copy id"),
+                (&[A::CopyToken], "copy token"),
+                (&[A::Back], "done"),
+            ],
+            Context::Help => &[
+                (&[A::Down], "down"),
+                (&[A::Up], "up"),
+                (&[A::PageDown], "page"),
+                (&[A::Back], "close"),
+            ],
+            Context::Filter => &[
+                (&[A::Confirm], "keep filter"),
+                (&[A::Back], "clear"),
+                (&[A::Up, A::Down], "move"),
+            ],
+            Context::Form => &[
+                (&[A::NextField], "next field"),
+                (&[A::Confirm], "create"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::RevokeAsk => &[(&[A::Yes], "revoke"), (&[A::NextField], "give a reason")],
+            Context::Revoke => &[
+                (&[A::Confirm], "revoke"),
+                (&[A::NextField], "next field"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Rotate => &[
+                (&[A::Confirm], "rotate"),
+                (&[A::Up, A::Down], "grace period"),
+                (&[A::NextField], "next field"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Delete => &[(&[A::Confirm], "delete"), (&[A::Back], "cancel")],
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! How the loaded records change: inserts, replacements and removals from the change
+//! feed, background pages appended, and the visible rows recomputed (at once without a
+//! query, else by the filter worker). A child of `state`: it keeps `records`, `ids`,
+//! `visible`, `structure` and `revision` consistent. It must not copy the records while a
+//! filter run shares them (such changes wait in `held`), and it does no I/O.
+
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::*;
+
+/// A change to the records kept until no filter run shares them.
+#[derive(Debug)]
+pub(super) enum Held {
+    Changed(Box<KeyRecord>),
+    Gone(String),
+    Appended { load: u64, rows: Vec<Row> },
+}
+
+impl State {
+    /// Recomputes the visible rows after the query or the status filter changed: at once
+    /// without a query, else by the filter worker.
+    pub(in crate::tui) fn refresh_visible(&mut self) -> Vec<Out> {
+        self.filter.generation += 1;
+        self.filter
+            .latest
+            .store(self.filter.generation, Ordering::Relaxed);
+        self.recount();
+        if self.filter.query().is_empty() {
+            self.filter.pending = false;
+            self.filter.rerun = false;
+            let (now, sf) = (self.now, self.status_filter);
+            self.visible = self
+                .records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| sf.admits(r.status_at(now)))
+                .map(|(i, _)| i)
+                .collect();
+            self.filter.applied += 1;
+            self.filter.unranked = false;
+            self.filter.base = None;
+            self.clamp();
+            Vec::new()
+        } else {
+            self.filter.pending = true;
+            self.filter.rerun = false;
+            // The visible rows are the matches of `base` while it is set.
+            let within = self.filter.base.take().and_then(|b| {
+                let narrower = b.structure == self.structure
+                    && b.revision == self.revision
+                    && b.status == self.status_filter
+                    // Keys expire with time: an expired-only view can gain rows.
+                    && b.status != StatusFilter::Expired
+                    && narrows(&b.query, self.filter.query());
+                narrower.then(|| {
+                    Arc::new(FilterBase {
+                        matches: self.visible.iter().map(|&i| i as u32).collect(),
+                        len: b.len,
+                    })
+                })
+            });
+            vec![Out::Filter(FilterJob {
+                generation: self.filter.generation,
+                structure: self.structure,
+                revision: self.revision,
+                query: self.filter.query().to_owned(),
+                status: self.status_filter,
+                now: self.now,
+                records: Arc::clone(&self.records),
+                latest: Arc::clone(&self.filter.latest),
+                within,
+            })]
+        }
+    }
+
+    /// Like `refresh_visible` after the records changed, but while a filter run is on its
+    /// way, only notes that another is needed (a million records loading in chunks must
+    /// not start a run per chunk).
+    pub(super) fn records_changed(&mut self) -> Vec<Out> {
+        if !self.filter.query().is_empty() && self.filter.pending {
+            self.recount();
+            self.filter.rerun = true;
+            return Vec::new();
+        }
+        self.refresh_visible()
+    }
+
+    /// Inserts or replaces a record, keeping newest-first order and the visible indices valid.
+    pub(super) fn upsert(&mut self, r: KeyRecord) -> Vec<Out> {
+        if self.records_shared() {
+            self.held.push(Held::Changed(Box::new(r)));
+            return Vec::new();
+        }
+        let r = Row::from(r);
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        self.revision += 1;
+        self.filter.base = None;
+        let known = self.has_id(r.id());
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
+        if let Some(pos) = known
+            .then(|| records.iter().position(|x| x.id() == r.id()))
+            .flatten()
+        {
+            records[pos] = r;
+        } else {
+            let pos = records
+                .iter()
+                .position(|x| x.created_at < r.created_at)
+                .unwrap_or(records.len());
+            self.ids.insert(fingerprint(r.id()));
+            records.insert(pos, r);
+            self.structure += 1;
+            for v in &mut self.visible {
+                if *v >= pos {
+                    *v += 1;
+                }
+            }
+        }
+        let cmds = self.records_changed();
+        self.reselect(selected_id.as_deref());
+        cmds
+    }
+
+    pub(super) fn remove(&mut self, id: &str) -> Vec<Out> {
+        if self.records_shared() {
+            self.held.push(Held::Gone(id.to_owned()));
+            return Vec::new();
+        }
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        let Some(pos) = self.records.iter().position(|x| x.id() == id) else {
+            return Vec::new();
+        };
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
+        records.remove(pos);
+        self.structure += 1;
+        self.filter.base = None;
+        // (Two ids sharing a 64-bit fingerprint would both lose it: not a real concern.)
+        self.ids.remove(&fingerprint(id));
+        self.visible.retain(|&v| v != pos);
+        for v in &mut self.visible {
+            if *v > pos {
+                *v -= 1;
+            }
+        }
+        if self.screen.dialog_key() == Some(id) {
+            self.screen = Screen::Table;
+            self.say("that key was deleted meanwhile");
+        }
+        let cmds = self.records_changed();
+        self.reselect(selected_id.as_deref());
+        cmds
+    }
+
+    /// Whether a filter run still holds the records (changing them now would copy them).
+    pub(super) fn records_shared(&self) -> bool {
+        Arc::strong_count(&self.records) > 1 || Arc::weak_count(&self.records) > 0
+    }
+
+    /// Applies the changes held while a filter run shared the records, once none does.
+    pub(super) fn release_held(&mut self) -> Vec<Out> {
+        if self.held.is_empty() || self.records_shared() {
+            return Vec::new();
+        }
+        let mut cmds = Vec::new();
+        for h in std::mem::take(&mut self.held) {
+            cmds.extend(match h {
+                Held::Changed(r) => self.upsert(*r),
+                Held::Gone(id) => self.remove(&id),
+                Held::Appended { load, rows } => self.append(load, rows),
+            });
+        }
+        // Only the newest filter job matters.
+        let mut jobs = cmds.iter().filter(|c| matches!(c, Out::Filter(_))).count();
+        cmds.retain(|c| {
+            !matches!(c, Out::Filter(_)) || {
+                jobs -= 1;
+                jobs == 0
+            }
+        });
+        cmds
+    }
+
+    /// Appends a background page's records (those not loaded yet) to the end.
+    pub(super) fn append(&mut self, load: u64, rows: Vec<Row>) -> Vec<Out> {
+        if load != self.load {
+            return Vec::new();
+        }
+        if self.records_shared() {
+            self.held.push(Held::Appended { load, rows });
+            return Vec::new();
+        }
+        // A page may repeat a record the change feed brought in meanwhile.
+        let fresh: Vec<Row> = rows.into_iter().filter(|r| !self.has_id(r.id())).collect();
+        if fresh.is_empty() {
+            return Vec::new();
+        }
+        self.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
+        let (now, sf) = (self.now, self.status_filter);
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
+        let start = records.len();
+        records.extend(fresh);
+        if self.filter.query().is_empty() {
+            let added = (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
+            self.visible.extend(added);
+            self.recount();
+            self.clamp();
+            Vec::new()
+        } else {
+            self.records_changed()
+        }
+    }
+
+    /// Puts the cursor back on the key it was on, when that key is still visible.
+    pub(super) fn reselect(&mut self, id: Option<&str>) {
+        if let Some(id) = id
+            && let Some(pos) = self
+                .visible
+                .iter()
+                .position(|&i| self.records.get(i).is_some_and(|r| r.id() == id))
+        {
+            self.selected = pos;
+        }
+        self.clamp();
+    }
+}
+
+/// A 64-bit fingerprint of a key id (SipHash with fixed keys).
+pub(super) fn fingerprint(id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
+}
+
+/// Fingerprints are hashes already: the set uses them as they are.
+#[derive(Default)]
+pub(super) struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
