@@ -4,7 +4,7 @@
 /// The command did what was asked (a key verified, a change made, a healthy namespace).
 pub const EXIT_OK: u8 = 0;
 /// A check said no: `verify` rejected the secret, `check` found the token malformed,
-/// `doctor` found problems it left in place.
+/// `doctor` found problems it left in place, `scan` found a live key's token.
 pub const EXIT_REJECTED: u8 = 1;
 /// An error: bad input or options, Redis unreachable or refusing, a failed write. One line
 /// on stderr says what.

@@ -38,5 +38,7 @@ pub mod cli;
 pub mod clipboard_hold;
 #[cfg(feature = "cli")]
 pub mod logging;
+#[cfg(feature = "cli")]
+pub mod scan;
 #[cfg(feature = "tui")]
 pub mod tui;

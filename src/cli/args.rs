@@ -13,6 +13,8 @@ use crate::layout::DEFAULT_NAMESPACE;
 use crate::open::OpenOptions;
 use crate::record::now_ms;
 use crate::store::{KeyFilter, Store};
+
+use super::filter_args::{AttentionArgs, SortArgs};
 use std::collections::BTreeMap;
 
 /// Manage API key/secret pairs stored in Redis.
@@ -103,6 +105,14 @@ pub enum Command {
     Check(CheckArgs),
     /// Check the namespace for inconsistencies left by crashes, and repair them.
     Doctor(DoctorArgs),
+    /// Find tokens of this namespace in files or logs (standard input when no file is
+    /// given): prints file:line, the key id, name and status, never the secret. Exit 0
+    /// nothing live, 1 a live key found, 2 an error.
+    Scan(ScanArgs),
+    /// List the namespaces in this Redis (name, mode, production, key count).
+    Namespaces(NamespacesArgs),
+    /// Change a key's name, metadata or expiry (one audit event naming each change).
+    Edit(EditArgs),
     /// Start a private redis-server with sample keys and open the terminal UI on it.
     #[cfg(feature = "tui")]
     Demo,
@@ -251,6 +261,10 @@ pub struct ListArgs {
     pub limit: Option<usize>,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub attention: AttentionArgs,
+    #[command(flatten)]
+    pub order: SortArgs,
 }
 
 #[derive(Args, Debug)]
@@ -273,19 +287,30 @@ pub struct BulkArgs {
     /// With --all-matching: only keys with this metadata (repeatable, all must match).
     #[arg(long, value_name = "K=V", requires = "all_matching")]
     pub meta: Vec<String>,
+    /// With --all-matching: only keys needing attention (see `keytui list --help`).
+    #[command(flatten)]
+    pub attention: AttentionArgs,
 }
 
 impl BulkArgs {
     /// The filter of `--all-matching`, or `None` for a single-key command.
     pub fn filter(&self) -> Result<Option<KeyFilter>> {
         let Some(text) = &self.all_matching else {
+            if self.attention.is_given() {
+                return Err(Error::Config(
+                    "--unused-for, --expiring-within, --never-used and --created-by go with --all-matching".into(),
+                ));
+            }
             return Ok(None);
         };
-        Ok(Some(KeyFilter {
+        let mut filter = KeyFilter {
             name_contains: Some(text.clone()),
             status: self.status.and_then(StatusFilter::status),
             meta: parse_meta(&self.meta)?,
-        }))
+            ..KeyFilter::default()
+        };
+        self.attention.apply(&mut filter)?;
+        Ok(Some(filter))
     }
 }
 
@@ -404,6 +429,52 @@ pub struct DoctorArgs {
     pub delete_malformed: bool,
     /// Skip the confirmation of --delete-malformed.
     #[arg(long, requires = "delete_malformed")]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files to scan (`-` or none: standard input).
+    pub paths: Vec<PathBuf>,
+    /// Revoke the keys whose real secret was found (after a confirmation; elsewhere than a
+    /// terminal it needs --yes), with the file and line as the reason.
+    #[arg(long)]
+    pub revoke: bool,
+    /// Skip the confirmation of --revoke.
+    #[arg(long, requires = "revoke")]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NamespacesArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    pub id: String,
+    /// New name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Add or replace metadata, repeatable: --meta owner=team-b.
+    #[arg(long, value_name = "K=V")]
+    pub meta: Vec<String>,
+    /// Remove a metadata key, repeatable.
+    #[arg(long, value_name = "K")]
+    pub unset_meta: Vec<String>,
+    /// New expiry: a duration from now (30d, 12h) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// Remove the expiry: the key never expires.
+    #[arg(long)]
+    pub no_expiry: bool,
+    /// Skip the confirmation of shortening an expiry in a production namespace.
+    #[arg(long)]
     pub yes: bool,
     #[arg(long)]
     pub json: bool,

@@ -5,6 +5,7 @@
 
 pub mod args;
 mod commands;
+mod filter_args;
 mod output;
 mod progress;
 mod prompt;
@@ -17,6 +18,7 @@ use clap::CommandFactory;
 use crate::error::{Error, Result};
 
 pub use self::args::*;
+pub use self::filter_args::{AttentionArgs, SortArgs};
 
 pub use self::commands::import::{ParsedImport, SkippedRow, parse_import};
 pub use self::commands::keys::apply_format;
@@ -73,5 +75,8 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         Command::Import(a) => commands::import::import(&store, &a).await,
         Command::Check(_) => Ok(0),
         Command::Doctor(a) => commands::namespace::doctor(store, &opts, a).await,
+        Command::Scan(a) => commands::scan::scan(&store, &a).await,
+        Command::Namespaces(a) => commands::namespace::namespaces(&store, &opts, a.json).await,
+        Command::Edit(a) => commands::edit::edit(&store, &a).await,
     }
 }

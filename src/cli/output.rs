@@ -218,7 +218,12 @@ impl<W: Write> ListWriter<W> {
         if json {
             w.write_all(b"[").map_err(io)?;
         } else {
-            writeln!(w, "{:<24} {:<8} {:<20} NAME", "ID", "STATUS", "CREATED").map_err(io)?;
+            writeln!(
+                w,
+                "{:<24} {:<8} {:<20} {:<20} NAME",
+                "ID", "STATUS", "CREATED", "EXPIRES"
+            )
+            .map_err(io)?;
         }
         Ok(Self {
             w,
@@ -236,10 +241,11 @@ impl<W: Write> ListWriter<W> {
         } else {
             writeln!(
                 self.w,
-                "{:<24} {:<8} {:<20} {}",
+                "{:<24} {:<8} {:<20} {:<20} {}",
                 crate::sanitize::line(&r.id),
                 r.status_at(now).as_str(),
                 rfc3339(r.created_at),
+                expiry_cell(r.expires_at),
                 crate::sanitize::line(&r.name)
             )
             .map_err(io)?;
@@ -254,6 +260,11 @@ impl<W: Write> ListWriter<W> {
         }
         self.w.flush().map_err(io)
     }
+}
+
+/// An expiry for tables: the RFC 3339 time, or `never`.
+pub(crate) fn expiry_cell(e: Option<i64>) -> String {
+    e.map(rfc3339).unwrap_or_else(|| "never".into())
 }
 
 pub(crate) fn io(e: std::io::Error) -> Error {

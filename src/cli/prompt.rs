@@ -143,6 +143,42 @@ pub async fn confirm_production(store: &Store, verb: &str, id: &str, yes: bool) 
     }
 }
 
+/// Asks before `scan --revoke` revokes `n` keys: `y` on a terminal, the namespace's name
+/// in a production namespace; elsewhere `--yes` is needed (an error without it). Standard
+/// input may be the scanned text, so it asks only when both it and stderr are a terminal.
+/// `false` when the user declined.
+pub(crate) async fn confirm_scan_revoke(store: &Store, n: usize, yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    let ns = store.namespace().as_str();
+    let what = format!(
+        "revoke {n} key{} whose secret was found",
+        if n == 1 { "" } else { "s" }
+    );
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Config(format!("would {what}: add --yes to confirm")));
+    }
+    let production = store.meta().await?.is_some_and(|m| m.production);
+    if production {
+        eprint!("namespace {ns} is marked production; type its name to {what}: ");
+    } else {
+        eprint!("{what} in namespace {ns}? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
+    let answer = read_answer().await?;
+    let answer = answer.trim();
+    let ok = if production {
+        answer == ns
+    } else {
+        matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes")
+    };
+    if !ok {
+        eprintln!("keytui: nothing revoked");
+    }
+    Ok(ok)
+}
+
 /// One line typed at a prompt, read on a blocking thread so no runtime worker waits on the
 /// terminal.
 pub(crate) async fn read_answer() -> Result<String> {

@@ -182,3 +182,76 @@ if redis.call('HEXISTS', KEYS[1], 'secret_sealed') == 0 then return 0 end
 if redis.call('HGET', KEYS[1], 'secret_alg') == 'plain' then return 0 end
 redis.call('HDEL', KEYS[1], 'secret_sealed')
 return 1";
+
+/// Edits a record in place, merging the changes into its current values, so that
+/// concurrent edits of different fields never lose one another. KEYS: the record. ARGV:
+/// name given (`1`/`0`), name, expiry (`keep`, `set` or `clear`), expires_at, lifetime_ms,
+/// the number N of metadata pairs to set, N key/value pairs, then the metadata keys to
+/// remove. Returns `{1, field, old, new, ...}` (a value is `=` and the text, or empty when
+/// absent), `{-1}` unknown, `{-2}` metadata that is not a JSON object of strings, `{-3}` a
+/// record key that is not a hash.
+pub(crate) const EDIT: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return {-1} end
+if t ~= 'hash' then return {-3} end
+if redis.call('HEXISTS', KEYS[1], 'status') == 0 then return {-1} end
+local out = {1}
+local function changed(f, old, new)
+  out[#out + 1] = f
+  out[#out + 1] = old and ('=' .. old) or ''
+  out[#out + 1] = new and ('=' .. new) or ''
+end
+if ARGV[1] == '1' then
+  local old = redis.call('HGET', KEYS[1], 'name')
+  if old ~= ARGV[2] then
+    redis.call('HSET', KEYS[1], 'name', ARGV[2])
+    changed('name', old or nil, ARGV[2])
+  end
+end
+local n = tonumber(ARGV[6])
+if n > 0 or #ARGV > 6 + 2 * n then
+  local raw = redis.call('HGET', KEYS[1], 'meta')
+  local meta = {}
+  if raw and raw ~= '' then
+    local ok, m = pcall(cjson.decode, raw)
+    if not ok or type(m) ~= 'table' then return {-2} end
+    for k, v in pairs(m) do
+      if type(k) ~= 'string' or type(v) ~= 'string' then return {-2} end
+    end
+    meta = m
+  end
+  local any = false
+  for i = 7, 6 + 2 * n, 2 do
+    local k, v = ARGV[i], ARGV[i + 1]
+    if meta[k] ~= v then
+      changed('meta.' .. k, meta[k], v)
+      meta[k] = v
+      any = true
+    end
+  end
+  for i = 7 + 2 * n, #ARGV do
+    local k = ARGV[i]
+    if meta[k] ~= nil then
+      changed('meta.' .. k, meta[k], nil)
+      meta[k] = nil
+      any = true
+    end
+  end
+  if any then
+    if next(meta) == nil then
+      redis.call('HDEL', KEYS[1], 'meta')
+    else
+      redis.call('HSET', KEYS[1], 'meta', cjson.encode(meta))
+    end
+  end
+end
+local old = redis.call('HGET', KEYS[1], 'expires_at')
+if old == '' then old = false end
+if ARGV[3] == 'set' and old ~= ARGV[4] then
+  redis.call('HSET', KEYS[1], 'expires_at', ARGV[4], 'lifetime_ms', ARGV[5])
+  changed('expires_at', old or nil, ARGV[4])
+elseif ARGV[3] == 'clear' and old then
+  redis.call('HDEL', KEYS[1], 'expires_at', 'lifetime_ms')
+  changed('expires_at', old, nil)
+end
+return out";

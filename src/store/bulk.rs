@@ -21,6 +21,14 @@ pub struct KeyFilter {
     pub status: Option<Status>,
     /// Metadata entries the key must have, with exactly these values.
     pub meta: BTreeMap<String, String>,
+    /// Not used for at least this many ms (never used: created at least that long ago).
+    pub unused_for_ms: Option<i64>,
+    /// Not expired yet, but expiring within this many ms.
+    pub expiring_within_ms: Option<i64>,
+    /// Never used (no `last_used_at`).
+    pub never_used: bool,
+    /// Created by this actor (`created_by` equal to it, or to it followed by `@host`).
+    pub created_by: Option<String>,
 }
 
 impl KeyFilter {
@@ -35,6 +43,9 @@ impl KeyFilter {
         if self.status.is_some_and(|s| r.status_at(now) != s) {
             return false;
         }
+        if !self.attention_matches(r, now) {
+            return false;
+        }
         self.meta.iter().all(|(k, v)| r.meta.get(k) == Some(v))
     }
 
@@ -43,6 +54,7 @@ impl KeyFilter {
         self.name_contains.as_deref().is_none_or(str::is_empty)
             && self.status.is_none()
             && self.meta.is_empty()
+            && self.attention_is_empty()
     }
 }
 
@@ -63,6 +75,7 @@ impl std::fmt::Display for KeyFilter {
                 crate::sanitize::line(v)
             ));
         }
+        self.describe_attention(&mut parts);
         if parts.is_empty() {
             f.write_str("every key")
         } else {

@@ -22,18 +22,26 @@ mod bulk;
 mod change;
 mod create;
 mod doctor;
+mod edit;
 mod events;
 pub mod migrate;
 mod namespace;
+mod namespaces;
 mod read;
+mod scan;
+mod select;
 mod verify;
 
 pub use self::bulk::*;
 pub use self::change::*;
 pub use self::create::*;
 pub use self::doctor::*;
+pub use self::edit::*;
 pub use self::events::*;
+pub use self::namespaces::*;
 pub use self::read::*;
+pub use self::scan::*;
+pub use self::select::*;
 pub use crate::meta::{Mode, NamespaceMeta};
 
 /// Keys written per pipeline (standalone) or per batch of concurrent commands (cluster).

@@ -635,6 +635,7 @@ fn invocations(id: &str, token: &str) -> Vec<(Vec<String>, Option<String>)> {
                 (vec!["list"], None),
                 (vec!["list", "--json"], None),
                 (vec!["list", "--limit", "5"], None),
+                (vec!["list", "--sort", "name", "--never-used"], None),
             ],
             "show" => vec![(vec!["show", id], None)],
             "revoke" => vec![
@@ -647,6 +648,17 @@ fn invocations(id: &str, token: &str) -> Vec<(Vec<String>, Option<String>)> {
                 (vec!["delete", "--all-matching", "", "--yes"], None),
             ],
             "rotate" => vec![(vec!["rotate", id], None)],
+            "edit" => vec![
+                (vec!["edit", id, "--name", "y"], None),
+                (vec!["edit", id, "--expires", "1d", "--yes"], None),
+            ],
+            "scan" => vec![
+                (
+                    vec!["scan", "--revoke", "--yes"],
+                    Some(format!("{token}\n")),
+                ),
+                (vec!["scan", "--json"], Some(format!("{token}\n"))),
+            ],
             "verify" => vec![
                 (vec!["verify", id, "--touch"], Some("whatever\n".into())),
                 (vec!["verify", "--token"], Some(format!("{token}\n"))),

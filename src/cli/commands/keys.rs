@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::keygen::{Encoding, Length, Spec};
 use crate::record::{KeyRecord, now_ms, rfc3339};
 
-use crate::store::{CreateRequest, Page, Store};
+use crate::store::{CreateRequest, KeyFilter, Page, Store, sort_records};
 
 pub(crate) async fn create(store: Store, a: CreateArgs) -> Result<u8> {
     let mut out = std::io::stdout();
@@ -64,6 +64,9 @@ pub(crate) async fn create(store: Store, a: CreateArgs) -> Result<u8> {
 }
 
 pub(crate) async fn list(store: Store, a: ListArgs) -> Result<u8> {
+    if a.attention.is_given() || a.order.is_given() {
+        return list_selected(&store, &a).await;
+    }
     let mut out = std::io::stdout();
     let now = now_ms();
     let wanted = |r: &KeyRecord| a.status.admits(r.status_at(now));
@@ -92,6 +95,37 @@ pub(crate) async fn list(store: Store, a: ListArgs) -> Result<u8> {
                 .await?;
             bar.finish();
         }
+    }
+    list.finish()?;
+    Ok(0)
+}
+
+/// `list` with attention filters or `--sort`: reads every record, then filters, sorts and
+/// prints them.
+async fn list_selected(store: &Store, a: &ListArgs) -> Result<u8> {
+    let mut filter = KeyFilter {
+        status: a.status.status(),
+        ..KeyFilter::default()
+    };
+    a.attention.apply(&mut filter)?;
+    let bar = Progress::new(0, "reading");
+    let page = store.list_all(|n, total| bar.set(n, total)).await?;
+    bar.finish();
+    for m in &page.malformed {
+        eprintln!("keytui: warning: {}", crate::sanitize::line(&m.to_string()));
+    }
+    let now = now_ms();
+    let mut records: Vec<KeyRecord> = page
+        .records
+        .into_iter()
+        .filter(|r| filter.matches(r, now))
+        .collect();
+    let (key, descending) = a.order.order();
+    sort_records(&mut records, key, descending, now);
+    records.truncate(a.limit.unwrap_or(usize::MAX));
+    let mut list = ListWriter::new(std::io::stdout().lock(), a.json)?;
+    for r in &records {
+        list.item(r, now)?;
     }
     list.finish()?;
     Ok(0)

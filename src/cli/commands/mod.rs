@@ -3,8 +3,10 @@
 //! [`super::output`]; no file here calls another.
 
 pub(crate) mod change;
+pub(crate) mod edit;
 pub(crate) mod events;
 pub(crate) mod import;
 pub(crate) mod keys;
 pub(crate) mod namespace;
+pub(crate) mod scan;
 pub(crate) mod verify;

@@ -241,3 +241,33 @@ pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Res
     }
     Ok(0)
 }
+
+/// `keytui namespaces`: every namespace of this Redis (every master of a cluster).
+pub(crate) async fn namespaces(store: &Store, opts: &ConnectOptions, json: bool) -> Result<u8> {
+    let base = opts.urls.first().cloned().unwrap_or_default();
+    let masters = store.master_urls(&base).await?;
+    let list = store.namespaces(&masters).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&list).map_err(json_err)?).map_err(io)?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{:<24} {:<8} {:<10} KEYS",
+        "NAME", "MODE", "PRODUCTION"
+    )
+    .map_err(io)?;
+    for n in &list {
+        writeln!(
+            out,
+            "{:<24} {:<8} {:<10} {}",
+            n.name,
+            crate::sanitize::line(n.mode.as_deref().unwrap_or("?")),
+            if n.production { "yes" } else { "no" },
+            n.keys
+        )
+        .map_err(io)?;
+    }
+    Ok(0)
+}
