@@ -223,20 +223,22 @@ def hmget_files(port, ns, fields, prefix):
 
 
 def create_args(cmds):
-    """The biggest EVALSHA (a create batch): KEYS are index, events, then the record keys;
-    ARGV: maxlen, actor, now, then per key id, created_at, name, n, and n field/value args.
-    The i-th key id (in its record key, the per-key id argument and the `id` field) becomes
-    `__rand_int__-i`: redis-benchmark writes one random number per request into every
-    `__rand_int__` (given -r below 2^31), so the ids are new in every request and distinct
-    within it. The rest stays as keytui sent it."""
+    """The biggest EVALSHA (a create batch): KEYS are index, events, the record keys, then
+    the keys' history streams; ARGV: maxlen, actor, now, history maxlen, then per key id,
+    created_at, name, n, and n field/value args. The i-th key id (in its record key, its
+    history key, the per-key id argument and the `id` field) becomes `__rand_int__-i`:
+    redis-benchmark writes one random number per request into every `__rand_int__` (given
+    -r below 2^31), so the ids are new in every request and distinct within it. The rest
+    stays as keytui sent it."""
     evals = [c for c in cmds if c and c[0].upper() == "EVALSHA"]
     if not evals:
         raise RuntimeError("no EVALSHA captured")
     cmd = max(evals, key=len)
     nkeys = int(cmd[2])
     keys = cmd[3 : 3 + nkeys]
+    records = [k for k in keys[2:] if ":history:" not in k]
     ids = {}
-    for i, k in enumerate(keys[2:]):
+    for i, k in enumerate(records):
         s, e = k.index("{"), k.rindex("}")
         ids[k[s + 1 : e]] = f"__rand_int__-{i}"
     out = []
@@ -245,9 +247,12 @@ def create_args(cmds):
             out.append(ids[a])
         elif "{" in a and a.endswith("}") and a[a.index("{") + 1 : -1] in ids:
             out.append(a[: a.index("{") + 1] + ids[a[a.index("{") + 1 : -1]] + "}")
+        elif ":history:" in a and a.rsplit(":history:", 1)[1] in ids:
+            head, id_ = a.rsplit(":history:", 1)
+            out.append(f"{head}:history:{ids[id_]}")
         else:
             out.append(a)
-    return out, nkeys - 2
+    return out, len(records)
 
 
 def main():
