@@ -2,12 +2,14 @@
 # Measures the keytui TUI on a namespace of N keys (default 1,000,000) and prints
 # `TUI <metric> <value> <unit>` lines (see bench/README.md).
 #
-#   bench/tui.sh [--keys N] [--url URL] [--small N] [--no-build]
+#   bench/tui.sh [--keys N] [--url URL] [--small N] [--no-build] [--limit-fields "F1 F2 ..."]
 #
 # Without --url a private redis-server is started on a free loopback port (no persistence)
 # and killed at exit. Seeding is not timed. --small N (default 10) also measures launch to
 # first rows on an N-key namespace, to show the first screen does not depend on size
-# (0 skips it).
+# (0 skips it). --limit-fields also measures the limit of loading, on the same namespace
+# right after seeding: one HMGET of those fields per key sent by `redis-cli --pipe` from a
+# file (bench/limit.py), printed as `TUI limit_hmget_pipe <ms> ms`.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,13 +18,15 @@ keys=1000000
 small=10
 url=""
 build=1
+limit_fields=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --keys) keys="$2"; shift 2 ;;
         --url) url="$2"; shift 2 ;;
         --small) small="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --limit-fields) limit_fields="$2"; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "bench/tui.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -92,6 +96,20 @@ echo "bench/tui.sh: seeding $keys keys into namespace $ns at $url" >&2
 seed "$ns" "$((keys - 1))"
 if [ "$small" -gt 0 ]; then seed "$ns_small" "$((small - 1))"; fi
 echo "bench/tui.sh: seeded in $(( $(date +%s) - started )) s" >&2
+
+if [ -n "$limit_fields" ]; then
+    # The limit of loading this namespace: the same HMGET for every key, by redis-cli --pipe.
+    port="${url##*:}"; port="${port%%/*}"
+    n=$(python3 "$here/limit.py" hmget-files --port "$port" --namespace "$ns" \
+        --fields "$limit_fields" --out "$tmp/hmget")
+    t0=$(date +%s%N)
+    redis-cli -p "$port" --pipe <"$tmp/hmget.0" >"$tmp/pipe.out"
+    t1=$(date +%s%N)
+    grep -q "errors: 0, replies: $n\$" "$tmp/pipe.out" \
+        || { echo "bench/tui.sh: redis-cli --pipe: $(tail -n 1 "$tmp/pipe.out")" >&2; exit 1; }
+    rm -f "$tmp"/hmget.*
+    echo "TUI limit_hmget_pipe $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }') ms"
+fi
 
 small_args=()
 if [ "$small" -gt 0 ]; then small_args=(--small-namespace "$ns_small" --small-keys "$small"); fi

@@ -157,7 +157,10 @@ async fn main() -> Result<(), String> {
 
     let for_time = Duration::from_secs_f64(args.seconds);
     let warmup = Duration::from_millis(300);
-    let (id, secret) = (args.id.clone(), args.secret.clone());
+    // Shared, so that each call clones pointers only, as the GET side does.
+    let store = std::sync::Arc::new(store);
+    let (id, secret): (std::sync::Arc<str>, std::sync::Arc<str>) =
+        (args.id.as_str().into(), args.secret.as_str().into());
     let verify = move || {
         let (store, id, secret) = (store.clone(), id.clone(), secret.clone());
         async move {
@@ -165,12 +168,12 @@ async fn main() -> Result<(), String> {
             assert!(matches!(v, Ok(Verdict::Valid { .. })), "{v:?}");
         }
     };
-    let key = args.get_key.clone();
+    let key: std::sync::Arc<str> = args.get_key.as_str().into();
     let get = move || {
         let (mut c, key) = (conn.clone(), key.clone());
         async move {
             let v: redis::RedisResult<Option<String>> =
-                redis::cmd("GET").arg(&key).query_async(&mut c).await;
+                redis::cmd("GET").arg(&*key).query_async(&mut c).await;
             assert!(matches!(v, Ok(Some(_))), "{v:?}");
         }
     };

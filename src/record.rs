@@ -21,9 +21,75 @@ pub fn now_ms() -> UnixMs {
 
 /// Formats unix milliseconds as RFC 3339 (UTC, second precision).
 pub fn rfc3339(ms: UnixMs) -> String {
+    let mut buf = [0u8; 20];
+    match rfc3339_fast(ms, &mut buf) {
+        Some(text) => text.to_owned(),
+        None => rfc3339_slow(ms),
+    }
+}
+
+fn rfc3339_slow(ms: UnixMs) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
         Ok(ts) => ts.round(jiff::Unit::Second).unwrap_or(ts).to_string(),
         Err(_) => ms.to_string(),
+    }
+}
+
+/// [`rfc3339`] without allocating, for times from 1970 to late 9999 (rounded to the nearest
+/// second, halves up, as jiff does); `None` for others.
+fn rfc3339_fast(ms: UnixMs, buf: &mut [u8; 20]) -> Option<&str> {
+    // jiff's last timestamp is 9999-12-30T22:00:00Z; stay a second below it.
+    const LAST: i64 = 253_402_207_199;
+    if ms < 0 {
+        return None;
+    }
+    let secs = ms.checked_add(500)? / 1000;
+    if secs > LAST {
+        return None;
+    }
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days to a civil date (H. Hinnant's algorithm), for days >= 0.
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let digits = |buf: &mut [u8; 20], at: usize, n: i64, width: usize| {
+        let mut n = n;
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    digits(buf, 0, year, 4);
+    buf[4] = b'-';
+    digits(buf, 5, month, 2);
+    buf[7] = b'-';
+    digits(buf, 8, day, 2);
+    buf[10] = b'T';
+    digits(buf, 11, rem / 3600, 2);
+    buf[13] = b':';
+    digits(buf, 14, rem / 60 % 60, 2);
+    buf[16] = b':';
+    digits(buf, 17, rem % 60, 2);
+    buf[19] = b'Z';
+    std::str::from_utf8(buf).ok()
+}
+
+/// A timestamp that serializes as [`rfc3339`] text, without an intermediate `String`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonTime(pub UnixMs);
+
+impl Serialize for JsonTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 20];
+        match rfc3339_fast(self.0, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&rfc3339_slow(self.0)),
+        }
     }
 }
 
@@ -164,7 +230,7 @@ impl KeyRecord {
     }
 
     /// Reads a record through `lookup`, which gives a field's value by name.
-    fn from_lookup<'a>(
+    pub(crate) fn from_lookup<'a>(
         id: &str,
         lookup: impl Fn(&str) -> Option<&'a str>,
     ) -> Result<Self, RecordError> {
@@ -231,12 +297,12 @@ impl KeyRecord {
             id: &self.id,
             name: &self.name,
             status: self.status_at(now),
-            created_at: rfc3339(self.created_at),
+            created_at: JsonTime(self.created_at),
             created_by: &self.created_by,
-            expires_at: self.expires_at.map(rfc3339),
-            revoked_at: self.revoked_at.map(rfc3339),
+            expires_at: self.expires_at.map(JsonTime),
+            revoked_at: self.revoked_at.map(JsonTime),
             revoked_reason: self.revoked_reason.as_deref(),
-            last_used_at: self.last_used_at.map(rfc3339),
+            last_used_at: self.last_used_at.map(JsonTime),
             meta: &self.meta,
             secret_storage: self.secret_alg,
             sealed: self.sealed,
@@ -253,12 +319,12 @@ pub struct RecordJson<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub status: Status,
-    pub created_at: String,
+    pub created_at: JsonTime,
     pub created_by: &'a str,
-    pub expires_at: Option<String>,
-    pub revoked_at: Option<String>,
+    pub expires_at: Option<JsonTime>,
+    pub revoked_at: Option<JsonTime>,
     pub revoked_reason: Option<&'a str>,
-    pub last_used_at: Option<String>,
+    pub last_used_at: Option<JsonTime>,
     pub meta: &'a BTreeMap<String, String>,
     pub secret_storage: SecretAlg,
     pub sealed: bool,
@@ -274,6 +340,44 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_rfc3339_agrees_with_jiff() {
+        let mut samples = vec![
+            0,
+            499,
+            500,
+            999,
+            1_000,
+            951_782_400_000,     // 2000-02-29
+            4_107_542_399_499,   // 2100-02-28T23:59:59.499
+            4_107_542_399_500,   // rounds into 2100-03-01
+            253_402_207_198_499, // the last second of the fast range
+        ];
+        let mut x: i64 = 1_700_000_000_123;
+        for _ in 0..20_000 {
+            // A spread of times between 1970 and 9999.
+            x = (x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1)) & ((1 << 47) - 1);
+            samples.push(x % 253_402_207_199_000);
+        }
+        for ms in samples {
+            assert_eq!(rfc3339(ms), rfc3339_slow(ms), "{ms}");
+            assert_eq!(
+                serde_json::to_string(&JsonTime(ms)).unwrap(),
+                format!("\"{}\"", rfc3339_slow(ms))
+            );
+        }
+        // Outside the fast range, the slow path answers.
+        for ms in [
+            -1,
+            -1_500,
+            253_402_207_199_500,
+            253_402_300_799_499,
+            i64::MAX,
+        ] {
+            assert_eq!(rfc3339(ms), rfc3339_slow(ms), "{ms}");
+        }
+    }
 
     fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

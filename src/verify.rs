@@ -101,7 +101,7 @@ pub async fn verify(
     id: &str,
     secret: &str,
 ) -> Result<Verdict> {
-    Ok(check(conn, ns, id, Presented::Secret(secret), None)
+    Ok(check(conn, ns, id, Presented::Secret(secret), None, false)
         .await?
         .verdict)
 }
@@ -117,9 +117,11 @@ pub async fn verify_token(
     let Ok(parsed) = Token::parse(token) else {
         return Ok(Verdict::Rejected(Rejection::Unknown));
     };
-    Ok(check(conn, ns, &parsed.id, Presented::Token(&parsed), None)
-        .await?
-        .verdict)
+    Ok(
+        check(conn, ns, &parsed.id, Presented::Token(&parsed), None, false)
+            .await?
+            .verdict,
+    )
 }
 
 /// Records that a key was just used (`last_used_at` = now). An unknown id stays unknown:
@@ -145,27 +147,20 @@ pub(crate) struct Checked {
     pub last_used_at: Option<UnixMs>,
 }
 
-/// `status`, `secret_alg`, `secret`, `expires_at`, `token_checksum`, `name`, `last_used_at`.
-/// Read as bytes: a field holding invalid UTF-8 (written by someone else) must not turn the
-/// whole verification into an error.
-type VerifyFields = (
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-);
-
 /// The verification of the layout document, step by step; the one implementation that
-/// [`verify`], [`Verifier`] and [`Store::verify`] share.
+/// [`verify`], [`Verifier`] and [`Store::verify`] share. It reads `status`, `secret_alg`,
+/// `secret`, `expires_at` and `name`, plus `token_checksum` for a token and `last_used_at`
+/// when `want_last_used` (a [`Verifier`] that records use): no more than the verdict needs,
+/// since each field costs the server and the client. Values are read as bytes and borrowed:
+/// a field holding invalid UTF-8 (written by someone else) must not turn the whole
+/// verification into an error.
 pub(crate) async fn check(
     conn: &mut impl ConnectionLike,
     ns: &Namespace,
     id: &str,
     presented: Presented<'_>,
     pepper: Option<&Pepper>,
+    want_last_used: bool,
 ) -> Result<Checked> {
     let rejected = |why| {
         Ok(Checked {
@@ -176,19 +171,30 @@ pub(crate) async fn check(
     if !crate::layout::is_lookup_safe_id(id) {
         return rejected(Rejection::Unknown);
     }
-    let reply: redis::RedisResult<VerifyFields> = redis::cmd("HMGET")
-        .arg(ns.record_key(id))
+    let is_token = matches!(presented, Presented::Token(_));
+    let key = ns.record_key(id);
+    let mut cmd = redis::Cmd::with_capacity(9, key.len() + 120);
+    cmd.arg("HMGET")
+        .arg(key)
         .arg(field::STATUS)
         .arg(field::SECRET_ALG)
         .arg(field::SECRET)
         .arg(field::EXPIRES_AT)
-        .arg(field::TOKEN_CHECKSUM)
-        .arg(field::NAME)
-        .arg(field::LAST_USED_AT)
-        .query_async(conn)
-        .await;
-    let (status, alg, stored, expires, checksum, name, last_used) = match reply {
-        Ok(fields) => fields,
+        .arg(field::NAME);
+    if is_token {
+        cmd.arg(field::TOKEN_CHECKSUM);
+    }
+    if want_last_used {
+        cmd.arg(field::LAST_USED_AT);
+    }
+    let reply: redis::RedisResult<redis::Value> = cmd.query_async(conn).await;
+    let values = match reply {
+        Ok(redis::Value::Array(values)) => values,
+        Ok(other) => {
+            return Err(Error::Redis(format!(
+                "HMGET answered {other:?} instead of an array"
+            )));
+        }
         // Another program wrote something else under the record's key: malformed, like
         // an unreadable field, never a raw Redis error.
         Err(e) if e.code() == Some("WRONGTYPE") => {
@@ -200,16 +206,19 @@ pub(crate) async fn check(
         }
         Err(e) => return Err(e.into()),
     };
-    let text = |v: Option<Vec<u8>>| v.map(|b| String::from_utf8_lossy(&b).into_owned());
-    let (status, alg, stored, expires, checksum, name, last_used) = (
-        text(status),
-        text(alg),
-        text(stored),
-        text(expires),
-        text(checksum),
-        text(name),
-        text(last_used),
-    );
+    let text = |i: usize| match values.get(i) {
+        Some(redis::Value::BulkString(b)) => Some(String::from_utf8_lossy(b)),
+        _ => None,
+    };
+    let (status, alg, stored, expires, name) = (text(0), text(1), text(2), text(3), text(4));
+    let mut next = 5;
+    let checksum = if is_token {
+        next += 1;
+        text(5)
+    } else {
+        None
+    };
+    let last_used = if want_last_used { text(next) } else { None };
     let (Some(status), Some(alg), Some(stored)) = (status, alg, stored) else {
         return rejected(Rejection::Unknown);
     };
@@ -249,7 +258,7 @@ pub(crate) async fn check(
     Ok(Checked {
         verdict: Verdict::Valid {
             id: id.to_owned(),
-            name: name.unwrap_or_default(),
+            name: name.map(|n| n.into_owned()).unwrap_or_default(),
         },
         // A malformed value counts as never used, so the next write repairs it.
         last_used_at: last_used.and_then(|v| v.parse().ok()),
@@ -376,6 +385,7 @@ impl Verifier {
             id,
             presented,
             self.pepper.as_deref(),
+            self.record_use.is_some(),
         )
         .await?;
         if let (Some(throttle), Verdict::Valid { id, .. }) = (self.record_use, &checked.verdict) {

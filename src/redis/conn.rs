@@ -10,6 +10,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, TlsCertificates, Value};
 
 use crate::error::{Error, Result};
@@ -88,6 +89,107 @@ impl Conn {
     pub fn is_cluster(&self) -> bool {
         matches!(self, Conn::Cluster(_))
     }
+
+    /// Sends a pipeline to the master that serves `slot` on a cluster (its commands may be
+    /// on any slots of that master), or to the server. Replies come back as they are, errors
+    /// included as [`Value::ServerError`] (a `MOVED` after a resharding too: the caller
+    /// retries those commands one by one, which follows the redirection).
+    pub(crate) async fn pipeline_to_slot(
+        &mut self,
+        pipe: Pipeline,
+        slot: u16,
+    ) -> redis::RedisResult<Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(&pipe, 0, pipe.len()).await,
+            Conn::Cluster(c) => {
+                let n = pipe.len();
+                let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+                c.route_pipeline(pipe, 0, n, route).await
+            }
+        }
+    }
+}
+
+/// Which master serves each of the 16,384 slots of a cluster, as one slot of that master
+/// (the first of its first range): pipelines of commands on keys of one master are routed
+/// by that slot. Read with `CLUSTER SLOTS`.
+pub(crate) struct SlotOwners(Box<[u16]>);
+
+impl SlotOwners {
+    pub(crate) async fn read(conn: &mut impl ConnectionLike) -> redis::RedisResult<Self> {
+        let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
+        let mut owner = vec![0u16; SLOTS].into_boxed_slice();
+        let mut first: Vec<(Vec<u8>, i64, u16)> = Vec::new();
+        let Value::Array(ranges) = slots else {
+            return Ok(Self(owner));
+        };
+        for range in ranges {
+            let Value::Array(r) = range else { continue };
+            let (Some(Value::Int(start)), Some(Value::Int(end)), Some(Value::Array(node))) =
+                (r.first(), r.get(1), r.get(2))
+            else {
+                continue;
+            };
+            let host = match node.first() {
+                Some(Value::BulkString(h)) => h.clone(),
+                _ => Vec::new(),
+            };
+            let port = match node.get(1) {
+                Some(Value::Int(p)) => *p,
+                _ => 0,
+            };
+            let (start, end) = (
+                (*start).clamp(0, 16383) as u16,
+                (*end).clamp(0, 16383) as u16,
+            );
+            let rep = match first.iter().find(|(h, p, _)| *h == host && *p == port) {
+                Some((_, _, rep)) => *rep,
+                None => {
+                    first.push((host, port, start));
+                    start
+                }
+            };
+            for s in start..=end {
+                owner[s as usize] = rep;
+            }
+        }
+        Ok(Self(owner))
+    }
+
+    /// The slot a pipeline for `key` is routed by.
+    pub(crate) fn route(&self, key: &str) -> u16 {
+        self.0[key_slot(key.as_bytes()) as usize]
+    }
+}
+
+const SLOTS: usize = 16384;
+
+/// The cluster slot of a key: CRC16 (XMODEM) of its hash tag (the text between the first
+/// `{` and the next `}`, when not empty) or of the whole key, modulo 16,384.
+pub(crate) fn key_slot(key: &[u8]) -> u16 {
+    let mut k = key;
+    if let Some(open) = key.iter().position(|&b| b == b'{')
+        && let Some(len) = key[open + 1..].iter().position(|&b| b == b'}')
+        && len > 0
+    {
+        k = &key[open + 1..open + 1 + len];
+    }
+    crc16(k) % SLOTS as u16
+}
+
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
 }
 
 impl ConnectionLike for Conn {
@@ -220,6 +322,18 @@ fn ensure_crypto_provider() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_slots_match_redis() {
+        // Values from `CLUSTER KEYSLOT` of Redis 7.
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"123456789"), 12739);
+        assert_eq!(key_slot(b"ns:key:{abc}"), key_slot(b"abc"));
+        assert_eq!(key_slot(b"hello"), 866);
+        // An empty tag does not count: the whole key is hashed.
+        assert_eq!(key_slot(b"{}x"), crc16(b"{}x") % 16384);
+        assert_eq!(key_slot(b"a{}{b}"), crc16(b"a{}{b}") % 16384);
+    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -6,7 +6,9 @@
 //! (see the layout document, "Write paths"). The store never logs or returns secrets except
 //! the one it has just generated, inside [`Created`].
 
-use crate::conn::Conn;
+use std::sync::{Arc, Mutex};
+
+use crate::conn::{Conn, SlotOwners};
 use crate::crypto::Pepper;
 use crate::error::Result;
 use crate::layout::Namespace;
@@ -59,11 +61,17 @@ pub(super) const HISTORY_SCAN: usize = 10_000;
 /// Index pages [`Store::list_all`] fetches ahead.
 pub const PAGES_IN_FLIGHT: usize = 3;
 
+/// Parsed batches [`Store::list_each`] reads ahead of its caller.
+pub(super) const PAGES_QUEUED: usize = 64;
+
 /// Pipelines of [`BATCH`] reads sent at once on a standalone connection.
 pub(super) const PIPELINES_IN_FLIGHT: usize = 4;
 
 /// Commands in flight at once on a cluster connection.
 pub(super) const CLUSTER_CONCURRENCY: usize = 256;
+
+/// Pipelines in flight at once on a cluster connection (spread over the masters).
+pub(super) const CLUSTER_PIPELINES_IN_FLIGHT: usize = 12;
 
 /// Index entries younger than this may belong to a `create` still in flight; doctor leaves
 /// them alone.
@@ -79,6 +87,8 @@ pub struct Store {
     actor: String,
     pub(crate) pepper: Option<Pepper>,
     pub(crate) master_key: Option<MasterKey>,
+    /// A cluster's slot owners, read once and dropped when a reply says they moved.
+    pub(super) slots: Arc<Mutex<Option<Arc<SlotOwners>>>>,
 }
 
 impl Store {
@@ -89,6 +99,7 @@ impl Store {
             actor: default_actor(),
             pepper: None,
             master_key: None,
+            slots: Arc::default(),
         }
     }
 
@@ -138,6 +149,8 @@ impl Store {
     pub fn with_conn(&self, conn: Conn) -> Store {
         Store {
             conn: GatedConn::new(conn, self.ns.clone()),
+            // Another connection may reach another cluster: its slots are read again.
+            slots: Arc::default(),
             ..self.clone()
         }
     }

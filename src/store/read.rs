@@ -2,10 +2,12 @@
 //! Records other programs damaged are reported as malformed, never a panic.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use redis::{AsyncCommands, Value};
 
+use crate::conn::SlotOwners;
 use crate::error::{Error, Result};
 use crate::layout::field;
 use crate::record::{KeyRecord, RecordError};
@@ -75,14 +77,14 @@ pub(super) fn parse_page(ids: &[String], raw: &[Value]) -> Page {
 
 /// Reads `HMGET ... LISTED_FIELDS` replies into a page: all fields nil is a dangling index
 /// entry (or a record without any known field), a reply that is not text a malformed record.
+/// Values are borrowed from the replies by position; nothing is copied but what the
+/// records keep.
 pub(super) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
     let mut page = Page {
         records: Vec::with_capacity(ids.len()),
         ..Page::default()
     };
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(LISTED_FIELDS.len());
     for (id, v) in ids.iter().zip(raw) {
-        pairs.clear();
         let Value::Array(values) = v else {
             page.malformed.push(RecordError {
                 id: id.clone(),
@@ -90,15 +92,16 @@ pub(super) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
             });
             continue;
         };
+        let mut found: [Option<&str>; LISTED_FIELDS.len()] = [None; LISTED_FIELDS.len()];
         let mut not_text = None;
-        for (name, v) in LISTED_FIELDS.iter().zip(values) {
+        for ((slot, name), v) in found.iter_mut().zip(LISTED_FIELDS).zip(values) {
             match v {
                 Value::Nil => {}
                 Value::BulkString(b) => match std::str::from_utf8(b) {
-                    Ok(t) => pairs.push((name, t)),
-                    Err(_) => not_text = not_text.or(Some(*name)),
+                    Ok(t) => *slot = Some(t),
+                    Err(_) => not_text = not_text.or(Some(name)),
                 },
-                _ => not_text = not_text.or(Some(*name)),
+                _ => not_text = not_text.or(Some(name)),
             }
         }
         if let Some(name) = not_text {
@@ -106,10 +109,10 @@ pub(super) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
                 id: id.clone(),
                 reason: format!("field {name} is not UTF-8 text"),
             });
-        } else if pairs.is_empty() {
+        } else if found.iter().all(Option::is_none) {
             page.dangling.push(id.clone());
         } else {
-            match KeyRecord::from_pairs(id, &pairs) {
+            match KeyRecord::from_lookup(id, |name| listed_index(name).and_then(|i| found[i])) {
                 Ok(r) => page.records.push(r),
                 Err(e) => page.malformed.push(e),
             }
@@ -118,11 +121,57 @@ pub(super) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
     page
 }
 
+/// The position of a field in [`LISTED_FIELDS`].
+fn listed_index(name: &str) -> Option<usize> {
+    Some(match name {
+        field::ID => 0,
+        field::NAME => 1,
+        field::STATUS => 2,
+        field::SECRET_ALG => 3,
+        field::SECRET => 4,
+        field::SECRET_SEALED => 5,
+        field::TOKEN_PREFIX => 6,
+        field::TOKEN_CHECKSUM => 7,
+        field::CREATED_AT => 8,
+        field::CREATED_BY => 9,
+        field::EXPIRES_AT => 10,
+        field::REVOKED_AT => 11,
+        field::REVOKED_REASON => 12,
+        field::LAST_USED_AT => 13,
+        field::META => 14,
+        field::ROTATED_FROM => 15,
+        field::ROTATED_TO => 16,
+        _ => return None,
+    })
+}
+
 /// The reason a record's first reply was given before its type is known.
 pub(super) const WRONG_TYPE: &str = "the record key is not a hash";
 
 pub(super) fn is_wrong_type(e: &redis::RedisError) -> bool {
     e.code() == Some("WRONGTYPE")
+}
+
+/// Record keys (with their position in the query) and the replies of their pipeline;
+/// `None` when the pipeline met a moved slot.
+type KeyedReplies = (Vec<(usize, String)>, Option<Vec<Value>>);
+
+/// A reply that says the key is served elsewhere (or not yet).
+fn is_redirect(code: &str) -> bool {
+    matches!(code, "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN")
+}
+
+/// Fails on the first error reply other than `WRONGTYPE` (which the reader of that one
+/// record reports as a malformed record).
+fn check_replies(replies: &[Value]) -> Result<()> {
+    for v in replies {
+        if let Value::ServerError(e) = v
+            && e.code() != "WRONGTYPE"
+        {
+            return Err(Error::from(redis::RedisError::from(e.clone())));
+        }
+    }
+    Ok(())
 }
 
 /// Why a record's reply cannot be read as a hash of text: another Redis type, or the first
@@ -301,9 +350,11 @@ impl Store {
     /// pages arrive (so output can start before the last page is read); an error from
     /// `each` stops the listing. `progress` gets the number read so far and the total.
     ///
-    /// Pages are fetched ahead ([`PAGES_IN_FLIGHT`] at a time, each an index range and its
-    /// records) and parsed on the blocking pool while the next ones arrive. Records are read
-    /// with `HMGET` of the layout's fields: half the reply elements of `HGETALL` (no field
+    /// A task of its own reads ahead, so the server never waits for the caller's output:
+    /// index ranges ([`PAGES_IN_FLIGHT`] ahead), their records in pipelines of [`BATCH`]
+    /// `HMGET`s ([`PIPELINES_IN_FLIGHT`] at a time; on a cluster one pipeline per master,
+    /// see [`Store::query_each`]), each parsed as soon as it arrives. Records are read with
+    /// `HMGET` of the layout's fields: half the reply elements of `HGETALL` (no field
     /// names), which is what bounds the client. A record with none of them counts as
     /// dangling here; [`Store::fetch`] and `doctor` tell the two apart.
     pub async fn list_each(
@@ -312,38 +363,87 @@ impl Store {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<()> {
         let total = self.count().await?;
-        let page_size = if self.conn.is_cluster() { 5000 } else { 10_000 };
-        let mut pages = futures::stream::iter((0..).map(|n| n * page_size))
-            .map(|offset| async move {
-                let ids = self.page_ids(offset, page_size).await?;
-                let raw = self.fetch_listed(&ids).await?;
-                let mut parsed = tokio::task::spawn_blocking(move || parse_listed(&ids, &raw))
-                    .await
-                    .map_err(|e| Error::Redis(format!("reading a page failed: {e}")))?;
-                self.name_wrong_types(&mut parsed).await?;
-                Ok::<_, Error>(parsed)
-            })
-            .buffered(PAGES_IN_FLIGHT);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Page>>(PAGES_QUEUED);
+        let reader = tokio::spawn(self.clone().read_listed(tx));
         let mut read = 0;
-        while let Some(page) = pages.next().await {
-            let mut page = page?;
-            let n = page.records.len() + page.malformed.len() + page.dangling.len();
-            read += n;
-            page.total = total;
-            each(page)?;
-            progress(read, total.max(read));
-            if n < page_size {
+        let outcome = async {
+            while let Some(page) = rx.recv().await {
+                let mut page = page?;
+                self.name_wrong_types(&mut page).await?;
+                read += page.records.len() + page.malformed.len() + page.dangling.len();
+                page.total = total;
+                each(page)?;
+                progress(read, total.max(read));
+            }
+            Ok(())
+        }
+        .await;
+        // On an error the reader stops at its next page (the channel is closed).
+        drop(rx);
+        reader
+            .await
+            .map_err(|e| Error::Redis(format!("reading the records failed: {e}")))?;
+        outcome
+    }
+
+    /// The reading side of [`Store::list_each`]: sends the parsed pages of
+    /// [`BATCH`] records, in index order, until the index ends, an error (sent too) or the
+    /// receiver is gone.
+    async fn read_listed(self, tx: tokio::sync::mpsc::Sender<Result<Page>>) {
+        let page_size = if self.conn.is_cluster() { 5000 } else { 10_000 };
+        let store = &self;
+        // Index ranges read ahead, up to the first short one.
+        let ranges = futures::stream::iter((0..).map(|n| n * page_size))
+            .map(|offset| store.page_ids(offset, page_size))
+            .buffered(PAGES_IN_FLIGHT)
+            .scan(false, |ended, r| {
+                let item = (!*ended).then(|| {
+                    *ended = r.as_ref().map_or(true, |ids| ids.len() < page_size);
+                    r
+                });
+                std::future::ready(item)
+            });
+        // Their records, a pipeline per batch of ids, parsed as they arrive.
+        let batches = ranges
+            .map(|r| {
+                let batches: Vec<Result<Vec<String>>> = match r {
+                    Ok(mut ids) => {
+                        let mut out = Vec::new();
+                        while !ids.is_empty() {
+                            let rest = ids.split_off(ids.len().min(BATCH));
+                            out.push(Ok(std::mem::replace(&mut ids, rest)));
+                        }
+                        out
+                    }
+                    Err(e) => vec![Err(e)],
+                };
+                futures::stream::iter(batches)
+            })
+            .flatten()
+            .map(|ids| async move {
+                let ids = ids?;
+                let raw = store.fetch_listed(&ids).await?;
+                Ok(parse_listed(&ids, &raw))
+            })
+            .buffered(if self.conn.is_cluster() {
+                CLUSTER_PIPELINES_IN_FLIGHT
+            } else {
+                PIPELINES_IN_FLIGHT
+            });
+        futures::pin_mut!(batches);
+        while let Some(page) = batches.next().await {
+            let failed = page.is_err();
+            if tx.send(page).await.is_err() || failed {
                 break;
             }
         }
-        Ok(())
     }
 
     /// `HMGET` of [`LISTED_FIELDS`] for each id, in order.
     pub(super) async fn fetch_listed(&self, ids: &[String]) -> Result<Vec<Value>> {
         self.query_each(ids, |key| {
-            let mut cmd = redis::cmd("HMGET");
-            cmd.arg(key).arg(&LISTED_FIELDS[..]);
+            let mut cmd = redis::Cmd::with_capacity(2 + LISTED_FIELDS.len(), 8 + key.len() + 160);
+            cmd.arg("HMGET").arg(key).arg(&LISTED_FIELDS[..]);
             cmd
         })
         .await
@@ -361,64 +461,155 @@ impl Store {
         .await
     }
 
-    /// One command per record (built from its key), replies in order: pipelined in
-    /// batches on a server, concurrent over the multiplexed connection on a cluster (whose
-    /// records live in different slots). A record key of another type (`WRONGTYPE`, written
-    /// by another program) gives that record's reply as a [`Value::ServerError`] instead of
-    /// failing the others; any other error fails the whole query.
+    /// One command per record (built from its key), replies in order, pipelined in
+    /// batches: on a cluster one pipeline per master (all masters at once), each holding the
+    /// commands of the keys that master serves. A record key of another type (`WRONGTYPE`,
+    /// written by another program) gives that record's reply as a [`Value::ServerError`]
+    /// instead of failing the others; any other error fails the whole query.
     pub(crate) async fn query_each(
         &self,
         ids: &[String],
         command: impl Fn(String) -> redis::Cmd,
     ) -> Result<Vec<Value>> {
-        if self.conn.is_cluster() {
-            futures::stream::iter(ids)
-                .map(|id| {
-                    let mut c = self.conn.clone();
-                    let cmd = command(self.ns.record_key(id));
-                    async move {
-                        match cmd.query_async::<Value>(&mut c).await {
-                            Ok(v) => Ok(v),
-                            Err(e) if is_wrong_type(&e) => Ok(e
-                                .into_server_errors()
-                                .and_then(|errs| errs.first().map(|(_, e)| e.clone()))
-                                .map_or(Value::Nil, Value::ServerError)),
-                            Err(e) => Err(Error::from(e)),
-                        }
-                    }
-                })
-                .buffered(CLUSTER_CONCURRENCY)
-                .try_collect()
-                .await
-        } else {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The gate's check, once, before the connection is used without it below.
+        self.conn.check().await?;
+        if !self.conn.is_cluster() {
             // The pipelines go out together over the multiplexed connection: the server
             // works on one while the client reads the previous one's replies.
-            let parts: Vec<Vec<Value>> = futures::stream::iter(ids.chunks(BATCH))
-                .map(|chunk| {
-                    let mut pipe = redis::pipe();
-                    pipe.ignore_errors();
+            // (Chunks by index: a closure over borrowed chunks would not be `Send` for
+            // every lifetime, which `tokio::spawn` of `list_each`'s reader needs.)
+            let command = &command;
+            let parts: Vec<Vec<Value>> = futures::stream::iter((0..ids.len()).step_by(BATCH))
+                .map(|start| {
+                    let chunk = &ids[start..ids.len().min(start + BATCH)];
+                    let mut pipe = redis::Pipeline::with_capacity(chunk.len());
                     for id in chunk {
                         pipe.add_command(command(self.ns.record_key(id)));
                     }
-                    pipe.ignore_errors();
-                    let mut c = self.conn.clone();
+                    let mut c = self.conn.inner();
                     async move {
-                        let replies = pipe.query_async::<Vec<Value>>(&mut c).await?;
-                        for v in &replies {
-                            if let Value::ServerError(e) = v
-                                && e.code() != "WRONGTYPE"
-                            {
-                                return Err(Error::from(redis::RedisError::from(e.clone())));
-                            }
-                        }
+                        let replies = c.pipeline_to_slot(pipe, 0).await?;
+                        check_replies(&replies)?;
                         Ok::<_, Error>(replies)
                     }
                 })
                 .buffered(PIPELINES_IN_FLIGHT)
                 .try_collect()
                 .await?;
-            Ok(parts.into_iter().flatten().collect())
+            return Ok(parts.into_iter().flatten().collect());
         }
+        // A cluster: group by master, one pipeline per master and batch, all at once.
+        let owners = self.slot_owners().await?;
+        let mut groups: HashMap<u16, Vec<(usize, String)>> = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            let key = self.ns.record_key(id);
+            groups.entry(owners.route(&key)).or_default().push((i, key));
+        }
+        let mut batches = Vec::new();
+        for (slot, mut keys) in groups {
+            while !keys.is_empty() {
+                let rest = keys.split_off(keys.len().min(BATCH));
+                batches.push((slot, std::mem::replace(&mut keys, rest)));
+            }
+        }
+        let command = &command;
+        let answered: Vec<KeyedReplies> = futures::stream::iter(batches)
+            .map(|(slot, keys)| {
+                let mut pipe = redis::Pipeline::with_capacity(keys.len());
+                for (_, key) in &keys {
+                    pipe.add_command(command(key.clone()));
+                }
+                let mut c = self.conn.inner();
+                async move {
+                    match c.pipeline_to_slot(pipe, slot).await {
+                        Ok(replies) => Ok((keys, Some(replies))),
+                        // The client followed a redirection with the whole pipeline and
+                        // gave up: the keys are not all on one master any more.
+                        Err(e) if e.code().is_some_and(is_redirect) => Ok((keys, None)),
+                        Err(e) => Err(Error::from(e)),
+                    }
+                }
+            })
+            .buffer_unordered(CLUSTER_PIPELINES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut out = vec![Value::Nil; ids.len()];
+        let mut moved = Vec::new();
+        for (keys, replies) in answered {
+            let Some(replies) = replies else {
+                moved.extend(keys);
+                continue;
+            };
+            if replies.len() != keys.len() {
+                return Err(Error::Redis(format!(
+                    "a pipeline of {} commands got {} replies",
+                    keys.len(),
+                    replies.len()
+                )));
+            }
+            for ((i, key), v) in keys.into_iter().zip(replies) {
+                match &v {
+                    Value::ServerError(e) if is_redirect(e.code()) => moved.push((i, key)),
+                    _ => out[i] = v,
+                }
+            }
+        }
+        if !moved.is_empty() {
+            // The slots moved since they were read: read them again next time, and send
+            // these commands one by one (the client follows the redirections).
+            *self.slots.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            let again: Vec<(usize, Value)> = futures::stream::iter(moved)
+                .map(|(i, key)| {
+                    let mut c = self.conn.inner();
+                    let cmd = command(key);
+                    async move {
+                        match cmd.query_async::<Value>(&mut c).await {
+                            Ok(v) => Ok((i, v)),
+                            Err(e) if is_wrong_type(&e) => Ok((
+                                i,
+                                e.into_server_errors()
+                                    .and_then(|errs| errs.first().map(|(_, e)| e.clone()))
+                                    .map_or(Value::Nil, Value::ServerError),
+                            )),
+                            Err(e) => Err(Error::from(e)),
+                        }
+                    }
+                })
+                .buffer_unordered(CLUSTER_CONCURRENCY)
+                .try_collect()
+                .await?;
+            for (i, v) in again {
+                out[i] = v;
+            }
+        }
+        check_replies(&out)?;
+        Ok(out)
+    }
+
+    /// The cluster's slot owners, read once per store (and again after a redirection).
+    async fn slot_owners(&self) -> Result<Arc<SlotOwners>> {
+        if let Some(o) = self.slots.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(o);
+        }
+        let owners = Arc::new(SlotOwners::read(&mut self.conn.inner()).await?);
+        *self.slots.lock().unwrap_or_else(|e| e.into_inner()) = Some(owners.clone());
+        Ok(owners)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_index_is_the_position_in_listed_fields() {
+        for (i, name) in LISTED_FIELDS.iter().enumerate() {
+            assert_eq!(listed_index(name), Some(i), "{name}");
+        }
+        assert_eq!(listed_index("no_such_field"), None);
     }
 }
 

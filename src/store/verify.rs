@@ -30,6 +30,7 @@ impl Store {
             id,
             presented,
             self.pepper.as_ref(),
+            false,
         )
         .await?;
         Ok(checked.verdict)
