@@ -652,3 +652,37 @@ fn several_seed_nodes_and_forced_cluster_mode() {
         .unwrap();
     assert_one_line_error(&o);
 }
+
+#[test]
+fn unbounded_values_are_refused_with_one_line() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("bounds");
+    for args in [
+        vec!["create", "--name", "x", "--expires", "999999999d"],
+        vec!["create", "--name", "x", "--count", "18446744073709551615"],
+        vec!["create", "--name", "x", "--count", "1000001"],
+        vec!["events", "--count", "18446744073709551615"],
+    ] {
+        let o = keytui(&url, &ns).args(&args).output().unwrap();
+        let err = assert_one_line_error(&o);
+        assert!(
+            err.contains("9999") || err.contains("at most"),
+            "{args:?}: {err}"
+        );
+    }
+    let mut c = server.connection();
+    let n: usize = redis::cmd("ZCARD")
+        .arg(format!("{{{ns}}}:index"))
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(n, 0, "nothing was created");
+    // The largest accepted values still work.
+    let v = create(&url, &ns, &["--expires", "9999-12-30T00:00:00Z"]);
+    assert_eq!(v["expires_at"], "9999-12-30T00:00:00Z");
+    let o = keytui(&url, &ns)
+        .args(["events", "--count", "1000000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}

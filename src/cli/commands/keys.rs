@@ -13,10 +13,18 @@ use crate::record::{KeyRecord, now_ms, rfc3339};
 
 use crate::store::{CreateRequest, Page, Store};
 
+/// The most keys one `create --count` makes (run it again for more).
+pub const MAX_CREATE_COUNT: usize = 1_000_000;
+
 pub(crate) async fn create(store: Store, a: CreateArgs) -> Result<u8> {
     let mut out = std::io::stdout();
     if a.count == 0 {
         return Err(Error::Config("--count must be at least 1".into()));
+    }
+    if a.count > MAX_CREATE_COUNT {
+        return Err(Error::Config(format!(
+            "--count is at most {MAX_CREATE_COUNT} per call"
+        )));
     }
     if a.copy && a.count != 1 {
         return Err(Error::Config("--copy works with one key at a time".into()));
