@@ -116,6 +116,14 @@ fn rotating_twice_needs_force_and_never_orphans_the_first_successor() {
     let second = json(&url, &ns, &["rotate", old_id, "--force", "--json"]);
     let second_id = second["id"].as_str().unwrap();
     assert_ne!(second_id, first_id);
+    // --json carries what the text output says about the old key.
+    assert_eq!(first["old_id"], old_id);
+    assert!(first["first_successor"].is_null(), "{first}");
+    assert_eq!(second["first_successor"], first_id, "{second}");
+    assert_eq!(second["old_deleted"], false);
+    let old_expiry = json(&url, &ns, &["show", old_id, "--json"])["expires_at"].clone();
+    assert!(old_expiry.is_string(), "{old_expiry}");
+    assert_eq!(second["old_expires_at"], old_expiry, "{second}");
     let shown = json(&url, &ns, &["show", old_id, "--json"]);
     assert_eq!(
         shown["rotated_to"], first_id,

@@ -125,8 +125,28 @@ pub(crate) async fn rotate(store: Store, a: RotateArgs) -> Result<u8> {
     let rotated = store.rotate(&a.id, &req).await?;
     let created = &rotated.created;
     let bits = rotated.entropy_bits;
-    print_created(&mut out, created, a.json, bits)?;
-    if !a.json {
+    if a.json {
+        // The created key's line, plus what the text output says about the old key.
+        let mut line = Vec::new();
+        print_created_json(&mut line, created, bits, true)?;
+        let mut v: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&line).map_err(json_err)?;
+        v.insert("old_id".into(), a.id.clone().into());
+        v.insert(
+            "old_expires_at".into(),
+            rotated.old_expires_at.map(rfc3339).into(),
+        );
+        v.insert(
+            "old_deleted".into(),
+            rotated.old_expires_at.is_none().into(),
+        );
+        v.insert(
+            "first_successor".into(),
+            rotated.first_successor.clone().into(),
+        );
+        writeln!(out, "{}", serde_json::Value::Object(v)).map_err(io)?;
+    } else {
+        print_created(&mut out, created, false, bits)?;
         match rotated.old_expires_at {
             Some(e) => writeln!(out, "old key {} expires {}", a.id, rfc3339(e)),
             None => writeln!(out, "old key {} was deleted meanwhile", a.id),
