@@ -344,3 +344,27 @@ fn an_import_that_fails_midway_says_how_many_were_written() {
         written
     );
 }
+
+#[test]
+fn migrate_to_hash_on_a_plain_namespace_asks_first() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("migplain");
+    ok(&url, &ns, &["init", "--mode", "plain"]);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let c = json(&url, &ns, &["create", "--name", "p", "--json"]);
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // not a terminal, no --yes: refused, naming the plaintext count; nothing changes
+    let err = one_line_error(&run(&url, &ns, &["migrate", "--to", "hash"]));
+    assert!(
+        err.contains("plaintext secrets of 2 keys") && err.contains("cannot be undone"),
+        "{err}"
+    );
+    assert!(err.contains("--yes"), "{err}");
+    ok(&url, &ns, &["reveal", &ids[0]]);
+    // --yes: done, and the secrets are gone
+    ok(&url, &ns, &["migrate", "--to", "hash", "--yes"]);
+    let o = run(&url, &ns, &["reveal", &ids[0]]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+}

@@ -157,21 +157,35 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
     Ok(if healthy_now { 0 } else { 1 })
 }
 
-/// Before `migrate --to hash` drops sealed copies: the count, and a confirmation (a
+/// Before `migrate --to hash` drops sealed copies or plaintext secrets: the counts, and a confirmation (a
 /// terminal: `y`, or the namespace name in a production namespace; elsewhere `--yes`).
 /// `Ok(false)`: declined, nothing changed.
 pub(crate) async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool> {
     let page = store.list_all(|_, _| {}).await?;
     let sealed = page.records.iter().filter(|r| r.sealed).count();
-    if sealed == 0 || yes {
+    let plain = page
+        .records
+        .iter()
+        .filter(|r| r.secret_alg == crate::record::SecretAlg::Plain)
+        .count();
+    if sealed + plain == 0 || yes {
         return Ok(true);
     }
     let ns = store.namespace().as_str();
     let production = store.meta().await?.is_some_and(|m| m.production);
+    let keys = |n: usize| format!("{n} key{}", if n == 1 { "" } else { "s" });
+    let copies = match (sealed, plain) {
+        (0, p) => format!("the plaintext secrets of {}", keys(p)),
+        (s, 0) => format!("the sealed copies of {}", keys(s)),
+        (s, p) => format!(
+            "the sealed copies of {} and the plaintext secrets of {}",
+            keys(s),
+            keys(p)
+        ),
+    };
     let what = format!(
-        "migrating namespace {ns} to hash deletes the sealed copies of {sealed} key{}: their \
-         secrets can never be revealed again (this cannot be undone)",
-        if sealed == 1 { "" } else { "s" }
+        "migrating namespace {ns} to hash deletes {copies}: their secrets can never be \
+         revealed again (this cannot be undone)"
     );
     let stdin = std::io::stdin();
     if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
