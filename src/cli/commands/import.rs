@@ -95,14 +95,18 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
             .map_err(io)?;
         }
         for s in &parsed.skipped {
-            writeln!(
-                out,
-                "skipped line {}: {:?} {}",
-                s.line,
-                clean(&s.id),
-                s.reason
-            )
-            .map_err(io)?;
+            if s.id.is_empty() {
+                writeln!(out, "skipped line {}: {}", s.line, s.reason).map_err(io)?;
+            } else {
+                writeln!(
+                    out,
+                    "skipped line {}: {:?} {}",
+                    s.line,
+                    clean(&s.id),
+                    s.reason
+                )
+                .map_err(io)?;
+            }
         }
         if !report.weak.is_empty() {
             writeln!(
@@ -118,6 +122,14 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
             )
             .map_err(io)?;
         }
+    }
+    // Rows were given but every one was left out: that is not a successful import.
+    if count == 0 && !parsed.skipped.is_empty() {
+        eprintln!(
+            "keytui: nothing was imported: all {} row(s) were left out",
+            parsed.skipped.len()
+        );
+        return Ok(crate::exit::EXIT_ERROR);
     }
     Ok(0)
 }
@@ -139,6 +151,8 @@ pub struct SkippedRow {
 /// Parses import input. Errors name the line, never its secret. For a JSON array the
 /// "line" is the row's position in the array.
 pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
+    // A UTF-8 byte order mark (some editors and Windows tools write one) is not content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
     let values: Vec<(usize, Value)> = if trimmed.starts_with('[') {
         let arr: Vec<Value> = serde_json::from_str(trimmed)
@@ -187,6 +201,22 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
         skipped: Vec::new(),
     };
     for (line, v) in values {
+        // A full `dumpdata` holds rows of every model (auth.user, ...): only ApiKey rows
+        // are keys; the others are left out with a note naming their model.
+        if format == ImportFormat::Tastypie
+            && let Some(model) = v.get("model").and_then(Value::as_str)
+            && !model.eq_ignore_ascii_case("tastypie.apikey")
+        {
+            parsed.skipped.push(SkippedRow {
+                line,
+                id: String::new(),
+                reason: format!(
+                    "is a {} row, not tastypie.apikey: left out",
+                    crate::sanitize::line(model)
+                ),
+            });
+            continue;
+        }
         let item = item_from_json(line, &v, format)?;
         if format == ImportFormat::Tastypie && !crate::layout::is_lookup_safe_id(&item.id) {
             parsed.skipped.push(SkippedRow {
