@@ -686,3 +686,44 @@ fn unbounded_values_are_refused_with_one_line() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// A record without `status`, and a record key of another type: revoke, restore, reveal and
+/// show all call them malformed (never "no key", never a raw Redis error), and change nothing.
+#[test]
+fn per_record_errors_are_classified_the_same_everywhere() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("classify");
+    keytui(&url, &ns)
+        .args(["init", "--mode", "plain"])
+        .output()
+        .unwrap();
+    let c = create(&url, &ns, &[]);
+    let id = c["id"].as_str().unwrap();
+    let mut con = server.connection();
+    let _: () = redis::cmd("HDEL")
+        .arg(format!("{ns}:key:{{{id}}}"))
+        .arg("status")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{ns}:key:{{Str1}}"))
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    for target in [id, "Str1"] {
+        for cmd in ["show", "revoke", "restore", "reveal"] {
+            let o = keytui(&url, &ns).args([cmd, target]).output().unwrap();
+            let err = assert_one_line_error(&o);
+            assert!(
+                err.contains("malformed record") && !err.contains("WRONGTYPE"),
+                "{cmd} {target}: {err}"
+            );
+        }
+    }
+    let fields: Vec<String> = redis::cmd("HKEYS")
+        .arg(format!("{ns}:key:{{{id}}}"))
+        .query(&mut con)
+        .unwrap();
+    assert!(!fields.iter().any(|f| f == "status" || f == "revoked_at"));
+}
