@@ -347,6 +347,7 @@ impl Store {
             meta: item.meta.clone(),
             rotated_from: None,
             rotated_to: None,
+            damage: Vec::new(),
         };
         let mut fields = record_fields(&record);
         fields.push((field::SECRET, stored));

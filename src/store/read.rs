@@ -54,7 +54,7 @@ pub(super) fn parse_page(ids: &[String], raw: &[Value]) -> Page {
         ..Page::default()
     };
     for (id, v) in ids.iter().zip(raw) {
-        let Some(pairs) = hash_pairs(v) else {
+        let Some(pairs) = hash_byte_pairs(v) else {
             page.malformed.push(RecordError {
                 id: id.clone(),
                 reason: unreadable_reason(v),
@@ -65,12 +65,42 @@ pub(super) fn parse_page(ids: &[String], raw: &[Value]) -> Page {
             page.dangling.push(id.clone());
             continue;
         }
-        match KeyRecord::from_pairs(id, &pairs) {
+        let lookup = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name.as_bytes())
+                .map(|(_, v)| *v)
+        };
+        match KeyRecord::from_raw(id, lookup) {
             Ok(r) => page.records.push(r),
             Err(e) => page.malformed.push(e),
         }
     }
     page
+}
+
+/// The field/value pairs of an `HGETALL` reply (RESP2 array or RESP3 map) as bytes,
+/// borrowed from it; `None` when it is not a hash.
+fn hash_byte_pairs(v: &Value) -> Option<Vec<(&[u8], &[u8])>> {
+    fn bytes(v: &Value) -> Option<&[u8]> {
+        match v {
+            Value::BulkString(b) => Some(b),
+            Value::SimpleString(s) => Some(s.as_bytes()),
+            _ => None,
+        }
+    }
+    match v {
+        Value::Nil => Some(Vec::new()),
+        Value::Array(items) if items.len() % 2 == 0 => items
+            .chunks_exact(2)
+            .map(|kv| Some((bytes(&kv[0])?, bytes(&kv[1])?)))
+            .collect(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| Some((bytes(k)?, bytes(v)?)))
+            .collect(),
+        _ => None,
+    }
 }
 
 /// Reads `HMGET ... LISTED_FIELDS` replies into a page: all fields nil is a dangling index
@@ -80,7 +110,7 @@ pub(super) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
         records: Vec::with_capacity(ids.len()),
         ..Page::default()
     };
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(LISTED_FIELDS.len());
+    let mut pairs: Vec<(&str, &[u8])> = Vec::with_capacity(LISTED_FIELDS.len());
     for (id, v) in ids.iter().zip(raw) {
         pairs.clear();
         let Value::Array(values) = v else {
@@ -94,22 +124,20 @@ pub(super) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
         for (name, v) in LISTED_FIELDS.iter().zip(values) {
             match v {
                 Value::Nil => {}
-                Value::BulkString(b) => match std::str::from_utf8(b) {
-                    Ok(t) => pairs.push((name, t)),
-                    Err(_) => not_text = not_text.or(Some(*name)),
-                },
+                Value::BulkString(b) => pairs.push((name, b)),
                 _ => not_text = not_text.or(Some(*name)),
             }
         }
         if let Some(name) = not_text {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: format!("field {name} is not UTF-8 text"),
+                reason: format!("field {name} is not text"),
             });
         } else if pairs.is_empty() {
             page.dangling.push(id.clone());
         } else {
-            match KeyRecord::from_pairs(id, &pairs) {
+            let lookup = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+            match KeyRecord::from_raw(id, lookup) {
                 Ok(r) => page.records.push(r),
                 Err(e) => page.malformed.push(e),
             }
@@ -178,8 +206,8 @@ impl Store {
     /// One key's record.
     pub async fn get(&self, id: &str) -> Result<KeyRecord> {
         let mut c = self.conn.clone();
-        let fields = match c.hgetall(self.ns.record_key(id)).await {
-            Ok(raw) => lossy(raw),
+        let fields: HashMap<Vec<u8>, Vec<u8>> = match c.hgetall(self.ns.record_key(id)).await {
+            Ok(raw) => raw,
             Err(e) if is_wrong_type(&e) => {
                 let mut page = Page {
                     malformed: vec![RecordError {
@@ -196,7 +224,9 @@ impl Store {
         if fields.is_empty() {
             return Err(Error::NotFound(id.to_owned()));
         }
-        Ok(KeyRecord::from_fields(id, &fields)?)
+        Ok(KeyRecord::from_raw(id, |name| {
+            fields.get(name.as_bytes()).map(Vec::as_slice)
+        })?)
     }
 
     /// Number of keys in the index.

@@ -82,6 +82,13 @@ pub(crate) async fn list(store: Store, a: ListArgs) -> Result<u8> {
         for m in &page.malformed {
             eprintln!("keytui: warning: {}", crate::sanitize::line(&m.to_string()));
         }
+        for r in page.records.iter().filter(|r| !r.damage.is_empty()) {
+            eprintln!(
+                "keytui: warning: damaged record {:?}: {} (listed anyway)",
+                crate::sanitize::line(&r.id),
+                crate::sanitize::line(&r.damage.join("; "))
+            );
+        }
         for r in page.records.iter().filter(|r| wanted(r)) {
             if left == 0 {
                 break;

@@ -114,6 +114,9 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
             )
             .map_err(io)?;
         }
+        for d in &report.damaged {
+            writeln!(out, "{} (lists and verifies; left alone)", clean(d)).map_err(io)?;
+        }
         for id in &report.in_flight {
             writeln!(
                 out,
@@ -129,6 +132,20 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
                     out,
                     "moved {} malformed record(s) out of the index; their data is kept",
                     report.unindexed
+                )
+                .map_err(io)?;
+            }
+            if !report.kept_verifiable.is_empty() {
+                writeln!(
+                    out,
+                    "kept {} malformed record(s) in the index because they could still verify: {} (revoke them by id, or fix them by hand)",
+                    report.kept_verifiable.len(),
+                    report
+                        .kept_verifiable
+                        .iter()
+                        .map(|i| clean(i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
                 .map_err(io)?;
             }
@@ -152,6 +169,7 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
     let healthy_now = report.is_healthy()
         || (a.repair
             && report.malformed_left() == 0
+            && report.damaged.is_empty()
             && report.plaintext.is_empty()
             && report.meta_problem.is_none());
     Ok(if healthy_now { 0 } else { 1 })
