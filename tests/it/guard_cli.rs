@@ -223,10 +223,22 @@ fn migrate_to_hash_on_a_sealed_namespace_asks_first() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A 40-hex-character secret for `i` (the shape of a tastypie key; strong by the import
+/// rule: no repeated period, many distinct characters).
+fn hex40(i: usize) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(i.to_string().as_bytes()))[..40].to_owned()
+}
+
 /// `n` JSON lines of valid keys with ids `Imp<i>x`.
 fn good_lines(n: usize) -> String {
     (0..n)
-        .map(|i| format!("{{\"id\":\"Imp{i}x\",\"secret\":\"{i:0>40}\",\"name\":\"n{i}\"}}\n"))
+        .map(|i| {
+            format!(
+                "{{\"id\":\"Imp{i}x\",\"secret\":\"{}\",\"name\":\"n{i}\"}}\n",
+                hex40(i)
+            )
+        })
         .collect()
 }
 
@@ -367,4 +379,50 @@ fn migrate_to_hash_on_a_plain_namespace_asks_first() {
     ok(&url, &ns, &["migrate", "--to", "hash", "--yes"]);
     let o = run(&url, &ns, &["reveal", &ids[0]]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+}
+
+/// The import rule counts repetition and few distinct characters, so `"a"` forty times and
+/// `"password"` five times are weak; a numeric secret is named as not a string; an id given
+/// twice in one file is refused before anything is written.
+#[test]
+fn import_refuses_repeated_secrets_numbers_and_duplicate_ids() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("impmore");
+    for secret in ["a".repeat(40), "password".repeat(5)] {
+        let input = format!(
+            "{}{{\"id\":\"Weak1\",\"secret\":\"{secret}\"}}\n",
+            good_lines(1)
+        );
+        let err = one_line_error(&run_import(&url, &ns, &input));
+        assert!(
+            err.contains("line 2") && err.contains("--allow-weak"),
+            "{secret}: {err}"
+        );
+        assert!(!err.contains(&secret), "the secret is in the error: {err}");
+    }
+    let err = one_line_error(&run_import(
+        &url,
+        &ns,
+        "{\"id\":\"Num1\",\"secret\":12345678901234567890}\n",
+    ));
+    assert!(err.contains("secret must be a string"), "{err}");
+    let input = format!(
+        "{}{{\"id\":\"Imp0x\",\"secret\":\"{}\"}}\n",
+        good_lines(2),
+        hex40(99)
+    );
+    let err = one_line_error(&run_import(&url, &ns, &input));
+    assert!(
+        err.contains("line 3") && err.contains("also on line 1"),
+        "{err}"
+    );
+    assert_eq!(key_count(&url, &ns), 0, "something was written");
+}
+
+fn run_import(url: &str, ns: &str, input: &str) -> std::process::Output {
+    keytui(url, ns)
+        .arg("import")
+        .write_stdin(input.to_owned())
+        .output()
+        .unwrap()
 }

@@ -40,10 +40,18 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
     let parsed = parse_import(&text, a.format)?;
     // Every item is checked before anything is written; one line of error names the
     // first problem and counts the others.
+    let mut first_line: std::collections::HashMap<&str, usize> = Default::default();
     let mut problems = parsed
         .items
         .iter()
         .filter_map(|(line, item)| {
+            if let Some(first) = first_line.get(item.id.as_str()) {
+                return Some(format!(
+                    "line {line}: id {:?} is also on line {first}",
+                    crate::sanitize::line(&item.id)
+                ));
+            }
+            first_line.insert(&item.id, *line);
             crate::migrate::check_import_item(item, a.allow_weak)
                 .err()
                 .map(|e| format!("line {line}: {e}"))
@@ -272,10 +280,14 @@ pub(crate) fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Re
             tastypie_user(line, v)?,
             f("key").ok_or_else(|| bad("missing key"))?,
         ),
-        ImportFormat::Jsonl => (
-            s("id").ok_or_else(|| bad("missing id"))?,
-            s("secret").ok_or_else(|| bad("missing secret"))?,
-        ),
+        ImportFormat::Jsonl => {
+            let text = |k: &str| match v.get(k) {
+                None | Some(Value::Null) => Err(bad(&format!("missing {k}"))),
+                Some(Value::String(t)) => Ok(t.clone()),
+                Some(_) => Err(bad(&format!("{k} must be a string"))),
+            };
+            (text("id")?, text("secret")?)
+        }
     };
     let time = |k: &str| -> Result<Option<i64>> {
         match v.get(k).or_else(|| v.get("fields").and_then(|f| f.get(k))) {
