@@ -37,9 +37,22 @@ pub(crate) async fn confirm_delete_malformed(
             "would delete {what}: add --yes to confirm"
         )));
     }
-    eprint!("delete {what}? [y/N] ");
+    // A production namespace needs its name typed, as revoke and rotate do.
+    let production = store.meta().await?.is_some_and(|m| m.production);
+    let ns = store.namespace().as_str();
+    if production {
+        eprint!("delete {what}?\nNamespace {ns} is marked production; type its name to go on: ");
+    } else {
+        eprint!("delete {what}? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
     let answer = read_answer().await?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+    let confirmed = if production {
+        answer.trim() == ns
+    } else {
+        matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    };
+    if confirmed {
         Ok(Some(ids))
     } else {
         eprintln!("keytui: nothing changed");

@@ -426,3 +426,42 @@ fn run_import(url: &str, ns: &str, input: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// `init --generate-master-key NEW` against a namespace that exists (sealed, with another
+/// key) is refused before the new key file is written.
+#[test]
+fn init_with_a_new_master_key_on_an_existing_namespace_writes_no_key_file() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("initkey");
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.key");
+    ok(
+        &url,
+        &ns,
+        &[
+            "init",
+            "--mode",
+            "sealed",
+            "--generate-master-key",
+            first.to_str().unwrap(),
+        ],
+    );
+    let second = dir.path().join("second.key");
+    let o = run(
+        &url,
+        &ns,
+        &[
+            "init",
+            "--mode",
+            "sealed",
+            "--generate-master-key",
+            second.to_str().unwrap(),
+        ],
+    );
+    let err = one_line_error(&o);
+    assert!(err.contains("exists already"), "{err}");
+    assert!(
+        !second.exists(),
+        "a key file was written for a refused init"
+    );
+}

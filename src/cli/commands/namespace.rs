@@ -20,6 +20,16 @@ pub(crate) async fn init(mut store: Store, a: InitArgs) -> Result<u8> {
         ModeArg::Plain => Mode::Plain,
     };
     if let Some(path) = &a.generate_master_key {
+        // A new key only fits a new namespace: refuse before the key file is written, so a
+        // refused init never leaves a key file that nothing uses.
+        if store.meta().await?.is_some() {
+            return Err(Error::Config(format!(
+                "namespace {} exists already: --generate-master-key makes the key of a new \
+                 namespace only ({} was not written)",
+                store.namespace(),
+                path.display()
+            )));
+        }
         let key = crate::seal::MasterKey::generate()?;
         key.write_new_file(path)?;
         eprintln!(
