@@ -11,14 +11,22 @@ use crate::record::{Status, UnixMs};
 /// The longest duration accepted anywhere (a grace period, a clipboard delay).
 const MAX_DURATION: Duration = Duration::from_secs(100 * 366 * 24 * 3600);
 
-/// `90d`, `12h` (from `now`) or an RFC 3339 time, as unix ms.
+/// The latest expiry accepted: 9999-12-30T00:00:00Z (what every reader can print).
+pub const MAX_EXPIRY_MS: UnixMs = 253_402_128_000_000;
+
+/// `90d`, `12h` (from `now`) or an RFC 3339 time, as unix ms; at most [`MAX_EXPIRY_MS`].
 pub fn parse_expiry_at(s: &str, now: UnixMs) -> Result<UnixMs, String> {
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64));
+    let at = match humantime::parse_duration(s) {
+        Ok(d) => now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64),
+        Err(_) => s
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .map_err(|_| "give a duration (90d, 12h) or an RFC 3339 time".to_owned())?,
+    };
+    if at > MAX_EXPIRY_MS {
+        return Err("it is after the year 9999".to_owned());
     }
-    s.parse::<jiff::Timestamp>()
-        .map(|t| t.as_millisecond())
-        .map_err(|_| "give a duration (90d, 12h) or an RFC 3339 time".to_owned())
+    Ok(at)
 }
 
 /// A duration such as `24h`, `30m` or `7d`, at most 100 years.

@@ -184,6 +184,11 @@ pub struct KeyRecord {
     pub meta: BTreeMap<String, String>,
     pub rotated_from: Option<String>,
     pub rotated_to: Option<String>,
+    /// What is wrong with the record's display fields (`name`, `created_by`,
+    /// `revoked_reason` not UTF-8; `meta` not a JSON object of strings; `created_at`,
+    /// `revoked_at`, `last_used_at` not a unix time in ms). Such a record still lists (the
+    /// damaged fields lossily decoded or left empty) and still verifies; empty when sound.
+    pub damage: Vec<String>,
 }
 
 impl fmt::Debug for KeyRecord {
@@ -218,35 +223,57 @@ impl KeyRecord {
 
     /// Reads a record from the fields of its hash. `id` is the id the record was looked up by.
     pub fn from_fields(id: &str, fields: &HashMap<String, String>) -> Result<Self, RecordError> {
-        Self::from_lookup(id, |name| fields.get(name).map(String::as_str))
+        Self::from_raw(id, |name| fields.get(name).map(String::as_bytes))
     }
 
     /// Reads a record from its hash given as field/value pairs (as `HGETALL` returns them),
     /// without building a map. A field given twice counts once (the first).
     pub fn from_pairs(id: &str, pairs: &[(&str, &str)]) -> Result<Self, RecordError> {
-        Self::from_lookup(id, |name| {
-            pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        Self::from_raw(id, |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_bytes())
         })
     }
 
-    /// Reads a record through `lookup`, which gives a field's value by name.
-    pub(crate) fn from_lookup<'a>(
+    /// Reads a record through `lookup`, which gives a field's raw value by name: the one
+    /// parser every reader goes through. The fields verification depends on (`id`, `status`,
+    /// `secret_alg`, `secret`, `expires_at`, `token_prefix`, `token_checksum`) must be sound,
+    /// or the record is a [`RecordError`]; damage in display fields is recorded in
+    /// [`KeyRecord::damage`] and the record is still read (see docs/redis-layout.md,
+    /// "Malformed and damaged records").
+    pub fn from_raw<'a>(
         id: &str,
-        lookup: impl Fn(&str) -> Option<&'a str>,
+        lookup: impl Fn(&str) -> Option<&'a [u8]>,
     ) -> Result<Self, RecordError> {
         let bad = |reason: String| RecordError {
             id: id.to_owned(),
             reason,
         };
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let required = |name: &str| get(name).ok_or_else(|| bad(format!("missing field {name}")));
-        let time = |name: &str| -> Result<Option<UnixMs>, RecordError> {
-            get(name)
+        let raw = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        // A field verification depends on: UTF-8 text or malformed.
+        let get = |name: &str| -> Result<Option<&'a str>, RecordError> {
+            raw(name)
                 .map(|v| {
-                    v.parse::<UnixMs>()
-                        .map_err(|_| bad(format!("field {name} is not a unix time in ms")))
+                    std::str::from_utf8(v)
+                        .map_err(|_| bad(format!("field {name} is not UTF-8 text")))
                 })
                 .transpose()
+        };
+        let required = |name: &str| get(name)?.ok_or_else(|| bad(format!("missing field {name}")));
+        let damage = std::cell::RefCell::new(Vec::new());
+        let note = |what: String| damage.borrow_mut().push(what);
+        // A display field: lossily decoded, the damage noted.
+        let display = |name: &str| -> Option<String> {
+            let v = raw(name)?;
+            Some(match std::str::from_utf8(v) {
+                Ok(t) => t.to_owned(),
+                Err(_) => {
+                    note(format!("field {name} is not UTF-8 text"));
+                    String::from_utf8_lossy(v).into_owned()
+                }
+            })
         };
 
         let stored_id = required(field::ID)?;
@@ -265,29 +292,68 @@ impl KeyRecord {
         let secret_alg = SecretAlg::parse(alg)
             .ok_or_else(|| bad(format!("unknown secret_alg {:?}", short(alg))))?;
         required(field::SECRET)?;
-        let meta = match get(field::META) {
-            None => BTreeMap::new(),
-            Some(json) => serde_json::from_str(json)
-                .map_err(|_| bad("field meta is not a JSON object of strings".into()))?,
+        let expires_at = get(field::EXPIRES_AT)?
+            .map(|v| {
+                v.parse::<UnixMs>()
+                    .map_err(|_| bad("field expires_at is not a unix time in ms".into()))
+            })
+            .transpose()?;
+        let token_prefix = get(field::TOKEN_PREFIX)?.map(str::to_owned);
+        let token_checksum = get(field::TOKEN_CHECKSUM)? == Some("1");
+        let sealed = raw(field::SECRET_SEALED).is_some();
+
+        let name = display(field::NAME).unwrap_or_default();
+        let created_by = display(field::CREATED_BY).unwrap_or_default();
+        let revoked_reason = display(field::REVOKED_REASON);
+        let rotated_from = display(field::ROTATED_FROM);
+        let rotated_to = display(field::ROTATED_TO);
+        let meta_text = display(field::META);
+        let time = |name: &str| -> Option<UnixMs> {
+            let v = display(name)?;
+            match v.parse::<UnixMs>() {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    note(format!("field {name} is not a unix time in ms"));
+                    None
+                }
+            }
         };
+        let created_at = time(field::CREATED_AT);
+        let revoked_at = time(field::REVOKED_AT);
+        let last_used_at = time(field::LAST_USED_AT);
+        let created_at = created_at.unwrap_or_else(|| {
+            if raw(field::CREATED_AT).is_none() {
+                note("missing field created_at".into());
+            }
+            0
+        });
+        let meta = match meta_text {
+            None => BTreeMap::new(),
+            Some(json) => serde_json::from_str(&json).unwrap_or_else(|_| {
+                note("field meta is not a JSON object of strings".into());
+                BTreeMap::new()
+            }),
+        };
+        let mut damage = damage.into_inner();
+        damage.dedup();
         Ok(KeyRecord {
             id: id.to_owned(),
-            name: get(field::NAME).unwrap_or_default().to_owned(),
+            name,
             revoked,
             secret_alg,
-            sealed: get(field::SECRET_SEALED).is_some(),
-            token_prefix: get(field::TOKEN_PREFIX).map(str::to_owned),
-            token_checksum: get(field::TOKEN_CHECKSUM) == Some("1"),
-            created_at: time(field::CREATED_AT)?
-                .ok_or_else(|| bad("missing field created_at".into()))?,
-            created_by: get(field::CREATED_BY).unwrap_or_default().to_owned(),
-            expires_at: time(field::EXPIRES_AT)?,
-            revoked_at: time(field::REVOKED_AT)?,
-            revoked_reason: get(field::REVOKED_REASON).map(str::to_owned),
-            last_used_at: time(field::LAST_USED_AT)?,
+            sealed,
+            token_prefix,
+            token_checksum,
+            created_at,
+            created_by,
+            expires_at,
+            revoked_at,
+            revoked_reason,
+            last_used_at,
             meta,
-            rotated_from: get(field::ROTATED_FROM).map(str::to_owned),
-            rotated_to: get(field::ROTATED_TO).map(str::to_owned),
+            rotated_from,
+            rotated_to,
+            damage,
         })
     }
 
@@ -309,6 +375,7 @@ impl KeyRecord {
             token_prefix: self.token_prefix.as_deref(),
             rotated_from: self.rotated_from.as_deref(),
             rotated_to: self.rotated_to.as_deref(),
+            damaged: &self.damage,
         }
     }
 }
@@ -331,6 +398,9 @@ pub struct RecordJson<'a> {
     pub token_prefix: Option<&'a str>,
     pub rotated_from: Option<&'a str>,
     pub rotated_to: Option<&'a str>,
+    /// What is wrong with the display fields; absent when nothing is.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub damaged: &'a [String],
 }
 
 fn short(s: &str) -> String {
@@ -413,8 +483,7 @@ mod tests {
     fn malformed_records_are_errors() {
         for (k, v) in [
             ("status", "weird"),
-            ("created_at", "yesterday"),
-            ("meta", "[1,2]"),
+            ("expires_at", "soon"),
             ("secret_alg", "md5"),
             ("id", "other"),
         ] {
@@ -427,5 +496,26 @@ mod tests {
         let mut f = base();
         f.retain(|(name, _)| *name != "secret");
         assert!(KeyRecord::from_fields("K1", &fields(&f)).is_err());
+    }
+
+    #[test]
+    fn damaged_display_fields_are_read_and_noted() {
+        for (k, v, word) in [
+            ("created_at", &b"yesterday"[..], "created_at"),
+            ("meta", b"[1,2]", "meta"),
+            ("name", b"\xff\xfebad", "name"),
+            ("last_used_at", b"1e9", "last_used_at"),
+        ] {
+            let mut f: Vec<(&str, &[u8])> =
+                base().into_iter().map(|(n, v)| (n, v.as_bytes())).collect();
+            f.retain(|(name, _)| *name != k);
+            f.push((k, v));
+            let rec = KeyRecord::from_raw("K1", |n| f.iter().find(|(k, _)| *k == n).map(|p| p.1))
+                .unwrap();
+            assert_eq!(rec.damage.len(), 1, "{k}: {:?}", rec.damage);
+            assert!(rec.damage[0].contains(word), "{:?}", rec.damage);
+        }
+        let rec = KeyRecord::from_fields("K1", &fields(&base())).unwrap();
+        assert!(rec.damage.is_empty());
     }
 }

@@ -125,6 +125,9 @@ pub(crate) fn print_record(out: &mut impl Write, r: &KeyRecord, now: i64) -> Res
     for (k, v) in &r.meta {
         writeln!(out, "{:>12}: {}", clean(&format!("meta.{k}")), clean(v)).map_err(io)?;
     }
+    if !r.damage.is_empty() {
+        writeln!(out, "{:>12}: {}", "damaged", clean(&r.damage.join("; "))).map_err(io)?;
+    }
     Ok(())
 }
 
@@ -171,10 +174,11 @@ pub(crate) fn report_change(
 pub(crate) fn report_bulk(
     out: &mut impl Write,
     verb: &str,
-    matched: usize,
+    sel: &crate::cli::prompt::Selection,
     o: &BulkOutcome,
     json: bool,
 ) -> Result<u8> {
+    let matched = sel.ids.len() - sel.malformed_included;
     if json {
         let v = serde_json::json!({
             "matched": matched,
@@ -182,10 +186,20 @@ pub(crate) fn report_bulk(
             "unchanged": o.unchanged,
             "missing": o.missing,
             "malformed": o.malformed,
+            "malformed_included": sel.malformed_included,
+            "not_evaluated": sel.not_evaluated,
         });
         writeln!(out, "{v}").map_err(io)?;
     } else {
         write!(out, "{verb} {} of {matched} matching key(s)", o.done).map_err(io)?;
+        if sel.malformed_included > 0 {
+            write!(
+                out,
+                " and {} malformed record(s) taken by id",
+                sel.malformed_included
+            )
+            .map_err(io)?;
+        }
         if o.unchanged > 0 {
             write!(out, ", {} already {verb}", o.unchanged).map_err(io)?;
         }
@@ -201,8 +215,21 @@ pub(crate) fn report_bulk(
             )
             .map_err(io)?;
         }
+        if !sel.not_evaluated.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                crate::cli::prompt::not_evaluated_line(&sel.not_evaluated)
+            )
+            .map_err(io)?;
+        }
     }
-    Ok(0)
+    // Records left as they were because they could not be read: not a full success.
+    if o.malformed.is_empty() && sel.not_evaluated.is_empty() {
+        Ok(0)
+    } else {
+        Ok(crate::exit::EXIT_ERROR)
+    }
 }
 
 /// `list` output written record by record: a JSON array, or a table with a header.
@@ -241,12 +268,17 @@ impl<W: Write> ListWriter<W> {
         } else {
             writeln!(
                 self.w,
-                "{:<24} {:<8} {:<20} {:<20} {}",
+                "{:<24} {:<8} {:<20} {:<20} {}{}",
                 crate::sanitize::line(&r.id),
                 r.status_at(now).as_str(),
                 rfc3339(r.created_at),
                 expiry_cell(r.expires_at),
-                crate::sanitize::line(&r.name)
+                crate::sanitize::line(&r.name),
+                if r.damage.is_empty() {
+                    ""
+                } else {
+                    " [damaged]"
+                }
             )
             .map_err(io)?;
         }

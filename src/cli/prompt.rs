@@ -37,9 +37,22 @@ pub(crate) async fn confirm_delete_malformed(
             "would delete {what}: add --yes to confirm"
         )));
     }
-    eprint!("delete {what}? [y/N] ");
+    // A production namespace needs its name typed, as revoke and rotate do.
+    let production = store.meta().await?.is_some_and(|m| m.production);
+    let ns = store.namespace().as_str();
+    if production {
+        eprint!("delete {what}?\nNamespace {ns} is marked production; type its name to go on: ");
+    } else {
+        eprint!("delete {what}? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
     let answer = read_answer().await?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+    let confirmed = if production {
+        answer.trim() == ns
+    } else {
+        matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    };
+    if confirmed {
         Ok(Some(ids))
     } else {
         eprintln!("keytui: nothing changed");
@@ -55,25 +68,49 @@ pub(crate) async fn select_confirmed(
     filter: &KeyFilter,
     verb: &str,
     yes: bool,
-) -> Result<Option<Vec<String>>> {
+) -> Result<Option<Selection>> {
     let bar = Progress::new(0, "reading");
     let page = store.list_all(|n, total| bar.set(n, total)).await?;
     bar.finish();
     let now = now_ms();
-    let ids: Vec<String> = page
+    let mut ids: Vec<String> = page
         .records
         .into_iter()
         .filter(|r| filter.matches(r, now))
         .map(|r| r.id)
         .collect();
-    let what = format!(
+    let malformed: Vec<String> = page.malformed.into_iter().map(|e| e.id).collect();
+    // A malformed record cannot be matched against a filter. Revoking "everything" takes
+    // them by id (the revoke script changes only a record whose status is `active`);
+    // otherwise they are reported as not evaluated.
+    let by_id = verb == "revoke" && filter.is_empty() && !malformed.is_empty();
+    let (not_evaluated, extra) = if by_id {
+        (Vec::new(), malformed.len())
+    } else {
+        (malformed.clone(), 0)
+    };
+    if !not_evaluated.is_empty() {
+        eprintln!("keytui: warning: {}", not_evaluated_line(&not_evaluated));
+    }
+    let mut what = format!(
         "{} key{} in namespace {} ({filter})",
         ids.len(),
         if ids.len() == 1 { "" } else { "s" },
         store.namespace()
     );
-    if ids.is_empty() || yes {
-        return Ok(Some(ids));
+    if extra > 0 {
+        what.push_str(&format!(
+            " and {extra} malformed record(s) by id (only those whose status is active change)"
+        ));
+        ids.extend(malformed);
+    }
+    let selection = Selection {
+        ids,
+        malformed_included: extra,
+        not_evaluated,
+    };
+    if selection.ids.is_empty() || yes {
+        return Ok(Some(selection));
     }
     let stdin = std::io::stdin();
     if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
@@ -84,11 +121,36 @@ pub(crate) async fn select_confirmed(
     eprint!("{verb} {what}? [y/N] ");
     let answer = read_answer().await?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        Ok(Some(ids))
+        Ok(Some(selection))
     } else {
         eprintln!("keytui: nothing changed");
         Ok(None)
     }
+}
+
+/// What a bulk change applies to.
+pub(crate) struct Selection {
+    /// Matching keys, then (revoke of every key) the malformed records, by id.
+    pub ids: Vec<String>,
+    /// How many malformed records are at the end of `ids`.
+    pub malformed_included: usize,
+    /// Malformed records the filter could not be evaluated on: left alone.
+    pub not_evaluated: Vec<String>,
+}
+
+/// `N malformed records not evaluated: id, id, ...` (at most 20 ids named).
+pub(crate) fn not_evaluated_line(ids: &[String]) -> String {
+    let named: Vec<String> = ids
+        .iter()
+        .take(20)
+        .map(|i| crate::sanitize::line(i))
+        .collect();
+    format!(
+        "{} malformed record(s) not evaluated: {}{} (see keytui doctor)",
+        ids.len(),
+        named.join(", "),
+        if ids.len() > 20 { ", ..." } else { "" }
+    )
 }
 
 /// Reads a secret or token from standard input: without echo on a terminal, otherwise the

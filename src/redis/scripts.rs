@@ -110,27 +110,27 @@ pub(crate) static CREATE_BATCH_LUA: Lua = Lua {
 };
 
 /// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed
-/// status, -3 a record key that is not a hash.
+/// status (missing, or neither active nor revoked), -3 a record key that is not a hash.
 pub(crate) const REVOKE: &str = r"
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then return -1 end
 if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
-if not s then return -1 end
+if not s then return -2 end
 if s == 'revoked' then return 0 end
 if s ~= 'active' then return -2 end
 redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[1])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'revoked_reason', ARGV[2]) end
 return 1";
 
-/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed status, -3 a record key
-/// that is not a hash.
+/// Returns 1 restored, 0 already active, -1 unknown, -2 malformed status (missing, or
+/// neither active nor revoked), -3 a record key that is not a hash.
 pub(crate) const RESTORE: &str = r"
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then return -1 end
 if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
-if not s then return -1 end
+if not s then return -2 end
 if s == 'active' then return 0 end
 if s ~= 'revoked' then return -2 end
 redis.call('HSET', KEYS[1], 'status', 'active')

@@ -130,7 +130,8 @@ impl Store {
             })),
             _ => Err(Error::Malformed(RecordError {
                 id: id.to_owned(),
-                reason: "its status is neither active nor revoked; left unchanged".into(),
+                reason: "its status is missing or neither active nor revoked; left unchanged"
+                    .into(),
             })),
         }
     }

@@ -243,6 +243,7 @@ impl Store {
             meta: req.meta.clone(),
             rotated_from: None,
             rotated_to: None,
+            damage: Vec::new(),
         };
         let mut record = record;
         let mut fields = record_fields(&record);

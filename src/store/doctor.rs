@@ -37,6 +37,13 @@ pub struct DoctorReport {
     pub unindexed: usize,
     /// Malformed records repair deleted ([`Repair::DeleteMalformed`] only).
     pub deleted: usize,
+    /// Readable records whose display fields are damaged (`damaged record "X": ...`): they
+    /// list and verify; repair leaves them alone (nobody knows the intended values).
+    pub damaged: Vec<String>,
+    /// Malformed records repair left in the index because they could still verify (status
+    /// `active`, a known `secret_alg`, a `secret`, a readable or no `expires_at`): moving
+    /// them out would hide a usable key from list and bulk revoke. Revoke them by id.
+    pub kept_verifiable: Vec<String>,
 }
 
 /// A record doctor cannot read.
@@ -49,6 +56,8 @@ pub struct MalformedRecord {
     pub indexed: bool,
     /// Whether repair deleted it.
     pub deleted: bool,
+    /// Whether it could still verify (so repair kept it in the index).
+    pub verifiable: bool,
 }
 
 /// What `doctor` may change.
@@ -71,11 +80,22 @@ impl DoctorReport {
             && self.orphans.is_empty()
             && self.malformed.is_empty()
             && self.plaintext.is_empty()
+            && self.damaged.is_empty()
     }
 
     /// Malformed records repair left in place (moved out of the index or not).
     pub fn malformed_left(&self) -> usize {
         self.malformed_records.iter().filter(|m| !m.deleted).count()
+    }
+
+    pub(super) fn note_damaged(&mut self, records: &[KeyRecord]) {
+        for r in records.iter().filter(|r| !r.damage.is_empty()) {
+            self.damaged.push(format!(
+                "damaged record {:?}: {}",
+                r.id,
+                r.damage.join("; ")
+            ));
+        }
     }
 
     pub(super) fn add_malformed(&mut self, e: RecordError, indexed: bool) {
@@ -85,8 +105,37 @@ impl DoctorReport {
             problem: e.reason,
             indexed,
             deleted: false,
+            verifiable: false,
         });
     }
+}
+
+/// The fields a verifier reads to accept a key.
+const VERIFY_FIELDS: [&str; 4] = [
+    crate::layout::field::STATUS,
+    crate::layout::field::SECRET_ALG,
+    crate::layout::field::SECRET,
+    crate::layout::field::EXPIRES_AT,
+];
+
+/// Whether an `HMGET ... VERIFY_FIELDS` reply is a record a verifier could still accept:
+/// status `active`, a known `secret_alg`, a `secret`, and no or a readable `expires_at`.
+fn could_verify(v: &redis::Value) -> bool {
+    use redis::Value;
+    let Value::Array(f) = v else { return false };
+    let text = |i: usize| match f.get(i) {
+        Some(Value::BulkString(b)) if !b.is_empty() => std::str::from_utf8(b).ok(),
+        _ => None,
+    };
+    let expiry_ok = match f.get(3) {
+        Some(Value::Nil) | None => true,
+        Some(Value::BulkString(b)) if b.is_empty() => true,
+        _ => text(3).is_some_and(|e| e.parse::<i64>().is_ok()),
+    };
+    text(0) == Some("active")
+        && text(1).and_then(SecretAlg::parse).is_some()
+        && text(2).is_some()
+        && expiry_ok
 }
 
 pub(super) async fn scan_record_ids(url: &str, ns: &Namespace) -> Result<Vec<String>> {
@@ -193,6 +242,7 @@ impl Store {
             for e in page.malformed {
                 report.add_malformed(e, true);
             }
+            report.note_damaged(&page.records);
             indexed.extend(ids);
         }
         report.indexed = indexed.len();
@@ -219,6 +269,7 @@ impl Store {
             for e in page.malformed {
                 report.add_malformed(e, false);
             }
+            report.note_damaged(&page.records);
             orphans.extend(page.records);
         }
         report.orphans = orphans.iter().map(|r| r.id.clone()).collect();
@@ -279,12 +330,36 @@ impl Store {
             .into_iter()
             .map(|e| e.id)
             .collect();
+        // Which of them could still verify: never moved out of the index.
+        let verifiable: HashSet<String> = {
+            let still_ids: Vec<String> =
+                ids.iter().filter(|i| still.contains(*i)).cloned().collect();
+            let replies = self
+                .query_each(&still_ids, |key| {
+                    let mut cmd = redis::cmd("HMGET");
+                    cmd.arg(key).arg(&VERIFY_FIELDS[..]);
+                    cmd
+                })
+                .await?;
+            still_ids
+                .into_iter()
+                .zip(replies)
+                .filter(|(_, v)| could_verify(v))
+                .map(|(id, _)| id)
+                .collect()
+        };
         let mut c = self.conn.clone();
         for m in &mut report.malformed_records {
             if !still.contains(&m.id) {
                 continue;
             }
-            if m.indexed {
+            if verifiable.contains(&m.id) {
+                m.verifiable = true;
+                if m.indexed {
+                    report.kept_verifiable.push(m.id.clone());
+                }
+            }
+            if m.indexed && !m.verifiable {
                 let n: i64 = c.zrem(self.ns.index_key(), &m.id).await?;
                 if n == 1 {
                     m.indexed = false;

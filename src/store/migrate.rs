@@ -60,6 +60,9 @@ impl Store {
             .meta()
             .await?
             .ok_or_else(|| Error::NotFound(id.to_owned()))?;
+        // The record is read as `show` reads it, so that a missing key, a record of
+        // another type and a damaged record are told apart the same way everywhere.
+        self.get(id).await?;
         let mut c = self.conn();
         let (alg, stored, sealed): (Option<String>, Option<String>, Option<String>) =
             redis::cmd("HMGET")
@@ -344,6 +347,7 @@ impl Store {
             meta: item.meta.clone(),
             rotated_from: None,
             rotated_to: None,
+            damage: Vec::new(),
         };
         let mut fields = record_fields(&record);
         fields.push((field::SECRET, stored));

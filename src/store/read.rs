@@ -56,7 +56,7 @@ pub(super) fn parse_page(ids: &[String], raw: &[Value]) -> Page {
         ..Page::default()
     };
     for (id, v) in ids.iter().zip(raw) {
-        let Some(pairs) = hash_pairs(v) else {
+        let Some(pairs) = hash_byte_pairs(v) else {
             page.malformed.push(RecordError {
                 id: id.clone(),
                 reason: unreadable_reason(v),
@@ -67,12 +67,42 @@ pub(super) fn parse_page(ids: &[String], raw: &[Value]) -> Page {
             page.dangling.push(id.clone());
             continue;
         }
-        match KeyRecord::from_pairs(id, &pairs) {
+        let lookup = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name.as_bytes())
+                .map(|(_, v)| *v)
+        };
+        match KeyRecord::from_raw(id, lookup) {
             Ok(r) => page.records.push(r),
             Err(e) => page.malformed.push(e),
         }
     }
     page
+}
+
+/// The field/value pairs of an `HGETALL` reply (RESP2 array or RESP3 map) as bytes,
+/// borrowed from it; `None` when it is not a hash.
+fn hash_byte_pairs(v: &Value) -> Option<Vec<(&[u8], &[u8])>> {
+    fn bytes(v: &Value) -> Option<&[u8]> {
+        match v {
+            Value::BulkString(b) => Some(b),
+            Value::SimpleString(s) => Some(s.as_bytes()),
+            _ => None,
+        }
+    }
+    match v {
+        Value::Nil => Some(Vec::new()),
+        Value::Array(items) if items.len() % 2 == 0 => items
+            .chunks_exact(2)
+            .map(|kv| Some((bytes(&kv[0])?, bytes(&kv[1])?)))
+            .collect(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| Some((bytes(k)?, bytes(v)?)))
+            .collect(),
+        _ => None,
+    }
 }
 
 /// Reads `HMGET ... LISTED_FIELDS` replies into a page: all fields nil is a dangling index
@@ -92,27 +122,24 @@ pub(super) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
             });
             continue;
         };
-        let mut found: [Option<&str>; LISTED_FIELDS.len()] = [None; LISTED_FIELDS.len()];
+        let mut found: [Option<&[u8]>; LISTED_FIELDS.len()] = [None; LISTED_FIELDS.len()];
         let mut not_text = None;
         for ((slot, name), v) in found.iter_mut().zip(LISTED_FIELDS).zip(values) {
             match v {
                 Value::Nil => {}
-                Value::BulkString(b) => match std::str::from_utf8(b) {
-                    Ok(t) => *slot = Some(t),
-                    Err(_) => not_text = not_text.or(Some(name)),
-                },
+                Value::BulkString(b) => *slot = Some(b.as_slice()),
                 _ => not_text = not_text.or(Some(name)),
             }
         }
         if let Some(name) = not_text {
             page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: format!("field {name} is not UTF-8 text"),
+                reason: format!("field {name} is not text"),
             });
         } else if found.iter().all(Option::is_none) {
             page.dangling.push(id.clone());
         } else {
-            match KeyRecord::from_lookup(id, |name| listed_index(name).and_then(|i| found[i])) {
+            match KeyRecord::from_raw(id, |name| listed_index(name).and_then(|i| found[i])) {
                 Ok(r) => page.records.push(r),
                 Err(e) => page.malformed.push(e),
             }
@@ -227,8 +254,8 @@ impl Store {
     /// One key's record.
     pub async fn get(&self, id: &str) -> Result<KeyRecord> {
         let mut c = self.conn.clone();
-        let fields = match c.hgetall(self.ns.record_key(id)).await {
-            Ok(raw) => lossy(raw),
+        let fields: HashMap<Vec<u8>, Vec<u8>> = match c.hgetall(self.ns.record_key(id)).await {
+            Ok(raw) => raw,
             Err(e) if is_wrong_type(&e) => {
                 let mut page = Page {
                     malformed: vec![RecordError {
@@ -245,7 +272,9 @@ impl Store {
         if fields.is_empty() {
             return Err(Error::NotFound(id.to_owned()));
         }
-        Ok(KeyRecord::from_fields(id, &fields)?)
+        Ok(KeyRecord::from_raw(id, |name| {
+            fields.get(name.as_bytes()).map(Vec::as_slice)
+        })?)
     }
 
     /// Number of keys in the index.

@@ -34,6 +34,7 @@ pub fn record(i: usize, name: &str) -> KeyRecord {
         meta: BTreeMap::new(),
         rotated_from: None,
         rotated_to: None,
+        damage: Vec::new(),
     }
 }
 

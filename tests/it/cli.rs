@@ -652,3 +652,211 @@ fn several_seed_nodes_and_forced_cluster_mode() {
         .unwrap();
     assert_one_line_error(&o);
 }
+
+#[test]
+fn unbounded_values_are_refused_with_one_line() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("bounds");
+    for args in [
+        vec!["create", "--name", "x", "--expires", "999999999d"],
+        vec!["create", "--name", "x", "--count", "18446744073709551615"],
+        vec!["create", "--name", "x", "--count", "1000001"],
+        vec!["events", "--count", "18446744073709551615"],
+    ] {
+        let o = keytui(&url, &ns).args(&args).output().unwrap();
+        let err = assert_one_line_error(&o);
+        assert!(
+            err.contains("9999") || err.contains("at most"),
+            "{args:?}: {err}"
+        );
+    }
+    let mut c = server.connection();
+    let n: usize = redis::cmd("ZCARD")
+        .arg(format!("{{{ns}}}:index"))
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(n, 0, "nothing was created");
+    // The largest accepted values still work.
+    let v = create(&url, &ns, &["--expires", "9999-12-30T00:00:00Z"]);
+    assert_eq!(v["expires_at"], "9999-12-30T00:00:00Z");
+    let o = keytui(&url, &ns)
+        .args(["events", "--count", "1000000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A record without `status`, and a record key of another type: revoke, restore, reveal and
+/// show all call them malformed (never "no key", never a raw Redis error), and change nothing.
+#[test]
+fn per_record_errors_are_classified_the_same_everywhere() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("classify");
+    keytui(&url, &ns)
+        .args(["init", "--mode", "plain"])
+        .output()
+        .unwrap();
+    let c = create(&url, &ns, &[]);
+    let id = c["id"].as_str().unwrap();
+    let mut con = server.connection();
+    let _: () = redis::cmd("HDEL")
+        .arg(format!("{ns}:key:{{{id}}}"))
+        .arg("status")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{ns}:key:{{Str1}}"))
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    for target in [id, "Str1"] {
+        for cmd in ["show", "revoke", "restore", "reveal"] {
+            let o = keytui(&url, &ns).args([cmd, target]).output().unwrap();
+            let err = assert_one_line_error(&o);
+            assert!(
+                err.contains("malformed record") && !err.contains("WRONGTYPE"),
+                "{cmd} {target}: {err}"
+            );
+        }
+    }
+    let fields: Vec<String> = redis::cmd("HKEYS")
+        .arg(format!("{ns}:key:{{{id}}}"))
+        .query(&mut con)
+        .unwrap();
+    assert!(!fields.iter().any(|f| f == "status" || f == "revoked_at"));
+}
+
+/// A record whose only damage is in display fields (meta not JSON, created_at not a number,
+/// name not UTF-8) still lists, marked damaged, and verifies; a malformed record that could
+/// still verify (its `id` field missing) is never moved out of the index by `doctor --repair`; bulk
+/// revoke of every key takes malformed records by id and, like bulk delete, never claims
+/// success while records were left unread.
+#[test]
+fn damaged_records_stay_visible_and_bulk_changes_never_hide_them() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("damaged");
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        let c = create(&url, &ns, &[]);
+        keys.push((
+            c["id"].as_str().unwrap().to_owned(),
+            c["secret"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let record = |id: &str| format!("{ns}:key:{{{id}}}");
+    let mut con = server.connection();
+    let hset = |con: &mut redis::Connection, id: &str, field: &str, value: &[u8]| {
+        let _: () = redis::cmd("HSET")
+            .arg(record(id))
+            .arg(field)
+            .arg(value)
+            .query(con)
+            .unwrap();
+    };
+    hset(&mut con, &keys[0].0, "meta", b"notjson");
+    hset(&mut con, &keys[1].0, "created_at", b"x");
+    hset(&mut con, &keys[2].0, "name", b"\xff\xfebad");
+    let _: () = redis::cmd("HDEL")
+        .arg(record(&keys[3].0))
+        .arg("id")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(record("Wrong1"))
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(format!("{{{ns}}}:index"))
+        .arg(1)
+        .arg("Wrong1")
+        .query(&mut con)
+        .unwrap();
+    let damaged = &keys[..3];
+    let (bad_expiry, bad_expiry_secret) = &keys[3];
+
+    let o = keytui(&url, &ns).args(["list"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (id, secret) in damaged {
+        let line = stdout(&o)
+            .lines()
+            .find(|l| l.contains(id.as_str()))
+            .unwrap_or_else(|| panic!("{id} not listed: {}", stdout(&o)))
+            .to_owned();
+        assert!(line.contains("[damaged]"), "{line}");
+        assert!(stderr(&o).contains(&format!("damaged record {id:?}")));
+        assert_eq!(verify(&url, &ns, id, secret).status.code(), Some(0));
+    }
+    let o = keytui(&url, &ns).args(["list", "--json"]).output().unwrap();
+    let list: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let shown = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == keys[2].0.as_str())
+        .unwrap();
+    assert!(shown["name"].as_str().unwrap().ends_with("bad"), "{shown}");
+    assert!(shown["damaged"][0].as_str().unwrap().contains("name"));
+
+    // Bulk delete with a filter cannot evaluate the malformed records: it says so, exit 2.
+    let o = keytui(&url, &ns)
+        .args(["delete", "--all-matching", "nothing-matches", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("2 malformed record(s) not evaluated")
+            && stdout(&o).contains("Wrong1")
+            && stdout(&o).contains(bad_expiry.as_str()),
+        "{}",
+        stdout(&o)
+    );
+
+    // Revoking everything takes the malformed records by id: the bad-expiry one is revoked,
+    // the wrong-type one is named as left unchanged, and the exit says not everything was.
+    let o = keytui(&url, &ns)
+        .args(["revoke", "--all-matching", "", "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["revoked"], 4, "{v}");
+    assert_eq!(v["malformed"], serde_json::json!(["Wrong1"]), "{v}");
+    let status: String = redis::cmd("HGET")
+        .arg(record(bad_expiry))
+        .arg("status")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(status, "revoked");
+
+    // doctor --repair keeps a malformed record that could still verify in the index.
+    hset(&mut con, bad_expiry, "status", b"active");
+    assert_eq!(
+        verify(&url, &ns, bad_expiry, bad_expiry_secret)
+            .status
+            .code(),
+        Some(0),
+        "the record without an id field still verifies"
+    );
+    let o = keytui(&url, &ns)
+        .args(["doctor", "--repair"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("could still verify"), "{}", stdout(&o));
+    let score: Option<f64> = redis::cmd("ZSCORE")
+        .arg(format!("{{{ns}}}:index"))
+        .arg(bad_expiry)
+        .query(&mut con)
+        .unwrap();
+    assert!(score.is_some(), "a record that could verify was unindexed");
+    let score: Option<f64> = redis::cmd("ZSCORE")
+        .arg(format!("{{{ns}}}:index"))
+        .arg("Wrong1")
+        .query(&mut con)
+        .unwrap();
+    assert!(score.is_none(), "the wrong-type record stays indexed");
+}

@@ -116,6 +116,14 @@ fn rotating_twice_needs_force_and_never_orphans_the_first_successor() {
     let second = json(&url, &ns, &["rotate", old_id, "--force", "--json"]);
     let second_id = second["id"].as_str().unwrap();
     assert_ne!(second_id, first_id);
+    // --json carries what the text output says about the old key.
+    assert_eq!(first["old_id"], old_id);
+    assert!(first["first_successor"].is_null(), "{first}");
+    assert_eq!(second["first_successor"], first_id, "{second}");
+    assert_eq!(second["old_deleted"], false);
+    let old_expiry = json(&url, &ns, &["show", old_id, "--json"])["expires_at"].clone();
+    assert!(old_expiry.is_string(), "{old_expiry}");
+    assert_eq!(second["old_expires_at"], old_expiry, "{second}");
     let shown = json(&url, &ns, &["show", old_id, "--json"]);
     assert_eq!(
         shown["rotated_to"], first_id,
@@ -215,10 +223,22 @@ fn migrate_to_hash_on_a_sealed_namespace_asks_first() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A 40-hex-character secret for `i` (the shape of a tastypie key; strong by the import
+/// rule: no repeated period, many distinct characters).
+fn hex40(i: usize) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(i.to_string().as_bytes()))[..40].to_owned()
+}
+
 /// `n` JSON lines of valid keys with ids `Imp<i>x`.
 fn good_lines(n: usize) -> String {
     (0..n)
-        .map(|i| format!("{{\"id\":\"Imp{i}x\",\"secret\":\"{i:0>40}\",\"name\":\"n{i}\"}}\n"))
+        .map(|i| {
+            format!(
+                "{{\"id\":\"Imp{i}x\",\"secret\":\"{}\",\"name\":\"n{i}\"}}\n",
+                hex40(i)
+            )
+        })
         .collect()
 }
 
@@ -334,5 +354,114 @@ fn an_import_that_fails_midway_says_how_many_were_written() {
     assert_eq!(
         report["skipped_existing"].as_array().unwrap().len(),
         written
+    );
+}
+
+#[test]
+fn migrate_to_hash_on_a_plain_namespace_asks_first() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("migplain");
+    ok(&url, &ns, &["init", "--mode", "plain"]);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let c = json(&url, &ns, &["create", "--name", "p", "--json"]);
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // not a terminal, no --yes: refused, naming the plaintext count; nothing changes
+    let err = one_line_error(&run(&url, &ns, &["migrate", "--to", "hash"]));
+    assert!(
+        err.contains("plaintext secrets of 2 keys") && err.contains("cannot be undone"),
+        "{err}"
+    );
+    assert!(err.contains("--yes"), "{err}");
+    ok(&url, &ns, &["reveal", &ids[0]]);
+    // --yes: done, and the secrets are gone
+    ok(&url, &ns, &["migrate", "--to", "hash", "--yes"]);
+    let o = run(&url, &ns, &["reveal", &ids[0]]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+}
+
+/// The import rule counts repetition and few distinct characters, so `"a"` forty times and
+/// `"password"` five times are weak; a numeric secret is named as not a string; an id given
+/// twice in one file is refused before anything is written.
+#[test]
+fn import_refuses_repeated_secrets_numbers_and_duplicate_ids() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("impmore");
+    for secret in ["a".repeat(40), "password".repeat(5)] {
+        let input = format!(
+            "{}{{\"id\":\"Weak1\",\"secret\":\"{secret}\"}}\n",
+            good_lines(1)
+        );
+        let err = one_line_error(&run_import(&url, &ns, &input));
+        assert!(
+            err.contains("line 2") && err.contains("--allow-weak"),
+            "{secret}: {err}"
+        );
+        assert!(!err.contains(&secret), "the secret is in the error: {err}");
+    }
+    let err = one_line_error(&run_import(
+        &url,
+        &ns,
+        "{\"id\":\"Num1\",\"secret\":12345678901234567890}\n",
+    ));
+    assert!(err.contains("secret must be a string"), "{err}");
+    let input = format!(
+        "{}{{\"id\":\"Imp0x\",\"secret\":\"{}\"}}\n",
+        good_lines(2),
+        hex40(99)
+    );
+    let err = one_line_error(&run_import(&url, &ns, &input));
+    assert!(
+        err.contains("line 3") && err.contains("also on line 1"),
+        "{err}"
+    );
+    assert_eq!(key_count(&url, &ns), 0, "something was written");
+}
+
+fn run_import(url: &str, ns: &str, input: &str) -> std::process::Output {
+    keytui(url, ns)
+        .arg("import")
+        .write_stdin(input.to_owned())
+        .output()
+        .unwrap()
+}
+
+/// `init --generate-master-key NEW` against a namespace that exists (sealed, with another
+/// key) is refused before the new key file is written.
+#[test]
+fn init_with_a_new_master_key_on_an_existing_namespace_writes_no_key_file() {
+    let url = common::shared_server().url();
+    let ns = common::unique_namespace("initkey");
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.key");
+    ok(
+        &url,
+        &ns,
+        &[
+            "init",
+            "--mode",
+            "sealed",
+            "--generate-master-key",
+            first.to_str().unwrap(),
+        ],
+    );
+    let second = dir.path().join("second.key");
+    let o = run(
+        &url,
+        &ns,
+        &[
+            "init",
+            "--mode",
+            "sealed",
+            "--generate-master-key",
+            second.to_str().unwrap(),
+        ],
+    );
+    let err = one_line_error(&o);
+    assert!(err.contains("exists already"), "{err}");
+    assert!(
+        !second.exists(),
+        "a key file was written for a refused init"
     );
 }

@@ -169,3 +169,56 @@ fn real_dumpdata_output_imports_and_verifies() {
         assert_eq!(shown["meta"]["source"], "tastypie");
     }
 }
+
+/// A full dump (auth.user rows next to the ApiKey rows) with a UTF-8 byte order mark in
+/// front, as some editors save it: the BOM is ignored, the other models are left out with a
+/// note naming them, and the keys are imported. A dump with no ApiKey row at all imports
+/// nothing and says so with a non-zero exit.
+#[test]
+fn full_dump_with_a_bom_imports_the_keys_and_names_other_models() {
+    let venv = venv();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite3");
+    django(&venv, &db, "django-admin", &["migrate", "-v", "0"]);
+    let made = django(&venv, &db, "python", &["make_keys.py", "carol"]);
+    let made = String::from_utf8(made.stdout).unwrap();
+    let (_, key) = made.trim().split_once(' ').unwrap();
+    let url = common::shared_server().url();
+    let dump = django(
+        &venv,
+        &db,
+        "django-admin",
+        &[
+            "dumpdata",
+            "auth.user",
+            "tastypie.ApiKey",
+            "--natural-foreign",
+        ],
+    );
+    let mut with_bom = "\u{feff}".as_bytes().to_vec();
+    with_bom.extend_from_slice(&dump.stdout);
+    let ns = common::unique_namespace("tastybom");
+    let o = import(&url, &ns, &with_bom, &[]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("imported 1 of 2"), "{out}");
+    assert!(out.contains("auth.user row"), "{out}");
+    assert!(!out.contains("missing key"), "{out}");
+    assert_eq!(verify(&url, &ns, "carol", key), Some(0));
+
+    let users = django(
+        &venv,
+        &db,
+        "django-admin",
+        &["dumpdata", "auth.user", "--natural-foreign"],
+    );
+    let ns = common::unique_namespace("tastynone");
+    let o = import(&url, &ns, &users.stdout, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was imported"));
+}

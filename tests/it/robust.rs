@@ -45,12 +45,15 @@ struct Damaged {
     store: Store,
     /// id -> secret of every key that must list and verify.
     good: BTreeMap<String, String>,
-    /// Readable records with strange content (control characters, a megabyte name).
+    /// Readable records with strange content (control characters, a megabyte name, damaged
+    /// display fields).
     odd: BTreeSet<String>,
     /// Records that must be reported as malformed, with a word their problem must contain.
     bad: BTreeMap<String, &'static str>,
     /// Index entries without a record.
     dangling: BTreeSet<String>,
+    /// The readable records of `odd` whose display fields are damaged (listed, marked).
+    damaged: BTreeSet<String>,
 }
 
 impl Damaged {
@@ -117,6 +120,7 @@ async fn damaged(t: Target, tag: &str) -> Damaged {
     let mut odd = BTreeSet::new();
     let mut bad = BTreeMap::new();
     let mut dangling = BTreeSet::new();
+    let mut damaged_ids = BTreeSet::new();
     let megabyte = vec![b'x'; 1 << 20];
     for n in 0..COPIES {
         let id = |kind: &str| format!("Bad{kind}{n}");
@@ -160,26 +164,11 @@ async fn damaged(t: Target, tag: &str) -> Damaged {
                 without(fields_of(&id("NoAlg")), "secret_alg"),
                 "secret_alg",
             ),
-            (
-                id("NoCreated"),
-                without(fields_of(&id("NoCreated")), "created_at"),
-                "created_at",
-            ),
             (id("NoId"), without(fields_of(&id("NoId")), "id"), "id"),
-            (
-                id("BadCreated"),
-                with(fields_of(&id("BadCreated")), "created_at", b"yesterday"),
-                "created_at",
-            ),
             (
                 id("BadExpiry"),
                 with(fields_of(&id("BadExpiry")), "expires_at", b"soon"),
                 "expires_at",
-            ),
-            (
-                id("BadUsed"),
-                with(fields_of(&id("BadUsed")), "last_used_at", b"1e9"),
-                "last_used_at",
             ),
             (
                 id("HugeExpiry"),
@@ -189,11 +178,6 @@ async fn damaged(t: Target, tag: &str) -> Damaged {
                     b"99999999999999999999999",
                 ),
                 "expires_at",
-            ),
-            (
-                id("Utf8Name"),
-                with(fields_of(&id("Utf8Name")), "name", b"\xff\xfebad"),
-                "UTF-8",
             ),
             (
                 id("Utf8Status"),
@@ -216,16 +200,6 @@ async fn damaged(t: Target, tag: &str) -> Damaged {
                 "secret_alg",
             ),
             (
-                id("Meta"),
-                with(fields_of(&id("Meta")), "meta", b"[1,2]"),
-                "meta",
-            ),
-            (
-                id("HugeMeta"),
-                with(fields_of(&id("HugeMeta")), "meta", &megabyte),
-                "meta",
-            ),
-            (
                 id("HugeStatus"),
                 with(fields_of(&id("HugeStatus")), "status", &megabyte),
                 "status",
@@ -246,6 +220,43 @@ async fn damaged(t: Target, tag: &str) -> Damaged {
                 "status",
             ),
         ];
+        // Damage in display fields only: the record still lists (marked damaged) and
+        // verifies.
+        let damaged_cases: Vec<(String, Fields)> = vec![
+            (
+                id("NoCreated"),
+                without(fields_of(&id("NoCreated")), "created_at"),
+            ),
+            (
+                id("BadCreated"),
+                with(fields_of(&id("BadCreated")), "created_at", b"yesterday"),
+            ),
+            (
+                id("BadUsed"),
+                with(fields_of(&id("BadUsed")), "last_used_at", b"1e9"),
+            ),
+            (
+                id("Utf8Name"),
+                with(fields_of(&id("Utf8Name")), "name", b"\xff\xfebad"),
+            ),
+            (id("Meta"), with(fields_of(&id("Meta")), "meta", b"[1,2]")),
+        ];
+        for (k, f) in damaged_cases {
+            write_hash(&mut c, &ns.record_key(&k), &f).await;
+            odd.insert(k.clone());
+            damaged_ids.insert(k);
+        }
+        if n < 2 {
+            let k = id("HugeMeta");
+            write_hash(
+                &mut c,
+                &ns.record_key(&k),
+                &with(fields_of(&k), "meta", &megabyte),
+            )
+            .await;
+            odd.insert(k.clone());
+            damaged_ids.insert(k);
+        }
         // Megabyte fields in two copies only: enough to see them handled, without filling
         // the shared servers' memory.
         for (k, f, word) in cases
@@ -288,6 +299,7 @@ async fn damaged(t: Target, tag: &str) -> Damaged {
         odd,
         bad,
         dangling,
+        damaged: damaged_ids,
     }
 }
 
@@ -332,6 +344,14 @@ async fn damaged_namespace_never_blinds_the_store(t: Target) {
     let all = s.list_all(|_, _| {}).await.unwrap();
     let listed: BTreeSet<String> = all.records.iter().map(|r| r.id.clone()).collect();
     assert_eq!(listed, d.listed());
+    // Damage in display fields is noted on the record that still lists.
+    let noted: BTreeSet<String> = all
+        .records
+        .iter()
+        .filter(|r| !r.damage.is_empty())
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(noted, d.damaged);
     let malformed: BTreeSet<String> = all.malformed.iter().map(|e| e.id.clone()).collect();
     assert_eq!(malformed, bad_ids);
     for e in &all.malformed {
@@ -480,12 +500,35 @@ async fn damaged_namespace_never_blinds_the_store(t: Target) {
         report.dangling.iter().cloned().collect::<BTreeSet<_>>(),
         d.dangling
     );
-    // Repair moves them out of the index and keeps their data.
+    // Repair moves them out of the index and keeps their data, except those that could
+    // still verify (an active record whose only fault is its id field): they stay indexed,
+    // so list and bulk revoke keep seeing them.
+    let verifiable: BTreeSet<String> = d
+        .bad
+        .keys()
+        .filter(|id| id.contains("NoId") || id.contains("OtherId") || id.contains("HugeId"))
+        .cloned()
+        .collect();
     let report = s.doctor(true, &t.urls()).await.unwrap();
-    assert_eq!(report.unindexed, d.bad.len());
+    assert_eq!(report.unindexed, d.bad.len() - verifiable.len());
+    assert_eq!(
+        report
+            .kept_verifiable
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        verifiable
+    );
     assert_eq!(report.deleted, 0);
     let all = s.list_all(|_, _| {}).await.unwrap();
-    assert!(all.malformed.is_empty() && all.dangling.is_empty());
+    assert!(all.dangling.is_empty());
+    assert_eq!(
+        all.malformed
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<BTreeSet<_>>(),
+        verifiable
+    );
     assert_eq!(all.records.len(), d.listed().len());
     let bad_after: BTreeMap<_, _> = snapshot(t, &ns)
         .await
@@ -493,10 +536,14 @@ async fn damaged_namespace_never_blinds_the_store(t: Target) {
         .filter(|(k, _)| bad_before.contains_key(k))
         .collect();
     assert_eq!(bad_after, bad_before, "repair changed a bad record");
-    // Still named (outside the index), never indexed again.
+    // Still named (outside the index, or kept in it when they could verify), never
+    // indexed again.
     let report = s.doctor(true, &t.urls()).await.unwrap();
     assert_eq!(report.malformed_records.len(), d.bad.len());
-    assert!(report.malformed_records.iter().all(|m| !m.indexed));
+    for m in &report.malformed_records {
+        assert_eq!(m.indexed, verifiable.contains(&m.id), "{}", m.id);
+        assert_eq!(m.verifiable, verifiable.contains(&m.id), "{}", m.id);
+    }
     assert!(report.orphans.is_empty());
     assert_eq!(report.repaired, 0);
     // Deleting needs the explicit choice, and deletes only what was chosen.
@@ -588,11 +635,22 @@ async fn damaged_namespace_never_blinds_the_cli(t: Target) {
     }
     assert!(!out.contains('\x1b'));
 
-    // Bulk revoke goes through.
+    // Bulk revoke of every key goes through the readable keys and takes the malformed
+    // records by id: those with an active status are revoked, the others named as left
+    // unchanged, and the exit (2) says not everything was.
     let o = run(&["revoke", "--all-matching", "", "--yes", "--json"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["revoked"], d.listed().len());
+    let revoked = v["revoked"].as_u64().unwrap() as usize;
+    let left = v["malformed"].as_array().unwrap().len();
+    assert!(revoked > d.listed().len(), "{v}");
+    assert_eq!(revoked + left, d.listed().len() + d.bad.len(), "{v}");
+    assert!(
+        v["malformed"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("BadStr0"))
+    );
 
     // doctor --repair moves them out of the index, keeps them, and says so (exit 1: bad
     // records are left).
@@ -601,7 +659,10 @@ async fn damaged_namespace_never_blinds_the_cli(t: Target) {
     assert!(text(&o.stdout).contains("out of the index"));
     let o = run(&["list", "--json"]);
     assert!(o.status.success());
-    assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
+    // Only the damaged (but listed) records are warned about now.
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), d.damaged.len(), "{err}");
+    assert!(err.lines().all(|l| l.contains("damaged record")), "{err}");
     // Deleting them needs --yes without a terminal, and then happens.
     let err = one_line_error(&run(&["doctor", "--repair", "--delete-malformed"]));
     assert!(err.contains(&format!("{} malformed", d.bad.len())), "{err}");
@@ -609,12 +670,21 @@ async fn damaged_namespace_never_blinds_the_cli(t: Target) {
     let ns_ = d.store.namespace();
     let exists: bool = c.exists(ns_.record_key("BadStr0")).await.unwrap();
     assert!(exists, "deleted without --yes");
+    // Exit 1 afterwards: the damaged records are still reported (repair cannot know what
+    // their fields should hold), and nothing else is.
     let o = run(&["doctor", "--repair", "--delete-malformed", "--yes"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
     let exists: bool = c.exists(ns_.record_key("BadStr0")).await.unwrap();
     assert!(!exists);
     let o = run(&["doctor"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let out = text(&o.stdout);
+    assert!(!out.contains("malformed record"), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("damaged record")).count(),
+        d.damaged.len(),
+        "{out}"
+    );
 }
 
 /// The arguments each subcommand is run with against a refused namespace. A subcommand

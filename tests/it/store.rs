@@ -474,7 +474,8 @@ async fn malformed_records_do_not_break_listing(t: Target) {
                 ("status", "active"),
                 ("secret_alg", "sha256"),
                 ("secret", "00"),
-                ("created_at", "not a time"),
+                ("created_at", "1"),
+                ("expires_at", "not a time"),
             ],
         )
         .await
@@ -485,15 +486,16 @@ async fn malformed_records_do_not_break_listing(t: Target) {
     assert_eq!(page.records[0].id, good.record.id);
     assert_eq!(page.malformed.len(), 1);
     assert!(matches!(s.get("Evil1").await, Err(Error::Malformed(_))));
-    // a field holding invalid UTF-8 makes that one record malformed, not the page an error;
-    // the key still verifies and still shows
+    // a display field holding invalid UTF-8 makes that one record damaged, not the page an
+    // error: it still lists (the damage noted), verifies and shows
     let _: () = c
         .hset(ns.record_key(&good.record.id), "name", &b"\xff\xfebad"[..])
         .await
         .unwrap();
     let page = s.page(0, 10).await.unwrap();
-    assert_eq!(page.records.len(), 0);
-    assert_eq!(page.malformed.len(), 2);
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].damage, vec!["field name is not UTF-8 text"]);
+    assert_eq!(page.malformed.len(), 1);
     assert!(s.get(&good.record.id).await.unwrap().name.ends_with("bad"));
     assert!(matches!(
         s.verify(&good.record.id, good.secret.expose())

@@ -123,3 +123,54 @@ fn pastes_and_key_bursts_never_rotate_and_rotate_asks_first() {
     t.keys(&["Escape"]);
     t.keys(&["q"]);
 }
+
+/// `doctor --repair --delete-malformed` on a terminal in a production namespace asks for the
+/// namespace name, like revoke: a `y` is not enough and deletes nothing.
+#[test]
+fn deleting_malformed_records_in_production_needs_the_typed_name() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("prodmal");
+    run(&url, &ns, &["init", "--production"]);
+    let record = format!("{ns}:key:{{Bad1}}");
+    let mut c = server.connection();
+    let _: () = redis::cmd("SET")
+        .arg(&record)
+        .arg("x")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(format!("{{{ns}}}:index"))
+        .arg(1)
+        .arg("Bad1")
+        .query(&mut c)
+        .unwrap();
+    let home = TuiHome::new();
+    let script = format!(
+        "{} {} -n {} doctor --repair --delete-malformed; echo EXIT=$?",
+        sh_quote(bin()),
+        sh_quote(&url),
+        sh_quote(&ns),
+    );
+    let t = Tmux::start(200, 30, &env_refs(&home.env("prod-malformed")), &script);
+    t.wait_for("type its name");
+    t.type_text("y");
+    t.keys(&["Enter"]);
+    t.wait_for("EXIT=");
+    let exists: bool = redis::cmd("EXISTS").arg(&record).query(&mut c).unwrap();
+    assert!(exists, "deleted after a plain y in production");
+    // The typed name goes on.
+    let script = format!(
+        "{} {} -n {} doctor --repair --delete-malformed; echo DONE=$?",
+        sh_quote(bin()),
+        sh_quote(&url),
+        sh_quote(&ns),
+    );
+    let t = Tmux::start(200, 30, &env_refs(&home.env("prod-malformed")), &script);
+    t.wait_for("type its name");
+    t.type_text(&ns);
+    t.keys(&["Enter"]);
+    t.wait_for("DONE=");
+    let exists: bool = redis::cmd("EXISTS").arg(&record).query(&mut c).unwrap();
+    assert!(!exists, "not deleted after the typed name");
+}

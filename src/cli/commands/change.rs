@@ -16,15 +16,16 @@ use crate::store::Store;
 pub(crate) async fn revoke(store: Store, a: RevokeArgs) -> Result<u8> {
     let mut out = std::io::stdout();
     if let Some(filter) = a.bulk.filter()? {
-        let Some(ids) = select_confirmed(&store, &filter, "revoke", a.yes).await? else {
+        let Some(sel) = select_confirmed(&store, &filter, "revoke", a.yes).await? else {
             return Ok(EXIT_DECLINED);
         };
+        let ids = &sel.ids;
         let bar = Progress::new(ids.len() as u64, "revoking");
         let outcome = store
-            .revoke_many(&ids, a.reason.as_deref(), |n| bar.set(n, 0))
+            .revoke_many(ids, a.reason.as_deref(), |n| bar.set(n, 0))
             .await?;
         bar.finish();
-        return report_bulk(&mut out, "revoked", ids.len(), &outcome, a.json);
+        return report_bulk(&mut out, "revoked", &sel, &outcome, a.json);
     }
     let id = a.id.unwrap_or_default();
     crate::cli::prompt::confirm_production(&store, "revoke", &id, a.yes).await?;
@@ -41,13 +42,13 @@ pub(crate) async fn restore(store: Store, a: IdArgs) -> Result<u8> {
 pub(crate) async fn delete(store: Store, a: DeleteArgs) -> Result<u8> {
     let mut out = std::io::stdout();
     if let Some(filter) = a.bulk.filter()? {
-        let Some(ids) = select_confirmed(&store, &filter, "delete", a.yes).await? else {
+        let Some(sel) = select_confirmed(&store, &filter, "delete", a.yes).await? else {
             return Ok(EXIT_DECLINED);
         };
-        let bar = Progress::new(ids.len() as u64, "deleting");
-        let outcome = store.delete_many(&ids, |n| bar.set(n, 0)).await?;
+        let bar = Progress::new(sel.ids.len() as u64, "deleting");
+        let outcome = store.delete_many(&sel.ids, |n| bar.set(n, 0)).await?;
         bar.finish();
-        return report_bulk(&mut out, "deleted", ids.len(), &outcome, a.json);
+        return report_bulk(&mut out, "deleted", &sel, &outcome, a.json);
     }
     let id = a.id.unwrap_or_default();
     if !a.yes {

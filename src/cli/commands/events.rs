@@ -11,8 +11,16 @@ use crate::error::Result;
 
 use crate::store::Store;
 
+/// The most past events `events --count` prints.
+pub const MAX_EVENTS_COUNT: usize = 1_000_000;
+
 pub(crate) async fn events(store: Store, opts: &ConnectOptions, a: EventsArgs) -> Result<u8> {
     let mut out = std::io::stdout();
+    if a.count > MAX_EVENTS_COUNT {
+        return Err(crate::error::Error::Config(format!(
+            "--count is at most {MAX_EVENTS_COUNT}"
+        )));
+    }
     let past = store.recent_events(a.count).await?;
     let mut cursor = store.last_event_cursor().await?;
     for e in &past {

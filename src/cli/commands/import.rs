@@ -40,10 +40,18 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
     let parsed = parse_import(&text, a.format)?;
     // Every item is checked before anything is written; one line of error names the
     // first problem and counts the others.
+    let mut first_line: std::collections::HashMap<&str, usize> = Default::default();
     let mut problems = parsed
         .items
         .iter()
         .filter_map(|(line, item)| {
+            if let Some(first) = first_line.get(item.id.as_str()) {
+                return Some(format!(
+                    "line {line}: id {:?} is also on line {first}",
+                    crate::sanitize::line(&item.id)
+                ));
+            }
+            first_line.insert(&item.id, *line);
             crate::migrate::check_import_item(item, a.allow_weak)
                 .err()
                 .map(|e| format!("line {line}: {e}"))
@@ -95,14 +103,18 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
             .map_err(io)?;
         }
         for s in &parsed.skipped {
-            writeln!(
-                out,
-                "skipped line {}: {:?} {}",
-                s.line,
-                clean(&s.id),
-                s.reason
-            )
-            .map_err(io)?;
+            if s.id.is_empty() {
+                writeln!(out, "skipped line {}: {}", s.line, s.reason).map_err(io)?;
+            } else {
+                writeln!(
+                    out,
+                    "skipped line {}: {:?} {}",
+                    s.line,
+                    clean(&s.id),
+                    s.reason
+                )
+                .map_err(io)?;
+            }
         }
         if !report.weak.is_empty() {
             writeln!(
@@ -118,6 +130,14 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
             )
             .map_err(io)?;
         }
+    }
+    // Rows were given but every one was left out: that is not a successful import.
+    if count == 0 && !parsed.skipped.is_empty() {
+        eprintln!(
+            "keytui: nothing was imported: all {} row(s) were left out",
+            parsed.skipped.len()
+        );
+        return Ok(crate::exit::EXIT_ERROR);
     }
     Ok(0)
 }
@@ -139,6 +159,8 @@ pub struct SkippedRow {
 /// Parses import input. Errors name the line, never its secret. For a JSON array the
 /// "line" is the row's position in the array.
 pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
+    // A UTF-8 byte order mark (some editors and Windows tools write one) is not content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
     let values: Vec<(usize, Value)> = if trimmed.starts_with('[') {
         let arr: Vec<Value> = serde_json::from_str(trimmed)
@@ -187,6 +209,22 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
         skipped: Vec::new(),
     };
     for (line, v) in values {
+        // A full `dumpdata` holds rows of every model (auth.user, ...): only ApiKey rows
+        // are keys; the others are left out with a note naming their model.
+        if format == ImportFormat::Tastypie
+            && let Some(model) = v.get("model").and_then(Value::as_str)
+            && !model.eq_ignore_ascii_case("tastypie.apikey")
+        {
+            parsed.skipped.push(SkippedRow {
+                line,
+                id: String::new(),
+                reason: format!(
+                    "is a {} row, not tastypie.apikey: left out",
+                    crate::sanitize::line(model)
+                ),
+            });
+            continue;
+        }
         let item = item_from_json(line, &v, format)?;
         if format == ImportFormat::Tastypie && !crate::layout::is_lookup_safe_id(&item.id) {
             parsed.skipped.push(SkippedRow {
@@ -242,10 +280,14 @@ pub(crate) fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Re
             tastypie_user(line, v)?,
             f("key").ok_or_else(|| bad("missing key"))?,
         ),
-        ImportFormat::Jsonl => (
-            s("id").ok_or_else(|| bad("missing id"))?,
-            s("secret").ok_or_else(|| bad("missing secret"))?,
-        ),
+        ImportFormat::Jsonl => {
+            let text = |k: &str| match v.get(k) {
+                None | Some(Value::Null) => Err(bad(&format!("missing {k}"))),
+                Some(Value::String(t)) => Ok(t.clone()),
+                Some(_) => Err(bad(&format!("{k} must be a string"))),
+            };
+            (text("id")?, text("secret")?)
+        }
     };
     let time = |k: &str| -> Result<Option<i64>> {
         match v.get(k).or_else(|| v.get("fields").and_then(|f| f.get(k))) {

@@ -13,10 +13,18 @@ use crate::record::{KeyRecord, now_ms, rfc3339};
 
 use crate::store::{CreateRequest, KeyFilter, Page, Store, sort_records};
 
+/// The most keys one `create --count` makes (run it again for more).
+pub const MAX_CREATE_COUNT: usize = 1_000_000;
+
 pub(crate) async fn create(store: Store, a: CreateArgs) -> Result<u8> {
     let mut out = std::io::stdout();
     if a.count == 0 {
         return Err(Error::Config("--count must be at least 1".into()));
+    }
+    if a.count > MAX_CREATE_COUNT {
+        return Err(Error::Config(format!(
+            "--count is at most {MAX_CREATE_COUNT} per call"
+        )));
     }
     if a.copy && a.count != 1 {
         return Err(Error::Config("--copy works with one key at a time".into()));
@@ -76,6 +84,13 @@ pub(crate) async fn list(store: Store, a: ListArgs) -> Result<u8> {
     let mut emit = |page: Page| -> Result<()> {
         for m in &page.malformed {
             eprintln!("keytui: warning: {}", crate::sanitize::line(&m.to_string()));
+        }
+        for r in page.records.iter().filter(|r| !r.damage.is_empty()) {
+            eprintln!(
+                "keytui: warning: damaged record {:?}: {} (listed anyway)",
+                crate::sanitize::line(&r.id),
+                crate::sanitize::line(&r.damage.join("; "))
+            );
         }
         for r in page.records.iter().filter(|r| wanted(r)) {
             if left == 0 {
@@ -151,8 +166,28 @@ pub(crate) async fn rotate(store: Store, a: RotateArgs) -> Result<u8> {
     let rotated = store.rotate(&a.id, &req).await?;
     let created = &rotated.created;
     let bits = rotated.entropy_bits;
-    print_created(&mut out, created, a.json, bits)?;
-    if !a.json {
+    if a.json {
+        // The created key's line, plus what the text output says about the old key.
+        let mut line = Vec::new();
+        print_created_json(&mut line, created, bits, true)?;
+        let mut v: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&line).map_err(json_err)?;
+        v.insert("old_id".into(), a.id.clone().into());
+        v.insert(
+            "old_expires_at".into(),
+            rotated.old_expires_at.map(rfc3339).into(),
+        );
+        v.insert(
+            "old_deleted".into(),
+            rotated.old_expires_at.is_none().into(),
+        );
+        v.insert(
+            "first_successor".into(),
+            rotated.first_successor.clone().into(),
+        );
+        writeln!(out, "{}", serde_json::Value::Object(v)).map_err(io)?;
+    } else {
+        print_created(&mut out, created, false, bits)?;
         match rotated.old_expires_at {
             Some(e) => writeln!(out, "old key {} expires {}", a.id, rfc3339(e)),
             None => writeln!(out, "old key {} was deleted meanwhile", a.id),

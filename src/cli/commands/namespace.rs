@@ -20,6 +20,16 @@ pub(crate) async fn init(mut store: Store, a: InitArgs) -> Result<u8> {
         ModeArg::Plain => Mode::Plain,
     };
     if let Some(path) = &a.generate_master_key {
+        // A new key only fits a new namespace: refuse before the key file is written, so a
+        // refused init never leaves a key file that nothing uses.
+        if store.meta().await?.is_some() {
+            return Err(Error::Config(format!(
+                "namespace {} exists already: --generate-master-key makes the key of a new \
+                 namespace only ({} was not written)",
+                store.namespace(),
+                path.display()
+            )));
+        }
         let key = crate::seal::MasterKey::generate()?;
         key.write_new_file(path)?;
         eprintln!(
@@ -114,6 +124,9 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
             )
             .map_err(io)?;
         }
+        for d in &report.damaged {
+            writeln!(out, "{} (lists and verifies; left alone)", clean(d)).map_err(io)?;
+        }
         for id in &report.in_flight {
             writeln!(
                 out,
@@ -129,6 +142,20 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
                     out,
                     "moved {} malformed record(s) out of the index; their data is kept",
                     report.unindexed
+                )
+                .map_err(io)?;
+            }
+            if !report.kept_verifiable.is_empty() {
+                writeln!(
+                    out,
+                    "kept {} malformed record(s) in the index because they could still verify: {} (revoke them by id, or fix them by hand)",
+                    report.kept_verifiable.len(),
+                    report
+                        .kept_verifiable
+                        .iter()
+                        .map(|i| clean(i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
                 .map_err(io)?;
             }
@@ -152,26 +179,41 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
     let healthy_now = report.is_healthy()
         || (a.repair
             && report.malformed_left() == 0
+            && report.damaged.is_empty()
             && report.plaintext.is_empty()
             && report.meta_problem.is_none());
     Ok(if healthy_now { 0 } else { 1 })
 }
 
-/// Before `migrate --to hash` drops sealed copies: the count, and a confirmation (a
+/// Before `migrate --to hash` drops sealed copies or plaintext secrets: the counts, and a confirmation (a
 /// terminal: `y`, or the namespace name in a production namespace; elsewhere `--yes`).
 /// `Ok(false)`: declined, nothing changed.
 pub(crate) async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool> {
     let page = store.list_all(|_, _| {}).await?;
     let sealed = page.records.iter().filter(|r| r.sealed).count();
-    if sealed == 0 || yes {
+    let plain = page
+        .records
+        .iter()
+        .filter(|r| r.secret_alg == crate::record::SecretAlg::Plain)
+        .count();
+    if sealed + plain == 0 || yes {
         return Ok(true);
     }
     let ns = store.namespace().as_str();
     let production = store.meta().await?.is_some_and(|m| m.production);
+    let keys = |n: usize| format!("{n} key{}", if n == 1 { "" } else { "s" });
+    let copies = match (sealed, plain) {
+        (0, p) => format!("the plaintext secrets of {}", keys(p)),
+        (s, 0) => format!("the sealed copies of {}", keys(s)),
+        (s, p) => format!(
+            "the sealed copies of {} and the plaintext secrets of {}",
+            keys(s),
+            keys(p)
+        ),
+    };
     let what = format!(
-        "migrating namespace {ns} to hash deletes the sealed copies of {sealed} key{}: their \
-         secrets can never be revealed again (this cannot be undone)",
-        if sealed == 1 { "" } else { "s" }
+        "migrating namespace {ns} to hash deletes {copies}: their secrets can never be \
+         revealed again (this cannot be undone)"
     );
     let stdin = std::io::stdin();
     if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
