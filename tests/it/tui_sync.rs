@@ -686,8 +686,9 @@ async fn sync_detail_says_cannot_read_while_redis_is_down_then_reads() {
     .await;
 }
 
-/// Writes a record hash that cannot be read (a date where a number belongs), indexed as
-/// the newest key, as another program might.
+/// Writes a record hash that cannot be read (a word where the expiry's number belongs: a
+/// field verification depends on, so the record is malformed, not merely damaged), indexed
+/// as the newest key, as another program might.
 async fn write_malformed(store: &Store, id: &str) {
     use redis::AsyncCommands;
     let ns = store.namespace();
@@ -701,7 +702,8 @@ async fn write_malformed(store: &Store, id: &str) {
                 ("status", "active"),
                 ("secret_alg", "sha256"),
                 ("secret", "00"),
-                ("created_at", "yesterday"),
+                ("created_at", "1700000000000"),
+                ("expires_at", "soon"),
             ],
         )
         .await
