@@ -16,8 +16,14 @@ const DJANGO: &str = "Django>=5.2,<5.3";
 const TASTYPIE: &str = "django-tastypie==0.15.1";
 
 /// The venv with Django and tastypie, made once and kept under target/ (a marker file
-/// says the install finished).
+/// says the install finished). Tests of this binary run in parallel threads: the first
+/// makes it while the others wait, so no test runs pip in a venv another is creating.
 fn venv() -> PathBuf {
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(make_venv).clone()
+}
+
+fn make_venv() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tastypie-venv");
     let marker = dir.join(format!("installed {DJANGO} {TASTYPIE}"));
     if marker.exists() {
