@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::common::Target;
 use crate::common::data::{raw, unique_namespace};
-use crate::common::spawn::{json, keytui, one_line_error, stderr, stdout};
+use crate::common::spawn::{keytui, one_line_error, stderr, stdout};
 
 on_both!(
     edit_changes_fields_with_one_audit_event,
@@ -29,15 +29,7 @@ fn events_of(url: &str, ns: &str) -> Vec<Value> {
         .collect()
 }
 
-fn create(url: &str, ns: &str, name: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["create", "--name", name, "--json"];
-    args.extend_from_slice(extra);
-    json(url, ns, &args)
-}
-
-fn show(url: &str, ns: &str, id: &str) -> Value {
-    json(url, ns, &["show", id, "--json"])
-}
+use crate::common::spawn::{create_key as create, show_key as show};
 
 async fn edit_changes_fields_with_one_audit_event(t: Target) {
     let url = t.url();

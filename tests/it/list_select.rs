@@ -8,19 +8,11 @@ use serde_json::Value;
 
 use crate::common::Target;
 use crate::common::data::{raw, unique_namespace};
-use crate::common::spawn::{CLI_ACTOR, json, keytui, one_line_error, stderr, stdout};
+use crate::common::spawn::{CLI_ACTOR, keytui, one_line_error, stderr, stdout};
 
 on_both!(list_attention_filters_and_sort);
 
-fn create(url: &str, ns: &str, name: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["create", "--name", name, "--json"];
-    args.extend_from_slice(extra);
-    json(url, ns, &args)
-}
-
-fn show(url: &str, ns: &str, id: &str) -> Value {
-    json(url, ns, &["show", id, "--json"])
-}
+use crate::common::spawn::{create_key as create, show_key as show};
 
 async fn list_attention_filters_and_sort(t: Target) {
     let url = t.url();

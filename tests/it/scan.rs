@@ -6,19 +6,11 @@ use serde_json::Value;
 
 use crate::common::Target;
 use crate::common::data::unique_namespace;
-use crate::common::spawn::{json, keytui, one_line_error, stderr, stdout};
+use crate::common::spawn::{keytui, one_line_error, stderr, stdout};
 
 on_both!(scan_reports_and_revokes_leaked_tokens);
 
-fn create(url: &str, ns: &str, name: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["create", "--name", name, "--json"];
-    args.extend_from_slice(extra);
-    json(url, ns, &args)
-}
-
-fn show(url: &str, ns: &str, id: &str) -> Value {
-    json(url, ns, &["show", id, "--json"])
-}
+use crate::common::spawn::{create_key as create, show_key as show};
 
 async fn scan_reports_and_revokes_leaked_tokens(t: Target) {
     let url = t.url();

@@ -161,3 +161,15 @@ impl TuiHome {
 pub fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+/// `keytui create --name NAME --json` plus `extra`, as JSON.
+pub fn create_key(url: &str, ns: &str, name: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["create", "--name", name, "--json"];
+    args.extend_from_slice(extra);
+    json(url, ns, &args)
+}
+
+/// `keytui show ID --json`, as JSON.
+pub fn show_key(url: &str, ns: &str, id: &str) -> Value {
+    json(url, ns, &["show", id, "--json"])
+}
