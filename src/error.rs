@@ -5,6 +5,11 @@ use crate::keygen::KeygenError;
 use crate::layout::InvalidNamespace;
 use crate::record::RecordError;
 
+/// The error code a layout refusal ([`crate::meta::check_layout`]) travels under inside
+/// the redis client; the conversion below turns it back into [`Error::Setup`]. Defined
+/// here, not in `meta`, so that this module depends on no module that depends on it.
+pub(crate) const REFUSED_CODE: &str = "KEYTUI-LAYOUT";
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +66,7 @@ impl Error {
 
 impl From<redis::RedisError> for Error {
     fn from(e: redis::RedisError) -> Self {
-        if e.code() == Some(crate::meta::REFUSED_CODE) {
+        if e.code() == Some(REFUSED_CODE) {
             return Error::Setup(one_line(e.detail().unwrap_or("namespace refused")));
         }
         let text = one_line(&e.to_string());

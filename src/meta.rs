@@ -20,13 +20,9 @@ use crate::crypto::Pepper;
 use crate::error::Result;
 use std::collections::HashMap;
 
-use crate::error::Error;
+use crate::error::{Error, REFUSED_CODE};
 use crate::layout::{LAYOUT_VERSION, Namespace, meta_field};
 use crate::record::{SecretAlg, UnixMs};
-
-/// The error code a refusal travels under inside the redis client (see
-/// [`crate::error::Error`]'s conversion, which turns it back into [`Error::Setup`]).
-pub(crate) const REFUSED_CODE: &str = "KEYTUI-LAYOUT";
 
 /// Reads the namespace's layout version and refuses what this build cannot handle: a meta
 /// key that is not a hash, a meta hash without a layout or with one that is not a whole

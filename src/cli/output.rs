@@ -171,10 +171,35 @@ pub(crate) fn report_change(
     Ok(0)
 }
 
+/// What a bulk change applies to.
+pub(crate) struct Selection {
+    /// Matching keys, then (revoke of every key) the malformed records, by id.
+    pub ids: Vec<String>,
+    /// How many malformed records are at the end of `ids`.
+    pub malformed_included: usize,
+    /// Malformed records the filter could not be evaluated on: left alone.
+    pub not_evaluated: Vec<String>,
+}
+
+/// `N malformed records not evaluated: id, id, ...` (at most 20 ids named).
+pub(crate) fn not_evaluated_line(ids: &[String]) -> String {
+    let named: Vec<String> = ids
+        .iter()
+        .take(20)
+        .map(|i| crate::sanitize::line(i))
+        .collect();
+    format!(
+        "{} malformed record(s) not evaluated: {}{} (see keytui doctor)",
+        ids.len(),
+        named.join(", "),
+        if ids.len() > 20 { ", ..." } else { "" }
+    )
+}
+
 pub(crate) fn report_bulk(
     out: &mut impl Write,
     verb: &str,
-    sel: &crate::cli::prompt::Selection,
+    sel: &Selection,
     o: &BulkOutcome,
     json: bool,
 ) -> Result<u8> {
@@ -216,12 +241,7 @@ pub(crate) fn report_bulk(
             .map_err(io)?;
         }
         if !sel.not_evaluated.is_empty() {
-            writeln!(
-                out,
-                "{}",
-                crate::cli::prompt::not_evaluated_line(&sel.not_evaluated)
-            )
-            .map_err(io)?;
+            writeln!(out, "{}", not_evaluated_line(&sel.not_evaluated)).map_err(io)?;
         }
     }
     // Records left as they were because they could not be read: not a full success.

@@ -128,31 +128,6 @@ pub(crate) async fn select_confirmed(
     }
 }
 
-/// What a bulk change applies to.
-pub(crate) struct Selection {
-    /// Matching keys, then (revoke of every key) the malformed records, by id.
-    pub ids: Vec<String>,
-    /// How many malformed records are at the end of `ids`.
-    pub malformed_included: usize,
-    /// Malformed records the filter could not be evaluated on: left alone.
-    pub not_evaluated: Vec<String>,
-}
-
-/// `N malformed records not evaluated: id, id, ...` (at most 20 ids named).
-pub(crate) fn not_evaluated_line(ids: &[String]) -> String {
-    let named: Vec<String> = ids
-        .iter()
-        .take(20)
-        .map(|i| crate::sanitize::line(i))
-        .collect();
-    format!(
-        "{} malformed record(s) not evaluated: {}{} (see keytui doctor)",
-        ids.len(),
-        named.join(", "),
-        if ids.len() > 20 { ", ..." } else { "" }
-    )
-}
-
 /// Reads a secret or token from standard input: without echo on a terminal, otherwise the
 /// whole input minus one trailing newline.
 pub(crate) fn read_secret_input(what: &str) -> Result<String> {
