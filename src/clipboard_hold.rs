@@ -18,7 +18,7 @@ pub const HOLD_COMMAND: &str = "__hold-clipboard";
 /// it has taken the clipboard.
 pub fn copy_in_background(secret: &str, clear_after: Duration) -> Result<()> {
     let exe = std::env::current_exe()
-        .map_err(|e| Error::Config(format!("cannot find the keytui executable: {e}")))?;
+        .map_err(|e| Error::io_doing("cannot find the keytui executable", e))?;
     let mut child = {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new(exe);
@@ -44,14 +44,12 @@ pub fn copy_in_background(secret: &str, clear_after: Duration) -> Result<()> {
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
-            .map_err(|e| Error::Config(format!("cannot start the clipboard helper: {e}")))?
+            .map_err(|e| Error::io_doing("cannot start the clipboard helper", e))?
     };
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(secret.as_bytes()).map_err(|e| {
-            Error::Config(format!(
-                "cannot pass the secret to the clipboard helper: {e}"
-            ))
-        })?;
+        stdin
+            .write_all(secret.as_bytes())
+            .map_err(|e| Error::io_doing("cannot pass the secret to the clipboard helper", e))?;
     }
     let mut line = String::new();
     if let Some(stdout) = child.stdout.take() {
@@ -59,10 +57,10 @@ pub fn copy_in_background(secret: &str, clear_after: Duration) -> Result<()> {
     }
     match line.trim() {
         "ok" => Ok(()),
-        "" => Err(Error::Config(
+        "" => Err(Error::Clipboard(
             "the clipboard helper stopped without a word".into(),
         )),
-        other => Err(Error::Config(format!("clipboard unavailable: {other}"))),
+        other => Err(Error::Clipboard(format!("clipboard unavailable: {other}"))),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The library's error type. Every message is one line, names what failed in the user's
 //! words, and never contains a secret or a password.
 
+use std::path::{Path, PathBuf};
+
 use crate::keygen::KeygenError;
 use crate::layout::InvalidNamespace;
 use crate::record::RecordError;
@@ -14,9 +16,45 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad options or configuration, found before talking to Redis.
+    /// Bad input from the person or script running keytui: an option, a typed value, the
+    /// content of an input file. Found before anything is changed.
+    #[error("{0}")]
+    Input(String),
+    /// keytui's own configuration is unusable: `KEYTUI_PEPPER`, the master key or its
+    /// file. The message names the variable or file, never its value.
     #[error("{0}")]
     Config(String),
+    /// Reading or writing a file, a pipe or the terminal, or starting a process, failed.
+    #[error("{doing}{}: {source}", at(.path.as_deref()))]
+    Io {
+        /// What was being done, e.g. "cannot read master key file".
+        doing: String,
+        path: Option<PathBuf>,
+        source: std::io::Error,
+    },
+    /// JSON could not be written (a value keytui made itself).
+    #[error("JSON error: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A Redis URL that cannot be used; `url` is already redacted (no password).
+    #[error("invalid Redis URL{}{}", at_str(.url.as_deref()), colon(.reason))]
+    Url {
+        url: Option<String>,
+        reason: Option<&'static str>,
+    },
+    /// The operating system's random generator or the cipher failed.
+    #[error("{0}")]
+    Crypto(String),
+    /// The clipboard could not take the secret.
+    #[error("{0}")]
+    Clipboard(String),
+    /// A change that needs confirmation was not confirmed: without `--yes` off a terminal,
+    /// or a production namespace's name typed wrong. Nothing changed.
+    #[error("{0}")]
+    Unconfirmed(String),
+    /// The user answered no at a prompt (a wrong name typed for a production namespace):
+    /// nothing changed. Exits [`crate::exit::EXIT_DECLINED`], like any other "no".
+    #[error("{0}")]
+    Declined(String),
     /// Redis could not be reached or refused the login.
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
@@ -49,6 +87,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// An [`Error::Io`] about `path`: `Error::io("cannot read", path, e)`.
+    pub fn io(doing: &str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            doing: doing.to_owned(),
+            path: Some(path.into()),
+            source,
+        }
+    }
+
+    /// An [`Error::Io`] about no file (a pipe, the terminal, a process).
+    pub fn io_doing(doing: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            doing: doing.into(),
+            path: None,
+            source,
+        }
+    }
+
     pub(crate) fn connect(url: &str, e: &redis::RedisError) -> Self {
         let reason = one_line(&e.to_string());
         match e.kind() {
@@ -82,6 +138,22 @@ impl From<redis::RedisError> for Error {
             _ => Error::Redis(text),
         }
     }
+}
+
+/// ` <path>` for an error message, or nothing.
+fn at(path: Option<&Path>) -> String {
+    path.map(|p| format!(" {}", crate::sanitize::line(&p.display().to_string())))
+        .unwrap_or_default()
+}
+
+/// ` <text>` for an error message, or nothing.
+fn at_str(text: Option<&str>) -> String {
+    text.map(|t| format!(" {t}")).unwrap_or_default()
+}
+
+/// `: <reason>` for an error message, or nothing.
+fn colon(r: &Option<&'static str>) -> String {
+    r.map(|r| format!(": {r}")).unwrap_or_default()
 }
 
 /// Collapses a multi-line message into one line.

@@ -36,7 +36,7 @@ impl MasterKey {
         let mut k = Zeroizing::new([0u8; 32]);
         rand::rngs::SysRng
             .try_fill_bytes(k.as_mut())
-            .map_err(|e| Error::Config(format!("the OS random generator failed: {e}")))?;
+            .map_err(|e| Error::Crypto(format!("the OS random generator failed: {e}")))?;
         Ok(MasterKey(k))
     }
 
@@ -61,12 +61,8 @@ impl MasterKey {
     /// Reads a key file, refusing one that group or others can read.
     pub fn from_file(path: &Path) -> Result<Self> {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|e| {
-            Error::Config(format!(
-                "cannot read master key file {}: {e}",
-                path.display()
-            ))
-        })?;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Error::io("cannot read master key file", path, e))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(Error::Config(format!(
@@ -75,12 +71,10 @@ impl MasterKey {
                 path.display()
             )));
         }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!(
-                "cannot read master key file {}: {e}",
-                path.display()
-            ))
-        })?);
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::io("cannot read master key file", path, e))?,
+        );
         Self::parse(&text)
     }
 
@@ -93,11 +87,11 @@ impl MasterKey {
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| Error::Config(format!("cannot create {}: {e}", path.display())))?;
+            .map_err(|e| Error::io("cannot create", path, e))?;
         let text = Zeroizing::new(hex::encode(self.0.as_ref()));
         f.write_all(text.as_bytes())
             .and_then(|_| f.write_all(b"\n"))
-            .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))
+            .map_err(|e| Error::io("cannot write", path, e))
     }
 
     /// `KEYTUI_MASTER_KEY`, else the file named by `KEYTUI_MASTER_KEY_FILE`, else `None`.
@@ -135,7 +129,7 @@ impl MasterKey {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::SysRng
             .try_fill_bytes(&mut nonce)
-            .map_err(|e| Error::Config(format!("the OS random generator failed: {e}")))?;
+            .map_err(|e| Error::Crypto(format!("the OS random generator failed: {e}")))?;
         let aad = associated_data(namespace, id);
         let ct = self
             .cipher()?
@@ -146,7 +140,7 @@ impl MasterKey {
                     aad: aad.as_bytes(),
                 },
             )
-            .map_err(|_| Error::Config("encryption failed".into()))?;
+            .map_err(|_| Error::Crypto("encryption failed".into()))?;
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ct);
         Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(blob)))

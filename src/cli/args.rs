@@ -297,7 +297,7 @@ impl BulkArgs {
     pub fn filter(&self) -> Result<Option<KeyFilter>> {
         let Some(text) = &self.all_matching else {
             if self.attention.is_given() {
-                return Err(Error::Config(
+                return Err(Error::Input(
                     "--unused-for, --expiring-within, --never-used and --created-by go with --all-matching".into(),
                 ));
             }
@@ -503,21 +503,21 @@ impl Global {
 /// `90d`, `12h` (from now) or an RFC 3339 time, as unix ms.
 pub fn parse_expiry(s: &str) -> Result<i64> {
     crate::input::parse_expiry_at(s, now_ms()).map_err(|why| {
-        Error::Config(format!(
+        Error::Input(format!(
             "invalid expiry {s:?}: {why} (2027-01-31T00:00:00Z)"
         ))
     })
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    crate::input::parse_duration(s).map_err(Error::Config)
+    crate::input::parse_duration(s).map_err(Error::Input)
 }
 
 pub(crate) fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>> {
     let mut meta = BTreeMap::new();
     for p in pairs {
         let (k, v) = crate::input::parse_meta_pair(p)
-            .map_err(|e| Error::Config(format!("invalid --meta {p:?}: {e}")))?;
+            .map_err(|e| Error::Input(format!("invalid --meta {p:?}: {e}")))?;
         meta.insert(k, v);
     }
     Ok(meta)

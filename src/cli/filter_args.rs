@@ -45,7 +45,7 @@ impl AttentionArgs {
         filter.never_used = self.never_used;
         if let Some(who) = &self.created_by {
             if who.is_empty() {
-                return Err(Error::Config("--created-by needs a name".into()));
+                return Err(Error::Input("--created-by needs a name".into()));
             }
             filter.created_by = Some(who.clone());
         }

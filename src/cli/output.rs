@@ -323,9 +323,9 @@ pub(crate) fn io(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         return Error::OutputClosed;
     }
-    Error::Config(format!("I/O error: {e}"))
+    Error::io_doing("I/O error", e)
 }
 
 pub(crate) fn json_err(e: serde_json::Error) -> Error {
-    Error::Config(format!("JSON error: {e}"))
+    Error::Json(e)
 }

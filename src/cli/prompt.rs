@@ -33,7 +33,7 @@ pub(crate) async fn confirm_delete_malformed(
     );
     let stdin = std::io::stdin();
     if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::Config(format!(
+        return Err(Error::Unconfirmed(format!(
             "would delete {what}: add --yes to confirm"
         )));
     }
@@ -114,7 +114,7 @@ pub(crate) async fn select_confirmed(
     }
     let stdin = std::io::stdin();
     if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::Config(format!(
+        return Err(Error::Unconfirmed(format!(
             "would {verb} {what}: add --yes to confirm"
         )));
     }
@@ -140,7 +140,7 @@ pub(crate) fn read_secret_input(what: &str) -> Result<String> {
             .lock()
             .take(64 * 1024)
             .read_to_string(&mut s)
-            .map_err(|_| Error::Config(format!("the {what} on standard input is not UTF-8")))?;
+            .map_err(|_| Error::Input(format!("the {what} on standard input is not UTF-8")))?;
         s
     };
     let trimmed = text
@@ -148,7 +148,7 @@ pub(crate) fn read_secret_input(what: &str) -> Result<String> {
         .or_else(|| text.strip_suffix('\n'))
         .unwrap_or(&text);
     if trimmed.is_empty() {
-        return Err(Error::Config(format!(
+        return Err(Error::Input(format!(
             "no {what} on standard input (pipe it in: echo \"$SECRET\" | keytui verify ID)"
         )));
     }
@@ -164,7 +164,7 @@ pub async fn confirm_production(store: &Store, verb: &str, id: &str, yes: bool) 
     }
     let ns = store.namespace().as_str();
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Config(format!(
+        return Err(Error::Unconfirmed(format!(
             "namespace {ns} is marked production: add --yes to {verb} {id}"
         )));
     }
@@ -174,7 +174,7 @@ pub async fn confirm_production(store: &Store, verb: &str, id: &str, yes: bool) 
     if line.trim() == ns {
         Ok(())
     } else {
-        Err(Error::Config(format!(
+        Err(Error::Declined(format!(
             "not confirmed: {id} was not changed"
         )))
     }
@@ -194,7 +194,9 @@ pub(crate) async fn confirm_scan_revoke(store: &Store, n: usize, yes: bool) -> R
         if n == 1 { "" } else { "s" }
     );
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::Config(format!("would {what}: add --yes to confirm")));
+        return Err(Error::Unconfirmed(format!(
+            "would {what}: add --yes to confirm"
+        )));
     }
     let production = store.meta().await?.is_some_and(|m| m.production);
     if production {
@@ -227,7 +229,7 @@ pub(crate) async fn read_answer() -> Result<String> {
             .map(|_| answer)
     })
     .await
-    .map_err(|e| Error::Config(format!("the prompt stopped: {e}")))?
+    .map_err(|e| Error::io_doing("the prompt stopped", std::io::Error::other(e)))?
     .map_err(io)
 }
 
@@ -236,5 +238,10 @@ pub(crate) async fn read_answer() -> Result<String> {
 pub(crate) async fn read_secret(what: &'static str) -> Result<String> {
     tokio::task::spawn_blocking(move || read_secret_input(what))
         .await
-        .map_err(|e| Error::Config(format!("reading the {what} stopped: {e}")))?
+        .map_err(|e| {
+            Error::io_doing(
+                format!("reading the {what} stopped"),
+                std::io::Error::other(e),
+            )
+        })?
 }

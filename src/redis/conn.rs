@@ -51,8 +51,7 @@ impl ConnectOptions {
         let Some(path) = &self.tls_ca else {
             return Ok(None);
         };
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::Config(format!("cannot read --tls-ca {}: {e}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|e| Error::io("cannot read --tls-ca", path, e))?;
         Ok(Some(TlsCertificates {
             client_tls: None,
             root_cert: Some(pem),
@@ -234,7 +233,7 @@ async fn connect_with_timeout(opts: &ConnectOptions, response_timeout: Duration)
     ensure_crypto_provider();
     let shown = opts.display_url();
     let Some(first) = opts.urls.first() else {
-        return Err(Error::Config("no Redis URL given".into()));
+        return Err(Error::Input("no Redis URL given".into()));
     };
     for url in &opts.urls {
         check_url(url)?;
@@ -283,13 +282,17 @@ fn open_client(url: &str, certs: &Option<TlsCertificates>) -> redis::RedisResult
 fn check_url(url: &str) -> Result<()> {
     let shown = redact_url(url);
     if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return Err(Error::Config(format!(
-            "invalid Redis URL {shown}: it must start with redis:// or rediss://"
-        )));
+        return Err(Error::Url {
+            url: Some(shown),
+            reason: Some("it must start with redis:// or rediss://"),
+        });
     }
     url.into_connection_info()
         .map(|_| ())
-        .map_err(|_| Error::Config(format!("invalid Redis URL {shown}")))
+        .map_err(|_| Error::Url {
+            url: Some(shown),
+            reason: None,
+        })
 }
 
 async fn detect_cluster(

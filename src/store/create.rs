@@ -58,10 +58,10 @@ pub(crate) struct PendingKey {
 
 pub(super) fn validate_request(req: &CreateRequest) -> Result<()> {
     if req.name.trim().is_empty() {
-        return Err(Error::Config("a key needs a name (--name)".into()));
+        return Err(Error::Input("a key needs a name (--name)".into()));
     }
     if req.name.chars().count() > 200 {
-        return Err(Error::Config("a key name is at most 200 characters".into()));
+        return Err(Error::Input("a key name is at most 200 characters".into()));
     }
     if let Some(p) = &req.prefix {
         keygen::validate_prefix(p)?;
@@ -69,7 +69,7 @@ pub(super) fn validate_request(req: &CreateRequest) -> Result<()> {
     if let Some(e) = req.expires_at
         && e <= now_ms()
     {
-        return Err(Error::Config("the expiry is in the past".into()));
+        return Err(Error::Input("the expiry is in the past".into()));
     }
     Ok(())
 }

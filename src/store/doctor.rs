@@ -390,8 +390,10 @@ impl Store {
             .arg("NODES")
             .query_async(&mut self.conn.clone())
             .await?;
-        let base =
-            url::Url::parse(base_url).map_err(|_| Error::Config("invalid Redis URL".into()))?;
+        let base = url::Url::parse(base_url).map_err(|_| Error::Url {
+            url: None,
+            reason: None,
+        })?;
         let mut urls = Vec::new();
         for line in nodes.lines() {
             let parts: Vec<&str> = line.split_whitespace().collect();

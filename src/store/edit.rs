@@ -26,7 +26,7 @@ pub struct KeyEdit {
 impl KeyEdit {
     /// Checks the edit as `create` checks a new key; one line per problem.
     pub fn validate(&self, now: UnixMs) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
+        let bad = |m: String| Err(Error::Input(m));
         if self.name.is_none()
             && self.set_meta.is_empty()
             && self.unset_meta.is_empty()

@@ -104,7 +104,7 @@ impl Store {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<MigrateReport> {
         if to == Mode::Plain {
-            return Err(Error::Config(
+            return Err(Error::Input(
                 "migrating to plain would store secrets in the clear; only --to hash or --to sealed".into(),
             ));
         }
@@ -379,13 +379,13 @@ impl Store {
 /// secret is weak (allowed only with `allow_weak`). Errors never contain the secret.
 pub fn check_import_item(item: &ImportItem, allow_weak: bool) -> Result<bool> {
     if !is_lookup_safe_id(&item.id) {
-        return Err(Error::Config(format!(
+        return Err(Error::Input(format!(
             "cannot import id {:?}: ids are 1-128 printable ASCII characters without spaces or braces",
             crate::sanitize::line(&item.id.chars().take(60).collect::<String>())
         )));
     }
     if item.secret.expose().is_empty() {
-        return Err(Error::Config(format!(
+        return Err(Error::Input(format!(
             "cannot import {}: empty secret",
             item.id
         )));
@@ -393,7 +393,7 @@ pub fn check_import_item(item: &ImportItem, allow_weak: bool) -> Result<bool> {
     let bits = keygen::estimated_bits(item.secret.expose());
     let weak = bits < keygen::MIN_SECRET_BITS;
     if weak && !allow_weak {
-        return Err(Error::Config(format!(
+        return Err(Error::Input(format!(
             "cannot import {}: its secret has at most {bits:.0} bits of entropy, under the minimum of {} (add --allow-weak to import legacy keys)",
             item.id,
             keygen::MIN_SECRET_BITS

@@ -29,11 +29,11 @@ impl Drop for DemoServer {
 impl DemoServer {
     /// Starts redis-server on a free loopback port and waits until it answers.
     pub async fn start() -> Result<Self> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Config(format!("temp dir: {e}")))?;
+        let dir = tempfile::tempdir().map_err(|e| Error::io_doing("cannot make a temp dir", e))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
-            .map_err(|e| Error::Config(format!("no free port: {e}")))?;
+            .map_err(|e| Error::io_doing("no free port", e))?;
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -44,9 +44,10 @@ impl DemoServer {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| {
-                Error::Config(format!(
-                    "cannot start redis-server ({e}); install it (apt-get install redis-server)"
-                ))
+                Error::io_doing(
+                    "cannot start redis-server (install it: apt-get install redis-server)",
+                    e,
+                )
             })?;
         let server = DemoServer {
             child,
@@ -62,9 +63,10 @@ impl DemoServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(Error::Config(
-            "redis-server did not start within 5 s".into(),
-        ))
+        Err(Error::Connect {
+            url: format!("127.0.0.1:{port}"),
+            reason: "redis-server did not start within 5 s".into(),
+        })
     }
 
     pub fn url(&self) -> String {

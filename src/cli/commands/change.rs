@@ -52,7 +52,7 @@ pub(crate) async fn delete(store: Store, a: DeleteArgs) -> Result<u8> {
     }
     let id = a.id.unwrap_or_default();
     if !a.yes {
-        return Err(Error::Config(format!(
+        return Err(Error::Unconfirmed(format!(
             "deleting {id} is permanent: add --yes to confirm"
         )));
     }

@@ -14,7 +14,7 @@ use crate::store::{KeyEdit, Store};
 pub(crate) async fn edit(store: &Store, a: &EditArgs) -> Result<u8> {
     let expires_at = match (&a.expires, a.no_expiry) {
         (Some(_), true) => {
-            return Err(Error::Config(
+            return Err(Error::Input(
                 "give either --expires or --no-expiry, not both".into(),
             ));
         }

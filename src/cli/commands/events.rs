@@ -17,7 +17,7 @@ pub const MAX_EVENTS_COUNT: usize = 1_000_000;
 pub(crate) async fn events(store: Store, opts: &ConnectOptions, a: EventsArgs) -> Result<u8> {
     let mut out = std::io::stdout();
     if a.count > MAX_EVENTS_COUNT {
-        return Err(crate::error::Error::Config(format!(
+        return Err(crate::error::Error::Input(format!(
             "--count is at most {MAX_EVENTS_COUNT}"
         )));
     }

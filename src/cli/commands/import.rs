@@ -32,8 +32,7 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
                 .map_err(io)?;
         }
         Some(p) => {
-            text = std::fs::read_to_string(p)
-                .map_err(|e| Error::Config(format!("cannot read {}: {e}", p.display())))?;
+            text = std::fs::read_to_string(p).map_err(|e| Error::io("cannot read", p, e))?;
         }
     }
     let text = zeroize::Zeroizing::new(text);
@@ -60,7 +59,7 @@ pub async fn import(store: &Store, a: &ImportArgs) -> Result<u8> {
         .into_iter();
     if let Some(first) = problems.next() {
         let more = problems.len();
-        return Err(Error::Config(format!(
+        return Err(Error::Input(format!(
             "import: nothing was written: {first}{}",
             if more > 0 {
                 format!(" (and {more} more line(s) with problems)")
@@ -164,7 +163,7 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
     let trimmed = text.trim_start();
     let values: Vec<(usize, Value)> = if trimmed.starts_with('[') {
         let arr: Vec<Value> = serde_json::from_str(trimmed)
-            .map_err(|e| Error::Config(format!("import: not a JSON array (line {})", e.line())))?;
+            .map_err(|e| Error::Input(format!("import: not a JSON array (line {})", e.line())))?;
         arr.into_iter()
             .enumerate()
             .map(|(i, v)| (i + 1, v))
@@ -178,12 +177,12 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
             }
             if line.starts_with('{') {
                 let v: Value = serde_json::from_str(line).map_err(|_| {
-                    Error::Config(format!("import: line {} is not valid JSON", n + 1))
+                    Error::Input(format!("import: line {} is not valid JSON", n + 1))
                 })?;
                 out.push((n + 1, v));
             } else if format == ImportFormat::Tastypie {
                 let Some((user, key)) = line.split_once(',') else {
-                    return Err(Error::Config(format!(
+                    return Err(Error::Input(format!(
                         "import: line {} is neither JSON nor username,key",
                         n + 1
                     )));
@@ -196,7 +195,7 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
                     serde_json::json!({"username": user.trim(), "key": key.trim()}),
                 ));
             } else {
-                return Err(Error::Config(format!(
+                return Err(Error::Input(format!(
                     "import: line {} is not a JSON object",
                     n + 1
                 )));
@@ -243,7 +242,7 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<ParsedImport> {
 /// `fields.user`, which is `["alice"]` with `--natural-foreign`. A bare user primary key
 /// names no user this side can know: refused, with the flag that fixes it.
 pub(crate) fn tastypie_user(line: usize, v: &Value) -> Result<String> {
-    let bad = |what: String| Error::Config(format!("import: line {line}: {what}"));
+    let bad = |what: String| Error::Input(format!("import: line {line}: {what}"));
     let field = |k: &str| v.get(k).or_else(|| v.get("fields").and_then(|f| f.get(k)));
     if let Some(Value::String(u)) = field("username") {
         return Ok(u.clone());
@@ -264,7 +263,7 @@ pub(crate) fn tastypie_user(line: usize, v: &Value) -> Result<String> {
 }
 
 pub(crate) fn item_from_json(line: usize, v: &Value, format: ImportFormat) -> Result<ImportItem> {
-    let bad = |what: &str| Error::Config(format!("import: line {line}: {what}"));
+    let bad = |what: &str| Error::Input(format!("import: line {line}: {what}"));
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     // django dumpdata rows keep their fields under "fields"
     let f = |k: &str| {

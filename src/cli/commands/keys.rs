@@ -19,15 +19,15 @@ pub const MAX_CREATE_COUNT: usize = 1_000_000;
 pub(crate) async fn create(store: Store, a: CreateArgs) -> Result<u8> {
     let mut out = std::io::stdout();
     if a.count == 0 {
-        return Err(Error::Config("--count must be at least 1".into()));
+        return Err(Error::Input("--count must be at least 1".into()));
     }
     if a.count > MAX_CREATE_COUNT {
-        return Err(Error::Config(format!(
+        return Err(Error::Input(format!(
             "--count is at most {MAX_CREATE_COUNT} per call"
         )));
     }
     if a.copy && a.count != 1 {
-        return Err(Error::Config("--copy works with one key at a time".into()));
+        return Err(Error::Input("--copy works with one key at a time".into()));
     }
     let clear_after = parse_duration(&a.clear_after)?;
     let mut req = CreateRequest::new(a.name.clone());

@@ -23,7 +23,7 @@ pub(crate) async fn init(mut store: Store, a: InitArgs) -> Result<u8> {
         // A new key only fits a new namespace: refuse before the key file is written, so a
         // refused init never leaves a key file that nothing uses.
         if store.meta().await?.is_some() {
-            return Err(Error::Config(format!(
+            return Err(Error::Conflict(format!(
                 "namespace {} exists already: --generate-master-key makes the key of a new \
                  namespace only ({} was not written)",
                 store.namespace(),
@@ -217,7 +217,7 @@ pub(crate) async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool
     );
     let stdin = std::io::stdin();
     if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::Config(format!("{what}: add --yes to confirm")));
+        return Err(Error::Unconfirmed(format!("{what}: add --yes to confirm")));
     }
     if production {
         eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");

@@ -36,10 +36,7 @@ fn find_tokens(paths: &[PathBuf]) -> Result<(Vec<Zeroizing<String>>, Vec<Seen>)>
         let file = src.filter(|p| p.as_os_str() != "-");
         let label = file.map_or_else(|| "-".to_owned(), |p| p.display().to_string());
         let cannot = |e: std::io::Error| {
-            Error::Config(format!(
-                "cannot read {}: {e}",
-                crate::sanitize::line(&label)
-            ))
+            Error::io_doing(format!("cannot read {}", crate::sanitize::line(&label)), e)
         };
         let mut each = |f: crate::scan::Found| {
             let i = match tokens.iter().position(|t| **t == *f.token) {
@@ -71,7 +68,7 @@ pub(crate) async fn scan(store: &Store, a: &ScanArgs) -> Result<u8> {
     let paths = a.paths.clone();
     let (tokens, seen) = tokio::task::spawn_blocking(move || find_tokens(&paths))
         .await
-        .map_err(|e| Error::Config(format!("reading the input stopped: {e}")))??;
+        .map_err(|e| Error::io_doing("reading the input stopped", std::io::Error::other(e)))??;
     let refs: Vec<&str> = tokens.iter().map(|t| t.as_str()).collect();
     let hits = if refs.is_empty() {
         Vec::new()

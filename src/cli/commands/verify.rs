@@ -63,7 +63,7 @@ pub fn check(json: bool) -> Result<u8> {
         .lock()
         .take(64 * 1024)
         .read_to_string(&mut text)
-        .map_err(|_| Error::Config("the token on standard input is not UTF-8".into()))?;
+        .map_err(|_| Error::Input("the token on standard input is not UTF-8".into()))?;
     let text = zeroize::Zeroizing::new(text);
     let token = text.trim();
     let mut out = std::io::stdout().lock();
