@@ -6,8 +6,9 @@ pub const EXIT_OK: u8 = 0;
 /// A check said no: `verify` rejected the secret, `check` found the token malformed,
 /// `doctor` found problems it left in place, `scan` found a live key's token.
 pub const EXIT_REJECTED: u8 = 1;
-/// An error: bad input or options, Redis unreachable or refusing, a failed write. One line
-/// on stderr says what.
+/// An error: bad input or options, a change that needs `--yes` off a terminal, Redis
+/// unreachable or refusing, a failed write. One line on stderr says what.
 pub const EXIT_ERROR: u8 = 2;
-/// The user answered no at a confirmation prompt: nothing changed.
+/// The user answered no at a confirmation prompt, or typed the wrong name of a production
+/// namespace ([`crate::error::Error::Declined`]): nothing changed.
 pub const EXIT_DECLINED: u8 = 3;

@@ -34,6 +34,10 @@ pub async fn run_command(cli: Cli, command: Command) -> ExitCode {
     match dispatch(&cli, command).await {
         Ok(code) => ExitCode::from(code),
         Err(Error::OutputClosed) => ExitCode::SUCCESS,
+        Err(e @ Error::Declined(_)) => {
+            let _ = writeln!(std::io::stderr(), "keytui: {e}");
+            ExitCode::from(EXIT_DECLINED)
+        }
         Err(e) => {
             tracing::error!(error = %e, "command failed");
             let _ = writeln!(std::io::stderr(), "keytui: {e}");

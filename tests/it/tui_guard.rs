@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::common;
-use crate::common::spawn::{TuiHome, bin, env_refs, json, run};
+use crate::common::spawn::{TuiHome, bin, create_key, env_refs, json, run, show_key};
 use crate::common::tmux::{Tmux, sh_quote, wait_for};
 
 fn keys(url: &str, ns: &str) -> Vec<Value> {
@@ -173,4 +173,34 @@ fn deleting_malformed_records_in_production_needs_the_typed_name() {
     t.wait_for("DONE=");
     let exists: bool = redis::cmd("EXISTS").arg(&record).query(&mut c).unwrap();
     assert!(!exists, "not deleted after the typed name");
+}
+
+/// `revoke` on a terminal in a production namespace with the wrong name typed is a "no":
+/// exit 3 (declined, nothing changed) like every other declined prompt, not 2 (an error).
+#[test]
+fn revoke_in_production_with_a_wrong_typed_name_exits_declined() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("proddecl");
+    run(&url, &ns, &["init", "--production"]);
+    let id = create_key(&url, &ns, "svc", &[])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let home = TuiHome::new();
+    let script = format!(
+        "{} {} -n {} revoke {}; echo EXIT=$?",
+        sh_quote(bin()),
+        sh_quote(&url),
+        sh_quote(&ns),
+        sh_quote(&id),
+    );
+    let t = Tmux::start(200, 30, &env_refs(&home.env("prod-declined")), &script);
+    t.wait_for("type its name");
+    t.type_text("not-the-namespace");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=3"), "{screen}");
+    assert!(screen.contains("not confirmed"), "{screen}");
+    assert_eq!(show_key(&url, &ns, &id)["status"], "active");
 }
