@@ -1,5 +1,6 @@
 //! The binary's entry: logging, the tokio runtime, and the choice between a CLI command and
-//! the terminal UI.
+//! the terminal UI (`keytui` alone, or `keytui demo`). The only module that knows both
+//! [`crate::cli`] and [`crate::tui`]: neither imports the other.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ pub fn main(mut cli: Cli) -> ExitCode {
         }
     };
     match cli.command.take() {
+        Some(crate::cli::Command::Demo) => {
+            runtime.block_on(crate::tui::demo::run(cli.global.open_options(None)))
+        }
         Some(command) => runtime.block_on(crate::cli::run_command(cli, command)),
         None => runtime.block_on(crate::tui::run(
             cli.global.open_options(cli.url_arg.as_deref()),

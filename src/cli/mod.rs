@@ -1,7 +1,8 @@
 //! The command line: [`run_command`] turns a parsed command into calls on the store and
 //! an exit code ([`crate::exit`]). The argument types are in [`args`], each command group
 //! in its own file under [`commands`], printing in [`output`], questions in [`prompt`].
-//! Errors are printed as one line on stderr.
+//! Errors are printed as one line on stderr. Must not import the terminal UI
+//! ([`crate::app`] starts it, for `keytui` alone and `keytui demo`).
 
 pub mod args;
 mod commands;
@@ -27,10 +28,6 @@ pub use crate::open::pepper_from_env;
 
 /// Runs a CLI command to completion and returns the exit code.
 pub async fn run_command(cli: Cli, command: Command) -> ExitCode {
-    #[cfg(feature = "tui")]
-    if let Command::Demo = command {
-        return crate::tui::demo::run(cli.global.open_options(None)).await;
-    }
     match dispatch(&cli, command).await {
         Ok(code) => ExitCode::from(code),
         Err(Error::OutputClosed) => ExitCode::SUCCESS,
@@ -52,6 +49,13 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         clap_complete::generate(shell, &mut cmd, "keytui", &mut std::io::stdout());
         return Ok(0);
     }
+    #[cfg(feature = "tui")]
+    if let Command::Demo = command {
+        // The demo is the terminal UI: `crate::app` starts it, the CLI never does.
+        return Err(Error::Input(
+            "demo runs the terminal UI; start it as `keytui demo`".into(),
+        ));
+    }
     if let Command::Check(a) = &command {
         return commands::verify::check(a.json);
     }
@@ -63,7 +67,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
     match command {
         Command::Completions { .. } => Ok(0),
         #[cfg(feature = "tui")]
-        Command::Demo => Ok(0),
+        Command::Demo => Ok(0), // answered above
         Command::Init(a) => commands::namespace::init(store, a).await,
         Command::Create(a) => commands::keys::create(store, a).await,
         Command::List(a) => commands::keys::list(store, a).await,

@@ -471,3 +471,22 @@ fn the_new_key_form_stays_open_on_errors_and_takes_commas_in_metadata() {
     t.keys(&["q"]);
     assert_quit_cleanly(&t);
 }
+
+/// `keytui demo` (dispatched by `app`, not the CLI) starts a private redis-server, seeds it
+/// and opens the TUI on it; `q` quits with exit 0.
+#[test]
+fn demo_opens_the_tui_on_a_seeded_private_server() {
+    let home = TuiHome::new();
+    let script = format!(
+        "{} demo --log-file {}; echo EXITED:$?",
+        sh_quote(bin()),
+        sh_quote(home.log()),
+    );
+    let t = Tmux::start(120, 30, &env_refs(&home.env("tui-demo")), &script);
+    t.wait_until("the seeded keys in the table", |s| {
+        s.contains("STATUS") && s.contains("billing")
+    });
+    t.keys(&["q"]);
+    let screen = t.wait_for("EXITED:");
+    assert!(screen.contains("EXITED:0"), "{screen}");
+}
