@@ -1,5 +1,9 @@
-//! The library's error type. Every message is one line, names what failed in the user's
-//! words, and never contains a secret or a password.
+//! The library's error type: one variant per kind of failure (bad input, keytui's own
+//! configuration, I/O with what was being done and the path, JSON, a Redis URL, Redis
+//! itself, a missing confirmation, a declined prompt...), so callers can tell them apart
+//! without reading messages. Every message is one line, names what failed in the user's
+//! words, and never contains a secret, a password or a token. It maps no exit codes (the
+//! CLI does, in `cli/mod.rs`) and imports only leaf error types that import nothing back.
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,7 @@
-//! How results are printed: human lines or JSON, one record or event at a time, and the
-//! I/O errors of writing them (a closed pipe ends the command quietly).
+//! How results are printed: human lines or JSON, one record or event at a time, the report
+//! of a bulk change (and the [`Selection`] it was applied to), and the I/O errors of
+//! writing them (a closed pipe ends the command quietly). Asks nothing: questions are in
+//! `prompt.rs`, which imports this module, never the other way.
 
 use std::collections::BTreeMap;
 use std::io::Write;
