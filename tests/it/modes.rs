@@ -145,7 +145,7 @@ async fn migrate_plain_to_hash_removes_plaintext_and_resumes(t: Target) {
     }
     assert!(matches!(
         s.migrate(Mode::Plain, None, |_, _| {}).await,
-        Err(Error::Config(_))
+        Err(Error::Input(_))
     ));
     // a pepper in the environment does not switch a sha256 namespace to HMAC
     use keytui::crypto::Pepper;
@@ -229,7 +229,7 @@ async fn import_keeps_keys_working_and_never_overwrites(t: Target) {
         )
         .await;
     assert!(
-        matches!(&refused, Err(Error::Config(m)) if m.contains("bob_smith") && m.contains("--allow-weak")),
+        matches!(&refused, Err(Error::Input(m)) if m.contains("bob_smith") && m.contains("--allow-weak")),
         "{refused:?}"
     );
     assert_eq!(s.count().await.unwrap(), 0);
