@@ -75,6 +75,25 @@ impl Store {
         Ok(page)
     }
 
+    /// The answer of [`Store::fetch`], read with `HMGET` of [`LISTED_FIELDS`] (half the
+    /// reply elements of `HGETALL`, parsed by position) as [`Store::list_each`] reads them.
+    /// The ids whose record had none of those fields (rare: dangling index entries) are
+    /// read again with `HGETALL`, which tells a missing record from a hash of other fields
+    /// (malformed).
+    pub async fn fetch_page(&self, ids: &[String]) -> Result<Page> {
+        let raw = self.fetch_listed(ids).await?;
+        let mut page = parse_listed(ids, &raw);
+        drop(raw);
+        self.name_wrong_types(&mut page).await?;
+        if !page.dangling.is_empty() {
+            let again = self.fetch(&std::mem::take(&mut page.dangling)).await?;
+            page.records.extend(again.records);
+            page.malformed.extend(again.malformed);
+            page.dangling = again.dangling;
+        }
+        Ok(page)
+    }
+
     /// Says which Redis type each record key of another type holds (`TYPE`, only for
     /// those): "the record key is a list, not a hash".
     pub(in crate::store) async fn name_wrong_types(&self, page: &mut Page) -> Result<()> {

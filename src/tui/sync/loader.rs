@@ -91,7 +91,7 @@ pub(super) fn spawn_loader(
         })
         .map(|ids| async move {
             let (ids, last) = ids?;
-            let page = store.fetch(&ids).await?;
+            let page = store.fetch_page(&ids).await?;
             let malformed: Vec<String> = page.malformed.into_iter().map(|m| m.id).collect();
             Ok::<_, Error>((ids.len(), page.records, malformed, last))
         })
@@ -137,7 +137,7 @@ pub(super) fn spawn_loader(
 async fn first(store: &Store, limit: usize) -> Result<(Page, Option<IndexPos>), Error> {
     let total = store.count().await?;
     let (ids, next) = store.page_after(None, limit).await?;
-    let mut page = store.fetch(&ids).await?;
+    let mut page = store.fetch_page(&ids).await?;
     page.total = total;
     Ok((page, next))
 }
