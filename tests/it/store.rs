@@ -79,6 +79,7 @@ on_both!(
     concurrent_writers_lose_nothing,
     pepper_namespaces_need_the_right_pepper,
     fetch_page_answers_as_fetch_does,
+    first_writers_of_a_fresh_namespace_race_without_refusals,
 );
 
 async fn create_verify_and_no_plaintext(t: Target) {
@@ -573,6 +574,25 @@ async fn fetch_page_answers_as_fetch_does(t: Target) {
     );
     assert_eq!(paged.dangling, fetched.dangling);
     assert_eq!(paged.dangling, ["Gone1"]);
+}
+
+/// Writers that start together on a namespace nobody created yet: the one that loses the
+/// race to create its meta must not find it "without a layout field" (read between the
+/// other's check and its create) and refuse.
+async fn first_writers_of_a_fresh_namespace_race_without_refusals(t: Target) {
+    for round in 0..20 {
+        let ns = crate::common::data::namespace(&format!("race{round}"));
+        let mut writers = Vec::new();
+        for _ in 0..4 {
+            let s = Store::new(raw(t).await, ns.clone()).with_actor(ACTOR);
+            writers.push(async move { s.create(&CreateRequest::new("first")).await });
+        }
+        for r in futures::future::join_all(writers).await {
+            if let Err(e) = r {
+                panic!("round {round}: a first writer failed: {e}");
+            }
+        }
+    }
 }
 
 async fn concurrent_writers_lose_nothing(t: Target) {
