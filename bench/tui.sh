@@ -37,7 +37,7 @@ done
 if [ "$build" = 1 ] && [ -z "${KEYTUI_BIN:-}" ]; then
     (cd "$root" && cargo build --release --quiet --bin keytui) >&2
 fi
-bin="${KEYTUI_BIN:-$root/target/release/keytui}"
+bin="${KEYTUI_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/keytui}"
 [ -x "$bin" ] || { echo "bench/tui.sh: $bin missing (cargo build --release)" >&2; exit 2; }
 
 tmp="$(mktemp -d -t keytui-tuibench.XXXXXX)"

@@ -62,13 +62,24 @@ async fn layout_or_refusal(
         }
         Err(e) => return Err(e),
     };
+    let layout = match layout {
+        Some(raw) => Some(raw),
+        None => {
+            let exists: bool = redis::cmd("EXISTS").arg(&meta).query_async(conn).await?;
+            if !exists {
+                return Ok(None);
+            }
+            // Another writer may have created the namespace between the two reads (its
+            // meta is written whole, layout included, by one script): read it again.
+            redis::cmd("HGET")
+                .arg(&meta)
+                .arg(meta_field::LAYOUT)
+                .query_async(conn)
+                .await?
+        }
+    };
     let Some(raw) = layout else {
-        let exists: bool = redis::cmd("EXISTS").arg(&meta).query_async(conn).await?;
-        return if exists {
-            refuse(format!("{meta} has no layout field"))
-        } else {
-            Ok(None)
-        };
+        return refuse(format!("{meta} has no layout field"));
     };
     let text = String::from_utf8_lossy(&raw);
     match text.parse::<u32>() {

@@ -210,12 +210,34 @@ impl State {
         if self.filter.query().is_empty() {
             let added = (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
             self.visible.extend(added);
-            self.recount();
+            // Only the new rows are counted: recounting all of them per page would make
+            // loading a million keys quadratic.
+            self.count_from(start);
             self.clamp();
             Vec::new()
         } else {
             self.records_changed()
         }
+    }
+
+    /// Adds the rows from `start` on to the counts by status (as `recount` counts them, at
+    /// the same `now`).
+    fn count_from(&mut self, start: usize) {
+        let (mut c, mut next) = (self.counts, self.next_expiry);
+        for r in &self.records[start..] {
+            match r.status_at(self.now) {
+                Status::Active => {
+                    c.0 += 1;
+                    if let Some(e) = r.expires_at {
+                        next = Some(next.map_or(e, |n: UnixMs| n.min(e)));
+                    }
+                }
+                Status::Revoked => c.1 += 1,
+                Status::Expired => c.2 += 1,
+            }
+        }
+        self.counts = c;
+        self.next_expiry = next;
     }
 
     /// Puts the cursor back on the key it was on, when that key is still visible.

@@ -1143,6 +1143,35 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
 }
 
 #[test]
+fn appended_pages_add_to_the_counts_as_a_full_count_would() {
+    let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
+    let all = crate::tui::fixtures::rows();
+    let first = Msg::FirstPage {
+        load: 1,
+        records: all[..1].to_vec(),
+        total: 6,
+        malformed: vec![],
+        done: false,
+    };
+    update(&mut s, first);
+    for (range, done) in [(1..3, false), (3..6, true)] {
+        let more = Msg::MoreRecords {
+            load: 1,
+            records: all[range].to_vec(),
+            malformed: vec![],
+            done,
+        };
+        update(&mut s, more);
+    }
+    // Active 4 (one expiring in 30 days), revoked 1, expired 1: as the fixture's state,
+    // which counted all six at once.
+    assert_eq!(s.counts(), (4, 1, 1));
+    let whole = state();
+    assert_eq!(s.counts(), whole.counts());
+    assert_eq!(s.next_tick(), whole.next_tick());
+}
+
+#[test]
 fn trimmed_feed_reloads() {
     let mut s = state();
     assert!(matches!(

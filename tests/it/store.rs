@@ -78,6 +78,8 @@ on_both!(
     malformed_records_do_not_break_listing,
     concurrent_writers_lose_nothing,
     pepper_namespaces_need_the_right_pepper,
+    fetch_page_answers_as_fetch_does,
+    first_writers_of_a_fresh_namespace_race_without_refusals,
 );
 
 async fn create_verify_and_no_plaintext(t: Target) {
@@ -514,6 +516,83 @@ async fn malformed_records_do_not_break_listing(t: Target) {
     ));
     let status: String = c.hget(ns.record_key("Evil1"), "status").await.unwrap();
     assert_eq!(status, "paused");
+}
+
+/// `Store::fetch_page` (the TUI loader's read: `HMGET` of the listed fields) gives the
+/// answer `Store::fetch` (`HGETALL`) gives, damaged records included: a hash holding none of
+/// the listed fields is malformed, not a dangling index entry.
+async fn fetch_page_answers_as_fetch_does(t: Target) {
+    let s = store(t, "fetchpage").await;
+    let good = s
+        .create_many(&CreateRequest::new("fine"), 20, |_| {})
+        .await
+        .unwrap();
+    let ns = s.namespace().clone();
+    let mut c = raw(t).await;
+    let now = now_ms();
+    let _: () = c
+        .hset(ns.record_key("Other1"), "not_a_field", "x")
+        .await
+        .unwrap();
+    let _: () = c.set(ns.record_key("Wrong1"), "x").await.unwrap();
+    let _: () = c
+        .hset_multiple(
+            ns.record_key("Evil1"),
+            &[
+                ("id", "Evil1"),
+                ("status", "active"),
+                ("secret_alg", "sha256"),
+            ],
+        )
+        .await
+        .unwrap();
+    for id in ["Other1", "Wrong1", "Evil1", "Gone1"] {
+        let _: () = c.zadd(ns.index_key(), id, now).await.unwrap();
+    }
+    let mut ids: Vec<String> = good.iter().map(|g| g.record.id.clone()).collect();
+    ids.extend(["Other1", "Wrong1", "Evil1", "Gone1"].map(String::from));
+    let fetched = s.fetch(&ids).await.unwrap();
+    let paged = s.fetch_page(&ids).await.unwrap();
+    let malformed = |p: &keytui::store::Page| -> Vec<(String, String)> {
+        let mut m: Vec<(String, String)> = p
+            .malformed
+            .iter()
+            .map(|e| (e.id.clone(), e.reason.clone()))
+            .collect();
+        m.sort();
+        m
+    };
+    assert!(paged.records == fetched.records, "the records differ");
+    assert_eq!(paged.records.len(), 20);
+    assert_eq!(malformed(&paged), malformed(&fetched));
+    assert_eq!(
+        malformed(&paged)
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+        ["Evil1", "Other1", "Wrong1"]
+    );
+    assert_eq!(paged.dangling, fetched.dangling);
+    assert_eq!(paged.dangling, ["Gone1"]);
+}
+
+/// Writers that start together on a namespace nobody created yet: the one that loses the
+/// race to create its meta must not find it "without a layout field" (read between the
+/// other's check and its create) and refuse.
+async fn first_writers_of_a_fresh_namespace_race_without_refusals(t: Target) {
+    for round in 0..20 {
+        let ns = crate::common::data::namespace(&format!("race{round}"));
+        let mut writers = Vec::new();
+        for _ in 0..4 {
+            let s = Store::new(raw(t).await, ns.clone()).with_actor(ACTOR);
+            writers.push(async move { s.create(&CreateRequest::new("first")).await });
+        }
+        for r in futures::future::join_all(writers).await {
+            if let Err(e) = r {
+                panic!("round {round}: a first writer failed: {e}");
+            }
+        }
+    }
 }
 
 async fn concurrent_writers_lose_nothing(t: Target) {

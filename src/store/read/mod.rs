@@ -1,0 +1,14 @@
+//! Reading keys: one record, index pages, and the whole namespace in pipelined pages.
+//! Records other programs damaged are reported as malformed, never a panic.
+//!
+//! [`parse`] turns replies into records (by field name or by position), [`list`] reads
+//! records and whole namespaces, [`query`] sends one command per record in pipelines (one
+//! per cluster master), [`page`] pages the index by score for long-running readers.
+
+mod list;
+mod page;
+mod parse;
+mod query;
+
+pub use self::page::IndexPos;
+pub use self::parse::*;

@@ -1,0 +1,234 @@
+//! Parsing record replies: `HGETALL` pages by field name, `HMGET` of [`LISTED_FIELDS`] by
+//! position, and why an unreadable reply is unreadable. Pure: no Redis access.
+
+use redis::Value;
+
+use crate::layout::field;
+use crate::record::{KeyRecord, RecordError};
+
+/// The record fields [`Store::list_each`] reads: every field of the layout a listed
+/// [`KeyRecord`] holds (the stored digest only to check that it is there).
+pub(in crate::store) const LISTED_FIELDS: [&str; 17] = [
+    field::ID,
+    field::NAME,
+    field::STATUS,
+    field::SECRET_ALG,
+    field::SECRET,
+    field::SECRET_SEALED,
+    field::TOKEN_PREFIX,
+    field::TOKEN_CHECKSUM,
+    field::CREATED_AT,
+    field::CREATED_BY,
+    field::EXPIRES_AT,
+    field::REVOKED_AT,
+    field::REVOKED_REASON,
+    field::LAST_USED_AT,
+    field::META,
+    field::ROTATED_FROM,
+    field::ROTATED_TO,
+];
+
+/// A page of the index, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    pub records: Vec<KeyRecord>,
+    /// Records that exist but cannot be read.
+    pub malformed: Vec<RecordError>,
+    /// Index entries without a record (a create in flight, or a crash `doctor` repairs).
+    pub dangling: Vec<String>,
+    /// Number of index entries in the namespace.
+    pub total: usize,
+}
+
+/// Reads the `HGETALL` replies of `ids` into a page: an empty reply is a dangling index
+/// entry, a reply that is not a hash of text a malformed record.
+pub(in crate::store) fn parse_page(ids: &[String], raw: &[Value]) -> Page {
+    let mut page = Page {
+        records: Vec::with_capacity(ids.len()),
+        ..Page::default()
+    };
+    for (id, v) in ids.iter().zip(raw) {
+        let Some(pairs) = hash_byte_pairs(v) else {
+            page.malformed.push(RecordError {
+                id: id.clone(),
+                reason: unreadable_reason(v),
+            });
+            continue;
+        };
+        if pairs.is_empty() {
+            page.dangling.push(id.clone());
+            continue;
+        }
+        let lookup = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name.as_bytes())
+                .map(|(_, v)| *v)
+        };
+        match KeyRecord::from_raw(id, lookup) {
+            Ok(r) => page.records.push(r),
+            Err(e) => page.malformed.push(e),
+        }
+    }
+    page
+}
+
+/// The field/value pairs of an `HGETALL` reply (RESP2 array or RESP3 map) as bytes,
+/// borrowed from it; `None` when it is not a hash.
+fn hash_byte_pairs(v: &Value) -> Option<Vec<(&[u8], &[u8])>> {
+    fn bytes(v: &Value) -> Option<&[u8]> {
+        match v {
+            Value::BulkString(b) => Some(b),
+            Value::SimpleString(s) => Some(s.as_bytes()),
+            _ => None,
+        }
+    }
+    match v {
+        Value::Nil => Some(Vec::new()),
+        Value::Array(items) if items.len() % 2 == 0 => items
+            .chunks_exact(2)
+            .map(|kv| Some((bytes(&kv[0])?, bytes(&kv[1])?)))
+            .collect(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| Some((bytes(k)?, bytes(v)?)))
+            .collect(),
+        _ => None,
+    }
+}
+
+/// Reads `HMGET ... LISTED_FIELDS` replies into a page: all fields nil is a dangling index
+/// entry (or a record without any known field), a reply that is not text a malformed record.
+/// Values are borrowed from the replies by position; nothing is copied but what the
+/// records keep.
+pub(in crate::store) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
+    let mut page = Page {
+        records: Vec::with_capacity(ids.len()),
+        ..Page::default()
+    };
+    for (id, v) in ids.iter().zip(raw) {
+        let Value::Array(values) = v else {
+            page.malformed.push(RecordError {
+                id: id.clone(),
+                reason: unreadable_reason(v),
+            });
+            continue;
+        };
+        let mut found: [Option<&[u8]>; LISTED_FIELDS.len()] = [None; LISTED_FIELDS.len()];
+        let mut not_text = None;
+        for ((slot, name), v) in found.iter_mut().zip(LISTED_FIELDS).zip(values) {
+            match v {
+                Value::Nil => {}
+                Value::BulkString(b) => *slot = Some(b.as_slice()),
+                _ => not_text = not_text.or(Some(name)),
+            }
+        }
+        if let Some(name) = not_text {
+            page.malformed.push(RecordError {
+                id: id.clone(),
+                reason: format!("field {name} is not text"),
+            });
+        } else if found.iter().all(Option::is_none) {
+            page.dangling.push(id.clone());
+        } else {
+            match KeyRecord::from_raw(id, |name| listed_index(name).and_then(|i| found[i])) {
+                Ok(r) => page.records.push(r),
+                Err(e) => page.malformed.push(e),
+            }
+        }
+    }
+    page
+}
+
+/// The position of a field in [`LISTED_FIELDS`].
+fn listed_index(name: &str) -> Option<usize> {
+    Some(match name {
+        field::ID => 0,
+        field::NAME => 1,
+        field::STATUS => 2,
+        field::SECRET_ALG => 3,
+        field::SECRET => 4,
+        field::SECRET_SEALED => 5,
+        field::TOKEN_PREFIX => 6,
+        field::TOKEN_CHECKSUM => 7,
+        field::CREATED_AT => 8,
+        field::CREATED_BY => 9,
+        field::EXPIRES_AT => 10,
+        field::REVOKED_AT => 11,
+        field::REVOKED_REASON => 12,
+        field::LAST_USED_AT => 13,
+        field::META => 14,
+        field::ROTATED_FROM => 15,
+        field::ROTATED_TO => 16,
+        _ => return None,
+    })
+}
+
+/// The reason a record's first reply was given before its type is known.
+pub(in crate::store) const WRONG_TYPE: &str = "the record key is not a hash";
+
+pub(in crate::store) fn is_wrong_type(e: &redis::RedisError) -> bool {
+    e.code() == Some("WRONGTYPE")
+}
+
+/// Why a record's reply cannot be read as a hash of text: another Redis type, or the first
+/// field name or value that is not UTF-8 (named, when the name itself is readable).
+pub(in crate::store) fn unreadable_reason(v: &Value) -> String {
+    let items: Vec<&Value> = match v {
+        Value::ServerError(_) => return WRONG_TYPE.into(),
+        Value::Array(items) => items.iter().collect(),
+        Value::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
+        _ => return WRONG_TYPE.into(),
+    };
+    for kv in items.chunks(2) {
+        let [k, v] = kv else { break };
+        let text = |v: &Value| match v {
+            Value::BulkString(b) => std::str::from_utf8(b).ok().map(str::to_owned),
+            Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        };
+        match (text(k), text(v)) {
+            (None, _) => return "a field name is not UTF-8 text".into(),
+            (Some(name), None) => {
+                let name: String = crate::sanitize::line(&name).chars().take(40).collect();
+                return format!("field {name} is not UTF-8 text");
+            }
+            _ => {}
+        }
+    }
+    "the record is not a hash of UTF-8 text".into()
+}
+
+/// The field/value pairs of an `HGETALL` reply (RESP2 array or RESP3 map), borrowed from
+/// it; `None` when it is not a hash or holds text that is not UTF-8.
+pub(crate) fn hash_pairs(v: &Value) -> Option<Vec<(&str, &str)>> {
+    pub(in crate::store) fn text(v: &Value) -> Option<&str> {
+        match v {
+            Value::BulkString(b) => std::str::from_utf8(b).ok(),
+            Value::SimpleString(s) => Some(s),
+            _ => None,
+        }
+    }
+    match v {
+        Value::Nil => Some(Vec::new()),
+        Value::Array(items) if items.len() % 2 == 0 => items
+            .chunks_exact(2)
+            .map(|kv| Some((text(&kv[0])?, text(&kv[1])?)))
+            .collect(),
+        Value::Map(m) => m.iter().map(|(k, v)| Some((text(k)?, text(v)?))).collect(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_index_is_the_position_in_listed_fields() {
+        for (i, name) in LISTED_FIELDS.iter().enumerate() {
+            assert_eq!(listed_index(name), Some(i), "{name}");
+        }
+        assert_eq!(listed_index("no_such_field"), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! The loader: reads the namespace's index page by page (the first page at once, the rest
+//! in the background with a few reads in flight) and sends the records as compact rows.
+//! It never writes and never talks to the UI except through [`Msg`]s.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use crate::error::Error;
+use crate::store::{IndexPos, Page, Store};
+
+use super::{IN_FLIGHT, SyncOptions};
+use crate::tui::msg::{Msg, SyncOp};
+use crate::tui::row::{Interner, Row};
+
+pub(super) fn spawn_loader(
+    store: Store,
+    load: u64,
+    actions: UnboundedSender<Msg>,
+    options: SyncOptions,
+) -> JoinHandle<()> {
+    let timing = options.timing;
+    let (first_page, chunk_len) = (options.first_page.max(1), options.chunk.max(1));
+    tokio::task::spawn_local(async move {
+        let started = Instant::now();
+        if let Err(Error::Setup(why)) = store.recheck_layout().await {
+            let _ = actions.send(Msg::Refused(why));
+            return;
+        }
+        // Right after a reconnect the ordinary connection may still be re-establishing
+        // itself: try a few times before reporting.
+        let mut attempt = 0;
+        let (page, next) = loop {
+            match first(&store, first_page).await {
+                Ok(p) => break p,
+                Err(e) if attempt >= 5 => {
+                    let _ = actions.send(Msg::Failed {
+                        op: SyncOp::Load,
+                        error: e.to_string(),
+                    });
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, attempt, "loading the first page failed; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                }
+            }
+        };
+        if timing {
+            tracing::info!(
+                timing = "first_page_read",
+                ms = started.elapsed().as_millis() as u64,
+                records = page.records.len()
+            );
+        }
+        let mut interner = Interner::default();
+        let total = page.total;
+        let mut loaded = page.records.len() + page.malformed.len() + page.dangling.len();
+        let _ = actions.send(Msg::FirstPage {
+            load,
+            records: rows(page.records, &mut interner),
+            total,
+            malformed: page.malformed.into_iter().map(|m| m.id).collect(),
+            done: next.is_none(),
+        });
+        let Some(next) = next else { return };
+        // Each page starts where the one before ended (by score and id, never by offset:
+        // keys deleted meanwhile shift nothing). The ids of the next page are asked for
+        // while the records of earlier ones are read and parsed.
+        let pages = options.pages.clone();
+        let store = &store;
+        let chunks = futures::stream::unfold(Some(next), |pos| {
+            let pages = pages.clone();
+            async move {
+                let pos = pos?;
+                if let Some(pages) = pages {
+                    pages.acquire().await.map(|p| p.forget()).ok();
+                }
+                Some(match store.page_after(Some(&pos), chunk_len).await {
+                    Ok((ids, next)) => {
+                        let last = next.is_none();
+                        (Ok((ids, last)), next)
+                    }
+                    // The error is reported, and the stream ends.
+                    Err(e) => (Err(e), None),
+                })
+            }
+        })
+        .map(|ids| async move {
+            let (ids, last) = ids?;
+            let page = store.fetch_page(&ids).await?;
+            let malformed: Vec<String> = page.malformed.into_iter().map(|m| m.id).collect();
+            Ok::<_, Error>((ids.len(), page.records, malformed, last))
+        })
+        .buffered(IN_FLIGHT);
+        let mut chunks = std::pin::pin!(chunks);
+        while let Some(chunk) = chunks.next().await {
+            let (read, records, malformed, last) = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = actions.send(Msg::Failed {
+                        op: SyncOp::LoadMore { loaded },
+                        error: e.to_string(),
+                    });
+                    return;
+                }
+            };
+            loaded += read;
+            if actions
+                .send(Msg::MoreRecords {
+                    load,
+                    records: rows(records, &mut interner),
+                    malformed,
+                    done: last,
+                })
+                .is_err()
+                || last
+            {
+                if timing {
+                    tracing::info!(
+                        timing = "all_records_loaded",
+                        ms = started.elapsed().as_millis() as u64,
+                        records = loaded
+                    );
+                }
+                return;
+            }
+        }
+    })
+}
+
+/// The first page of records, the index count, and where the next page starts (`None`:
+/// that was all).
+async fn first(store: &Store, limit: usize) -> Result<(Page, Option<IndexPos>), Error> {
+    let total = store.count().await?;
+    let (ids, next) = store.page_after(None, limit).await?;
+    let mut page = store.fetch_page(&ids).await?;
+    page.total = total;
+    Ok((page, next))
+}
+
+/// The compact rows the UI keeps (converted here, off the UI thread).
+fn rows(records: Vec<crate::record::KeyRecord>, interner: &mut Interner) -> Vec<Row> {
+    records.into_iter().map(|r| Row::new(r, interner)).collect()
+}
