@@ -276,9 +276,9 @@ impl Store {
     }
 
     /// Imports keys made elsewhere, stored in the namespace's mode. Existing ids are
-    /// skipped, never overwritten. Every item is checked first (the id rule, an empty
-    /// secret, and, unless `allow_weak`, the weak-secret rule of `create`): one bad item
-    /// fails the import before anything is written. When writing fails midway, the error
+    /// skipped, never overwritten. Every item is checked first (an id given twice, the id
+    /// rule, an empty secret, and, unless `allow_weak`, the weak-secret rule of `create`):
+    /// one bad item fails the import before anything is written. When writing fails midway, the error
     /// says how many keys were written; running the same import again skips them.
     pub async fn import(
         &self,
@@ -286,6 +286,7 @@ impl Store {
         allow_weak: bool,
         mut progress: impl FnMut(usize),
     ) -> Result<ImportReport> {
+        check_unique_ids(&items)?;
         let meta = self.ensure_meta().await?;
         self.check_master_key(&meta)?;
         let mut report = ImportReport::default();
@@ -373,6 +374,22 @@ impl Store {
             },
         })
     }
+}
+
+/// Refuses input that names an id twice (which of the two secrets would win is not for the
+/// import to decide); items are numbered from 1.
+pub fn check_unique_ids(items: &[ImportItem]) -> Result<()> {
+    let mut first: std::collections::HashMap<&str, usize> = Default::default();
+    for (n, item) in items.iter().enumerate() {
+        if let Some(f) = first.insert(&item.id, n + 1) {
+            return Err(Error::Config(format!(
+                "cannot import: id {:?} is given twice (items {f} and {}); nothing was written",
+                crate::sanitize::line(&item.id.chars().take(60).collect::<String>()),
+                n + 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks one item against the rules every imported key must meet; returns whether its

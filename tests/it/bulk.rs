@@ -8,6 +8,9 @@ use crate::common::spawn::{json_of, keytui};
 
 use std::collections::{BTreeMap, HashSet};
 
+use keytui::error::Error;
+use keytui::keygen::Secret;
+use keytui::migrate::ImportItem;
 use keytui::record::{Status, now_ms};
 use keytui::store::{CreateRequest, KeyFilter, Rejection, Verdict};
 use redis::AsyncCommands;
@@ -25,6 +28,7 @@ on_both!(
     revoke_many_revokes_exactly_the_selection,
     delete_many_removes_records_and_index_entries,
     cli_bulk_revoke_and_delete,
+    import_refuses_an_id_given_twice_before_writing,
 );
 
 async fn revoke_many_revokes_exactly_the_selection(t: Target) {
@@ -258,4 +262,42 @@ async fn cli_bulk_revoke_and_delete(t: Target) {
             .unwrap(),
     );
     assert_eq!(v["changed"], true);
+}
+
+async fn import_refuses_an_id_given_twice_before_writing(t: Target) {
+    let s = store(t, "import-twice").await;
+    let item = |id: &str, secret: &str| ImportItem {
+        id: id.into(),
+        secret: Secret::new(secret.into()),
+        name: String::new(),
+        created_at: None,
+        expires_at: None,
+        meta: Default::default(),
+        revoked: false,
+    };
+    let items = || {
+        vec![
+            item("alice", "Zq8mW3rT9vXk2LpN7bYc4HdJ"),
+            item("bob", "Pw6nE1sQ5uAz8GfK3jVm9RtX"),
+            item("alice", "Hy2cU7oB4iMe9TlD6wSa1KgF"),
+        ]
+    };
+    let err = s.import(items(), false, |_| {}).await;
+    let Err(Error::Config(m)) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        m.contains("\"alice\" is given twice (items 1 and 3)"),
+        "{m}"
+    );
+    assert!(!m.contains("Zq8mW3") && !m.contains("Hy2cU7"), "{m}");
+    // Nothing written: no key, not even the namespace's meta.
+    assert!(s.meta().await.unwrap().is_none());
+    assert_eq!(s.count().await.unwrap(), 0);
+    // Without the repeat the same input imports.
+    let mut once = items();
+    once.pop();
+    let r = s.import(once, false, |_| {}).await.unwrap();
+    assert_eq!(r.imported, 2);
+    assert_eq!(s.count().await.unwrap(), 2);
 }
