@@ -150,7 +150,7 @@ pub async fn run(options: OpenOptions) -> ExitCode {
 }
 
 fn with_message(mut state: State, text: String) -> State {
-    state.message = Some(state::Message { text, error: true });
+    state.show(state::Message { text, error: true });
     state
 }
 
@@ -322,7 +322,7 @@ fn execute(
         Out::Clip(ClipCmd::Clear) => clipboard.clear(),
         Out::Sync(cmd) => {
             if sync.send(cmd).is_err() {
-                state.message = Some(state::Message {
+                state.show(state::Message {
                     text: "the Redis task stopped; restart keytui".into(),
                     error: true,
                 });

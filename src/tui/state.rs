@@ -33,6 +33,11 @@ pub use super::screens::{
 };
 pub use super::status::{Message, ServerInfo};
 
+/// How long an ordinary status message stays (ms).
+pub const MESSAGE_MS: i64 = 5_000;
+/// How long an error stays on the status line (ms), unless a newer message replaces it.
+pub const ERROR_MS: i64 = 15_000;
+
 /// What started a reload that has not finished yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReloadCause {
@@ -156,6 +161,9 @@ pub struct State {
     /// The rows may not match Redis (a [`Gap`]) until the reload answers: never "live".
     pub stale: bool,
     pub message: Option<Message>,
+    /// When the status line's message goes away (set by [`State::show`]; a message set
+    /// directly stays until replaced).
+    pub message_until: Option<UnixMs>,
     pub clip: Option<ClipTimer>,
     pub keymap: Keymap,
     pub clear_secs: u64,
@@ -192,6 +200,7 @@ impl State {
             reloading: None,
             stale: false,
             message: None,
+            message_until: None,
             clip: None,
             keymap,
             clear_secs,
@@ -268,6 +277,9 @@ impl State {
         if let Some(e) = self.next_expiry {
             at(e);
         }
+        if let Some(t) = self.message_until.filter(|_| self.message.is_some()) {
+            at(t);
+        }
         next.map(|t| Duration::from_millis((t - self.now).max(1) as u64))
     }
 
@@ -343,18 +355,34 @@ impl State {
         }
     }
 
+    /// Puts a message on the status line, replacing the one there; it goes away after
+    /// [`MESSAGE_MS`] ([`ERROR_MS`] for an error), on the tick then.
+    pub fn show(&mut self, m: Message) {
+        let ms = if m.error { ERROR_MS } else { MESSAGE_MS };
+        self.message_until = Some(self.now.saturating_add(ms));
+        self.message = Some(m);
+    }
+
     fn say(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
+        self.show(Message {
             text: text.into(),
             error: false,
         });
     }
 
     fn complain(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
+        self.show(Message {
             text: text.into(),
             error: true,
         });
+    }
+
+    /// Drops the status line's message once its time is up.
+    fn expire_message(&mut self) {
+        if self.message_until.is_some_and(|t| self.now >= t) {
+            self.message = None;
+            self.message_until = None;
+        }
     }
 
     fn table_rows(&self) -> usize {
@@ -418,3 +446,7 @@ mod tests;
 #[cfg(test)]
 #[path = "state_guard_tests.rs"]
 mod guard_tests;
+
+#[cfg(test)]
+#[path = "state_daily_tests.rs"]
+mod daily_tests;

@@ -36,6 +36,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             Vec::new()
         }
         Msg::Tick => {
+            state.expire_message();
             let counts = state.counts;
             state.recount();
             let mut cmds = Vec::new();
@@ -398,7 +399,7 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
         table: action,
     } = reply;
     if let Some(m) = message {
-        state.message = Some(m);
+        state.show(m);
     }
     match next {
         Next::Stay => {}
