@@ -23,6 +23,7 @@ pub mod screens;
 pub mod state;
 pub mod status;
 pub mod sync;
+pub mod table_view;
 pub mod widgets;
 
 #[cfg(test)]
@@ -88,6 +89,7 @@ pub async fn run(options: OpenOptions) -> ExitCode {
         config.clipboard_clear_secs,
         now_ms(),
     );
+    state.view = config.view.clone();
     if !config.problems.is_empty() {
         state = with_message(state, config.problems.join("; "));
     }
@@ -320,6 +322,18 @@ fn execute(
             let _ = tx.send(next);
         }
         Out::Clip(ClipCmd::Clear) => clipboard.clear(),
+        Out::SaveView { sort, columns } => {
+            let saved = match config::config_path() {
+                Some(p) => config::save_view(&p, sort.as_deref(), &columns),
+                None => Err("no config directory; sort and columns not saved".into()),
+            };
+            if let Err(e) = saved {
+                state.show(state::Message {
+                    text: e,
+                    error: true,
+                });
+            }
+        }
         Out::Sync(cmd) => {
             if sync.send(cmd).is_err() {
                 state.show(state::Message {

@@ -25,6 +25,12 @@ pub enum Out {
     Filter(FilterJob),
     /// To the clipboard thread (or, for OSC 52, the event loop that owns the terminal).
     Clip(ClipCmd),
+    /// To the event loop: keep the table's sort order (config words, `None`: newest
+    /// first) and columns in the config file.
+    SaveView {
+        sort: Option<String>,
+        columns: Vec<String>,
+    },
 }
 
 /// Work for the sync task.

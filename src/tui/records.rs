@@ -38,6 +38,7 @@ impl State {
                 .filter(|(_, r)| sf.admits(r.status_at(now)))
                 .map(|(i, _)| i)
                 .collect();
+            self.order_visible();
             self.filter.applied += 1;
             self.filter.unranked = false;
             self.filter.base = None;
@@ -210,6 +211,9 @@ impl State {
         if self.filter.query().is_empty() {
             let added = (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
             self.visible.extend(added);
+            // The rows so far are in order already; a whole sort keeps it simple and is
+            // a sort of integers.
+            self.order_visible();
             self.recount();
             self.clamp();
             Vec::new()

@@ -32,6 +32,7 @@ pub use super::screens::{
     Reveal, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus, Screen, field,
 };
 pub use super::status::{Message, ServerInfo};
+use super::table_view::{self, TableView};
 
 /// How long an ordinary status message stays (ms).
 pub const MESSAGE_MS: i64 = 5_000;
@@ -166,6 +167,10 @@ pub struct State {
     pub message_until: Option<UnixMs>,
     pub clip: Option<ClipTimer>,
     pub keymap: Keymap,
+    /// The columns and the sort order of the table.
+    pub view: TableView,
+    /// The `:` command line, while it is open.
+    pub command: Option<Input>,
     pub clear_secs: u64,
     pub quit: bool,
     /// Record changes that arrived while a filter run still shared the records: applied
@@ -203,6 +208,8 @@ impl State {
             message_until: None,
             clip: None,
             keymap,
+            view: TableView::default(),
+            command: None,
             clear_secs,
             quit: false,
             held: Vec::new(),
@@ -385,6 +392,44 @@ impl State {
         }
     }
 
+    /// Puts the visible rows in the chosen order (when one is chosen; else they stay
+    /// newest first, or best match first while filtering).
+    fn order_visible(&mut self) {
+        if let Some(sort) = self.view.sort {
+            table_view::sort_indices(&self.records, &mut self.visible, sort, self.now);
+        }
+    }
+
+    /// Orders the table by `sort` (`None`: newest first) and keeps it in the config file.
+    pub(in crate::tui) fn set_sort(&mut self, sort: Option<table_view::Sort>) -> Vec<Out> {
+        self.view.sort = sort;
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        let mut outs = self.refresh_visible();
+        self.reselect(selected_id.as_deref());
+        match sort {
+            Some(s) => self.say(format!(
+                "sorted by {} {}",
+                s.to_config().split(' ').next().unwrap_or(""),
+                if s.descending {
+                    "↓ descending"
+                } else {
+                    "↑ ascending"
+                }
+            )),
+            None => self.say("newest first"),
+        }
+        outs.push(self.save_view());
+        outs
+    }
+
+    /// The order and columns of the table, to be written to the config file.
+    pub(in crate::tui) fn save_view(&self) -> Out {
+        Out::SaveView {
+            sort: self.view.sort.map(table_view::Sort::to_config),
+            columns: self.view.columns.iter().map(|c| c.config_name()).collect(),
+        }
+    }
+
     fn table_rows(&self) -> usize {
         self.areas().table_body.height as usize
     }
@@ -433,6 +478,9 @@ use records::{Held, IdentityHasher, fingerprint};
 
 #[path = "update.rs"]
 mod update;
+
+#[path = "command.rs"]
+pub(crate) mod command;
 
 #[path = "screens/table_keys.rs"]
 pub(crate) mod table_keys;

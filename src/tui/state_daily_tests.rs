@@ -4,7 +4,68 @@
 
 use super::*;
 use crate::tui::fixtures::{NOW, code, key, state};
+use crate::tui::table_view::{Column, Sort, SortKey};
 use crossterm::event::KeyCode;
+
+fn names(s: &State) -> Vec<String> {
+    s.visible
+        .iter()
+        .map(|&i| crate::sanitize::line(s.records[i].name()))
+        .collect()
+}
+
+/// The screen drawn at `w`x`h`, line by line.
+fn drawn(s: &mut State, w: u16, h: u16) -> Vec<String> {
+    s.area = ratatui::layout::Rect::new(0, 0, w, h);
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| crate::tui::draw::render(s, f)).expect("draw");
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+fn header(s: &mut State) -> String {
+    drawn(s, 100, 24)
+        .into_iter()
+        .find(|l| l.contains("NAME"))
+        .unwrap_or_default()
+}
+
+/// Types `:line` and Enter.
+fn command(s: &mut State, line: &str) -> Vec<Out> {
+    let mut outs = update(s, key(':'));
+    outs.extend(typed(s, line));
+    outs.extend(update(s, code(KeyCode::Enter)));
+    outs
+}
+
+fn saved(outs: &[Out]) -> Option<(Option<String>, Vec<String>)> {
+    outs.iter().find_map(|o| match o {
+        Out::SaveView { sort, columns } => Some((sort.clone(), columns.clone())),
+        _ => None,
+    })
+}
+
+/// Runs the filter job like the event loop would, and feeds the result back.
+fn run_filter(s: &mut State, cmds: Vec<Out>) {
+    for c in cmds {
+        if let Out::Filter(job) = c {
+            let found = crate::tui::filter::run(&job).expect("current job");
+            let done = Msg::FilterDone {
+                generation: job.generation,
+                structure: job.structure,
+                revision: job.revision,
+                len: job.records.len(),
+                query: job.query.clone(),
+                visible: found.indices,
+                ranked: found.ranked,
+            };
+            drop(job);
+            update(s, done);
+        }
+    }
+}
 
 fn typed(s: &mut State, text: &str) -> Vec<Out> {
     let mut outs = Vec::new();
@@ -59,5 +120,211 @@ fn a_newer_message_replaces_the_old_one_and_gets_its_own_time() {
     s.now = NOW + 4_000 + MESSAGE_MS;
     update(&mut s, Msg::Tick);
     assert_eq!(text(&s), None);
-    let _ = (typed, code(KeyCode::Enter));
+}
+
+#[test]
+fn o_cycles_the_sort_and_capital_o_flips_it_with_an_arrow_in_the_header() {
+    let mut s = state();
+    assert_eq!(names(&s)[0], "billing-service", "newest first");
+    assert!(!header(&mut s).contains('↑'));
+    let outs = update(&mut s, key('o'));
+    assert_eq!(s.view.sort, Some(Sort::by(SortKey::Name)));
+    assert_eq!(
+        names(&s),
+        [
+            "analytics-export",
+            "billing-service",
+            "mobile-app",
+            "partner-?[31macme",
+            "payments-webhook",
+            "search-worker"
+        ]
+    );
+    assert!(header(&mut s).contains("NAME↑"), "{}", header(&mut s));
+    assert_eq!(saved(&outs).and_then(|v| v.0).as_deref(), Some("name asc"));
+    let outs = update(&mut s, key('O'));
+    assert_eq!(names(&s)[0], "search-worker");
+    assert!(header(&mut s).contains("NAME↓"));
+    assert_eq!(saved(&outs).and_then(|v| v.0).as_deref(), Some("name desc"));
+    // Next: created (newest first), then expires with the arrow on its column.
+    update(&mut s, key('o'));
+    assert_eq!(s.view.sort, Some(Sort::by(SortKey::Created)));
+    assert!(header(&mut s).contains("AGE↓"));
+    update(&mut s, key('o'));
+    assert_eq!(names(&s)[..2], ["payments-webhook", "mobile-app"]);
+    assert!(header(&mut s).contains("EXPIRES↑"));
+}
+
+#[test]
+fn the_cursor_stays_on_its_key_when_the_order_changes() {
+    let mut s = state();
+    update(&mut s, code(KeyCode::Down));
+    let before = s.selected_record().map(|r| r.id().to_owned());
+    update(&mut s, key('o'));
+    assert_eq!(s.selected_record().map(|r| r.id().to_owned()), before);
+    assert_ne!(s.selected, 1);
+}
+
+#[test]
+fn a_sort_orders_the_filter_matches_too() {
+    let mut s = state();
+    // No sort: best match first.
+    let outs = update(&mut s, key('/'));
+    run_filter(&mut s, outs);
+    let outs = typed(&mut s, "e");
+    run_filter(&mut s, outs);
+    update(&mut s, code(KeyCode::Enter));
+    let matched = names(&s);
+    assert!(matched.len() > 2, "{matched:?}");
+    // Sorted by name: the same matches, in name order; the filter stays.
+    let outs = command(&mut s, "sort name desc");
+    run_filter(&mut s, outs);
+    let mut want = matched.clone();
+    want.sort_by_key(|n| std::cmp::Reverse(n.to_lowercase()));
+    assert_eq!(names(&s), want);
+    assert_eq!(s.filter.query(), "e");
+    // Records appended while sorted keep the order.
+    let mut extra = crate::tui::fixtures::record(9, "zzz-extra");
+    extra.created_at = NOW - 100 * crate::tui::fixtures::DAY;
+    let outs = update(&mut s, Msg::RecordChanged(Box::new(extra)));
+    run_filter(&mut s, outs);
+    assert_eq!(names(&s)[0], "zzz-extra");
+}
+
+#[test]
+fn the_command_line_sorts_sets_columns_and_says_what_it_does_not_know() {
+    let mut s = state();
+    update(&mut s, key(':'));
+    assert!(s.command.is_some());
+    assert!(drawn(&mut s, 80, 24).iter().any(|l| l.starts_with(':')));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.command.is_none());
+
+    let outs = command(&mut s, "sort expires desc");
+    assert_eq!(
+        s.view.sort,
+        Some(Sort {
+            key: SortKey::Expires,
+            descending: true
+        })
+    );
+    assert_eq!(
+        saved(&outs).and_then(|v| v.0).as_deref(),
+        Some("expires desc")
+    );
+
+    let outs = command(&mut s, "columns id,name,meta.owner,created_by");
+    let want = [
+        Column::Id,
+        Column::Name,
+        Column::Meta("owner".into()),
+        Column::CreatedBy,
+    ];
+    assert_eq!(s.view.columns, want);
+    assert_eq!(
+        saved(&outs).map(|v| v.1),
+        Some(vec![
+            "id".to_owned(),
+            "name".into(),
+            "meta.owner".into(),
+            "created_by".into()
+        ])
+    );
+    let screen = drawn(&mut s, 100, 24);
+    let head = screen
+        .iter()
+        .find(|l| l.contains("NAME"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(head.starts_with("ID"), "{head}");
+    assert!(head.contains("OWNER") && head.contains("BY"), "{head}");
+    let row = screen
+        .iter()
+        .find(|l| l.contains("analytics-export"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        row.contains("K04x9fQ2mZ7pL4tR8") && row.contains("team-data"),
+        "{row}"
+    );
+    assert!(row.contains("alice@laptop"), "{row}");
+
+    // Mistakes are one line in the status line; nothing changes.
+    let before = s.view.clone();
+    assert!(command(&mut s, "frobnicate").is_empty());
+    assert!(text(&s).is_some_and(|t| t.contains("unknown command :frobnicate")));
+    assert!(s.message.as_ref().is_some_and(|m| m.error));
+    command(&mut s, "columns id,owner");
+    assert!(
+        text(&s).is_some_and(|t| t.contains("no column")),
+        "{:?}",
+        text(&s)
+    );
+    command(&mut s, "sort colour");
+    assert!(text(&s).is_some_and(|t| t.contains("cannot sort by")));
+    assert_eq!(s.view, before);
+
+    // Table actions are commands by their config names; :q quits.
+    command(&mut s, "help");
+    assert!(matches!(s.screen, Screen::Help(_)));
+    update(&mut s, code(KeyCode::Esc));
+    command(&mut s, "q");
+    assert!(s.quit);
+}
+
+#[test]
+fn tab_completes_command_names_and_their_arguments() {
+    use crate::tui::state::command::complete;
+    // `sort` and the `sort_direction` action share a start.
+    assert_eq!(complete("so"), "sort");
+    assert_eq!(complete("col"), "columns ");
+    assert_eq!(complete("sort ex"), "sort expires");
+    assert_eq!(
+        complete("columns id,meta.owner,crea"),
+        "columns id,meta.owner,created_by"
+    );
+    assert_eq!(complete("rel"), "reload ");
+    assert_eq!(complete("xyz"), "xyz");
+    // Tab in the line itself.
+    let mut s = state();
+    update(&mut s, key(':'));
+    typed(&mut s, "col");
+    update(&mut s, code(KeyCode::Tab));
+    assert_eq!(s.command.as_ref().map(|i| i.value()), Some("columns "));
+}
+
+#[test]
+fn the_whole_id_shows_on_a_120_column_screen() {
+    let mut s = state();
+    let screen = drawn(&mut s, 120, 30);
+    let row = screen
+        .iter()
+        .find(|l| l.contains("billing-service"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(row.contains("K00x9fQ2mZ7pL4tR8"), "{row}");
+    // Too narrow for everything: the last columns go, then the id is cut, never the name.
+    let screen = drawn(&mut s, 50, 24);
+    let head = screen
+        .iter()
+        .find(|l| l.contains("NAME"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(!head.contains("USED") && head.contains("ID"), "{head}");
+}
+
+#[test]
+fn sorting_a_million_rows_sorts_indices() {
+    // Not a timing test: it checks that a big table sorts (by index) to the right order.
+    let rows: Vec<crate::tui::row::Row> = (0..200_000)
+        .map(|i| {
+            let mut r =
+                crate::tui::fixtures::record(i % 90, &format!("k{:06}", (i * 7919) % 200_000));
+            r.id = format!("I{i:07}");
+            crate::tui::row::Row::from(r)
+        })
+        .collect();
+    let mut v: Vec<usize> = (0..rows.len()).collect();
+    crate::tui::table_view::sort_indices(&rows, &mut v, Sort::by(SortKey::Name), NOW);
+    assert!(v.windows(2).all(|w| rows[w[0]].name() <= rows[w[1]].name()));
 }

@@ -240,6 +240,11 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
                 let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 state.visible = visible;
                 state.filter.unranked = !ranked;
+                // A chosen order puts the matches in it; Enter then picks the best one.
+                if state.view.sort.is_some() {
+                    state.order_visible();
+                    state.filter.unranked = true;
+                }
                 state.filter.base = Some(BaseRun {
                     query,
                     status: state.status_filter,
@@ -420,7 +425,7 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
 /// Whether typing goes into a text field on the current screen.
 fn text_field_focused(state: &State) -> bool {
     match &state.screen {
-        Screen::Table => state.filter.editing,
+        Screen::Table => state.filter.editing || state.command.is_some(),
         s => s.text_field_focused(),
     }
 }

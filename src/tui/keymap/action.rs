@@ -37,11 +37,19 @@ pub enum Action {
     PrevField,
     /// The revoke question: yes, revoke (without a reason).
     Yes,
+    /// Sort by the next field (name, created, expires, last used, status).
+    Sort,
+    /// Flip the sort direction.
+    SortDirection,
+    /// Open the `:` command line.
+    Command,
+    /// Edit the key's name, expiry and metadata.
+    Edit,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 29] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -67,6 +75,10 @@ impl Action {
         Action::NextField,
         Action::PrevField,
         Action::Yes,
+        Action::Sort,
+        Action::SortDirection,
+        Action::Command,
+        Action::Edit,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -97,6 +109,10 @@ impl Action {
             Action::NextField => "next_field",
             Action::PrevField => "prev_field",
             Action::Yes => "yes",
+            Action::Sort => "sort",
+            Action::SortDirection => "sort_direction",
+            Action::Command => "command",
+            Action::Edit => "edit",
         }
     }
 
@@ -149,6 +165,10 @@ impl Action {
             Action::NextField => "next field",
             Action::PrevField => "previous field",
             Action::Yes => "revoke (the revoke question)",
+            Action::Sort => "sort by: name / created / expires / last used / status",
+            Action::SortDirection => "sort ascending / descending",
+            Action::Command => "command line: :sort, :columns, :help, :q (Tab completes)",
+            Action::Edit => "edit name, expiry, metadata",
         }
     }
 
@@ -177,6 +197,8 @@ pub enum Context {
     Rotate,
     /// The delete dialog.
     Delete,
+    /// The `:` command line: typing a command.
+    Command,
 }
 
 impl Context {
@@ -190,7 +212,7 @@ impl Context {
     ];
 
     /// Every context.
-    pub const EVERY: [Context; 10] = [
+    pub const EVERY: [Context; 11] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
@@ -201,6 +223,7 @@ impl Context {
         Context::Revoke,
         Context::Rotate,
         Context::Delete,
+        Context::Command,
     ];
 
     /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
@@ -208,7 +231,12 @@ impl Context {
     pub fn typing(self) -> bool {
         matches!(
             self,
-            Context::Filter | Context::Form | Context::Revoke | Context::Rotate | Context::Delete
+            Context::Filter
+                | Context::Form
+                | Context::Revoke
+                | Context::Rotate
+                | Context::Delete
+                | Context::Command
         )
     }
 
@@ -237,6 +265,10 @@ impl Context {
                 A::Help,
                 A::Back,
                 A::Quit,
+                A::Sort,
+                A::SortDirection,
+                A::Command,
+                A::Edit,
             ],
             Context::Detail => &[
                 A::Back,
@@ -249,6 +281,7 @@ impl Context {
                 A::Delete,
                 A::Rotate,
                 A::Help,
+                A::Edit,
             ],
             Context::Reveal => &[
                 A::CopySecret,
@@ -290,6 +323,7 @@ impl Context {
                 A::Back,
             ],
             Context::Delete => &[A::Confirm, A::Back],
+            Context::Command => &[A::Confirm, A::NextField, A::Back],
         }
     }
 
@@ -305,6 +339,7 @@ impl Context {
             Context::RevokeAsk | Context::Revoke => "the revoke dialog",
             Context::Rotate => "the rotate dialog",
             Context::Delete => "the delete dialog",
+            Context::Command => "the command line",
         }
     }
 
@@ -371,6 +406,11 @@ impl Context {
                 (&[A::Back], "cancel"),
             ],
             Context::Delete => &[(&[A::Confirm], "delete"), (&[A::Back], "cancel")],
+            Context::Command => &[
+                (&[A::Confirm], "run"),
+                (&[A::NextField], "complete"),
+                (&[A::Back], "cancel"),
+            ],
         }
     }
 }

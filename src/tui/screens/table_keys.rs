@@ -20,6 +20,9 @@ pub fn on_key(state: &mut State, key: &KeyEvent) -> Vec<Out> {
     if state.filter.editing {
         return on_filter_key(state, key);
     }
+    if state.command.is_some() {
+        return super::command::on_key(state, key);
+    }
     match state.keymap.lookup_in(Context::Table, key) {
         Some(a) => on_action(state, a),
         None => Vec::new(),
@@ -198,6 +201,25 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         // Only in the reveal view, which has its own handler.
         Action::CopyToken => {}
         Action::Quit => return update(state, Msg::Quit),
+        Action::Sort => {
+            return state.set_sort(Some(crate::tui::table_view::Sort::cycle(state.view.sort)));
+        }
+        Action::SortDirection => {
+            let flipped = match state.view.sort {
+                Some(mut s) => {
+                    s.descending = !s.descending;
+                    s
+                }
+                // Unsorted is newest first: flipped, oldest first.
+                None => crate::tui::table_view::Sort {
+                    key: crate::store::SortKey::Created,
+                    descending: false,
+                },
+            };
+            return state.set_sort(Some(flipped));
+        }
+        Action::Command => super::command::open(state),
+        Action::Edit => {}
         // Forms and dialogs only.
         Action::Confirm | Action::NextField | Action::PrevField | Action::Yes => {}
     }
