@@ -11,7 +11,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::keygen::Secret;
 use crate::record::KeyRecord;
-use crate::store::{CreateRequest, Created, Event, Mode};
+use crate::store::{CreateRequest, Created, Event, KeyEdit, Mode};
 
 use super::filter::FilterJob;
 use super::row::Row;
@@ -51,6 +51,8 @@ pub enum SyncCmd {
     Restore { id: String },
     /// Delete a key.
     Delete { id: String },
+    /// Edit a key's name, expiry and metadata (one audit event, old -> new).
+    Edit { id: String, edit: Box<KeyEdit> },
     /// Rotate a key; the old one keeps working for `grace`. `force` rotates a key that
     /// was rotated before.
     Rotate {
@@ -95,6 +97,7 @@ pub enum SyncOp {
     Restore,
     Delete,
     Rotate,
+    Edit,
 }
 
 /// How the sync task's connections are doing.

@@ -28,8 +28,8 @@ pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, S
 use super::row::Row;
 use super::screens::Cx;
 pub use super::screens::{
-    DeleteDialog, FORM_FIELDS, FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm, ROTATE_AGAIN_WORD,
-    Reveal, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus, Screen, field,
+    DeleteDialog, EditForm, FORM_FIELDS, FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm,
+    ROTATE_AGAIN_WORD, Reveal, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus, Screen, field,
 };
 pub use super::status::{Message, ServerInfo};
 use super::table_view::{self, TableView};

@@ -328,3 +328,183 @@ fn sorting_a_million_rows_sorts_indices() {
     crate::tui::table_view::sort_indices(&rows, &mut v, Sort::by(SortKey::Name), NOW);
     assert!(v.windows(2).all(|w| rows[w[0]].name() <= rows[w[1]].name()));
 }
+
+fn edit_form(s: &State) -> &EditForm {
+    match &s.screen {
+        Screen::EditKey(f) => f,
+        other => panic!("no edit form: {other:?}"),
+    }
+}
+
+/// Empties the focused field of the edit form.
+fn clear_field(s: &mut State) {
+    update(s, code(KeyCode::End));
+    for _ in 0..80 {
+        update(s, code(KeyCode::Backspace));
+    }
+}
+
+fn sent_edit(outs: &[Out]) -> Option<(String, crate::store::KeyEdit)> {
+    outs.iter().find_map(|o| match o {
+        Out::Sync(SyncCmd::Edit { id, edit }) => Some((id.clone(), (**edit).clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn e_opens_the_edit_form_prefilled_and_enter_sends_only_what_changed() {
+    let mut s = state();
+    for _ in 0..4 {
+        update(&mut s, code(KeyCode::Down));
+    }
+    update(&mut s, key('e'));
+    let f = edit_form(&s);
+    assert_eq!(f.id, "K04x9fQ2mZ7pL4tR8");
+    let values: Vec<&str> = f.fields.iter().map(|i| i.value()).collect();
+    assert_eq!(
+        values,
+        ["analytics-export", "", "owner=team-data scopes=read"]
+    );
+    // Rename, drop `scopes`, change `owner`, add an expiry.
+    clear_field(&mut s);
+    typed(&mut s, "analytics-nightly");
+    update(&mut s, code(KeyCode::Tab));
+    typed(&mut s, "30d");
+    update(&mut s, code(KeyCode::Tab));
+    clear_field(&mut s);
+    typed(&mut s, "owner=\"team data\"");
+    let outs = update(&mut s, code(KeyCode::Enter));
+    let (id, edit) = sent_edit(&outs).expect("an edit is sent");
+    assert_eq!(id, "K04x9fQ2mZ7pL4tR8");
+    assert_eq!(edit.name.as_deref(), Some("analytics-nightly"));
+    assert_eq!(
+        edit.expires_at,
+        Some(Some(NOW + 30 * crate::tui::fixtures::DAY))
+    );
+    assert_eq!(
+        edit.set_meta.get("owner").map(String::as_str),
+        Some("team data")
+    );
+    assert_eq!(edit.set_meta.len(), 1);
+    assert_eq!(edit.unset_meta, ["scopes"]);
+    // The form waits for the answer; the row follows the change event.
+    assert!(edit_form(&s).saving);
+    let mut changed = crate::tui::fixtures::records().remove(4);
+    changed.name = "analytics-nightly".into();
+    update(&mut s, Msg::RecordChanged(Box::new(changed)));
+    update(
+        &mut s,
+        Msg::Done {
+            op: SyncOp::Edit,
+            id: "K04x9fQ2mZ7pL4tR8".into(),
+        },
+    );
+    assert!(matches!(s.screen, Screen::Table));
+    assert_eq!(
+        s.selected_record().map(|r| r.name()),
+        Some("analytics-nightly")
+    );
+    assert!(text(&s).is_some_and(|t| t.starts_with("saved")));
+}
+
+#[test]
+fn a_wrong_field_keeps_the_edit_form_open_with_the_error_under_it() {
+    let mut s = state();
+    update(&mut s, key('e'));
+    clear_field(&mut s);
+    update(&mut s, code(KeyCode::Tab));
+    typed(&mut s, "someday");
+    let outs = update(&mut s, code(KeyCode::Enter));
+    assert!(sent_edit(&outs).is_none());
+    let f = edit_form(&s);
+    let errors = f.shown_errors(s.now);
+    assert_eq!(errors[0].as_deref(), Some("give the key a name"));
+    assert!(errors[1].is_some());
+    assert_eq!(f.focus, 0, "the cursor goes to the first wrong field");
+    let screen = drawn(&mut s, 80, 24).join("\n");
+    assert!(screen.contains("✗ give the key a name"), "{screen}");
+    // Nothing changed: nothing is sent, the form says so and closes.
+    let mut s = state();
+    update(&mut s, key('e'));
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    assert!(matches!(s.screen, Screen::Table));
+    assert_eq!(text(&s), Some("nothing changed"));
+}
+
+#[test]
+fn a_failed_edit_leaves_the_form_open_with_why() {
+    let mut s = state();
+    update(&mut s, key('e'));
+    typed(&mut s, "-2");
+    assert!(sent_edit(&update(&mut s, code(KeyCode::Enter))).is_some());
+    update(
+        &mut s,
+        Msg::Failed {
+            op: SyncOp::Edit,
+            error: "connection refused".into(),
+        },
+    );
+    let f = edit_form(&s);
+    assert!(!f.saving);
+    assert!(
+        f.error
+            .as_deref()
+            .is_some_and(|e| e.contains("connection refused"))
+    );
+    assert_eq!(f.fields[0].value(), "billing-service-2");
+}
+
+#[test]
+fn shortening_a_production_expiry_needs_the_namespace_name() {
+    let mut s = crate::tui::fixtures::state_in(crate::store::Mode::Hash, true);
+    // mobile-app expires in 30 days.
+    for _ in 0..3 {
+        update(&mut s, code(KeyCode::Down));
+    }
+    update(&mut s, key('e'));
+    update(&mut s, code(KeyCode::Tab));
+    clear_field(&mut s);
+    typed(&mut s, "1d");
+    assert!(sent_edit(&update(&mut s, code(KeyCode::Enter))).is_none());
+    let f = edit_form(&s);
+    assert!(f.asks_namespace());
+    assert!(
+        drawn(&mut s, 80, 24)
+            .join("\n")
+            .contains("type the namespace name")
+    );
+    typed(&mut s, "wrong");
+    assert!(sent_edit(&update(&mut s, code(KeyCode::Enter))).is_none());
+    assert!(
+        edit_form(&s)
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("does not match"))
+    );
+    clear_field(&mut s);
+    let ns = s.server.namespace.clone();
+    typed(&mut s, &ns);
+    let (_, edit) = sent_edit(&update(&mut s, code(KeyCode::Enter))).expect("sent");
+    assert_eq!(edit.expires_at, Some(Some(NOW + crate::tui::fixtures::DAY)));
+
+    // Making it longer (or a rename) asks nothing more.
+    let mut s = crate::tui::fixtures::state_in(crate::store::Mode::Hash, true);
+    for _ in 0..3 {
+        update(&mut s, code(KeyCode::Down));
+    }
+    update(&mut s, key('e'));
+    update(&mut s, code(KeyCode::Tab));
+    clear_field(&mut s);
+    typed(&mut s, "60d");
+    assert!(sent_edit(&update(&mut s, code(KeyCode::Enter))).is_some());
+}
+
+#[test]
+fn the_metadata_line_reads_back_as_it_was() {
+    let mut meta = std::collections::BTreeMap::new();
+    meta.insert("note".to_owned(), "two words \"quoted\" and \\".to_owned());
+    meta.insert("scopes".to_owned(), "read,write".to_owned());
+    meta.insert("odd key".to_owned(), "it's".to_owned());
+    let line = crate::tui::screens::edit_key::meta_line(&meta);
+    assert_eq!(crate::input::parse_meta_line(&line).unwrap(), meta);
+}

@@ -432,6 +432,19 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
                 }),
             }
         }
+        SyncCmd::Edit { id, edit } => match store.edit(&id, &edit).await {
+            Ok(edited) => {
+                send(Msg::RecordChanged(Box::new(edited.record)));
+                send(Msg::Done {
+                    op: SyncOp::Edit,
+                    id,
+                });
+            }
+            Err(e) => send(Msg::Failed {
+                op: SyncOp::Edit,
+                error: e.to_string(),
+            }),
+        },
         // Handled by the loop in `run`.
         SyncCmd::Reload => {}
     }
@@ -445,6 +458,7 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::Delete { .. } => Some(SyncOp::Delete),
         SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
         SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::Edit { .. } => Some(SyncOp::Edit),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }

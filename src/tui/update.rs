@@ -192,13 +192,25 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
                 SyncOp::Revoke => "revoked",
                 SyncOp::Restore => "restored",
                 SyncOp::Delete => "deleted",
+                SyncOp::Edit => "saved",
                 _ => "done:",
             };
+            // The edit form waited for this: it closes.
+            if op == SyncOp::Edit && matches!(&state.screen, Screen::EditKey(f) if f.id == id) {
+                state.screen = Screen::Table;
+            }
             state.say(format!("{verb} {id}"));
             Vec::new()
         }
         Msg::Failed { op, error } => {
             let text = failure_text(&state.keymap, op, &error);
+            // The edit form stays open with what was typed, and says why.
+            if op == SyncOp::Edit
+                && let Screen::EditKey(f) = &mut state.screen
+            {
+                f.saving = false;
+                f.error = Some(text.clone());
+            }
             state.complain(text);
             Vec::new()
         }
@@ -335,6 +347,7 @@ fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
         SyncOp::Restore => format!("restored: failed: {error}"),
         SyncOp::Delete => format!("delete failed: {error}"),
         SyncOp::Rotate => format!("rotate failed: {error}"),
+        SyncOp::Edit => format!("edit failed: {error}"),
     }
 }
 
@@ -389,6 +402,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
             Screen::ConfirmRevoke(d) => d.handle_key(&key, &cx),
             Screen::ConfirmRotate(d) => d.handle_key(&key, &cx),
             Screen::ConfirmDelete(d) => d.handle_key(&key, &cx),
+            Screen::EditKey(f) => f.handle_key(&key, &cx),
         }
     };
     apply(state, reply)

@@ -199,6 +199,8 @@ pub enum Context {
     Delete,
     /// The `:` command line: typing a command.
     Command,
+    /// The edit form.
+    Edit,
 }
 
 impl Context {
@@ -212,7 +214,7 @@ impl Context {
     ];
 
     /// Every context.
-    pub const EVERY: [Context; 11] = [
+    pub const EVERY: [Context; 12] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
@@ -224,6 +226,7 @@ impl Context {
         Context::Rotate,
         Context::Delete,
         Context::Command,
+        Context::Edit,
     ];
 
     /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
@@ -237,6 +240,7 @@ impl Context {
                 | Context::Rotate
                 | Context::Delete
                 | Context::Command
+                | Context::Edit
         )
     }
 
@@ -324,6 +328,14 @@ impl Context {
             ],
             Context::Delete => &[A::Confirm, A::Back],
             Context::Command => &[A::Confirm, A::NextField, A::Back],
+            Context::Edit => &[
+                A::Confirm,
+                A::NextField,
+                A::PrevField,
+                A::Down,
+                A::Up,
+                A::Back,
+            ],
         }
     }
 
@@ -340,6 +352,7 @@ impl Context {
             Context::Rotate => "the rotate dialog",
             Context::Delete => "the delete dialog",
             Context::Command => "the command line",
+            Context::Edit => "the edit form",
         }
     }
 
@@ -409,6 +422,11 @@ impl Context {
             Context::Command => &[
                 (&[A::Confirm], "run"),
                 (&[A::NextField], "complete"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Edit => &[
+                (&[A::NextField], "next field"),
+                (&[A::Confirm], "save"),
                 (&[A::Back], "cancel"),
             ],
         }

@@ -219,7 +219,13 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
             return state.set_sort(Some(flipped));
         }
         Action::Command => super::command::open(state),
-        Action::Edit => {}
+        Action::Edit => {
+            if let Some(form) = state.target_record().map(EditForm::new)
+                && !state.refuse_offline("edit")
+            {
+                state.screen = Screen::EditKey(form);
+            }
+        }
         // Forms and dialogs only.
         Action::Confirm | Action::NextField | Action::PrevField | Action::Yes => {}
     }

@@ -31,6 +31,7 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         }
         Screen::ConfirmRotate(_) => km.footer(Context::Rotate),
         Screen::ConfirmDelete(_) => km.footer(Context::Delete),
+        Screen::EditKey(_) => km.footer(Context::Edit),
     }
 }
 
