@@ -47,6 +47,14 @@ pub enum SyncCmd {
     /// Read a stored secret (`sealed` / `plain` namespaces) for copying; answers with
     /// [`Msg::SecretRead`].
     ReadSecret { id: String, name: String },
+    /// Read a stored secret and copy the whole token (prefix, id, secret, checksum, as
+    /// the key was made); answers with [`Msg::TokenRead`].
+    ReadToken {
+        id: String,
+        name: String,
+        prefix: Option<String>,
+        checksum: bool,
+    },
     /// Restore a revoked key.
     Restore { id: String },
     /// Delete a key.
@@ -224,6 +232,9 @@ pub enum Msg {
     /// A stored secret was read for copying: it goes straight into a copy command and is
     /// never kept in `State`.
     SecretRead { name: String, secret: Secret },
+    /// A key's whole token was put together from its stored secret, for copying; never
+    /// kept in `State`.
+    TokenRead { name: String, token: Secret },
     /// Something was copied.
     Copied {
         what: String,

@@ -508,3 +508,102 @@ fn the_metadata_line_reads_back_as_it_was() {
     let line = crate::tui::screens::edit_key::meta_line(&meta);
     assert_eq!(crate::input::parse_meta_line(&line).unwrap(), meta);
 }
+
+/// The footer line as drawn at `w` columns.
+fn footer(s: &mut State, w: u16) -> String {
+    drawn(s, w, 24).pop().unwrap_or_default()
+}
+
+#[test]
+fn the_table_footer_shows_copy_token_delete_and_reload_and_drops_the_least_useful() {
+    let mut s = state();
+    let wide = footer(&mut s, 80);
+    for hint in [
+        "? help", "q quit", "/ filter", "n new", "t token", "D delete", "R reload",
+    ] {
+        assert!(wide.contains(hint), "{hint:?} missing: {wide}");
+    }
+    // Narrower: the last (least useful) hints go, the first stay, nothing is cut.
+    let narrow = footer(&mut s, 40);
+    assert!(narrow.starts_with("? help  q quit  / filter"), "{narrow}");
+    assert!(!narrow.contains("reload"), "{narrow}");
+    // Rebinding a key changes the footer: it comes from the key table.
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert(
+        "reload".to_owned(),
+        crate::tui::keymap::KeySpec::One("ctrl-r".into()),
+    );
+    assert!(s.keymap.apply_overrides(&keys).is_empty());
+    assert!(
+        footer(&mut s, 120).contains("Ctrl-r reload"),
+        "{}",
+        footer(&mut s, 120)
+    );
+}
+
+#[test]
+fn every_screen_has_a_footer_from_the_key_table() {
+    let mut s = state();
+    let mut seen = Vec::new();
+    for (open, want) in [
+        (key('e'), "save"),
+        (key(':'), "complete"),
+        (key('/'), "keep filter"),
+        (code(KeyCode::Enter), "token"),
+        (key('?'), "close"),
+        (key('n'), "create"),
+    ] {
+        s = state();
+        update(&mut s, open);
+        let f: Vec<String> = crate::tui::widgets::footer::hints(&s)
+            .into_iter()
+            .map(|(k, what)| format!("{k} {what}"))
+            .collect();
+        assert!(
+            f.iter().any(|h| h.ends_with(want)),
+            "{want:?} missing: {f:?}"
+        );
+        seen.push(f);
+    }
+    assert_eq!(seen.len(), 6);
+}
+
+#[test]
+fn t_on_the_table_copies_the_whole_token_where_the_secret_is_kept() {
+    let mut s = crate::tui::fixtures::state_in(crate::store::Mode::Sealed, false);
+    for _ in 0..5 {
+        update(&mut s, code(KeyCode::Down));
+    }
+    let outs = update(&mut s, key('t'));
+    match outs.as_slice() {
+        [
+            Out::Sync(SyncCmd::ReadToken {
+                id,
+                prefix,
+                checksum,
+                ..
+            }),
+        ] => {
+            assert_eq!(id, "K05x9fQ2mZ7pL4tR8");
+            assert_eq!(prefix.as_deref(), Some("sk_live"));
+            assert!(checksum);
+        }
+        other => panic!("{other:?}"),
+    }
+    let token = crate::keygen::Secret::new("sk_live_K05_x".to_owned());
+    let outs = update(
+        &mut s,
+        Msg::TokenRead {
+            name: "partner".into(),
+            token,
+        },
+    );
+    assert!(matches!(
+        outs.as_slice(),
+        [Out::Clip(ClipCmd::Copy { what, secret: true, .. })] if what == "the token of partner"
+    ));
+    // Hashed secrets: nothing to read; the status line says why.
+    let mut s = state();
+    assert!(update(&mut s, key('t')).is_empty());
+    assert!(text(&s).is_some_and(|t| t.contains("cannot copy the token")));
+}

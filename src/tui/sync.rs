@@ -395,6 +395,25 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
                 error: e.to_string(),
             }),
         },
+        SyncCmd::ReadToken {
+            id,
+            name,
+            prefix,
+            checksum,
+        } => {
+            let token = store.reveal(&id).await.and_then(|secret| {
+                crate::keygen::Token::new(prefix, id.clone(), secret, checksum)
+                    .map(|t| t.format())
+                    .map_err(Into::into)
+            });
+            match token {
+                Ok(token) => send(Msg::TokenRead { name, token }),
+                Err(e) => send(Msg::Failed {
+                    op: SyncOp::ReadSecret,
+                    error: e.to_string(),
+                }),
+            }
+        }
         SyncCmd::Restore { id } => {
             let r = store.restore(&id).await;
             report(store, &id, SyncOp::Restore, r.map(|_| ()), actions).await;
@@ -457,7 +476,7 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::Restore { .. } => Some(SyncOp::Restore),
         SyncCmd::Delete { .. } => Some(SyncOp::Delete),
         SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
-        SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::ReadSecret { .. } | SyncCmd::ReadToken { .. } => Some(SyncOp::ReadSecret),
         SyncCmd::Edit { .. } => Some(SyncOp::Edit),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }

@@ -310,6 +310,11 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             what: secret_what(&name),
             secret: true,
         })],
+        Msg::TokenRead { name, token } => vec![Out::Clip(ClipCmd::Copy {
+            text: token,
+            what: crate::tui::screens::reveal::token_what(&name),
+            secret: true,
+        })],
         Msg::ClipboardUnavailable { text, what, secret } => {
             vec![Out::Clip(ClipCmd::ViaTerminal { text, what, secret })]
         }

@@ -198,8 +198,27 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
                 return state.refresh_visible();
             }
         }
-        // Only in the reveal view, which has its own handler.
-        Action::CopyToken => {}
+        Action::CopyToken => {
+            if let Some(r) = state.target_record().cloned() {
+                match state.server.mode {
+                    Some(Mode::Hash) | None => state.complain(
+                        "cannot copy the token: secrets are stored hashed; the token is shown only once at creation",
+                    ),
+                    Some(Mode::Sealed | Mode::Plain) => {
+                        if !state.refuse_offline("copy the token") {
+                            let name = crate::sanitize::line(r.name());
+                            state.say(format!("reading the token of {name}…"));
+                            return vec![Out::Sync(SyncCmd::ReadToken {
+                                id: r.id().to_owned(),
+                                name,
+                                prefix: r.token_prefix.as_deref().map(str::to_owned),
+                                checksum: r.token_checksum,
+                            })];
+                        }
+                    }
+                }
+            }
+        }
         Action::Quit => return update(state, Msg::Quit),
         Action::Sort => {
             return state.set_sort(Some(crate::tui::table_view::Sort::cycle(state.view.sort)));
