@@ -543,7 +543,6 @@ fn the_table_footer_shows_copy_token_delete_and_reload_and_drops_the_least_usefu
 
 #[test]
 fn every_screen_has_a_footer_from_the_key_table() {
-    let mut s = state();
     let mut seen = Vec::new();
     for (open, want) in [
         (key('e'), "save"),
@@ -553,7 +552,7 @@ fn every_screen_has_a_footer_from_the_key_table() {
         (key('?'), "close"),
         (key('n'), "create"),
     ] {
-        s = state();
+        let mut s = state();
         update(&mut s, open);
         let f: Vec<String> = crate::tui::widgets::footer::hints(&s)
             .into_iter()
