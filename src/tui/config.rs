@@ -5,6 +5,7 @@
 //!
 //! ```toml
 //! clipboard_clear_secs = 45
+//! message_secs = 5
 //! sort = "name asc"
 //! columns = ["status", "name", "id", "meta.owner"]
 //! [keys]
@@ -26,6 +27,7 @@ pub const DEFAULT_CLEAR_SECS: u64 = 45;
 #[serde(deny_unknown_fields)]
 struct File {
     clipboard_clear_secs: Option<u64>,
+    message_secs: Option<u64>,
     sort: Option<String>,
     columns: Option<Vec<String>>,
     #[serde(default)]
@@ -39,6 +41,8 @@ pub struct Config {
     pub clipboard_clear_secs: u64,
     /// The table's columns and sort order.
     pub view: TableView,
+    /// Seconds a status message stays (errors three times as long).
+    pub message_secs: u64,
     /// Problems found in the file, shown once in the status line.
     pub problems: Vec<String>,
 }
@@ -49,6 +53,7 @@ impl Default for Config {
             keymap: Keymap::default(),
             clipboard_clear_secs: DEFAULT_CLEAR_SECS,
             view: TableView::default(),
+            message_secs: 5,
             problems: Vec::new(),
         }
     }
@@ -77,6 +82,9 @@ impl Config {
             Ok(f) => {
                 if let Some(s) = f.clipboard_clear_secs {
                     config.clipboard_clear_secs = s;
+                }
+                if let Some(s) = f.message_secs {
+                    config.message_secs = s.clamp(1, 86_400);
                 }
                 config.problems = config.keymap.apply_overrides(&f.keys);
                 if let Some(s) = f.sort {
@@ -211,6 +219,8 @@ mod tests {
         let c = Config::parse("clipboard_clear_secs = 10\n[keys]\nrevoke = \"x\"\n");
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         assert_eq!(c.clipboard_clear_secs, 10);
+        assert_eq!(c.message_secs, 5);
+        assert_eq!(Config::parse("message_secs = 60").message_secs, 60);
         let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
         assert_eq!(c.keymap.lookup(&x), Some(Action::Revoke));
     }

@@ -90,6 +90,7 @@ pub async fn run(options: OpenOptions) -> ExitCode {
         now_ms(),
     );
     state.view = config.view.clone();
+    state.message_ms = config.message_secs as i64 * 1000;
     if !config.problems.is_empty() {
         state = with_message(state, config.problems.join("; "));
     }

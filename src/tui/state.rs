@@ -34,10 +34,11 @@ pub use super::screens::{
 pub use super::status::{Message, ServerInfo};
 use super::table_view::{self, TableView};
 
-/// How long an ordinary status message stays (ms).
+/// How long an ordinary status message stays (ms), unless configured.
 pub const MESSAGE_MS: i64 = 5_000;
-/// How long an error stays on the status line (ms), unless a newer message replaces it.
-pub const ERROR_MS: i64 = 15_000;
+/// How long an error stays on the status line (ms) with the default message time: three
+/// times as long; a newer message replaces it sooner.
+pub const ERROR_MS: i64 = 3 * MESSAGE_MS;
 
 /// What started a reload that has not finished yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,6 +166,9 @@ pub struct State {
     /// When the status line's message goes away (set by [`State::show`]; a message set
     /// directly stays until replaced).
     pub message_until: Option<UnixMs>,
+    /// How long an ordinary message stays (ms; `message_secs` in the config file); an
+    /// error three times as long.
+    pub message_ms: i64,
     pub clip: Option<ClipTimer>,
     pub keymap: Keymap,
     /// The columns and the sort order of the table.
@@ -206,6 +210,7 @@ impl State {
             stale: false,
             message: None,
             message_until: None,
+            message_ms: MESSAGE_MS,
             clip: None,
             keymap,
             view: TableView::default(),
@@ -363,9 +368,13 @@ impl State {
     }
 
     /// Puts a message on the status line, replacing the one there; it goes away after
-    /// [`MESSAGE_MS`] ([`ERROR_MS`] for an error), on the tick then.
+    /// `message_ms` (three times that for an error), on the tick then.
     pub fn show(&mut self, m: Message) {
-        let ms = if m.error { ERROR_MS } else { MESSAGE_MS };
+        let ms = if m.error {
+            self.message_ms.saturating_mul(3)
+        } else {
+            self.message_ms
+        };
         self.message_until = Some(self.now.saturating_add(ms));
         self.message = Some(m);
     }
