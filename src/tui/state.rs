@@ -401,44 +401,6 @@ impl State {
         }
     }
 
-    /// Puts the visible rows in the chosen order (when one is chosen; else they stay
-    /// newest first, or best match first while filtering).
-    fn order_visible(&mut self) {
-        if let Some(sort) = self.view.sort {
-            table_view::sort_indices(&self.records, &mut self.visible, sort, self.now);
-        }
-    }
-
-    /// Orders the table by `sort` (`None`: newest first) and keeps it in the config file.
-    pub(in crate::tui) fn set_sort(&mut self, sort: Option<table_view::Sort>) -> Vec<Out> {
-        self.view.sort = sort;
-        let selected_id = self.selected_record().map(|r| r.id().to_owned());
-        let mut outs = self.refresh_visible();
-        self.reselect(selected_id.as_deref());
-        match sort {
-            Some(s) => self.say(format!(
-                "sorted by {} {}",
-                s.to_config().split(' ').next().unwrap_or(""),
-                if s.descending {
-                    "↓ descending"
-                } else {
-                    "↑ ascending"
-                }
-            )),
-            None => self.say("newest first"),
-        }
-        outs.push(self.save_view());
-        outs
-    }
-
-    /// The order and columns of the table, to be written to the config file.
-    pub(in crate::tui) fn save_view(&self) -> Out {
-        Out::SaveView {
-            sort: self.view.sort.map(table_view::Sort::to_config),
-            columns: self.view.columns.iter().map(|c| c.config_name()).collect(),
-        }
-    }
-
     fn table_rows(&self) -> usize {
         self.areas().table_body.height as usize
     }
