@@ -211,10 +211,15 @@ impl State {
         records.extend(fresh);
         if self.filter.query().is_empty() {
             let added = (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
-            self.visible.extend(added);
-            // The rows so far are in order already; a whole sort keeps it simple and is
-            // a sort of integers.
-            self.order_visible();
+            match self.view.sort {
+                // The rows so far are in order: only the page is sorted, then merged in.
+                Some(sort) => {
+                    let mut page: Vec<usize> = added.collect();
+                    table_view::sort_indices(records, &mut page, sort, now);
+                    table_view::merge_sorted(records, &mut self.visible, &page, sort, now);
+                }
+                None => self.visible.extend(added),
+            }
             self.recount();
             self.clamp();
             Vec::new()
