@@ -1,18 +1,24 @@
 //! The TUI's config file, `$XDG_CONFIG_HOME/keytui/config.toml`, and the default log path.
 //! A missing file is the defaults; a broken one is reported in the status line, never fatal.
+//! The table's sort order and columns are written back when changed in the TUI (only those
+//! two lines, atomically; a file that does not parse is never overwritten).
 //!
 //! ```toml
 //! clipboard_clear_secs = 45
+//! message_secs = 5
+//! sort = "name asc"
+//! columns = ["status", "name", "id", "meta.owner"]
 //! [keys]
 //! revoke = "x"
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use etcetera::BaseStrategy;
 
 use super::keymap::{KeySpec, Keymap};
+use super::table_view::{Column, Sort, TableView};
 
 /// Seconds before a copied secret is cleared from the clipboard, unless configured.
 pub const DEFAULT_CLEAR_SECS: u64 = 45;
@@ -21,6 +27,9 @@ pub const DEFAULT_CLEAR_SECS: u64 = 45;
 #[serde(deny_unknown_fields)]
 struct File {
     clipboard_clear_secs: Option<u64>,
+    message_secs: Option<u64>,
+    sort: Option<String>,
+    columns: Option<Vec<String>>,
     #[serde(default)]
     keys: BTreeMap<String, KeySpec>,
 }
@@ -30,6 +39,10 @@ struct File {
 pub struct Config {
     pub keymap: Keymap,
     pub clipboard_clear_secs: u64,
+    /// The table's columns and sort order.
+    pub view: TableView,
+    /// Seconds a status message stays (errors three times as long).
+    pub message_secs: u64,
     /// Problems found in the file, shown once in the status line.
     pub problems: Vec<String>,
 }
@@ -39,6 +52,8 @@ impl Default for Config {
         Config {
             keymap: Keymap::default(),
             clipboard_clear_secs: DEFAULT_CLEAR_SECS,
+            view: TableView::default(),
+            message_secs: 5,
             problems: Vec::new(),
         }
     }
@@ -68,7 +83,27 @@ impl Config {
                 if let Some(s) = f.clipboard_clear_secs {
                     config.clipboard_clear_secs = s;
                 }
+                if let Some(s) = f.message_secs {
+                    config.message_secs = s.clamp(1, 86_400);
+                }
                 config.problems = config.keymap.apply_overrides(&f.keys);
+                if let Some(s) = f.sort {
+                    match Sort::parse(&s) {
+                        Ok(s) => config.view.sort = Some(s),
+                        Err(e) => config.problems.push(format!("config.toml: sort: {e}")),
+                    }
+                }
+                if let Some(cols) = f.columns {
+                    let parsed = cols
+                        .iter()
+                        .map(|c| Column::parse(c))
+                        .collect::<Result<Vec<_>, _>>()
+                        .and_then(Column::checked);
+                    match parsed {
+                        Ok(cols) => config.view.columns = cols,
+                        Err(e) => config.problems.push(format!("config.toml: columns: {e}")),
+                    }
+                }
             }
             Err(e) => {
                 let msg = e.message().to_owned();
@@ -77,6 +112,82 @@ impl Config {
         }
         config
     }
+}
+
+/// Writes the table's sort order (`None`: the line is removed) and columns into the config
+/// file at `path`, keeping everything else in it as it is; the new file replaces the old
+/// one atomically. A file that does not parse is left alone (the error says so).
+pub fn save_view(path: &Path, sort: Option<&str>, columns: &[String]) -> Result<(), String> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    if let Err(e) = toml::from_str::<File>(&old) {
+        return Err(format!(
+            "{} does not parse ({}); sort and columns not saved",
+            path.display(),
+            e.message()
+        ));
+    }
+    let text = with_view(&old, sort, columns);
+    // The result must read back as written, or nothing is written.
+    match toml::from_str::<File>(&text) {
+        Ok(f) if f.sort.as_deref() == sort && f.columns.as_deref() == Some(columns) => {}
+        _ => return Err(format!("cannot update {}; not saved", path.display())),
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The config text with its top-level `sort` and `columns` lines replaced.
+fn with_view(old: &str, sort: Option<&str>, columns: &[String]) -> String {
+    let is_key = |l: &str, k: &str| {
+        l.trim_start()
+            .strip_prefix(k)
+            .is_some_and(|r| r.trim_start().starts_with('='))
+    };
+    let mut lines: Vec<&str> = Vec::new();
+    let mut in_tables = false;
+    let mut skipping_array = false;
+    let mut insert_at = None;
+    for l in old.lines() {
+        if skipping_array {
+            skipping_array = !l.contains(']');
+            continue;
+        }
+        if !in_tables && l.trim_start().starts_with('[') {
+            in_tables = true;
+            insert_at = Some(lines.len());
+        }
+        if !in_tables && (is_key(l, "sort") || is_key(l, "columns")) {
+            skipping_array = is_key(l, "columns") && l.contains('[') && !l.contains(']');
+            continue;
+        }
+        lines.push(l);
+    }
+    let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let mut ours = Vec::new();
+    if let Some(s) = sort {
+        ours.push(format!("sort = {}", quote(s)));
+    }
+    let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    ours.push(format!("columns = [{}]", cols.join(", ")));
+    let at = insert_at.unwrap_or(lines.len());
+    let mut out: Vec<String> = lines[..at].iter().map(|s| (*s).to_owned()).collect();
+    out.extend(ours);
+    out.extend(lines[at..].iter().map(|s| (*s).to_owned()));
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
 }
 
 /// `$XDG_CONFIG_HOME/keytui/config.toml`.
@@ -108,8 +219,66 @@ mod tests {
         let c = Config::parse("clipboard_clear_secs = 10\n[keys]\nrevoke = \"x\"\n");
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         assert_eq!(c.clipboard_clear_secs, 10);
+        assert_eq!(c.message_secs, 5);
+        assert_eq!(Config::parse("message_secs = 60").message_secs, 60);
         let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
         assert_eq!(c.keymap.lookup(&x), Some(Action::Revoke));
+    }
+
+    #[test]
+    fn sort_and_columns_are_read_and_bad_ones_reported() {
+        let c = Config::parse("sort = \"expires desc\"\ncolumns = [\"name\", \"meta.owner\"]\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(
+            c.view.sort.map(Sort::to_config).as_deref(),
+            Some("expires desc")
+        );
+        assert_eq!(c.view.columns, [Column::Name, Column::Meta("owner".into())]);
+        let c = Config::parse("sort = \"colour\"\ncolumns = [\"id\"]\n");
+        assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
+        assert_eq!(c.view, TableView::default());
+        // Unknown fields are still an error.
+        assert_eq!(Config::parse("sorting = \"name\"").problems.len(), 1);
+    }
+
+    #[test]
+    fn saving_the_view_keeps_the_rest_of_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keytui").join("config.toml");
+        let cols = vec!["name".to_owned(), "meta.owner".to_owned()];
+        // No file yet: one is made.
+        save_view(&path, Some("name asc"), &cols).expect("saved");
+        let c = Config::parse(&std::fs::read_to_string(&path).expect("read"));
+        assert_eq!(
+            c.view.sort.map(Sort::to_config).as_deref(),
+            Some("name asc")
+        );
+        // A file with comments, keys and an old multi-line list.
+        let old = "# mine\nclipboard_clear_secs = 10\ncolumns = [\n  \"id\",\n  \"name\",\n]\nsort = \"used\"\n\n[keys]\nrevoke = \"x\" # comment\n";
+        std::fs::write(&path, old).expect("write");
+        save_view(&path, None, &cols).expect("saved");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.starts_with("# mine\nclipboard_clear_secs = 10\n"),
+            "{text}"
+        );
+        assert!(text.contains("revoke = \"x\" # comment"), "{text}");
+        let c = Config::parse(&text);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.view.sort, None);
+        assert_eq!(c.view.columns, [Column::Name, Column::Meta("owner".into())]);
+        assert_eq!(c.clipboard_clear_secs, 10);
+        // A broken file is never overwritten.
+        std::fs::write(&path, "clipboard_clear_secs = \"soon\"").expect("write");
+        assert!(
+            save_view(&path, None, &cols)
+                .unwrap_err()
+                .contains("does not parse")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "clipboard_clear_secs = \"soon\""
+        );
     }
 
     #[test]

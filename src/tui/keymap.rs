@@ -71,6 +71,10 @@ impl Default for Keymap {
             (c('?'), A::Help),
             (Key::plain(K::Esc), A::Back),
             (c('q'), A::Quit),
+            (c('o'), A::Sort),
+            (c('O'), A::SortDirection),
+            (c(':'), A::Command),
+            (c('e'), A::Edit),
         ];
         Keymap {
             bindings: rows

@@ -23,6 +23,7 @@ pub mod screens;
 pub mod state;
 pub mod status;
 pub mod sync;
+pub mod table_view;
 pub mod widgets;
 
 #[cfg(test)]
@@ -88,6 +89,8 @@ pub async fn run(options: OpenOptions) -> ExitCode {
         config.clipboard_clear_secs,
         now_ms(),
     );
+    state.view = config.view.clone();
+    state.message_ms = config.message_secs as i64 * 1000;
     if !config.problems.is_empty() {
         state = with_message(state, config.problems.join("; "));
     }
@@ -150,7 +153,7 @@ pub async fn run(options: OpenOptions) -> ExitCode {
 }
 
 fn with_message(mut state: State, text: String) -> State {
-    state.message = Some(state::Message { text, error: true });
+    state.show(state::Message { text, error: true });
     state
 }
 
@@ -320,9 +323,21 @@ fn execute(
             let _ = tx.send(next);
         }
         Out::Clip(ClipCmd::Clear) => clipboard.clear(),
+        Out::SaveView { sort, columns } => {
+            let saved = match config::config_path() {
+                Some(p) => config::save_view(&p, sort.as_deref(), &columns),
+                None => Err("no config directory; sort and columns not saved".into()),
+            };
+            if let Err(e) = saved {
+                state.show(state::Message {
+                    text: e,
+                    error: true,
+                });
+            }
+        }
         Out::Sync(cmd) => {
             if sync.send(cmd).is_err() {
-                state.message = Some(state::Message {
+                state.show(state::Message {
                     text: "the Redis task stopped; restart keytui".into(),
                     error: true,
                 });

@@ -11,7 +11,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::keygen::Secret;
 use crate::record::KeyRecord;
-use crate::store::{CreateRequest, Created, Event, Mode};
+use crate::store::{CreateRequest, Created, Event, KeyEdit, Mode};
 
 use super::filter::FilterJob;
 use super::row::Row;
@@ -25,6 +25,12 @@ pub enum Out {
     Filter(FilterJob),
     /// To the clipboard thread (or, for OSC 52, the event loop that owns the terminal).
     Clip(ClipCmd),
+    /// To the event loop: keep the table's sort order (config words, `None`: newest
+    /// first) and columns in the config file.
+    SaveView {
+        sort: Option<String>,
+        columns: Vec<String>,
+    },
 }
 
 /// Work for the sync task.
@@ -41,10 +47,20 @@ pub enum SyncCmd {
     /// Read a stored secret (`sealed` / `plain` namespaces) for copying; answers with
     /// [`Msg::SecretRead`].
     ReadSecret { id: String, name: String },
+    /// Read a stored secret and copy the whole token (prefix, id, secret, checksum, as
+    /// the key was made); answers with [`Msg::TokenRead`].
+    ReadToken {
+        id: String,
+        name: String,
+        prefix: Option<String>,
+        checksum: bool,
+    },
     /// Restore a revoked key.
     Restore { id: String },
     /// Delete a key.
     Delete { id: String },
+    /// Edit a key's name, expiry and metadata (one audit event, old -> new).
+    Edit { id: String, edit: Box<KeyEdit> },
     /// Rotate a key; the old one keeps working for `grace`. `force` rotates a key that
     /// was rotated before.
     Rotate {
@@ -89,6 +105,7 @@ pub enum SyncOp {
     Restore,
     Delete,
     Rotate,
+    Edit,
 }
 
 /// How the sync task's connections are doing.
@@ -215,6 +232,9 @@ pub enum Msg {
     /// A stored secret was read for copying: it goes straight into a copy command and is
     /// never kept in `State`.
     SecretRead { name: String, secret: Secret },
+    /// A key's whole token was put together from its stored secret, for copying; never
+    /// kept in `State`.
+    TokenRead { name: String, token: Secret },
     /// Something was copied.
     Copied {
         what: String,

@@ -1,6 +1,7 @@
 //! How the loaded records change: inserts, replacements and removals from the change
 //! feed, background pages appended, and the visible rows recomputed (at once without a
-//! query, else by the filter worker). A child of `state`: it keeps `records`, `ids`,
+//! query, else by the filter worker) and put in the chosen sort order (which is kept in
+//! the config file through an [`Out`]). A child of `state`: it keeps `records`, `ids`,
 //! `visible`, `structure` and `revision` consistent. It must not copy the records while a
 //! filter run shares them (such changes wait in `held`), and it does no I/O.
 
@@ -38,6 +39,7 @@ impl State {
                 .filter(|(_, r)| sf.admits(r.status_at(now)))
                 .map(|(i, _)| i)
                 .collect();
+            self.order_visible();
             self.filter.applied += 1;
             self.filter.unranked = false;
             self.filter.base = None;
@@ -209,7 +211,15 @@ impl State {
         records.extend(fresh);
         if self.filter.query().is_empty() {
             let added = (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
-            self.visible.extend(added);
+            match self.view.sort {
+                // The rows so far are in order: only the page is sorted, then merged in.
+                Some(sort) => {
+                    let mut page: Vec<usize> = added.collect();
+                    table_view::sort_indices(records, &mut page, sort, now);
+                    table_view::merge_sorted(records, &mut self.visible, &page, sort, now);
+                }
+                None => self.visible.extend(added),
+            }
             // Only the new rows are counted: recounting all of them per page would make
             // loading a million keys quadratic.
             self.count_from(start);
@@ -238,6 +248,44 @@ impl State {
         }
         self.counts = c;
         self.next_expiry = next;
+    }
+
+    /// Puts the visible rows in the chosen order (when one is chosen; else they stay
+    /// newest first, or best match first while filtering).
+    pub(super) fn order_visible(&mut self) {
+        if let Some(sort) = self.view.sort {
+            table_view::sort_indices(&self.records, &mut self.visible, sort, self.now);
+        }
+    }
+
+    /// Orders the table by `sort` (`None`: newest first) and keeps it in the config file.
+    pub(in crate::tui) fn set_sort(&mut self, sort: Option<table_view::Sort>) -> Vec<Out> {
+        self.view.sort = sort;
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        let mut outs = self.refresh_visible();
+        self.reselect(selected_id.as_deref());
+        match sort {
+            Some(s) => self.say(format!(
+                "sorted by {} {}",
+                s.to_config().split(' ').next().unwrap_or(""),
+                if s.descending {
+                    "↓ descending"
+                } else {
+                    "↑ ascending"
+                }
+            )),
+            None => self.say("newest first"),
+        }
+        outs.push(self.save_view());
+        outs
+    }
+
+    /// The order and columns of the table, to be written to the config file.
+    pub(in crate::tui) fn save_view(&self) -> Out {
+        Out::SaveView {
+            sort: self.view.sort.map(table_view::Sort::to_config),
+            columns: self.view.columns.iter().map(|c| c.config_name()).collect(),
+        }
     }
 
     /// Puts the cursor back on the key it was on, when that key is still visible.

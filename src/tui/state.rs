@@ -28,10 +28,17 @@ pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, S
 use super::row::Row;
 use super::screens::Cx;
 pub use super::screens::{
-    DeleteDialog, FORM_FIELDS, FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm, ROTATE_AGAIN_WORD,
-    Reveal, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus, Screen, field,
+    DeleteDialog, EditForm, FORM_FIELDS, FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm,
+    ROTATE_AGAIN_WORD, Reveal, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus, Screen, field,
 };
 pub use super::status::{Message, ServerInfo};
+use super::table_view::{self, TableView};
+
+/// How long an ordinary status message stays (ms), unless configured.
+pub const MESSAGE_MS: i64 = 5_000;
+/// How long an error stays on the status line (ms) with the default message time: three
+/// times as long; a newer message replaces it sooner.
+pub const ERROR_MS: i64 = 3 * MESSAGE_MS;
 
 /// What started a reload that has not finished yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,8 +163,18 @@ pub struct State {
     /// The rows may not match Redis (a [`Gap`]) until the reload answers: never "live".
     pub stale: bool,
     pub message: Option<Message>,
+    /// When the status line's message goes away (set by [`State::show`]; a message set
+    /// directly stays until replaced).
+    pub message_until: Option<UnixMs>,
+    /// How long an ordinary message stays (ms; `message_secs` in the config file); an
+    /// error three times as long.
+    pub message_ms: i64,
     pub clip: Option<ClipTimer>,
     pub keymap: Keymap,
+    /// The columns and the sort order of the table.
+    pub view: TableView,
+    /// The `:` command line, while it is open.
+    pub command: Option<Input>,
     pub clear_secs: u64,
     pub quit: bool,
     /// Record changes that arrived while a filter run still shared the records: applied
@@ -192,8 +209,12 @@ impl State {
             reloading: None,
             stale: false,
             message: None,
+            message_until: None,
+            message_ms: MESSAGE_MS,
             clip: None,
             keymap,
+            view: TableView::default(),
+            command: None,
             clear_secs,
             quit: false,
             held: Vec::new(),
@@ -267,6 +288,9 @@ impl State {
         }
         if let Some(e) = self.next_expiry {
             at(e);
+        }
+        if let Some(t) = self.message_until.filter(|_| self.message.is_some()) {
+            at(t);
         }
         next.map(|t| Duration::from_millis((t - self.now).max(1) as u64))
     }
@@ -343,18 +367,38 @@ impl State {
         }
     }
 
+    /// Puts a message on the status line, replacing the one there; it goes away after
+    /// `message_ms` (three times that for an error), on the tick then.
+    pub fn show(&mut self, m: Message) {
+        let ms = if m.error {
+            self.message_ms.saturating_mul(3)
+        } else {
+            self.message_ms
+        };
+        self.message_until = Some(self.now.saturating_add(ms));
+        self.message = Some(m);
+    }
+
     fn say(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
+        self.show(Message {
             text: text.into(),
             error: false,
         });
     }
 
     fn complain(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
+        self.show(Message {
             text: text.into(),
             error: true,
         });
+    }
+
+    /// Drops the status line's message once its time is up.
+    fn expire_message(&mut self) {
+        if self.message_until.is_some_and(|t| self.now >= t) {
+            self.message = None;
+            self.message_until = None;
+        }
     }
 
     fn table_rows(&self) -> usize {
@@ -406,6 +450,9 @@ use records::{Held, IdentityHasher, fingerprint};
 #[path = "update.rs"]
 mod update;
 
+#[path = "command.rs"]
+pub(crate) mod command;
+
 #[path = "screens/table_keys.rs"]
 pub(crate) mod table_keys;
 pub use super::screens::reveal::secret_what;
@@ -418,3 +465,7 @@ mod tests;
 #[cfg(test)]
 #[path = "state_guard_tests.rs"]
 mod guard_tests;
+
+#[cfg(test)]
+#[path = "state_daily_tests.rs"]
+mod daily_tests;

@@ -36,6 +36,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             Vec::new()
         }
         Msg::Tick => {
+            state.expire_message();
             let counts = state.counts;
             state.recount();
             let mut cmds = Vec::new();
@@ -191,13 +192,25 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
                 SyncOp::Revoke => "revoked",
                 SyncOp::Restore => "restored",
                 SyncOp::Delete => "deleted",
+                SyncOp::Edit => "saved",
                 _ => "done:",
             };
+            // The edit form waited for this: it closes.
+            if op == SyncOp::Edit && matches!(&state.screen, Screen::EditKey(f) if f.id == id) {
+                state.screen = Screen::Table;
+            }
             state.say(format!("{verb} {id}"));
             Vec::new()
         }
         Msg::Failed { op, error } => {
             let text = failure_text(&state.keymap, op, &error);
+            // The edit form stays open with what was typed, and says why.
+            if op == SyncOp::Edit
+                && let Screen::EditKey(f) = &mut state.screen
+            {
+                f.saving = false;
+                f.error = Some(text.clone());
+            }
             state.complain(text);
             Vec::new()
         }
@@ -239,6 +252,11 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
                 let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 state.visible = visible;
                 state.filter.unranked = !ranked;
+                // A chosen order puts the matches in it; Enter then picks the best one.
+                if state.view.sort.is_some() {
+                    state.order_visible();
+                    state.filter.unranked = true;
+                }
                 state.filter.base = Some(BaseRun {
                     query,
                     status: state.status_filter,
@@ -292,6 +310,11 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             what: secret_what(&name),
             secret: true,
         })],
+        Msg::TokenRead { name, token } => vec![Out::Clip(ClipCmd::Copy {
+            text: token,
+            what: crate::tui::screens::reveal::token_what(&name),
+            secret: true,
+        })],
         Msg::ClipboardUnavailable { text, what, secret } => {
             vec![Out::Clip(ClipCmd::ViaTerminal { text, what, secret })]
         }
@@ -329,6 +352,7 @@ fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
         SyncOp::Restore => format!("restored: failed: {error}"),
         SyncOp::Delete => format!("delete failed: {error}"),
         SyncOp::Rotate => format!("rotate failed: {error}"),
+        SyncOp::Edit => format!("edit failed: {error}"),
     }
 }
 
@@ -383,6 +407,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
             Screen::ConfirmRevoke(d) => d.handle_key(&key, &cx),
             Screen::ConfirmRotate(d) => d.handle_key(&key, &cx),
             Screen::ConfirmDelete(d) => d.handle_key(&key, &cx),
+            Screen::EditKey(f) => f.handle_key(&key, &cx),
         }
     };
     apply(state, reply)
@@ -398,7 +423,7 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
         table: action,
     } = reply;
     if let Some(m) = message {
-        state.message = Some(m);
+        state.show(m);
     }
     match next {
         Next::Stay => {}
@@ -419,7 +444,7 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
 /// Whether typing goes into a text field on the current screen.
 fn text_field_focused(state: &State) -> bool {
     match &state.screen {
-        Screen::Table => state.filter.editing,
+        Screen::Table => state.filter.editing || state.command.is_some(),
         s => s.text_field_focused(),
     }
 }

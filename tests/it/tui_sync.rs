@@ -875,3 +875,75 @@ async fn sync_refuses_commands_once_the_namespace_moves_to_a_newer_layout() {
         .expect("hget");
     assert_eq!(status.as_deref(), Some("active"), "a revoke landed");
 }
+
+/// The edit form's command and `t` on the table, through the sync task: an edit comes back
+/// as the changed record and `Done`, with one audit event; a token is put together from
+/// the stored secret as the key was made (it verifies).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_edits_a_key_and_reads_its_whole_token() {
+    use keytui::store::{KeyEdit, Mode};
+    let server = DemoServer::start().await.expect("redis-server");
+    let opts = ConnectOptions::new(server.url());
+    let store = Store::new(
+        conn::connect(&opts).await.expect("connect"),
+        Namespace::new("editns").expect("namespace"),
+    );
+    store.init(Mode::Plain, false).await.expect("init");
+    let mut req = CreateRequest::new("before");
+    req.prefix = Some("sk_test".into());
+    let created = store.create(&req).await.expect("create");
+    let id = created.record.id.clone();
+    let (tx, mut rx) = unbounded_channel();
+    let commands = keytui::tui::sync::spawn(store.clone(), opts.clone(), tx, false);
+    next_matching(&mut rx, "server info", |a| {
+        matches!(a, Action::Server { .. })
+    })
+    .await;
+
+    let mut edit = KeyEdit {
+        name: Some("after".into()),
+        ..KeyEdit::default()
+    };
+    edit.set_meta.insert("owner".into(), "ops".into());
+    commands
+        .send(Command::Edit {
+            id: id.clone(),
+            edit: Box::new(edit),
+        })
+        .expect("send");
+    next_matching(
+        &mut rx,
+        "the edited record",
+        |a| matches!(a, Action::RecordChanged(r) if r.id == id && r.name == "after"),
+    )
+    .await;
+    next_matching(
+        &mut rx,
+        "done",
+        |a| matches!(a, Action::Done { op: SyncOp::Edit, id: d } if *d == id),
+    )
+    .await;
+    let events = store.key_events(&id).await.expect("events");
+    assert_eq!(events.iter().filter(|e| e.op == "edit").count(), 1);
+
+    commands
+        .send(Command::ReadToken {
+            id: id.clone(),
+            name: "after".into(),
+            prefix: Some("sk_test".into()),
+            checksum: created.record.token_checksum,
+        })
+        .expect("send");
+    match next_matching(&mut rx, "the token", |a| {
+        matches!(a, Action::TokenRead { .. } | Action::Failed { .. })
+    })
+    .await
+    {
+        Action::TokenRead { name, token } => {
+            assert_eq!(name, "after");
+            assert_eq!(token.expose(), created.token.expose());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    drop(server);
+}

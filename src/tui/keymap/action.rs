@@ -37,11 +37,19 @@ pub enum Action {
     PrevField,
     /// The revoke question: yes, revoke (without a reason).
     Yes,
+    /// Sort by the next field (name, created, expires, last used, status).
+    Sort,
+    /// Flip the sort direction.
+    SortDirection,
+    /// Open the `:` command line.
+    Command,
+    /// Edit the key's name, expiry and metadata.
+    Edit,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 29] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -67,6 +75,10 @@ impl Action {
         Action::NextField,
         Action::PrevField,
         Action::Yes,
+        Action::Sort,
+        Action::SortDirection,
+        Action::Command,
+        Action::Edit,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -97,6 +109,10 @@ impl Action {
             Action::NextField => "next_field",
             Action::PrevField => "prev_field",
             Action::Yes => "yes",
+            Action::Sort => "sort",
+            Action::SortDirection => "sort_direction",
+            Action::Command => "command",
+            Action::Edit => "edit",
         }
     }
 
@@ -136,7 +152,7 @@ impl Action {
             Action::Details => "details and audit events",
             Action::CopyId => "copy the id",
             Action::CopySecret => "copy the secret (sealed and plain namespaces)",
-            Action::CopyToken => "copy the token (reveal view only)",
+            Action::CopyToken => "copy the whole token (sealed and plain namespaces)",
             Action::Revoke => "revoke (asks first; {next_field} adds a reason)",
             Action::Restore => "restore a revoked key",
             Action::Delete => "delete (type the name; production: the namespace)",
@@ -149,6 +165,10 @@ impl Action {
             Action::NextField => "next field",
             Action::PrevField => "previous field",
             Action::Yes => "revoke (the revoke question)",
+            Action::Sort => "sort by: name / created / expires / last used / status",
+            Action::SortDirection => "sort ascending / descending",
+            Action::Command => "command line: :sort, :columns, :help, :q (Tab completes)",
+            Action::Edit => "edit name, expiry, metadata",
         }
     }
 
@@ -177,6 +197,10 @@ pub enum Context {
     Rotate,
     /// The delete dialog.
     Delete,
+    /// The `:` command line: typing a command.
+    Command,
+    /// The edit form.
+    Edit,
 }
 
 impl Context {
@@ -190,7 +214,7 @@ impl Context {
     ];
 
     /// Every context.
-    pub const EVERY: [Context; 10] = [
+    pub const EVERY: [Context; 12] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
@@ -201,6 +225,8 @@ impl Context {
         Context::Revoke,
         Context::Rotate,
         Context::Delete,
+        Context::Command,
+        Context::Edit,
     ];
 
     /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
@@ -208,7 +234,13 @@ impl Context {
     pub fn typing(self) -> bool {
         matches!(
             self,
-            Context::Filter | Context::Form | Context::Revoke | Context::Rotate | Context::Delete
+            Context::Filter
+                | Context::Form
+                | Context::Revoke
+                | Context::Rotate
+                | Context::Delete
+                | Context::Command
+                | Context::Edit
         )
     }
 
@@ -237,6 +269,11 @@ impl Context {
                 A::Help,
                 A::Back,
                 A::Quit,
+                A::Sort,
+                A::SortDirection,
+                A::Command,
+                A::Edit,
+                A::CopyToken,
             ],
             Context::Detail => &[
                 A::Back,
@@ -249,6 +286,8 @@ impl Context {
                 A::Delete,
                 A::Rotate,
                 A::Help,
+                A::Edit,
+                A::CopyToken,
             ],
             Context::Reveal => &[
                 A::CopySecret,
@@ -290,6 +329,15 @@ impl Context {
                 A::Back,
             ],
             Context::Delete => &[A::Confirm, A::Back],
+            Context::Command => &[A::Confirm, A::NextField, A::Back],
+            Context::Edit => &[
+                A::Confirm,
+                A::NextField,
+                A::PrevField,
+                A::Down,
+                A::Up,
+                A::Back,
+            ],
         }
     }
 
@@ -305,6 +353,8 @@ impl Context {
             Context::RevokeAsk | Context::Revoke => "the revoke dialog",
             Context::Rotate => "the rotate dialog",
             Context::Delete => "the delete dialog",
+            Context::Command => "the command line",
+            Context::Edit => "the edit form",
         }
     }
 
@@ -318,23 +368,31 @@ impl Context {
                 (&[A::Quit], "quit"),
                 (&[A::Filter], "filter"),
                 (&[A::New], "new"),
-                (&[A::Details], "details"),
-                (&[A::Revoke], "revoke"),
+                (&[A::CopyToken], "token"),
                 (&[A::Delete], "delete"),
+                (&[A::Reload], "reload"),
+                (&[A::Edit], "edit"),
+                (&[A::Revoke], "revoke"),
+                (&[A::Details], "details"),
+                (&[A::CopySecret], "secret"),
+                (&[A::CopyId], "copy id"),
+                (&[A::Sort], "sort"),
+                (&[A::Command], "command"),
                 (&[A::Rotate], "rotate"),
                 (&[A::CycleStatus], "status"),
-                (&[A::CopyId], "copy id"),
                 (&[A::Restore], "restore"),
             ],
             Context::Detail => &[
                 (&[A::Back], "back"),
+                (&[A::CopyToken], "token"),
                 (&[A::CopyId], "copy id"),
-                (&[A::CopySecret], "copy secret"),
+                (&[A::CopySecret], "secret"),
+                (&[A::Edit], "edit"),
                 (&[A::Revoke], "revoke"),
-                (&[A::Restore], "restore"),
-                (&[A::Rotate], "rotate"),
-                (&[A::Help], "help"),
                 (&[A::Delete], "delete"),
+                (&[A::Help], "help"),
+                (&[A::Rotate], "rotate"),
+                (&[A::Restore], "restore"),
             ],
             Context::Reveal => &[
                 (&[A::CopySecret], "copy secret"),
@@ -371,6 +429,16 @@ impl Context {
                 (&[A::Back], "cancel"),
             ],
             Context::Delete => &[(&[A::Confirm], "delete"), (&[A::Back], "cancel")],
+            Context::Command => &[
+                (&[A::Confirm], "run"),
+                (&[A::NextField], "complete"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Edit => &[
+                (&[A::NextField], "next field"),
+                (&[A::Confirm], "save"),
+                (&[A::Back], "cancel"),
+            ],
         }
     }
 }

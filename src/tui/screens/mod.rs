@@ -14,6 +14,7 @@
 pub mod delete;
 pub mod detail;
 pub mod detail_keys;
+pub mod edit_key;
 pub mod help;
 pub mod new_key;
 pub mod reveal;
@@ -30,6 +31,7 @@ use super::msg::{ConnState, Out};
 use super::status::{Message, ServerInfo};
 
 pub use self::delete::DeleteDialog;
+pub use self::edit_key::EditForm;
 pub use self::help::HelpView;
 pub use self::new_key::{FORM_FIELDS, FieldErrors, NewKeyForm, field};
 pub use self::reveal::Reveal;
@@ -52,6 +54,8 @@ pub enum Screen {
     /// Type the key's name to delete it; in production namespaces the namespace name
     /// instead.
     ConfirmDelete(DeleteDialog),
+    /// Edit a key's name, expiry and metadata.
+    EditKey(EditForm),
 }
 
 /// What a popup's key handler and drawing may read of the app.
@@ -163,7 +167,10 @@ impl Screen {
     /// Whether typing goes into a text field here (the table: see `State::filter`).
     pub fn text_field_focused(&self) -> bool {
         match self {
-            Screen::NewKey(_) | Screen::ConfirmDelete(_) | Screen::ConfirmRotate(_) => true,
+            Screen::NewKey(_)
+            | Screen::ConfirmDelete(_)
+            | Screen::ConfirmRotate(_)
+            | Screen::EditKey(_) => true,
             Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
             Screen::Table | Screen::Detail { .. } | Screen::Help(_) | Screen::Reveal(_) => false,
         }
@@ -175,6 +182,7 @@ impl Screen {
             Screen::ConfirmRevoke(d) => Some(&d.id),
             Screen::ConfirmRotate(d) => Some(&d.id),
             Screen::ConfirmDelete(d) => Some(&d.id),
+            Screen::EditKey(f) => Some(&f.id),
             _ => None,
         }
     }

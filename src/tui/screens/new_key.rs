@@ -142,11 +142,7 @@ impl NewKeyForm {
     pub fn check(&self, now: UnixMs) -> (Option<CreateRequest>, FieldErrors) {
         let mut errors: FieldErrors = Default::default();
         let name = self.value(field::NAME);
-        if name.is_empty() {
-            errors[field::NAME] = Some("give the key a name".into());
-        } else if name.chars().count() > 200 {
-            errors[field::NAME] = Some("at most 200 characters".into());
-        }
+        errors[field::NAME] = check_name(name).err();
         let mut req = CreateRequest::new(name);
         match self.secret_spec() {
             Ok(spec) => {
@@ -186,13 +182,9 @@ impl NewKeyForm {
                 Err(e) => errors[field::PREFIX] = Some(e.to_string()),
             }
         }
-        let expires = self.value(field::EXPIRES);
-        if !expires.is_empty() {
-            match crate::input::parse_expiry_at(expires, now) {
-                Ok(t) if t <= now => errors[field::EXPIRES] = Some("that is in the past".into()),
-                Ok(t) => req.expires_at = Some(t),
-                Err(e) => errors[field::EXPIRES] = Some(e),
-            }
+        match check_expires(self.value(field::EXPIRES), now) {
+            Ok(t) => req.expires_at = t,
+            Err(e) => errors[field::EXPIRES] = Some(e),
         }
         match crate::input::parse_meta_line(self.value(field::META)) {
             Ok(meta) => req.meta = meta,
@@ -214,6 +206,30 @@ impl NewKeyForm {
                 })
                 .unwrap_or_default()
         })
+    }
+}
+
+/// The name field's rule (the edit form's too): not empty, at most 200 characters.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        Err("give the key a name".into())
+    } else if name.chars().count() > 200 {
+        Err("at most 200 characters".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The expiry field's rule (the edit form's too): empty is never, else a time in the
+/// future (`90d`, `12h`, RFC 3339).
+pub fn check_expires(text: &str, now: UnixMs) -> Result<Option<UnixMs>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match crate::input::parse_expiry_at(text, now) {
+        Ok(t) if t <= now => Err("that is in the past".into()),
+        Ok(t) => Ok(Some(t)),
+        Err(e) => Err(e),
     }
 }
 

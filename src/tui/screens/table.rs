@@ -2,7 +2,9 @@
 //! `table_keys.rs`). Only draws.
 //!
 //! The key table: one row per visible record, only the rows on screen are built (a
-//! namespace of a million keys costs no more to draw than one of ten).
+//! namespace of a million keys costs no more to draw than one of ten). The columns are the
+//! ones chosen (`State::view`), as wide as what they show on screen; the sorted one has
+//! an arrow in the header.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -15,60 +17,150 @@ use crate::sanitize::line as clean;
 
 use crate::tui::clock::{relative, short_duration, time_left};
 use crate::tui::keymap::{Action, Context};
+use crate::tui::row::Row as RowData;
 use crate::tui::state::{Loading, State};
+use crate::tui::table_view::Column;
 use crate::tui::widgets::status_look;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Col {
-    Status,
-    Name,
-    Id,
-    Age,
-    Expires,
-    LastUsed,
+/// Widest a metadata, prefix or creator column grows before it is cut.
+const TEXT_MAX: usize = 24;
+/// Narrowest the name column gets while other columns still fit.
+const NAME_MIN: usize = 12;
+
+/// What a cell of `col` says for `r` (unstyled).
+fn cell_text(col: &Column, r: &RowData, now: i64) -> String {
+    match col {
+        Column::Status => r.status_at(now).as_str().to_owned(),
+        Column::Name => clean(r.name()),
+        Column::Id => clean(r.id()),
+        Column::Prefix => r.token_prefix.as_deref().map(clean).unwrap_or_default(),
+        Column::CreatedBy => clean(&r.created_by),
+        Column::Created => short_duration(now - r.created_at),
+        Column::Expires => match r.expires_at {
+            None => "never".to_owned(),
+            Some(t) if t <= now => "expired".to_owned(),
+            Some(t) => format!("in {}", time_left(t, now)),
+        },
+        Column::LastUsed => match r.last_used_at {
+            None => "never".to_owned(),
+            t => relative(t, now),
+        },
+        Column::Meta(k) => r
+            .meta()
+            .find(|(mk, _)| mk == k)
+            .map(|(_, v)| clean(v))
+            .unwrap_or_default(),
+    }
 }
 
-fn columns(width: u16) -> Vec<(Col, Constraint, &'static str)> {
-    let mut cols = vec![(
-        Col::Status,
-        Constraint::Length(if width >= 60 { 10 } else { 1 }),
-        if width >= 60 { "STATUS" } else { "" },
-    )];
-    cols.push((Col::Name, Constraint::Fill(1), "NAME"));
-    if width >= 45 {
-        cols.push((Col::Id, Constraint::Length(11), "ID"));
+/// Cuts `s` to `w` characters, with `…` when it was longer.
+fn cut(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        return s.to_owned();
     }
-    if width >= 36 {
-        cols.push((Col::Age, Constraint::Length(4), "AGE"));
+    let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The header title of a column, with the sort arrow on the sorted one.
+fn title(state: &State, col: &Column, narrow: bool) -> String {
+    let mut t = match col {
+        Column::Status if narrow => String::new(),
+        c => c.title(),
+    };
+    if let Some(s) = state.view.sort
+        && s.column() == *col
+    {
+        t.push(if s.descending { '↓' } else { '↑' });
     }
-    if width >= 60 {
-        cols.push((Col::Expires, Constraint::Length(8), "EXPIRES"));
+    t
+}
+
+/// The columns that fit `width` and the width of each: every column as wide as its
+/// widest cell on screen (the id whole), the name the rest; when they do not fit, the
+/// last columns go first (never the status or the name), then the id is cut.
+pub fn fit(state: &State, width: u16) -> Vec<(Column, usize)> {
+    let narrow = width < 60;
+    let now = state.now;
+    let rows: Vec<&RowData> = state.rows_on_screen().collect();
+    let natural = |col: &Column| -> usize {
+        let title_w = title(state, col, narrow).chars().count();
+        let widest = match col {
+            Column::Status if narrow => 1,
+            Column::Status => 10,
+            _ => rows
+                .iter()
+                .map(|r| cell_text(col, r, now).chars().count())
+                .max()
+                .unwrap_or(0),
+        };
+        // Times keep a steady width while scrolling.
+        let floor = match col {
+            Column::Created => 4,
+            Column::Expires => 8,
+            Column::LastUsed => 8,
+            _ => 0,
+        };
+        let w = title_w.max(widest).max(floor);
+        match col {
+            Column::Prefix | Column::CreatedBy | Column::Meta(_) => w.min(TEXT_MAX),
+            _ => w,
+        }
+    };
+    let mut cols: Vec<(Column, usize)> = state
+        .view
+        .columns
+        .iter()
+        .map(|c| (c.clone(), natural(c)))
+        .collect();
+    let total = |cols: &[(Column, usize)]| -> usize {
+        let others: usize = cols
+            .iter()
+            .filter(|(c, _)| *c != Column::Name)
+            .map(|(_, w)| w)
+            .sum();
+        others + cols.len().saturating_sub(1) + NAME_MIN.min(width as usize / 3)
+    };
+    // A phone-sized terminal: the status symbol and the name.
+    if width < 45 {
+        cols.retain(|(c, _)| matches!(c, Column::Name | Column::Status));
     }
-    if width >= 72 {
-        cols.push((Col::LastUsed, Constraint::Length(9), "USED"));
+    while total(&cols) > width as usize {
+        let Some(last) = cols
+            .iter()
+            .rposition(|(c, _)| !matches!(c, Column::Name | Column::Status | Column::Id))
+        else {
+            break;
+        };
+        cols.remove(last);
+    }
+    // Still too wide: the id gives way, down to a few characters.
+    let over = total(&cols).saturating_sub(width as usize);
+    if let Some((_, w)) = cols.iter_mut().find(|(c, _)| *c == Column::Id) {
+        *w = w.saturating_sub(over).max(4);
     }
     cols
-}
-
-fn short_id(id: &str) -> String {
-    let id = clean(id);
-    if id.chars().count() > 10 {
-        let mut s: String = id.chars().take(9).collect();
-        s.push('…');
-        s
-    } else {
-        id
-    }
 }
 
 pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
     if head.height == 0 {
         return;
     }
-    let cols = columns(head.width);
-    let widths: Vec<Constraint> = cols.iter().map(|c| c.1).collect();
-    let header = Row::new(cols.iter().map(|c| Cell::from(c.2)))
-        .style(Style::new().add_modifier(Modifier::BOLD));
+    let narrow = head.width < 60;
+    let cols = fit(state, head.width);
+    let widths: Vec<Constraint> = cols
+        .iter()
+        .map(|(c, w)| match c {
+            Column::Name => Constraint::Fill(1),
+            _ => Constraint::Length(*w as u16),
+        })
+        .collect();
+    let header = Row::new(
+        cols.iter()
+            .map(|(c, _)| Cell::from(title(state, c, narrow))),
+    )
+    .style(Style::new().add_modifier(Modifier::BOLD));
     if state.visible.is_empty() {
         let table = Table::new(Vec::<Row>::new(), widths.clone()).header(header);
         frame.render_widget(table, head);
@@ -100,23 +192,14 @@ pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
         .map(|(pos, r)| {
             let status = r.status_at(now);
             let (symbol, look) = status_look(status);
-            let cells = cols.iter().map(|(col, _, _)| match col {
-                Col::Status if head.width >= 60 => {
+            let cells = cols.iter().map(|(col, w)| match col {
+                Column::Status if !narrow => {
                     Cell::from(format!("{symbol} {}", status.as_str())).style(look)
                 }
-                Col::Status => Cell::from(symbol).style(look),
-                Col::Name => Cell::from(clean(r.name())),
-                Col::Id => Cell::from(short_id(r.id())),
-                Col::Age => Cell::from(short_duration(now - r.created_at)),
-                Col::Expires => Cell::from(match r.expires_at {
-                    None => "never".to_owned(),
-                    Some(t) if t <= now => "expired".to_owned(),
-                    Some(t) => format!("in {}", time_left(t, now)),
-                }),
-                Col::LastUsed => Cell::from(match r.last_used_at {
-                    None => "never".to_owned(),
-                    t => relative(t, now),
-                }),
+                Column::Status => Cell::from(symbol).style(look),
+                Column::Id => Cell::from(cut(&clean(r.id()), *w)),
+                Column::Name => Cell::from(clean(r.name())),
+                c => Cell::from(cut(&cell_text(c, r, now), *w)),
             });
             let mut style = match status {
                 Status::Revoked => Style::new()

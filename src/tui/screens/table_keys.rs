@@ -20,6 +20,9 @@ pub fn on_key(state: &mut State, key: &KeyEvent) -> Vec<Out> {
     if state.filter.editing {
         return on_filter_key(state, key);
     }
+    if state.command.is_some() {
+        return super::command::on_key(state, key);
+    }
     match state.keymap.lookup_in(Context::Table, key) {
         Some(a) => on_action(state, a),
         None => Vec::new(),
@@ -195,9 +198,53 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
                 return state.refresh_visible();
             }
         }
-        // Only in the reveal view, which has its own handler.
-        Action::CopyToken => {}
+        Action::CopyToken => {
+            if let Some(r) = state.target_record().cloned() {
+                match state.server.mode {
+                    Some(Mode::Hash) | None => state.complain(
+                        "cannot copy the token: secrets are stored hashed; the token is shown only once at creation",
+                    ),
+                    Some(Mode::Sealed | Mode::Plain) => {
+                        if !state.refuse_offline("copy the token") {
+                            let name = crate::sanitize::line(r.name());
+                            state.say(format!("reading the token of {name}…"));
+                            return vec![Out::Sync(SyncCmd::ReadToken {
+                                id: r.id().to_owned(),
+                                name,
+                                prefix: r.token_prefix.as_deref().map(str::to_owned),
+                                checksum: r.token_checksum,
+                            })];
+                        }
+                    }
+                }
+            }
+        }
         Action::Quit => return update(state, Msg::Quit),
+        Action::Sort => {
+            return state.set_sort(Some(crate::tui::table_view::Sort::cycle(state.view.sort)));
+        }
+        Action::SortDirection => {
+            let flipped = match state.view.sort {
+                Some(mut s) => {
+                    s.descending = !s.descending;
+                    s
+                }
+                // Unsorted is newest first: flipped, oldest first.
+                None => crate::tui::table_view::Sort {
+                    key: crate::store::SortKey::Created,
+                    descending: false,
+                },
+            };
+            return state.set_sort(Some(flipped));
+        }
+        Action::Command => super::command::open(state),
+        Action::Edit => {
+            if let Some(form) = state.target_record().map(EditForm::new)
+                && !state.refuse_offline("edit")
+            {
+                state.screen = Screen::EditKey(form);
+            }
+        }
         // Forms and dialogs only.
         Action::Confirm | Action::NextField | Action::PrevField | Action::Yes => {}
     }

@@ -465,3 +465,40 @@ fn connection_state_is_coloured() {
     let t = draw(&mut s, 80, 24);
     assert_eq!(t.backend().buffer()[(0, 0)].fg, Color::Green);
 }
+
+#[test]
+fn edit_form_prefilled_and_the_command_line() {
+    // analytics-export: metadata owner and scopes.
+    let mut s = state();
+    for _ in 0..4 {
+        update(&mut s, key('j'));
+    }
+    update(&mut s, key('e'));
+    snap_both!("edit_form", s);
+    // A production key whose expiry gets shorter: the namespace field, an error under
+    // the expiry field after a wrong value.
+    let mut s = state_in(Mode::Hash, true);
+    for _ in 0..3 {
+        update(&mut s, key('j'));
+    }
+    update(&mut s, key('e'));
+    update(&mut s, code(KeyCode::Tab));
+    update(&mut s, code(KeyCode::End));
+    for _ in 0..30 {
+        update(&mut s, code(KeyCode::Backspace));
+    }
+    update(&mut s, key('1'));
+    update(&mut s, key('d'));
+    update(&mut s, code(KeyCode::Enter));
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!("edit_form_production_80x24", t.backend());
+    // The command line on the status line, sorted by name with the header arrow.
+    let mut s = state();
+    update(&mut s, key('o'));
+    update(&mut s, key(':'));
+    for c in "columns name,meta.owner".chars() {
+        update(&mut s, key(c));
+    }
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!("command_line_80x24", t.backend());
+}

@@ -94,6 +94,25 @@ pub(super) async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSend
                 error: e.to_string(),
             }),
         },
+        SyncCmd::ReadToken {
+            id,
+            name,
+            prefix,
+            checksum,
+        } => {
+            let token = store.reveal(&id).await.and_then(|secret| {
+                crate::keygen::Token::new(prefix, id.clone(), secret, checksum)
+                    .map(|t| t.format())
+                    .map_err(Into::into)
+            });
+            match token {
+                Ok(token) => send(Msg::TokenRead { name, token }),
+                Err(e) => send(Msg::Failed {
+                    op: SyncOp::ReadSecret,
+                    error: e.to_string(),
+                }),
+            }
+        }
         SyncCmd::Restore { id } => {
             let r = store.restore(&id).await;
             report(store, &id, SyncOp::Restore, r.map(|_| ()), actions).await;
@@ -131,6 +150,19 @@ pub(super) async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSend
                 }),
             }
         }
+        SyncCmd::Edit { id, edit } => match store.edit(&id, &edit).await {
+            Ok(edited) => {
+                send(Msg::RecordChanged(Box::new(edited.record)));
+                send(Msg::Done {
+                    op: SyncOp::Edit,
+                    id,
+                });
+            }
+            Err(e) => send(Msg::Failed {
+                op: SyncOp::Edit,
+                error: e.to_string(),
+            }),
+        },
         // Handled by the loop in `run`.
         SyncCmd::Reload => {}
     }
@@ -143,7 +175,8 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::Restore { .. } => Some(SyncOp::Restore),
         SyncCmd::Delete { .. } => Some(SyncOp::Delete),
         SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
-        SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::ReadSecret { .. } | SyncCmd::ReadToken { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::Edit { .. } => Some(SyncOp::Edit),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }

@@ -16,6 +16,7 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
     let km = &state.keymap;
     match &state.screen {
         Screen::Table if state.filter.editing => km.footer(Context::Filter),
+        Screen::Table if state.command.is_some() => km.footer(Context::Command),
         Screen::Table => km.footer(Context::Table),
         Screen::Detail { .. } => km.footer(Context::Detail),
         Screen::Help(_) => km.footer(Context::Help),
@@ -30,6 +31,7 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         }
         Screen::ConfirmRotate(_) => km.footer(Context::Rotate),
         Screen::ConfirmDelete(_) => km.footer(Context::Delete),
+        Screen::EditKey(_) => km.footer(Context::Edit),
     }
 }
 

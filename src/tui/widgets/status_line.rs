@@ -13,6 +13,21 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     if area.height == 0 {
         return;
     }
+    if let (Some(input), Screen::Table) = (&state.command, &state.screen) {
+        let width = area.width.saturating_sub(1) as usize;
+        let scroll = input.visual_scroll(width.max(1));
+        let shown: String = input.value().chars().skip(scroll).collect();
+        let line = Line::from(vec![
+            Span::styled(":", Style::new().fg(Color::Cyan)),
+            Span::raw(shown),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        let x = area.x + 1 + (input.visual_cursor().saturating_sub(scroll)) as u16;
+        if x < area.x + area.width {
+            frame.set_cursor_position(Position::new(x, area.y));
+        }
+        return;
+    }
     let filter = &state.filter;
     if filter.editing && matches!(state.screen, Screen::Table) {
         let prompt = "/";
