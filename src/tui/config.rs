@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use etcetera::BaseStrategy;
 
 use super::keymap::{KeySpec, Keymap};
+use super::screens::views::{DEFAULT_EXPIRING_DAYS, DEFAULT_UNUSED_DAYS};
 
 /// Seconds before a copied secret is cleared from the clipboard, unless configured.
 pub const DEFAULT_CLEAR_SECS: u64 = 45;
@@ -21,6 +22,9 @@ pub const DEFAULT_CLEAR_SECS: u64 = 45;
 #[serde(deny_unknown_fields)]
 struct File {
     clipboard_clear_secs: Option<u64>,
+    /// The attention views' starting numbers of days.
+    unused_days: Option<u64>,
+    expiring_days: Option<u64>,
     #[serde(default)]
     keys: BTreeMap<String, KeySpec>,
 }
@@ -30,6 +34,9 @@ struct File {
 pub struct Config {
     pub keymap: Keymap,
     pub clipboard_clear_secs: u64,
+    /// The days the attention picker starts with for "unused for" and "expiring within".
+    pub unused_days: u64,
+    pub expiring_days: u64,
     /// Problems found in the file, shown once in the status line.
     pub problems: Vec<String>,
 }
@@ -39,6 +46,8 @@ impl Default for Config {
         Config {
             keymap: Keymap::default(),
             clipboard_clear_secs: DEFAULT_CLEAR_SECS,
+            unused_days: DEFAULT_UNUSED_DAYS,
+            expiring_days: DEFAULT_EXPIRING_DAYS,
             problems: Vec::new(),
         }
     }
@@ -69,6 +78,18 @@ impl Config {
                     config.clipboard_clear_secs = s;
                 }
                 config.problems = config.keymap.apply_overrides(&f.keys);
+                for (name, given, slot) in [
+                    ("unused_days", f.unused_days, &mut config.unused_days),
+                    ("expiring_days", f.expiring_days, &mut config.expiring_days),
+                ] {
+                    match given {
+                        Some(d) if (1..=36_500).contains(&d) => *slot = d,
+                        Some(d) => config
+                            .problems
+                            .push(format!("config.toml: {name} = {d}: use 1 to 36500 days")),
+                        None => {}
+                    }
+                }
             }
             Err(e) => {
                 let msg = e.message().to_owned();
@@ -110,6 +131,17 @@ mod tests {
         assert_eq!(c.clipboard_clear_secs, 10);
         let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
         assert_eq!(c.keymap.lookup(&x), Some(Action::Revoke));
+    }
+
+    #[test]
+    fn view_days_are_configurable_and_checked() {
+        let c = Config::parse("unused_days = 30\nexpiring_days = 14\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!((c.unused_days, c.expiring_days), (30, 14));
+        let c = Config::parse("unused_days = 0\n");
+        assert_eq!(c.unused_days, DEFAULT_UNUSED_DAYS);
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert!(c.problems[0].contains("unused_days"), "{:?}", c.problems);
     }
 
     #[test]

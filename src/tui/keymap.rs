@@ -71,6 +71,10 @@ impl Default for Keymap {
             (c('?'), A::Help),
             (Key::plain(K::Esc), A::Back),
             (c('q'), A::Quit),
+            (c(' '), A::Mark),
+            (c('*'), A::MarkAll),
+            (c('v'), A::Views),
+            (c('+'), A::Extend),
         ];
         Keymap {
             bindings: rows

@@ -88,6 +88,8 @@ pub async fn run(options: OpenOptions) -> ExitCode {
         config.clipboard_clear_secs,
         now_ms(),
     );
+    state.unused_days = config.unused_days;
+    state.expiring_days = config.expiring_days;
     if !config.problems.is_empty() {
         state = with_message(state, config.problems.join("; "));
     }

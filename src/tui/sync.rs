@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::layout::Namespace;
 use crate::store::{Event, IndexPos, Page, RotateRequest, Store};
 
-use super::msg::{ConnState, Gap, Msg, SyncCmd, SyncOp};
+use super::msg::{BulkOp, ConnState, Gap, Msg, SyncCmd, SyncOp};
 use super::row::{Interner, Row};
 
 /// Records on the first screen.
@@ -432,6 +432,29 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
                 }),
             }
         }
+        SyncCmd::Bulk { op, ids } => {
+            let total = ids.len();
+            let progress = |handled| send(Msg::BulkProgress { handled, total });
+            let r = match &op {
+                BulkOp::Revoke { reason } => {
+                    store.revoke_many(&ids, reason.as_deref(), progress).await
+                }
+                BulkOp::Restore => store.restore_many(&ids, progress).await,
+                BulkOp::Delete => store.delete_many(&ids, progress).await,
+                BulkOp::Extend { by } => store.extend_many(&ids, *by, progress).await,
+            };
+            match r {
+                Ok(outcome) => send(Msg::BulkDone {
+                    op,
+                    asked: total,
+                    outcome,
+                }),
+                Err(e) => send(Msg::Failed {
+                    op: SyncOp::Bulk,
+                    error: e.to_string(),
+                }),
+            }
+        }
         // Handled by the loop in `run`.
         SyncCmd::Reload => {}
     }
@@ -445,6 +468,7 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::Delete { .. } => Some(SyncOp::Delete),
         SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
         SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::Bulk { .. } => Some(SyncOp::Bulk),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }

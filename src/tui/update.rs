@@ -46,7 +46,9 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
                 cmds.push(Out::Clip(ClipCmd::Clear));
             }
             // A key expired: a status filter shows other rows now.
-            if state.counts != counts && state.status_filter != StatusFilter::All {
+            if state.counts != counts
+                && (state.status_filter != StatusFilter::All || state.view.is_some())
+            {
                 let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 cmds.extend(state.records_changed());
                 state.reselect(selected_id.as_deref());
@@ -115,6 +117,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             state.structure += 1;
             state.filter.base = None;
             state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
+            state.prune_marks();
             state.loading = if done { Loading::Done } else { Loading::More };
             state.records = Arc::new(records);
             state.total = total;
@@ -238,6 +241,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             if usable {
                 let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 state.visible = visible;
+                state.keep_in_view();
                 state.filter.unranked = !ranked;
                 state.filter.base = Some(BaseRun {
                     query,
@@ -307,6 +311,14 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             state.complain(format!("copy failed: {why}"));
             Vec::new()
         }
+        Msg::BulkProgress { handled, total } => {
+            state.say(format!("working: {handled}/{total} keys…"));
+            Vec::new()
+        }
+        Msg::BulkDone { op, asked, outcome } => {
+            state.bulk_done(&op, asked, &outcome);
+            Vec::new()
+        }
     }
 }
 
@@ -329,6 +341,7 @@ fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
         SyncOp::Restore => format!("restored: failed: {error}"),
         SyncOp::Delete => format!("delete failed: {error}"),
         SyncOp::Rotate => format!("rotate failed: {error}"),
+        SyncOp::Bulk => format!("bulk change failed: {error} (the marks are kept)"),
     }
 }
 
@@ -383,6 +396,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
             Screen::ConfirmRevoke(d) => d.handle_key(&key, &cx),
             Screen::ConfirmRotate(d) => d.handle_key(&key, &cx),
             Screen::ConfirmDelete(d) => d.handle_key(&key, &cx),
+            Screen::ConfirmBulk(d) => d.handle_key(&key, &cx),
+            Screen::Views(p) => p.handle_key(&key, &cx),
         }
     };
     apply(state, reply)
@@ -396,6 +411,7 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
         mut outs,
         message,
         table: action,
+        view,
     } = reply;
     if let Some(m) = message {
         state.message = Some(m);
@@ -412,6 +428,9 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
     }
     if let Some(a) = action {
         outs.extend(table::on_action(state, a));
+    }
+    if let Some(v) = view {
+        outs.extend(state.set_view(v.map(View::new)));
     }
     outs
 }

@@ -37,11 +37,19 @@ pub enum Action {
     PrevField,
     /// The revoke question: yes, revoke (without a reason).
     Yes,
+    /// The table: mark or unmark the row under the cursor (and move down).
+    Mark,
+    /// The table: mark every row the filter and the view show.
+    MarkAll,
+    /// The table: choose an attention view (never used, unused, expiring, created by).
+    Views,
+    /// The table: move the expiry of the marked keys (or the selected one) later.
+    Extend,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 29] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -67,6 +75,10 @@ impl Action {
         Action::NextField,
         Action::PrevField,
         Action::Yes,
+        Action::Mark,
+        Action::MarkAll,
+        Action::Views,
+        Action::Extend,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -97,6 +109,10 @@ impl Action {
             Action::NextField => "next_field",
             Action::PrevField => "prev_field",
             Action::Yes => "yes",
+            Action::Mark => "mark",
+            Action::MarkAll => "mark_all",
+            Action::Views => "views",
+            Action::Extend => "extend",
         }
     }
 
@@ -143,12 +159,18 @@ impl Action {
             Action::Rotate => "rotate (asks first; choose the grace period)",
             Action::Reload => "reload everything",
             Action::Help => "this help",
-            Action::Back => "clear the filter (elsewhere: back, close, cancel)",
+            Action::Back => "clear marks, filter, view (elsewhere: back, cancel)",
             Action::Quit => "quit (elsewhere: back, like {back})",
             Action::Confirm => "create / confirm",
             Action::NextField => "next field",
             Action::PrevField => "previous field",
             Action::Yes => "revoke (the revoke question)",
+            Action::Mark => {
+                "mark / unmark; key actions then act on all marked"
+            }
+            Action::MarkAll => "mark every key shown (the filter and the view)",
+            Action::Views => "attention views: unused, never used, expiring, created by",
+            Action::Extend => "extend the expiry (the marked keys, else this one)",
         }
     }
 
@@ -177,6 +199,12 @@ pub enum Context {
     Rotate,
     /// The delete dialog.
     Delete,
+    /// The bulk dialog's question (no text field focused): keys are commands.
+    BulkAsk,
+    /// The bulk dialog with a text field focused (reason, duration, confirmation).
+    Bulk,
+    /// The attention view picker (typing goes into the highlighted view's number or name).
+    Views,
 }
 
 impl Context {
@@ -190,7 +218,7 @@ impl Context {
     ];
 
     /// Every context.
-    pub const EVERY: [Context; 10] = [
+    pub const EVERY: [Context; 13] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
@@ -201,6 +229,9 @@ impl Context {
         Context::Revoke,
         Context::Rotate,
         Context::Delete,
+        Context::BulkAsk,
+        Context::Bulk,
+        Context::Views,
     ];
 
     /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
@@ -208,7 +239,13 @@ impl Context {
     pub fn typing(self) -> bool {
         matches!(
             self,
-            Context::Filter | Context::Form | Context::Revoke | Context::Rotate | Context::Delete
+            Context::Filter
+                | Context::Form
+                | Context::Revoke
+                | Context::Rotate
+                | Context::Delete
+                | Context::Bulk
+                | Context::Views
         )
     }
 
@@ -237,6 +274,10 @@ impl Context {
                 A::Help,
                 A::Back,
                 A::Quit,
+                A::Mark,
+                A::MarkAll,
+                A::Views,
+                A::Extend,
             ],
             Context::Detail => &[
                 A::Back,
@@ -290,6 +331,10 @@ impl Context {
                 A::Back,
             ],
             Context::Delete => &[A::Confirm, A::Back],
+            // Any other key cancels (Esc too).
+            Context::BulkAsk => &[A::Yes, A::NextField],
+            Context::Bulk => &[A::Confirm, A::NextField, A::PrevField, A::Back],
+            Context::Views => &[A::Up, A::Down, A::Confirm, A::Back],
         }
     }
 
@@ -305,6 +350,8 @@ impl Context {
             Context::RevokeAsk | Context::Revoke => "the revoke dialog",
             Context::Rotate => "the rotate dialog",
             Context::Delete => "the delete dialog",
+            Context::BulkAsk | Context::Bulk => "the bulk dialog (marked keys)",
+            Context::Views => "the attention views",
         }
     }
 
@@ -325,6 +372,8 @@ impl Context {
                 (&[A::CycleStatus], "status"),
                 (&[A::CopyId], "copy id"),
                 (&[A::Restore], "restore"),
+                (&[A::Mark], "mark"),
+                (&[A::Views], "views"),
             ],
             Context::Detail => &[
                 (&[A::Back], "back"),
@@ -371,6 +420,17 @@ impl Context {
                 (&[A::Back], "cancel"),
             ],
             Context::Delete => &[(&[A::Confirm], "delete"), (&[A::Back], "cancel")],
+            Context::BulkAsk => &[(&[A::Yes], "go ahead"), (&[A::NextField], "next field")],
+            Context::Bulk => &[
+                (&[A::Confirm], "go ahead"),
+                (&[A::NextField], "next field"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Views => &[
+                (&[A::Confirm], "show"),
+                (&[A::Up, A::Down], "choose"),
+                (&[A::Back], "cancel"),
+            ],
         }
     }
 }

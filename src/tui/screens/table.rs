@@ -105,6 +105,8 @@ pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
                     Cell::from(format!("{symbol} {}", status.as_str())).style(look)
                 }
                 Col::Status => Cell::from(symbol).style(look),
+                Col::Name if state.is_marked(r) => Cell::from(format!("* {}", clean(r.name())))
+                    .style(Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)),
                 Col::Name => Cell::from(clean(r.name())),
                 Col::Id => Cell::from(short_id(r.id())),
                 Col::Age => Cell::from(short_duration(now - r.created_at)),

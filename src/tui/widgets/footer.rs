@@ -30,6 +30,8 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         }
         Screen::ConfirmRotate(_) => km.footer(Context::Rotate),
         Screen::ConfirmDelete(_) => km.footer(Context::Delete),
+        Screen::ConfirmBulk(d) => km.footer(d.context()),
+        Screen::Views(_) => km.footer(Context::Views),
     }
 }
 
