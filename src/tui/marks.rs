@@ -104,7 +104,7 @@ impl State {
                 }
             } else {
                 skipped += 1;
-                if skipped_names.len() < 3 {
+                if skipped_names.len() < 2 {
                     skipped_names.push(r.name().to_owned());
                 }
             }

@@ -434,3 +434,7 @@ mod tests;
 #[cfg(test)]
 #[path = "state_guard_tests.rs"]
 mod guard_tests;
+
+#[cfg(test)]
+#[path = "state_marks_tests.rs"]
+mod marks_tests;

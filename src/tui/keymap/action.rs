@@ -165,9 +165,7 @@ impl Action {
             Action::NextField => "next field",
             Action::PrevField => "previous field",
             Action::Yes => "revoke (the revoke question)",
-            Action::Mark => {
-                "mark / unmark; key actions then act on all marked"
-            }
+            Action::Mark => "mark / unmark; key actions then act on all marked",
             Action::MarkAll => "mark every key shown (the filter and the view)",
             Action::Views => "attention views: unused, never used, expiring, created by",
             Action::Extend => "extend the expiry (the marked keys, else this one)",

@@ -13,7 +13,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
@@ -116,7 +116,7 @@ impl BulkDialog {
             ids,
             names: names.iter().take(PREVIEW_NAMES).map(|n| clean(n)).collect(),
             skipped,
-            skipped_names: skipped_names.iter().take(3).map(|n| clean(n)).collect(),
+            skipped_names: skipped_names.iter().take(2).map(|n| clean(n)).collect(),
             focus,
             reason: Input::default(),
             duration: Input::new(DEFAULT_EXTEND.into()),
@@ -312,7 +312,8 @@ impl BulkDialog {
         frame.render_widget(block, popup);
         let text_h = inner.height.saturating_sub(fields.len() as u16 * 2);
         frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: false }),
+            // One line each (the height is counted in lines): long ones are cut.
+            Paragraph::new(lines),
             Rect::new(inner.x, inner.y, inner.width, text_h),
         );
         let mut y = inner.y + text_h;

@@ -112,16 +112,16 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect, marker: bool) {
         Span::styled(format!("{expired} expired"), Style::new().fg(Color::Yellow)),
         Span::raw(loading),
     ];
-    if let Some(v) = &state.view {
-        second.push(Span::styled(
-            format!(" · view: {}", v.label()),
-            Style::new().fg(Color::Cyan),
-        ));
-    }
     if state.marked() > 0 {
         second.push(Span::styled(
             format!(" · {} marked", state.marked()),
             Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(v) = &state.view {
+        second.push(Span::styled(
+            format!(" · view: {}", v.label()),
+            Style::new().fg(Color::Cyan),
         ));
     }
     if !state.malformed.is_empty() {
