@@ -177,6 +177,9 @@ impl State {
                 Held::Appended { load, rows } => self.append(load, rows),
             });
         }
+        if self.loading == Loading::Done {
+            self.prune_marks();
+        }
         // Only the newest filter job matters.
         let mut jobs = cmds.iter().filter(|c| matches!(c, Out::Filter(_))).count();
         cmds.retain(|c| {

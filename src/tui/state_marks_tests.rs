@@ -136,6 +136,37 @@ fn marks_survive_reloads_and_live_changes_and_keys_gone_drop_out() {
 }
 
 #[test]
+fn a_reload_in_pages_keeps_the_marks_of_later_pages() {
+    let mut s = state();
+    update(&mut s, key('*'));
+    let all = rows();
+    // The first page holds two keys; the marks of the others wait for the rest.
+    update(
+        &mut s,
+        Msg::FirstPage {
+            load: 2,
+            records: all[..2].to_vec(),
+            total: 6,
+            malformed: vec![],
+            done: false,
+        },
+    );
+    assert_eq!(s.marked(), 6);
+    // The rest, without the last key (deleted while away): its mark drops.
+    update(
+        &mut s,
+        Msg::MoreRecords {
+            load: 2,
+            records: all[2..5].to_vec(),
+            malformed: vec![],
+            done: true,
+        },
+    );
+    assert_eq!(s.marked(), 5);
+    assert_eq!(marked_names(&s).len(), 5);
+}
+
+#[test]
 fn bulk_revoke_previews_the_marked_keys_and_sends_one_command() {
     let mut s = state();
     update(&mut s, key('*'));

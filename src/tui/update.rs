@@ -117,7 +117,10 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             state.structure += 1;
             state.filter.base = None;
             state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
-            state.prune_marks();
+            // Marks of keys on later pages stay until the whole index is read.
+            if done {
+                state.prune_marks();
+            }
             state.loading = if done { Loading::Done } else { Loading::More };
             state.records = Arc::new(records);
             state.total = total;
@@ -146,7 +149,12 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             if done {
                 state.loading = Loading::Done;
             }
-            state.append(load, records)
+            let cmds = state.append(load, records);
+            // Loaded everything (nothing held back): marks of keys gone meanwhile drop.
+            if done && state.held.is_empty() {
+                state.prune_marks();
+            }
+            cmds
         }
         Msg::RecordChanged(r) => {
             state.malformed.remove(&r.id);
