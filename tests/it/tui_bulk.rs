@@ -9,7 +9,8 @@ use keytui::record::{Status, now_ms};
 use keytui::store::Store;
 
 use crate::common;
-use crate::common::data::raw_at;
+use crate::common::Target;
+use crate::common::data::{raw_at, store};
 use crate::common::spawn::{TuiHome, bin, create_key, env_refs, ok, show_key};
 use crate::common::tmux::{Tmux, sh_quote, wait_for};
 
@@ -229,4 +230,95 @@ fn marked_keys_are_restored_extended_and_deleted_at_once() {
     assert_eq!(status(&url, &ns, &keep), "active");
     t.keys(&["q"]);
     t.wait_for("EXITED:0");
+}
+
+on_both!(sync_runs_a_bulk_change_with_progress_and_a_summary);
+
+/// The sync task's next message that `pred` accepts, within a generous deadline.
+async fn next_msg(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<keytui::tui::msg::Msg>,
+    what: &str,
+    mut pred: impl FnMut(&keytui::tui::msg::Msg) -> bool,
+) -> keytui::tui::msg::Msg {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(m)) if pred(&m) => return m,
+            Ok(Some(_)) => continue,
+            _ => panic!("no {what} within 60 s"),
+        }
+    }
+}
+
+/// The sync task runs a bulk revoke of more than one batch: progress per batch, then the
+/// outcome, and the change feed brings the revoked rows back.
+async fn sync_runs_a_bulk_change_with_progress_and_a_summary(t: Target) {
+    use keytui::conn::ConnectOptions;
+    use keytui::store::CreateRequest;
+    use keytui::tui::msg::{BulkOp, Msg, SyncCmd};
+
+    let s = store(t, "tui-bulk-sync").await;
+    s.ensure_meta().await.expect("meta");
+    let keys = s
+        .create_many(&CreateRequest::new("swept"), 1200, |_| {})
+        .await
+        .expect("create");
+    let mut ids: Vec<String> = keys.iter().map(|c| c.record.id.clone()).collect();
+    ids.push("Gone123".into());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let commands = keytui::tui::sync::spawn(s.clone(), ConnectOptions::new(t.url()), tx, false);
+    next_msg(&mut rx, "the first page", |m| {
+        matches!(m, Msg::FirstPage { .. })
+    })
+    .await;
+
+    commands
+        .send(SyncCmd::Bulk {
+            op: BulkOp::Revoke {
+                reason: Some("sweep".into()),
+            },
+            ids: ids.clone(),
+        })
+        .expect("send");
+    let mut progress = Vec::new();
+    // Revoked rows come back through the change feed, some before the outcome.
+    let mut seen = std::collections::HashSet::new();
+    let done = next_msg(&mut rx, "the outcome", |m| {
+        if let Msg::BulkProgress { handled, total } = m {
+            progress.push((*handled, *total));
+        }
+        if let Msg::RecordChanged(r) = m
+            && r.revoked
+        {
+            seen.insert(r.id.clone());
+        }
+        matches!(m, Msg::BulkDone { .. })
+    })
+    .await;
+    assert_eq!(progress, vec![(1000, 1201), (1201, 1201)]);
+    let Msg::BulkDone { op, asked, outcome } = done else {
+        unreachable!()
+    };
+    assert_eq!(
+        op,
+        BulkOp::Revoke {
+            reason: Some("sweep".into())
+        }
+    );
+    assert_eq!((asked, outcome.done), (1201, 1200));
+    assert_eq!(outcome.missing, vec!["Gone123".to_string()]);
+    // The change feed brings every revoked key back as a changed record.
+    if seen.len() < 1200 {
+        next_msg(&mut rx, "every revoked key from the feed", |m| {
+            if let Msg::RecordChanged(r) = m
+                && r.revoked
+            {
+                seen.insert(r.id.clone());
+            }
+            seen.len() == 1200
+        })
+        .await;
+    }
+    drop(commands);
 }
