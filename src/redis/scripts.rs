@@ -31,6 +31,41 @@ pub(crate) static REVOKE_LUA: Lua = Lua {
     script: LazyLock::new(|| redis::Script::new(REVOKE)),
 };
 
+pub(crate) static RESTORE_TEXT: LazyLock<String> = LazyLock::new(|| RESTORE.to_owned());
+
+pub(crate) static RESTORE_LUA: Lua = Lua {
+    text: &RESTORE_TEXT,
+    script: LazyLock::new(|| redis::Script::new(RESTORE)),
+};
+
+pub(crate) static EXTEND_TEXT: LazyLock<String> = LazyLock::new(|| EXTEND.to_owned());
+
+pub(crate) static EXTEND_LUA: Lua = Lua {
+    text: &EXTEND_TEXT,
+    script: LazyLock::new(|| redis::Script::new(EXTEND)),
+};
+
+/// Moves a key's expiry later. ARGV: now, ms to add. The new expiry is the old one (or
+/// now, when it is past) plus the ms; `lifetime_ms` becomes the time from now to it, as an
+/// edit of the expiry sets it. Returns `{1, old, new}` extended, `{0, '', ''}` the key never
+/// expires (left unchanged), `{-1, '', ''}` unknown, `{-2, '', ''}` an `expires_at` that is
+/// not a number, `{-3, '', ''}` a record key that is not a hash.
+pub(crate) const EXTEND: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return {-1, '', ''} end
+if t ~= 'hash' then return {-3, '', ''} end
+if redis.call('HEXISTS', KEYS[1], 'status') == 0 then return {-1, '', ''} end
+local old = redis.call('HGET', KEYS[1], 'expires_at')
+if (not old) or old == '' then return {0, '', ''} end
+local e = tonumber(old)
+if not e then return {-2, '', ''} end
+local now = tonumber(ARGV[1])
+local from = e
+if from < now then from = now end
+local new = string.format('%d', from + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'expires_at', new, 'lifetime_ms', string.format('%d', from + tonumber(ARGV[2]) - now))
+return {1, old, new}";
+
 /// The index score of a key created at unix ms `created` (a string): `created` itself, or,
 /// when keys created in the same millisecond are indexed already, just above the highest of
 /// them, so that the index keeps creation order within a millisecond. The integer part of

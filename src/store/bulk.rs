@@ -1,5 +1,6 @@
 //! Changing many keys at once: selecting by a [`KeyFilter`], then revoking or deleting
-//! the selection in pipelined batches.
+//! the selection in pipelined batches; restoring them and moving their expiry later the
+//! same way.
 
 use std::collections::BTreeMap;
 
@@ -230,6 +231,140 @@ impl Store {
                 }
             }
             pipe.query_async::<()>(&mut self.conn.clone()).await?;
+            handled += chunk.len();
+            progress(handled);
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Runs one script on each id's record: a pipeline of `EVALSHA` on a server, concurrent
+    /// calls on a cluster (each record has its own slot). One reply per id, in order.
+    async fn eval_each<T: redis::FromRedisValue + Send + 'static>(
+        &self,
+        lua: &'static Lua,
+        ids: &[String],
+        args: &[String],
+    ) -> Result<Vec<T>> {
+        if self.conn.is_cluster() {
+            let script = &*lua.script;
+            futures::stream::iter(ids)
+                .map(|id| {
+                    let mut c = self.conn.clone();
+                    async move {
+                        let mut inv = script.key(self.ns.record_key(id));
+                        for a in args {
+                            inv.arg(a);
+                        }
+                        let v: T = inv.invoke_async(&mut c).await?;
+                        Ok::<T, Error>(v)
+                    }
+                })
+                .buffered(CLUSTER_CONCURRENCY)
+                .try_collect()
+                .await
+        } else {
+            let mut pipe = redis::pipe();
+            let sha = load_script(&mut pipe, lua);
+            for id in ids {
+                pipe.cmd("EVALSHA")
+                    .arg(sha)
+                    .arg(1)
+                    .arg(self.ns.record_key(id))
+                    .arg(args);
+            }
+            Ok(pipe.query_async(&mut self.conn.clone()).await?)
+        }
+    }
+
+    /// Restores many revoked keys: per batch, the restore script on every record (a
+    /// pipeline on a server, concurrent on a cluster), then one `restore` event per key
+    /// changed (`MULTI` with the index's slot). Each key changes exactly as
+    /// [`Store::restore`] would change it; active keys count as `unchanged`. `progress` gets
+    /// the number of ids handled so far.
+    pub async fn restore_many(
+        &self,
+        ids: &[String],
+        mut progress: impl FnMut(usize),
+    ) -> Result<BulkOutcome> {
+        let mut out = BulkOutcome::default();
+        let mut handled = 0;
+        for chunk in ids.chunks(BATCH) {
+            let codes: Vec<i64> = self.eval_each(&RESTORE_LUA, chunk, &[]).await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let events = self.ns.events_key();
+            let mut changed = false;
+            for (id, code) in chunk.iter().zip(codes) {
+                match code {
+                    1 => {
+                        out.done += 1;
+                        changed = true;
+                        self.push_event(&mut pipe, &events, "restore", id, None);
+                    }
+                    0 => out.unchanged += 1,
+                    -1 => out.missing.push(id.clone()),
+                    _ => out.malformed.push(id.clone()),
+                }
+            }
+            if changed {
+                pipe.query_async::<()>(&mut self.conn.clone()).await?;
+            }
+            handled += chunk.len();
+            progress(handled);
+        }
+        Ok(out)
+    }
+
+    /// Moves the expiry of many keys `by` later: the new expiry is the old one (or now, when
+    /// it has passed) plus `by`. Keys that never expire are left as they are (`unchanged`).
+    /// Per batch, the extend script on every record (a pipeline on a server, concurrent on
+    /// a cluster), then one `edit` event per key changed, worded as [`Store::edit`] words a
+    /// change of the expiry (`MULTI` with the index's slot). `progress` gets the number of
+    /// ids handled so far.
+    pub async fn extend_many(
+        &self,
+        ids: &[String],
+        by: std::time::Duration,
+        mut progress: impl FnMut(usize),
+    ) -> Result<BulkOutcome> {
+        let by_ms = i64::try_from(by.as_millis())
+            .map_err(|_| Error::Config("the extension is too long".into()))?;
+        if by_ms <= 0 {
+            return Err(Error::Config("extend the expiry by more than 0s".into()));
+        }
+        let mut out = BulkOutcome::default();
+        let mut handled = 0;
+        for chunk in ids.chunks(BATCH) {
+            let args = [now_ms().to_string(), by_ms.to_string()];
+            let replies: Vec<(i64, String, String)> =
+                self.eval_each(&EXTEND_LUA, chunk, &args).await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let events = self.ns.events_key();
+            let mut changed = false;
+            for (id, (code, old, new)) in chunk.iter().zip(replies) {
+                match code {
+                    1 => {
+                        out.done += 1;
+                        changed = true;
+                        let detail = FieldChange {
+                            field: "expires_at".into(),
+                            old: Some(old),
+                            new: Some(new),
+                        }
+                        .to_string();
+                        self.push_event(&mut pipe, &events, "edit", id, Some(&detail));
+                    }
+                    0 => out.unchanged += 1,
+                    -1 => out.missing.push(id.clone()),
+                    _ => out.malformed.push(id.clone()),
+                }
+            }
+            if changed {
+                pipe.query_async::<()>(&mut self.conn.clone()).await?;
+            }
             handled += chunk.len();
             progress(handled);
         }

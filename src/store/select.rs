@@ -9,9 +9,37 @@ use crate::record::{KeyRecord, Status, UnixMs};
 
 use super::KeyFilter;
 
+/// What the attention conditions of a [`KeyFilter`] look at, borrowed from a
+/// [`KeyRecord`] or from any other form of a key (the TUI's compact rows), so that every
+/// client applies the one rule.
+#[derive(Clone, Copy, Debug)]
+pub struct UsageFacts<'a> {
+    pub created_at: UnixMs,
+    pub last_used_at: Option<UnixMs>,
+    pub expires_at: Option<UnixMs>,
+    pub created_by: &'a str,
+}
+
+impl<'a> From<&'a KeyRecord> for UsageFacts<'a> {
+    fn from(r: &'a KeyRecord) -> Self {
+        UsageFacts {
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            created_by: &r.created_by,
+        }
+    }
+}
+
 impl KeyFilter {
     /// The attention part of [`KeyFilter::matches`].
     pub(super) fn attention_matches(&self, r: &KeyRecord, now: UnixMs) -> bool {
+        self.attention_admits(&UsageFacts::from(r), now)
+    }
+
+    /// Whether a key passes the attention conditions (never used, unused for, expiring
+    /// within, created by) at time `now`; the other conditions are not looked at.
+    pub fn attention_admits(&self, r: &UsageFacts<'_>, now: UnixMs) -> bool {
         if self.never_used && r.last_used_at.is_some() {
             return false;
         }
@@ -27,7 +55,7 @@ impl KeyFilter {
             }
         }
         if let Some(who) = &self.created_by {
-            let by = r.created_by.as_str();
+            let by = r.created_by;
             let same = by == who
                 || by
                     .strip_prefix(who.as_str())

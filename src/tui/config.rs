@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use etcetera::BaseStrategy;
 
 use super::keymap::{KeySpec, Keymap};
+use super::screens::views::{DEFAULT_EXPIRING_DAYS, DEFAULT_UNUSED_DAYS};
 use super::table_view::{Column, Sort, TableView};
 
 /// Seconds before a copied secret is cleared from the clipboard, unless configured.
@@ -30,6 +31,9 @@ struct File {
     message_secs: Option<u64>,
     sort: Option<String>,
     columns: Option<Vec<String>>,
+    /// The attention views' starting numbers of days.
+    unused_days: Option<u64>,
+    expiring_days: Option<u64>,
     #[serde(default)]
     keys: BTreeMap<String, KeySpec>,
 }
@@ -43,6 +47,9 @@ pub struct Config {
     pub view: TableView,
     /// Seconds a status message stays (errors three times as long).
     pub message_secs: u64,
+    /// The days the attention picker starts with for "unused for" and "expiring within".
+    pub unused_days: u64,
+    pub expiring_days: u64,
     /// Problems found in the file, shown once in the status line.
     pub problems: Vec<String>,
 }
@@ -54,6 +61,8 @@ impl Default for Config {
             clipboard_clear_secs: DEFAULT_CLEAR_SECS,
             view: TableView::default(),
             message_secs: 5,
+            unused_days: DEFAULT_UNUSED_DAYS,
+            expiring_days: DEFAULT_EXPIRING_DAYS,
             problems: Vec::new(),
         }
     }
@@ -102,6 +111,18 @@ impl Config {
                     match parsed {
                         Ok(cols) => config.view.columns = cols,
                         Err(e) => config.problems.push(format!("config.toml: columns: {e}")),
+                    }
+                }
+                for (name, given, slot) in [
+                    ("unused_days", f.unused_days, &mut config.unused_days),
+                    ("expiring_days", f.expiring_days, &mut config.expiring_days),
+                ] {
+                    match given {
+                        Some(d) if (1..=36_500).contains(&d) => *slot = d,
+                        Some(d) => config
+                            .problems
+                            .push(format!("config.toml: {name} = {d}: use 1 to 36500 days")),
+                        None => {}
                     }
                 }
             }
@@ -279,6 +300,17 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "clipboard_clear_secs = \"soon\""
         );
+    }
+
+    #[test]
+    fn view_days_are_configurable_and_checked() {
+        let c = Config::parse("unused_days = 30\nexpiring_days = 14\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!((c.unused_days, c.expiring_days), (30, 14));
+        let c = Config::parse("unused_days = 0\n");
+        assert_eq!(c.unused_days, DEFAULT_UNUSED_DAYS);
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert!(c.problems[0].contains("unused_days"), "{:?}", c.problems);
     }
 
     #[test]

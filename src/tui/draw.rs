@@ -45,6 +45,8 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::ConfirmRotate(d) => d.render(&cx, frame, area),
         Screen::ConfirmDelete(d) => d.render(&cx, frame, area),
         Screen::EditKey(f) => f.render(&cx, frame, area),
+        Screen::ConfirmBulk(d) => d.render(&cx, frame, area),
+        Screen::Views(p) => p.render(&cx, frame, area),
         Screen::Table | Screen::Detail { .. } => {}
     }
 }

@@ -75,6 +75,10 @@ impl Default for Keymap {
             (c('O'), A::SortDirection),
             (c(':'), A::Command),
             (c('e'), A::Edit),
+            (c(' '), A::Mark),
+            (c('*'), A::MarkAll),
+            (c('v'), A::Views),
+            (c('+'), A::Extend),
         ];
         Keymap {
             bindings: rows

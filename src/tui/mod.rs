@@ -91,6 +91,8 @@ pub async fn run(options: OpenOptions) -> ExitCode {
     );
     state.view = config.view.clone();
     state.message_ms = config.message_secs as i64 * 1000;
+    state.unused_days = config.unused_days;
+    state.expiring_days = config.expiring_days;
     if !config.problems.is_empty() {
         state = with_message(state, config.problems.join("; "));
     }

@@ -11,7 +11,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::keygen::Secret;
 use crate::record::KeyRecord;
-use crate::store::{CreateRequest, Created, Event, KeyEdit, Mode};
+use crate::store::{BulkOutcome, CreateRequest, Created, Event, KeyEdit, Mode};
 
 use super::filter::FilterJob;
 use super::row::Row;
@@ -68,6 +68,23 @@ pub enum SyncCmd {
         grace: Duration,
         force: bool,
     },
+    /// One change to many keys (the marked ones): pipelined per batch, one audit event per
+    /// key; reports [`Msg::BulkProgress`] and then [`Msg::BulkDone`].
+    Bulk { op: BulkOp, ids: Vec<String> },
+}
+
+/// A change made to many keys at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BulkOp {
+    Revoke {
+        reason: Option<String>,
+    },
+    Restore,
+    Delete,
+    /// Move the expiry later by this much (from now for keys already expired).
+    Extend {
+        by: Duration,
+    },
 }
 
 /// Work for the clipboard.
@@ -106,6 +123,8 @@ pub enum SyncOp {
     Delete,
     Rotate,
     Edit,
+    /// A change to many keys.
+    Bulk,
 }
 
 /// How the sync task's connections are doing.
@@ -251,4 +270,12 @@ pub enum Msg {
     ClipboardCleared { cleared: bool },
     /// Copying failed entirely.
     CopyFailed(String),
+    /// A bulk change has handled this many of its keys.
+    BulkProgress { handled: usize, total: usize },
+    /// A bulk change is done: what it did, and which keys it skipped and why.
+    BulkDone {
+        op: BulkOp,
+        asked: usize,
+        outcome: BulkOutcome,
+    },
 }

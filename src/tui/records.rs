@@ -31,12 +31,13 @@ impl State {
         if self.filter.query().is_empty() {
             self.filter.pending = false;
             self.filter.rerun = false;
-            let (now, sf) = (self.now, self.status_filter);
+            let (now, sf, view) = (self.now, self.status_filter, self.attention.as_ref());
             self.visible = self
                 .records
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| sf.admits(r.status_at(now)))
+                .filter(|(_, r)| view.is_none_or(|v| v.admits(r, now)))
                 .map(|(i, _)| i)
                 .collect();
             self.order_visible();
@@ -144,6 +145,7 @@ impl State {
         self.filter.base = None;
         // (Two ids sharing a 64-bit fingerprint would both lose it: not a real concern.)
         self.ids.remove(&fingerprint(id));
+        self.marks.remove(&fingerprint(id));
         self.visible.retain(|&v| v != pos);
         for v in &mut self.visible {
             if *v > pos {
@@ -177,6 +179,9 @@ impl State {
                 Held::Appended { load, rows } => self.append(load, rows),
             });
         }
+        if self.loading == Loading::Done {
+            self.prune_marks();
+        }
         // Only the newest filter job matters.
         let mut jobs = cmds.iter().filter(|c| matches!(c, Out::Filter(_))).count();
         cmds.retain(|c| {
@@ -203,14 +208,17 @@ impl State {
             return Vec::new();
         }
         self.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
-        let (now, sf) = (self.now, self.status_filter);
+        let (now, sf, view) = (self.now, self.status_filter, self.attention.as_ref());
         let Some(records) = Arc::get_mut(&mut self.records) else {
             return Vec::new();
         };
         let start = records.len();
         records.extend(fresh);
         if self.filter.query().is_empty() {
-            let added = (start..records.len()).filter(|&i| sf.admits(records[i].status_at(now)));
+            let added = (start..records.len()).filter(|&i| {
+                sf.admits(records[i].status_at(now))
+                    && view.is_none_or(|v| v.admits(&records[i], now))
+            });
             match self.view.sort {
                 // The rows so far are in order: only the page is sorted, then merged in.
                 Some(sort) => {

@@ -28,8 +28,9 @@ pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, S
 use super::row::Row;
 use super::screens::Cx;
 pub use super::screens::{
-    DeleteDialog, EditForm, FORM_FIELDS, FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm,
-    ROTATE_AGAIN_WORD, Reveal, RevokeDialog, RevokeFocus, RotateDialog, RotateFocus, Screen, field,
+    AttentionView, BulkDialog, BulkFocus, BulkKind, DeleteDialog, EditForm, FORM_FIELDS,
+    FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm, ROTATE_AGAIN_WORD, Reveal, RevokeDialog,
+    RevokeFocus, RotateDialog, RotateFocus, Screen, View, ViewPicker, field,
 };
 pub use super::status::{Message, ServerInfo};
 use super::table_view::{self, TableView};
@@ -180,6 +181,14 @@ pub struct State {
     /// Record changes that arrived while a filter run still shared the records: applied
     /// when the last run lets go (never a copy of up to a million rows on the UI thread).
     held: Vec<Held>,
+    /// The marked keys, by id fingerprint (marks.rs): they outlive reloads, live changes
+    /// and filtering; a key that is gone drops out.
+    marks: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    /// The attention view shown (with the status filter and the fuzzy filter), if any.
+    pub attention: Option<View>,
+    /// The picker's starting numbers of days (config `unused_days`, `expiring_days`).
+    pub unused_days: u64,
+    pub expiring_days: u64,
 }
 
 impl State {
@@ -218,6 +227,10 @@ impl State {
             clear_secs,
             quit: false,
             held: Vec::new(),
+            marks: HashSet::default(),
+            attention: None,
+            unused_days: super::screens::views::DEFAULT_UNUSED_DAYS,
+            expiring_days: super::screens::views::DEFAULT_EXPIRING_DAYS,
         }
     }
 
@@ -452,6 +465,8 @@ mod update;
 
 #[path = "command.rs"]
 pub(crate) mod command;
+#[path = "marks.rs"]
+mod marks;
 
 #[path = "screens/table_keys.rs"]
 pub(crate) mod table_keys;
@@ -469,3 +484,7 @@ mod guard_tests;
 #[cfg(test)]
 #[path = "state_daily_tests.rs"]
 mod daily_tests;
+
+#[cfg(test)]
+#[path = "state_marks_tests.rs"]
+mod marks_tests;

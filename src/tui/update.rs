@@ -47,7 +47,9 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
                 cmds.push(Out::Clip(ClipCmd::Clear));
             }
             // A key expired: a status filter shows other rows now.
-            if state.counts != counts && state.status_filter != StatusFilter::All {
+            if state.counts != counts
+                && (state.status_filter != StatusFilter::All || state.attention.is_some())
+            {
                 let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 cmds.extend(state.records_changed());
                 state.reselect(selected_id.as_deref());
@@ -116,6 +118,10 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             state.structure += 1;
             state.filter.base = None;
             state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
+            // Marks of keys on later pages stay until the whole index is read.
+            if done {
+                state.prune_marks();
+            }
             state.loading = if done { Loading::Done } else { Loading::More };
             state.records = Arc::new(records);
             state.total = total;
@@ -144,7 +150,12 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             if done {
                 state.loading = Loading::Done;
             }
-            state.append(load, records)
+            let cmds = state.append(load, records);
+            // Loaded everything (nothing held back): marks of keys gone meanwhile drop.
+            if done && state.held.is_empty() {
+                state.prune_marks();
+            }
+            cmds
         }
         Msg::RecordChanged(r) => {
             state.malformed.remove(&r.id);
@@ -251,6 +262,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             if usable {
                 let selected_id = state.selected_record().map(|r| r.id().to_owned());
                 state.visible = visible;
+                state.keep_in_view();
                 state.filter.unranked = !ranked;
                 // A chosen order puts the matches in it; Enter then picks the best one.
                 if state.view.sort.is_some() {
@@ -330,6 +342,14 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             state.complain(format!("copy failed: {why}"));
             Vec::new()
         }
+        Msg::BulkProgress { handled, total } => {
+            state.say(format!("working: {handled}/{total} keys…"));
+            Vec::new()
+        }
+        Msg::BulkDone { op, asked, outcome } => {
+            state.bulk_done(&op, asked, &outcome);
+            Vec::new()
+        }
     }
 }
 
@@ -353,6 +373,7 @@ fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
         SyncOp::Delete => format!("delete failed: {error}"),
         SyncOp::Rotate => format!("rotate failed: {error}"),
         SyncOp::Edit => format!("edit failed: {error}"),
+        SyncOp::Bulk => format!("bulk change failed: {error} (the marks are kept)"),
     }
 }
 
@@ -408,6 +429,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
             Screen::ConfirmRotate(d) => d.handle_key(&key, &cx),
             Screen::ConfirmDelete(d) => d.handle_key(&key, &cx),
             Screen::EditKey(f) => f.handle_key(&key, &cx),
+            Screen::ConfirmBulk(d) => d.handle_key(&key, &cx),
+            Screen::Views(p) => p.handle_key(&key, &cx),
         }
     };
     apply(state, reply)
@@ -421,6 +444,7 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
         mut outs,
         message,
         table: action,
+        view,
     } = reply;
     if let Some(m) = message {
         state.show(m);
@@ -437,6 +461,9 @@ fn apply(state: &mut State, reply: Reply) -> Vec<Out> {
     }
     if let Some(a) = action {
         outs.extend(table::on_action(state, a));
+    }
+    if let Some(v) = view {
+        outs.extend(state.set_view(v.map(View::new)));
     }
     outs
 }

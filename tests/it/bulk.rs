@@ -29,6 +29,8 @@ on_both!(
     delete_many_removes_records_and_index_entries,
     cli_bulk_revoke_and_delete,
     import_refuses_an_id_given_twice_before_writing,
+    restore_many_restores_revoked_keys_only,
+    extend_many_moves_expiries_later,
 );
 
 async fn revoke_many_revokes_exactly_the_selection(t: Target) {
@@ -300,4 +302,120 @@ async fn import_refuses_an_id_given_twice_before_writing(t: Target) {
     let r = s.import(once, false, |_| {}).await.unwrap();
     assert_eq!(r.imported, 2);
     assert_eq!(s.count().await.unwrap(), 2);
+}
+
+async fn restore_many_restores_revoked_keys_only(t: Target) {
+    let s = store(t, "bulk-restore").await;
+    // More than one batch, so the progress counts go up in steps.
+    let keys = s
+        .create_many(&request("restore-me", &[]), 1200, |_| {})
+        .await
+        .unwrap();
+    let ids: Vec<String> = keys.iter().map(|c| c.record.id.clone()).collect();
+    let revoked = s
+        .revoke_many(&ids[..1100], Some("sweep"), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(revoked.done, 1100);
+    let mut asked = ids.clone();
+    asked.push("Gone123".into());
+    let mut seen = Vec::new();
+    let outcome = s.restore_many(&asked, |n| seen.push(n)).await.unwrap();
+    assert_eq!(outcome.done, 1100);
+    assert_eq!(outcome.unchanged, 100, "the active ones");
+    assert_eq!(outcome.missing, vec!["Gone123".to_string()]);
+    assert_eq!(seen, vec![1000, asked.len()]);
+    let now = now_ms();
+    for id in [&ids[0], &ids[1099], &ids[1199]] {
+        let r = s.get(id).await.unwrap();
+        assert_eq!(r.status_at(now), Status::Active, "{id}");
+        assert_eq!(r.revoked_at, None);
+        assert_eq!(r.revoked_reason, None);
+    }
+    // One restore event per key restored, in the feed and in the key's history.
+    let events = s.recent_events(10_000).await.unwrap();
+    let restores: HashSet<&str> = events
+        .iter()
+        .filter(|e| e.op == "restore")
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(restores.len(), 1100);
+    assert!(restores.contains(ids[0].as_str()) && !restores.contains(ids[1150].as_str()));
+    let history = s.key_events(&ids[5]).await.unwrap();
+    assert_eq!(
+        history.iter().filter(|e| e.op == "restore").count(),
+        1,
+        "{history:?}"
+    );
+}
+
+async fn extend_many_moves_expiries_later(t: Target) {
+    let s = store(t, "bulk-extend").await;
+    let day = 86_400_000i64;
+    let mut expiring = request("expiring", &[]);
+    expiring.expires_at = Some(now_ms() + 2 * day);
+    let expiring = s.create_many(&expiring, 1100, |_| {}).await.unwrap();
+    let forever = s.create(&request("forever", &[])).await.unwrap();
+    let mut ids: Vec<String> = expiring.iter().map(|c| c.record.id.clone()).collect();
+    ids.push(forever.record.id.clone());
+    ids.push("Gone123".into());
+    let before: Vec<i64> = expiring
+        .iter()
+        .map(|c| c.record.expires_at.unwrap())
+        .collect();
+
+    let mut seen = Vec::new();
+    let outcome = s
+        .extend_many(&ids, std::time::Duration::from_secs(30 * 86_400), |n| {
+            seen.push(n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.done, 1100);
+    assert_eq!(outcome.unchanged, 1, "a key that never expires stays so");
+    assert_eq!(outcome.missing, vec!["Gone123".to_string()]);
+    assert_eq!(seen, vec![1000, ids.len()]);
+    for (i, c) in expiring.iter().enumerate().step_by(137) {
+        let r = s.get(&c.record.id).await.unwrap();
+        assert_eq!(r.expires_at, Some(before[i] + 30 * day), "{}", c.record.id);
+    }
+    assert_eq!(s.get(&forever.record.id).await.unwrap().expires_at, None);
+    // One edit event per key, saying what changed.
+    let history = s.key_events(&expiring[3].record.id).await.unwrap();
+    let edits: Vec<_> = history.iter().filter(|e| e.op == "edit").collect();
+    assert_eq!(edits.len(), 1, "{history:?}");
+    let detail = edits[0].detail.as_deref().unwrap_or("");
+    assert!(
+        detail.starts_with("expires_at ") && detail.contains(" -> "),
+        "{detail}"
+    );
+    let events = s.recent_events(10_000).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.op == "edit").count(), 1100);
+    // An expired key is extended from now, not from its old expiry.
+    let mut c = raw(t).await;
+    let ns = s.namespace().clone();
+    let id = &expiring[7].record.id;
+    let past = now_ms() - 10 * day;
+    let _: () = c
+        .hset(ns.record_key(id), "expires_at", past.to_string())
+        .await
+        .unwrap();
+    let at = now_ms();
+    let o = s
+        .extend_many(
+            std::slice::from_ref(id),
+            std::time::Duration::from_secs(86_400),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(o.done, 1);
+    let e = s.get(id).await.unwrap().expires_at.unwrap();
+    assert!(e >= at + day && e <= now_ms() + day, "{e} vs {at}");
+    // A zero extension is refused before anything is written.
+    assert!(
+        s.extend_many(std::slice::from_ref(id), std::time::Duration::ZERO, |_| {})
+            .await
+            .is_err()
+    );
 }

@@ -22,6 +22,7 @@ mod order_history;
 mod robust;
 mod scan;
 mod store;
+mod tui_bulk;
 mod tui_daily;
 mod tui_e2e;
 mod tui_guard;

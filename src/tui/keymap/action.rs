@@ -45,11 +45,19 @@ pub enum Action {
     Command,
     /// Edit the key's name, expiry and metadata.
     Edit,
+    /// The table: mark or unmark the row under the cursor (and move down).
+    Mark,
+    /// The table: mark every row the filter and the view show.
+    MarkAll,
+    /// The table: choose an attention view (never used, unused, expiring, created by).
+    Views,
+    /// The table: move the expiry of the marked keys (or the selected one) later.
+    Extend,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 33] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -79,6 +87,10 @@ impl Action {
         Action::SortDirection,
         Action::Command,
         Action::Edit,
+        Action::Mark,
+        Action::MarkAll,
+        Action::Views,
+        Action::Extend,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -113,6 +125,10 @@ impl Action {
             Action::SortDirection => "sort_direction",
             Action::Command => "command",
             Action::Edit => "edit",
+            Action::Mark => "mark",
+            Action::MarkAll => "mark_all",
+            Action::Views => "views",
+            Action::Extend => "extend",
         }
     }
 
@@ -159,7 +175,7 @@ impl Action {
             Action::Rotate => "rotate (asks first; choose the grace period)",
             Action::Reload => "reload everything",
             Action::Help => "this help",
-            Action::Back => "clear the filter (elsewhere: back, close, cancel)",
+            Action::Back => "clear marks, filter, view (elsewhere: back, cancel)",
             Action::Quit => "quit (elsewhere: back, like {back})",
             Action::Confirm => "create / confirm",
             Action::NextField => "next field",
@@ -169,6 +185,10 @@ impl Action {
             Action::SortDirection => "sort ascending / descending",
             Action::Command => "command line: :sort, :columns, :help, :q (Tab completes)",
             Action::Edit => "edit name, expiry, metadata",
+            Action::Mark => "mark / unmark; key actions then act on all marked",
+            Action::MarkAll => "mark every key shown (the filter and the view)",
+            Action::Views => "attention views: unused, never used, expiring, created by",
+            Action::Extend => "extend the expiry (the marked keys, else this one)",
         }
     }
 
@@ -201,6 +221,12 @@ pub enum Context {
     Command,
     /// The edit form.
     Edit,
+    /// The bulk dialog's question (no text field focused): keys are commands.
+    BulkAsk,
+    /// The bulk dialog with a text field focused (reason, duration, confirmation).
+    Bulk,
+    /// The attention view picker (typing goes into the highlighted view's number or name).
+    Views,
 }
 
 impl Context {
@@ -214,7 +240,7 @@ impl Context {
     ];
 
     /// Every context.
-    pub const EVERY: [Context; 12] = [
+    pub const EVERY: [Context; 15] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
@@ -227,6 +253,9 @@ impl Context {
         Context::Delete,
         Context::Command,
         Context::Edit,
+        Context::BulkAsk,
+        Context::Bulk,
+        Context::Views,
     ];
 
     /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
@@ -241,6 +270,8 @@ impl Context {
                 | Context::Delete
                 | Context::Command
                 | Context::Edit
+                | Context::Bulk
+                | Context::Views
         )
     }
 
@@ -274,6 +305,10 @@ impl Context {
                 A::Command,
                 A::Edit,
                 A::CopyToken,
+                A::Mark,
+                A::MarkAll,
+                A::Views,
+                A::Extend,
             ],
             Context::Detail => &[
                 A::Back,
@@ -338,6 +373,10 @@ impl Context {
                 A::Up,
                 A::Back,
             ],
+            // Any other key cancels (Esc too).
+            Context::BulkAsk => &[A::Yes, A::NextField],
+            Context::Bulk => &[A::Confirm, A::NextField, A::PrevField, A::Back],
+            Context::Views => &[A::Up, A::Down, A::Confirm, A::Back],
         }
     }
 
@@ -355,6 +394,8 @@ impl Context {
             Context::Delete => "the delete dialog",
             Context::Command => "the command line",
             Context::Edit => "the edit form",
+            Context::BulkAsk | Context::Bulk => "the bulk dialog (marked keys)",
+            Context::Views => "the attention views",
         }
     }
 
@@ -381,6 +422,8 @@ impl Context {
                 (&[A::Rotate], "rotate"),
                 (&[A::CycleStatus], "status"),
                 (&[A::Restore], "restore"),
+                (&[A::Mark], "mark"),
+                (&[A::Views], "views"),
             ],
             Context::Detail => &[
                 (&[A::Back], "back"),
@@ -437,6 +480,17 @@ impl Context {
             Context::Edit => &[
                 (&[A::NextField], "next field"),
                 (&[A::Confirm], "save"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::BulkAsk => &[(&[A::Yes], "go ahead"), (&[A::NextField], "next field")],
+            Context::Bulk => &[
+                (&[A::Confirm], "go ahead"),
+                (&[A::NextField], "next field"),
+                (&[A::Back], "cancel"),
+            ],
+            Context::Views => &[
+                (&[A::Confirm], "show"),
+                (&[A::Up, A::Down], "choose"),
                 (&[A::Back], "cancel"),
             ],
         }

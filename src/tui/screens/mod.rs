@@ -11,6 +11,7 @@
 //! `State::now`), and rendering never mutates. Every string that comes from Redis goes
 //! through [`crate::sanitize::line`] before it is drawn.
 
+pub mod bulk;
 pub mod delete;
 pub mod detail;
 pub mod detail_keys;
@@ -21,6 +22,7 @@ pub mod reveal;
 pub mod revoke;
 pub mod rotate;
 pub mod table;
+pub mod views;
 
 use ratatui::layout::Rect;
 
@@ -30,6 +32,7 @@ use super::keymap::{Action, Keymap};
 use super::msg::{ConnState, Out};
 use super::status::{Message, ServerInfo};
 
+pub use self::bulk::{BulkDialog, BulkFocus, BulkKind};
 pub use self::delete::DeleteDialog;
 pub use self::edit_key::EditForm;
 pub use self::help::HelpView;
@@ -37,6 +40,7 @@ pub use self::new_key::{FORM_FIELDS, FieldErrors, NewKeyForm, field};
 pub use self::reveal::Reveal;
 pub use self::revoke::{RevokeDialog, RevokeFocus};
 pub use self::rotate::{GRACE_PRESETS, ROTATE_AGAIN_WORD, RotateDialog, RotateFocus};
+pub use self::views::{AttentionView, View, ViewPicker};
 
 /// What fills the screen (the table is under every popup).
 #[derive(Clone, Debug)]
@@ -56,6 +60,10 @@ pub enum Screen {
     ConfirmDelete(DeleteDialog),
     /// Edit a key's name, expiry and metadata.
     EditKey(EditForm),
+    /// Preview and confirm one change to the marked keys.
+    ConfirmBulk(BulkDialog),
+    /// Choose an attention view.
+    Views(ViewPicker),
 }
 
 /// What a popup's key handler and drawing may read of the app.
@@ -112,6 +120,8 @@ pub struct Reply {
     pub message: Option<Message>,
     /// A table action to run for the key shown (the detail view passes these on).
     pub table: Option<Action>,
+    /// The attention view to show from now on (`Some(None)`: none, every key).
+    pub view: Option<Option<AttentionView>>,
 }
 
 impl Reply {
@@ -154,6 +164,12 @@ impl Reply {
         self
     }
 
+    /// Shows this attention view (`None`: every key) from now on.
+    pub fn view(mut self, view: Option<AttentionView>) -> Self {
+        self.view = Some(view);
+        self
+    }
+
     /// A refusal message (see [`Cx::refusal`]), leaving the screen as it is.
     pub fn refused(message: Message) -> Self {
         Reply {
@@ -170,7 +186,9 @@ impl Screen {
             Screen::NewKey(_)
             | Screen::ConfirmDelete(_)
             | Screen::ConfirmRotate(_)
-            | Screen::EditKey(_) => true,
+            | Screen::EditKey(_)
+            | Screen::Views(_) => true,
+            Screen::ConfirmBulk(d) => d.focus != BulkFocus::Keys,
             Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
             Screen::Table | Screen::Detail { .. } | Screen::Help(_) | Screen::Reveal(_) => false,
         }

@@ -198,6 +198,8 @@ pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
                 }
                 Column::Status => Cell::from(symbol).style(look),
                 Column::Id => Cell::from(cut(&clean(r.id()), *w)),
+                Column::Name if state.is_marked(r) => Cell::from(format!("* {}", clean(r.name())))
+                    .style(Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)),
                 Column::Name => Cell::from(clean(r.name())),
                 c => Cell::from(cut(&cell_text(c, r, now), *w)),
             });

@@ -71,7 +71,27 @@ fn on_filter_key(state: &mut State, key: &KeyEvent) -> Vec<Out> {
 /// What a table action does (also the detail view's, for the key it shows).
 pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
     let page = state.table_rows().max(1) as isize;
+    // With keys marked on the table, the key actions act on all of them.
+    let bulk = state.marked() > 0 && matches!(state.screen, Screen::Table);
     match action {
+        Action::Revoke if bulk => state.open_bulk(BulkKind::Revoke),
+        Action::Restore if bulk => state.open_bulk(BulkKind::Restore),
+        Action::Delete if bulk => state.open_bulk(BulkKind::Delete),
+        Action::Extend => state.open_bulk(BulkKind::Extend),
+        Action::Mark => state.toggle_mark(),
+        Action::MarkAll => state.mark_all(),
+        Action::Views => {
+            let who = state
+                .selected_record()
+                .map(|r| r.created_by.to_string())
+                .unwrap_or_default();
+            state.screen = Screen::Views(ViewPicker::new(
+                state.attention.as_ref().map(|v| &v.kind),
+                state.unused_days,
+                state.expiring_days,
+                &who,
+            ));
+        }
         Action::Up => state.move_by(-1),
         Action::Down => state.move_by(1),
         Action::PageUp => state.move_by(-page),
@@ -193,9 +213,16 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         }
         Action::Help => state.screen = Screen::Help(HelpView::default()),
         Action::Back => {
+            // One step at a time: the marks, then the filter, then the view.
+            if state.clear_marks() {
+                return Vec::new();
+            }
             if !state.filter.query().is_empty() {
                 state.filter.input.reset();
                 return state.refresh_visible();
+            }
+            if state.attention.is_some() {
+                return state.set_view(None);
             }
         }
         Action::CopyToken => {

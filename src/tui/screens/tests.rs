@@ -502,3 +502,57 @@ fn edit_form_prefilled_and_the_command_line() {
     let t = draw(&mut s, 80, 24);
     insta::assert_snapshot!("command_line_80x24", t.backend());
 }
+
+#[test]
+fn bulk_revoke_preview_with_marks_in_the_header() {
+    let mut s = state();
+    update(&mut s, key('*'));
+    update(&mut s, key('d'));
+    snap_both!("bulk_revoke", s);
+}
+
+#[test]
+fn bulk_delete_in_production() {
+    let mut s = state_in(Mode::Hash, true);
+    update(&mut s, key(' '));
+    update(&mut s, key(' '));
+    update(&mut s, key('D'));
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!("bulk_delete_production_80x24", t.backend());
+}
+
+#[test]
+fn bulk_extend() {
+    let mut s = state();
+    update(&mut s, key('*'));
+    update(&mut s, key('+'));
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!("bulk_extend_80x24", t.backend());
+}
+
+#[test]
+fn marked_rows_are_marked_and_the_view_is_in_the_header() {
+    let mut s = state();
+    update(&mut s, key('v'));
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!("views_picker_80x24", t.backend());
+    update(&mut s, code(KeyCode::Down));
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, key(' '));
+    let t = draw(&mut s, 80, 24);
+    insta::assert_snapshot!("view_never_used_marked_80x24", t.backend());
+    // The mark is drawn in colour too.
+    let buf = t.backend().buffer();
+    let marked = (0..24)
+        .find(|&y| {
+            (0..80)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .contains("* billing-service")
+        })
+        .expect("the marked row");
+    let x = (0..80)
+        .find(|&x| buf[(x, marked)].symbol() == "*")
+        .expect("the mark");
+    assert_eq!(buf[(x, marked)].fg, Color::Magenta);
+}

@@ -8,7 +8,7 @@ use crate::conn::{self, ConnectOptions};
 use crate::error::Error;
 use crate::store::{Event, RotateRequest, Store};
 
-use crate::tui::msg::{Msg, SyncCmd, SyncOp};
+use crate::tui::msg::{BulkOp, Msg, SyncCmd, SyncOp};
 
 /// Reads the whole history of one key for the detail view. Right after a reconnect the
 /// store's shared connection may still be re-establishing itself (its first command
@@ -163,6 +163,29 @@ pub(super) async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSend
                 error: e.to_string(),
             }),
         },
+        SyncCmd::Bulk { op, ids } => {
+            let total = ids.len();
+            let progress = |handled| send(Msg::BulkProgress { handled, total });
+            let r = match &op {
+                BulkOp::Revoke { reason } => {
+                    store.revoke_many(&ids, reason.as_deref(), progress).await
+                }
+                BulkOp::Restore => store.restore_many(&ids, progress).await,
+                BulkOp::Delete => store.delete_many(&ids, progress).await,
+                BulkOp::Extend { by } => store.extend_many(&ids, *by, progress).await,
+            };
+            match r {
+                Ok(outcome) => send(Msg::BulkDone {
+                    op,
+                    asked: total,
+                    outcome,
+                }),
+                Err(e) => send(Msg::Failed {
+                    op: SyncOp::Bulk,
+                    error: e.to_string(),
+                }),
+            }
+        }
         // Handled by the loop in `run`.
         SyncCmd::Reload => {}
     }
@@ -177,6 +200,7 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
         SyncCmd::ReadSecret { .. } | SyncCmd::ReadToken { .. } => Some(SyncOp::ReadSecret),
         SyncCmd::Edit { .. } => Some(SyncOp::Edit),
+        SyncCmd::Bulk { .. } => Some(SyncOp::Bulk),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }

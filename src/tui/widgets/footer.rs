@@ -32,6 +32,8 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         Screen::ConfirmRotate(_) => km.footer(Context::Rotate),
         Screen::ConfirmDelete(_) => km.footer(Context::Delete),
         Screen::EditKey(_) => km.footer(Context::Edit),
+        Screen::ConfirmBulk(d) => km.footer(d.context()),
+        Screen::Views(_) => km.footer(Context::Views),
     }
 }
 

@@ -112,6 +112,18 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect, marker: bool) {
         Span::styled(format!("{expired} expired"), Style::new().fg(Color::Yellow)),
         Span::raw(loading),
     ];
+    if state.marked() > 0 {
+        second.push(Span::styled(
+            format!(" · {} marked", state.marked()),
+            Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(v) = &state.attention {
+        second.push(Span::styled(
+            format!(" · view: {}", v.label()),
+            Style::new().fg(Color::Cyan),
+        ));
+    }
     if !state.malformed.is_empty() {
         second.push(Span::styled(
             format!(" · {} malformed (run keytui doctor)", state.malformed.len()),
