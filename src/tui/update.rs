@@ -147,10 +147,20 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
         }
         Msg::RecordChanged(r) => {
             state.malformed.remove(&r.id);
-            state.upsert(*r)
+            // The detail view follows its key: a change made anywhere adds to its history.
+            let history = detail_history(state, &r.id);
+            let mut cmds = state.upsert(*r);
+            cmds.extend(history);
+            cmds
         }
         Msg::RecordGone { id } => {
             state.malformed.remove(&id);
+            if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
+                state.complain(format!(
+                    "key {} was deleted elsewhere",
+                    crate::sanitize::line(&id)
+                ));
+            }
             state.remove(&id)
         }
         Msg::Resync(g) => {
@@ -347,6 +357,12 @@ fn gap_text(g: &Gap) -> String {
     }
 }
 
+/// Reads the history of key `id` again when the detail view shows it.
+fn detail_history(state: &State, id: &str) -> Option<Out> {
+    matches!(&state.screen, Screen::Detail { id: d } if d == id)
+        .then(|| Out::Sync(SyncCmd::LoadDetail { id: id.to_owned() }))
+}
+
 fn reveal_id(state: &State) -> Option<String> {
     match &state.screen {
         Screen::Reveal(r) => Some(r.created.record.id.clone()),
@@ -366,6 +382,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
     if matches!(state.screen, Screen::Table) {
         return table::on_key(state, &key);
     }
+    let (total, rows) = state.detail_extent();
+    let first = state.detail_first_line();
     let reply = {
         let cx = Cx {
             keymap: &state.keymap,
@@ -376,7 +394,15 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
         };
         match &mut state.screen {
             Screen::Table => Reply::stay(),
-            Screen::Detail { id } => detail::handle_key(id, &key, &cx),
+            Screen::Detail { id } => {
+                let view = detail::Scroll {
+                    scroll: &mut state.detail_scroll,
+                    first,
+                    total,
+                    rows,
+                };
+                detail::handle_key(id, view, &key, &cx)
+            }
             Screen::Help(v) => v.handle_key(&key, &cx),
             Screen::NewKey(f) => f.handle_key(&key, &cx),
             Screen::Reveal(r) => r.handle_key(&key, &cx),

@@ -110,6 +110,9 @@ impl Action {
             (Context::Table, a) => a.description(),
             (Context::Detail, A::Back | A::Quit | A::Details) => "back to the table",
             (Context::Detail, A::Help) => "this help",
+            (Context::Detail, A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom) => {
+                "scroll (when the details do not fit)"
+            }
             (Context::Detail, _) => "as in the table, for the key shown",
             (Context::Reveal, A::CopySecret) => "copy the secret",
             (Context::Reveal, A::CopyId) => "copy the id",
@@ -239,6 +242,12 @@ impl Context {
                 A::Quit,
             ],
             Context::Detail => &[
+                A::Up,
+                A::Down,
+                A::PageUp,
+                A::PageDown,
+                A::Top,
+                A::Bottom,
                 A::Back,
                 A::Quit,
                 A::Details,
@@ -335,6 +344,7 @@ impl Context {
                 (&[A::Rotate], "rotate"),
                 (&[A::Help], "help"),
                 (&[A::Delete], "delete"),
+                (&[A::Down, A::Up], "scroll"),
             ],
             Context::Reveal => &[
                 (&[A::CopySecret], "copy secret"),

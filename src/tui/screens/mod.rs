@@ -14,6 +14,7 @@
 pub mod delete;
 pub mod detail;
 pub mod detail_keys;
+pub mod detail_text;
 pub mod help;
 pub mod new_key;
 pub mod reveal;

@@ -105,6 +105,9 @@ pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
                     Cell::from(format!("{symbol} {}", status.as_str())).style(look)
                 }
                 Col::Status => Cell::from(symbol).style(look),
+                Col::Name if !r.damage().is_empty() => {
+                    Cell::from(format!("[damaged] {}", clean(r.name())))
+                }
                 Col::Name => Cell::from(clean(r.name())),
                 Col::Id => Cell::from(short_id(r.id())),
                 Col::Age => Cell::from(short_duration(now - r.created_at)),

@@ -92,6 +92,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
             if let Some(r) = state.selected_record().cloned() {
                 let id = r.id().to_owned();
                 state.detail_events = KeyHistory::Loading;
+                state.detail_scroll = 0;
                 state.screen = Screen::Detail { id: id.clone() };
                 return vec![Out::Sync(SyncCmd::LoadDetail { id })];
             }
