@@ -17,6 +17,7 @@ pub mod draw;
 pub mod filter;
 pub mod keymap;
 pub mod layout;
+pub mod leak;
 pub mod msg;
 pub mod row;
 pub mod screens;
@@ -258,7 +259,7 @@ fn terminal_action(e: TermEvent) -> Option<Msg> {
             Some(Msg::Mouse(m))
         }
         TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
-        TermEvent::Paste(text) => Some(Msg::Paste(text)),
+        TermEvent::Paste(text) => Some(Msg::Paste(crate::keygen::Secret::new(text))),
         _ => None,
     }
 }

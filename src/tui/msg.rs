@@ -12,6 +12,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::keygen::Secret;
 use crate::record::KeyRecord;
 use crate::store::{CreateRequest, Created, Event, Mode};
+use crate::verify::Verdict;
 
 use super::filter::FilterJob;
 use super::row::Row;
@@ -45,6 +46,9 @@ pub enum SyncCmd {
     Restore { id: String },
     /// Delete a key.
     Delete { id: String },
+    /// Look up the key of a pasted token and verify the token (without recording a use);
+    /// answers with [`Msg::Leak`].
+    Lookup { id: String, token: Secret },
     /// Rotate a key; the old one keeps working for `grace`. `force` rotates a key that
     /// was rotated before.
     Rotate {
@@ -89,6 +93,8 @@ pub enum SyncOp {
     Restore,
     Delete,
     Rotate,
+    /// Looking up the key of a pasted token.
+    Lookup,
 }
 
 /// How the sync task's connections are doing.
@@ -119,6 +125,18 @@ pub enum Gap {
     ReadFailed { id: String },
 }
 
+/// What the lookup of a pasted token's key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeakFound {
+    /// The key exists: the verifier's verdict on the pasted token (the record comes with
+    /// it as [`Msg::RecordChanged`], before).
+    Key(Verdict),
+    /// No such key in this namespace.
+    Missing,
+    /// The key's record exists but cannot be read.
+    Malformed,
+}
+
 /// Where a copy went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClipboardVia {
@@ -136,7 +154,7 @@ pub enum Msg {
     Key(KeyEvent),
     /// Text was pasted (bracketed paste): it goes into the focused text field, if any,
     /// and never triggers an action.
-    Paste(String),
+    Paste(Secret),
     /// A mouse button or wheel was used.
     Mouse(MouseEvent),
     /// The terminal has a new size.
@@ -186,6 +204,8 @@ pub enum Msg {
         created: Box<Created>,
         rotated_from: Option<String>,
     },
+    /// The key of a pasted token was looked up (see [`super::leak`]).
+    Leak { id: String, found: LeakFound },
     /// A change to a key went through.
     Done { op: SyncOp, id: String },
     /// Work of the sync task failed; `error` is the error's own text (the UI words the rest).

@@ -24,7 +24,7 @@ use super::filter::narrows;
 pub use super::filter::{FilterBase, FilterJob, StatusFilter};
 use super::keymap::Keymap;
 use super::layout::{self, Areas};
-pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, SyncOp};
+pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, LeakFound, Msg, Out, SyncCmd, SyncOp};
 use super::row::Row;
 use super::screens::Cx;
 pub use super::screens::detail_text::KeyHistory;

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::layout::Namespace;
 use crate::store::{Event, IndexPos, Page, RotateRequest, Store};
 
-use super::msg::{ConnState, Gap, Msg, SyncCmd, SyncOp};
+use super::msg::{ConnState, Gap, LeakFound, Msg, SyncCmd, SyncOp};
 use super::row::{Interner, Row};
 
 /// Records on the first screen.
@@ -395,6 +395,29 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
                 error: e.to_string(),
             }),
         },
+        SyncCmd::Lookup { id, token } => {
+            let (verdict, page) = futures::join!(
+                store.verify_token(token.expose()),
+                store.fetch(std::slice::from_ref(&id))
+            );
+            match (verdict, page) {
+                (Ok(verdict), Ok(page)) => {
+                    let found = if let Some(r) = page.records.into_iter().next() {
+                        send(Msg::RecordChanged(Box::new(r)));
+                        LeakFound::Key(verdict)
+                    } else if page.malformed.is_empty() {
+                        LeakFound::Missing
+                    } else {
+                        LeakFound::Malformed
+                    };
+                    send(Msg::Leak { id, found });
+                }
+                (Err(e), _) | (_, Err(e)) => send(Msg::Failed {
+                    op: SyncOp::Lookup,
+                    error: e.to_string(),
+                }),
+            }
+        }
         SyncCmd::Restore { id } => {
             let r = store.restore(&id).await;
             report(store, &id, SyncOp::Restore, r.map(|_| ()), actions).await;
@@ -445,6 +468,7 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::Delete { .. } => Some(SyncOp::Delete),
         SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
         SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
+        SyncCmd::Lookup { .. } => Some(SyncOp::Lookup),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }

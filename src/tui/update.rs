@@ -25,7 +25,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
 fn handle(state: &mut State, action: Msg) -> Vec<Out> {
     match action {
         Msg::Key(key) => on_key(state, key),
-        Msg::Paste(text) => on_paste(state, &text),
+        Msg::Paste(text) => on_paste(state, text.expose()),
         Msg::Mouse(m) => {
             table::on_mouse(state, m);
             Vec::new()
@@ -196,6 +196,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             }
             cmds
         }
+        Msg::Leak { id, found } => on_leak(state, &id, &found),
         Msg::Done { op, id } => {
             let verb = match op {
                 SyncOp::Revoke => "revoked",
@@ -339,6 +340,7 @@ fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
         SyncOp::Restore => format!("restored: failed: {error}"),
         SyncOp::Delete => format!("delete failed: {error}"),
         SyncOp::Rotate => format!("rotate failed: {error}"),
+        SyncOp::Lookup => format!("cannot look the pasted token's key up: {error}"),
     }
 }
 
@@ -456,6 +458,9 @@ fn text_field_focused(state: &State) -> bool {
 /// triggers an action.
 fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
     if !text_field_focused(state) {
+        if matches!(state.screen, Screen::Table) {
+            return on_pasted_token(state, text);
+        }
         state.say("paste ignored: no text field here");
         return Vec::new();
     }
@@ -470,6 +475,55 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
             state,
             KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
         ));
+    }
+    cmds
+}
+
+/// A paste into the table (no text field focused): a token in it is checked offline, then
+/// its key looked up by the sync task; the text itself is never kept or shown.
+fn on_pasted_token(state: &mut State, text: &str) -> Vec<Out> {
+    use crate::tui::leak::{self, Pasted};
+    match leak::examine(text) {
+        Pasted::Token { id, token } => {
+            state.say(format!(
+                "pasted a token of key {}: looking it up…",
+                crate::sanitize::line(&id)
+            ));
+            vec![Out::Sync(SyncCmd::Lookup { id, token })]
+        }
+        Pasted::BadChecksum => {
+            state.complain("checksum fails: not a keytui token");
+            Vec::new()
+        }
+        Pasted::Nothing => {
+            state.say("paste ignored: no token in it (and no text field here)");
+            Vec::new()
+        }
+    }
+}
+
+/// The key of a pasted token was looked up: select its row (clearing a filter that hides
+/// it) and say what it is, offering the revoke key.
+fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
+    let mut cmds = Vec::new();
+    if state.record(id).is_some() && matches!(state.screen, Screen::Table) {
+        let visible = state
+            .visible
+            .iter()
+            .any(|&i| state.records.get(i).is_some_and(|r| r.id() == id));
+        if !visible {
+            state.filter.input = tui_input::Input::default();
+            state.filter.editing = false;
+            state.status_filter = StatusFilter::All;
+            cmds.extend(state.refresh_visible());
+        }
+        state.reselect(Some(id));
+    }
+    let revoke = state.keymap.hint(Context::Table, Action::Revoke);
+    let text = crate::tui::leak::verdict(id, found, state.record(id), state.now, &revoke);
+    match found {
+        LeakFound::Key(crate::verify::Verdict::Valid { .. }) => state.complain(text),
+        _ => state.say(text),
     }
     cmds
 }
