@@ -44,6 +44,7 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::ConfirmRevoke(d) => d.render(&cx, frame, area),
         Screen::ConfirmRotate(d) => d.render(&cx, frame, area),
         Screen::ConfirmDelete(d) => d.render(&cx, frame, area),
+        Screen::Namespaces(p) => p.render(&cx, frame, area),
         Screen::Table | Screen::Detail { .. } => {}
     }
 }

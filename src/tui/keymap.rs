@@ -71,6 +71,7 @@ impl Default for Keymap {
             (c('?'), A::Help),
             (Key::plain(K::Esc), A::Back),
             (c('q'), A::Quit),
+            (c('N'), A::Namespaces),
         ];
         Keymap {
             bindings: rows

@@ -11,11 +11,12 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::keygen::Secret;
 use crate::record::KeyRecord;
-use crate::store::{CreateRequest, Created, Event, Mode};
+use crate::store::{CreateRequest, Created, Event, Mode, NamespaceInfo};
 use crate::verify::Verdict;
 
 use super::filter::FilterJob;
 use super::row::Row;
+use super::status::ServerInfo;
 
 /// What `update` asks of the outside world, addressed to one destination each.
 #[derive(Debug)]
@@ -26,6 +27,9 @@ pub enum Out {
     Filter(FilterJob),
     /// To the clipboard thread (or, for OSC 52, the event loop that owns the terminal).
     Clip(ClipCmd),
+    /// To the event loop: open this namespace (its layout checked) and restart the sync
+    /// task on it; answers with [`Msg::Switched`] or [`Msg::SwitchFailed`].
+    Switch(String),
 }
 
 /// Work for the sync task.
@@ -46,6 +50,9 @@ pub enum SyncCmd {
     Restore { id: String },
     /// Delete a key.
     Delete { id: String },
+    /// List the namespaces of this Redis (every master of a cluster); answers with
+    /// [`Msg::Namespaces`].
+    Namespaces,
     /// Look up the key of a pasted token and verify the token (without recording a use);
     /// answers with [`Msg::Leak`].
     Lookup { id: String, token: Secret },
@@ -95,6 +102,8 @@ pub enum SyncOp {
     Rotate,
     /// Looking up the key of a pasted token.
     Lookup,
+    /// Listing the namespaces of this Redis.
+    Namespaces,
 }
 
 /// How the sync task's connections are doing.
@@ -204,6 +213,13 @@ pub enum Msg {
         created: Box<Created>,
         rotated_from: Option<String>,
     },
+    /// The namespaces of this Redis, for the picker.
+    Namespaces(Vec<NamespaceInfo>),
+    /// The event loop switched to another namespace (a new sync task follows it): start
+    /// over with this server and namespace.
+    Switched(ServerInfo),
+    /// Opening another namespace failed (the error's text): the current one stays.
+    SwitchFailed { namespace: String, error: String },
     /// The key of a pasted token was looked up (see [`super::leak`]).
     Leak { id: String, found: LeakFound },
     /// A change to a key went through.

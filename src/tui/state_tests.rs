@@ -1736,3 +1736,117 @@ fn every_lookup_answer_has_its_verdict() {
         assert!(m.text.contains(want), "{id}: {}", m.text);
     }
 }
+
+fn namespace(name: &str, production: bool, keys: usize) -> crate::store::NamespaceInfo {
+    crate::store::NamespaceInfo {
+        name: name.into(),
+        mode: Some("hash".into()),
+        production,
+        keys,
+        layout: Some("4".into()),
+    }
+}
+
+#[test]
+fn the_namespace_picker_lists_filters_and_switches() {
+    let mut s = state();
+    let cmds = update(&mut s, key('N'));
+    assert!(
+        matches!(&cmds[..], [Out::Sync(SyncCmd::Namespaces)]),
+        "{cmds:?}"
+    );
+    assert!(matches!(s.screen, Screen::Namespaces(_)));
+    let current = s.server.namespace.clone();
+    update(
+        &mut s,
+        Msg::Namespaces(vec![
+            namespace("billing", true, 3),
+            namespace(&current, false, 6),
+            namespace("staging", false, 0),
+        ]),
+    );
+    // typing filters (N, j, q are text here), Down moves within the matches
+    for c in "in".chars() {
+        update(&mut s, key(c));
+    }
+    let Screen::Namespaces(p) = &s.screen else {
+        panic!("picker closed")
+    };
+    let shown: Vec<&str> = p.shown().iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(shown, ["billing", "staging"]);
+    update(&mut s, code(KeyCode::Down));
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[..], [Out::Switch(n)] if n == "staging"),
+        "{cmds:?}"
+    );
+    assert!(matches!(s.screen, Screen::Table));
+    // the current namespace: nothing to do
+    update(&mut s, key('N'));
+    update(&mut s, Msg::Namespaces(vec![namespace(&current, false, 6)]));
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("already in"))
+    );
+    // a failure is said in the picker
+    update(&mut s, key('N'));
+    update(
+        &mut s,
+        Msg::Failed {
+            op: SyncOp::Namespaces,
+            error: "connection refused".into(),
+        },
+    );
+    assert!(
+        matches!(&s.screen, Screen::Namespaces(p) if matches!(&p.list, screens::NamespaceList::Unreadable(e) if e == "connection refused"))
+    );
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(s.screen, Screen::Table));
+}
+
+#[test]
+fn switching_namespaces_starts_over_and_the_banner_follows() {
+    let mut s = state();
+    update(&mut s, key('/'));
+    for c in "billing".chars() {
+        let cmds = update(&mut s, key(c));
+        run_filter(&mut s, cmds);
+    }
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, key('s'));
+    assert!(!s.wants_banner());
+    let mut server = s.server.clone();
+    server.namespace = "billing".into();
+    server.production = true;
+    update(&mut s, Msg::Switched(server));
+    assert_eq!(s.server.namespace, "billing");
+    assert!(s.wants_banner());
+    assert!(s.records.is_empty() && s.visible.is_empty());
+    assert_eq!(s.filter.query(), "");
+    assert_eq!(s.status_filter, StatusFilter::All);
+    assert_eq!(s.loading, Loading::FirstPage);
+    // the new namespace's first page fills the table
+    update(
+        &mut s,
+        Msg::FirstPage {
+            load: 1,
+            records: vec![Row::from(record(0, "invoices"))],
+            total: 1,
+            malformed: vec![],
+            done: true,
+        },
+    );
+    assert_eq!(ids(&s), ["invoices"]);
+    let text = format!("{:?}", {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| draw::render(&s, f)).unwrap();
+        t.backend().clone()
+    });
+    assert!(
+        text.contains("billing") && text.contains("PRODUCTION"),
+        "{text}"
+    );
+}

@@ -160,6 +160,24 @@ async fn run(
                 };
                 loader = spawn_loader(store.clone(), load, actions.clone(), options);
             }
+            SyncCmd::Namespaces => {
+                let store = store.clone();
+                let actions = actions.clone();
+                let base = opts.urls.first().cloned().unwrap_or_default();
+                tokio::task::spawn_local(async move {
+                    let listed = match store.master_urls(&base).await {
+                        Ok(masters) => store.namespaces(&masters).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = actions.send(match listed {
+                        Ok(list) => Msg::Namespaces(list),
+                        Err(e) => Msg::Failed {
+                            op: SyncOp::Namespaces,
+                            error: e.to_string(),
+                        },
+                    });
+                });
+            }
             SyncCmd::LoadDetail { id } => {
                 let store = store.clone();
                 let actions = actions.clone();
@@ -377,6 +395,8 @@ async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSender<Msg>) {
     match cmd {
         // Sent to `load_detail` by `run`, never here.
         SyncCmd::LoadDetail { .. } => {}
+        // Listed by `run`, never here.
+        SyncCmd::Namespaces => {}
         SyncCmd::Create(req) => match store.create(&req).await {
             Ok(created) => send(Msg::Created {
                 created: Box::new(created),
@@ -469,6 +489,7 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::Rotate { .. } => Some(SyncOp::Rotate),
         SyncCmd::ReadSecret { .. } => Some(SyncOp::ReadSecret),
         SyncCmd::Lookup { .. } => Some(SyncOp::Lookup),
+        SyncCmd::Namespaces => Some(SyncOp::Namespaces),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }

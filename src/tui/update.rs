@@ -12,7 +12,7 @@ use ratatui::layout::Rect;
 use super::table_keys as table;
 use super::*;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::screens::{Cx, Next, Reply, detail_keys as detail};
+use crate::tui::screens::{Cx, NamespaceList, Next, Reply, detail_keys as detail};
 
 /// Applies an action; returns the work it asks for.
 pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
@@ -197,6 +197,21 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             cmds
         }
         Msg::Leak { id, found } => on_leak(state, &id, &found),
+        Msg::Namespaces(list) => {
+            if let Screen::Namespaces(p) = &mut state.screen {
+                p.list = NamespaceList::Loaded(list);
+                p.selected = 0;
+            }
+            Vec::new()
+        }
+        Msg::Switched(server) => start_over(state, server),
+        Msg::SwitchFailed { namespace, error } => {
+            state.complain(format!(
+                "cannot switch to namespace {}: {error}",
+                crate::sanitize::line(&namespace)
+            ));
+            Vec::new()
+        }
         Msg::Done { op, id } => {
             let verb = match op {
                 SyncOp::Revoke => "revoked",
@@ -208,6 +223,9 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             Vec::new()
         }
         Msg::Failed { op, error } => {
+            if let (SyncOp::Namespaces, Screen::Namespaces(p)) = (op, &mut state.screen) {
+                p.list = NamespaceList::Unreadable(error.clone());
+            }
             let text = failure_text(&state.keymap, op, &error);
             state.complain(text);
             Vec::new()
@@ -341,6 +359,7 @@ fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
         SyncOp::Delete => format!("delete failed: {error}"),
         SyncOp::Rotate => format!("rotate failed: {error}"),
         SyncOp::Lookup => format!("cannot look the pasted token's key up: {error}"),
+        SyncOp::Namespaces => format!("cannot list the namespaces: {error}"),
     }
 }
 
@@ -411,6 +430,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
             Screen::ConfirmRevoke(d) => d.handle_key(&key, &cx),
             Screen::ConfirmRotate(d) => d.handle_key(&key, &cx),
             Screen::ConfirmDelete(d) => d.handle_key(&key, &cx),
+            Screen::Namespaces(p) => p.handle_key(&key, &cx),
         }
     };
     apply(state, reply)
@@ -526,4 +546,34 @@ fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
         _ => state.say(text),
     }
     cmds
+}
+
+/// Another namespace is open (a new sync task loads it): everything loaded, filtered,
+/// selected or shown of the old one goes; the header and the banner follow `server`.
+fn start_over(state: &mut State, server: ServerInfo) -> Vec<Out> {
+    let name = crate::sanitize::line(&server.namespace);
+    state.server = server;
+    state.records = Arc::new(Vec::new());
+    state.ids.clear();
+    state.held.clear();
+    state.total = 0;
+    state.malformed.clear();
+    state.loading = Loading::FirstPage;
+    state.structure += 1;
+    state.revision += 1;
+    state.visible.clear();
+    state.selected = 0;
+    state.scroll = 0;
+    state.status_filter = StatusFilter::All;
+    state.filter.input = tui_input::Input::default();
+    state.filter.editing = false;
+    state.filter.base = None;
+    state.screen = Screen::Table;
+    state.detail_events = KeyHistory::Loading;
+    state.detail_scroll = 0;
+    state.reloading = None;
+    state.stale = false;
+    state.say(format!("switched to namespace {name}"));
+    // Drops what a filter run of the old namespace would answer (its generation is old).
+    state.refresh_visible()
 }

@@ -37,11 +37,14 @@ pub enum Action {
     PrevField,
     /// The revoke question: yes, revoke (without a reason).
     Yes,
+    /// The namespace picker: switch to another namespace of this Redis (the `:ns`
+    /// command runs the same action).
+    Namespaces,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -67,6 +70,7 @@ impl Action {
         Action::NextField,
         Action::PrevField,
         Action::Yes,
+        Action::Namespaces,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -97,6 +101,7 @@ impl Action {
             Action::NextField => "next_field",
             Action::PrevField => "prev_field",
             Action::Yes => "yes",
+            Action::Namespaces => "namespaces",
         }
     }
 
@@ -120,6 +125,9 @@ impl Action {
             (Context::Reveal, _) => "done: the secret is dropped, never shown again",
             (Context::Help, A::Back | A::Quit | A::Help) => "close the help",
             (Context::Help, _) => "scroll",
+            (Context::Namespaces, A::Confirm) => "switch to the namespace under the cursor",
+            (Context::Namespaces, A::Back) => "close the picker",
+            (Context::Namespaces, _) => "move",
             (_, a) => a.description(),
         })
     }
@@ -152,6 +160,7 @@ impl Action {
             Action::NextField => "next field",
             Action::PrevField => "previous field",
             Action::Yes => "revoke (the revoke question)",
+            Action::Namespaces => "switch namespace (type to filter, Enter switches)",
         }
     }
 
@@ -180,6 +189,8 @@ pub enum Context {
     Rotate,
     /// The delete dialog.
     Delete,
+    /// The namespace picker (typing filters).
+    Namespaces,
 }
 
 impl Context {
@@ -193,7 +204,7 @@ impl Context {
     ];
 
     /// Every context.
-    pub const EVERY: [Context; 10] = [
+    pub const EVERY: [Context; 11] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
@@ -204,6 +215,7 @@ impl Context {
         Context::Revoke,
         Context::Rotate,
         Context::Delete,
+        Context::Namespaces,
     ];
 
     /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
@@ -211,7 +223,12 @@ impl Context {
     pub fn typing(self) -> bool {
         matches!(
             self,
-            Context::Filter | Context::Form | Context::Revoke | Context::Rotate | Context::Delete
+            Context::Filter
+                | Context::Form
+                | Context::Revoke
+                | Context::Rotate
+                | Context::Delete
+                | Context::Namespaces
         )
     }
 
@@ -240,6 +257,7 @@ impl Context {
                 A::Help,
                 A::Back,
                 A::Quit,
+                A::Namespaces,
             ],
             Context::Detail => &[
                 A::Up,
@@ -299,6 +317,7 @@ impl Context {
                 A::Back,
             ],
             Context::Delete => &[A::Confirm, A::Back],
+            Context::Namespaces => &[A::Confirm, A::Up, A::Down, A::Back],
         }
     }
 
@@ -314,6 +333,7 @@ impl Context {
             Context::RevokeAsk | Context::Revoke => "the revoke dialog",
             Context::Rotate => "the rotate dialog",
             Context::Delete => "the delete dialog",
+            Context::Namespaces => "the namespace picker",
         }
     }
 
@@ -381,6 +401,11 @@ impl Context {
                 (&[A::Back], "cancel"),
             ],
             Context::Delete => &[(&[A::Confirm], "delete"), (&[A::Back], "cancel")],
+            Context::Namespaces => &[
+                (&[A::Confirm], "switch"),
+                (&[A::Up, A::Down], "move"),
+                (&[A::Back], "close"),
+            ],
         }
     }
 }

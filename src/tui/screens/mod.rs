@@ -16,6 +16,7 @@ pub mod detail;
 pub mod detail_keys;
 pub mod detail_text;
 pub mod help;
+pub mod namespaces;
 pub mod new_key;
 pub mod reveal;
 pub mod revoke;
@@ -32,6 +33,7 @@ use super::status::{Message, ServerInfo};
 
 pub use self::delete::DeleteDialog;
 pub use self::help::HelpView;
+pub use self::namespaces::{NamespaceList, NamespacePicker};
 pub use self::new_key::{FORM_FIELDS, FieldErrors, NewKeyForm, field};
 pub use self::reveal::Reveal;
 pub use self::revoke::{RevokeDialog, RevokeFocus};
@@ -53,6 +55,8 @@ pub enum Screen {
     /// Type the key's name to delete it; in production namespaces the namespace name
     /// instead.
     ConfirmDelete(DeleteDialog),
+    /// Choose another namespace of this Redis to switch to.
+    Namespaces(NamespacePicker),
 }
 
 /// What a popup's key handler and drawing may read of the app.
@@ -164,7 +168,10 @@ impl Screen {
     /// Whether typing goes into a text field here (the table: see `State::filter`).
     pub fn text_field_focused(&self) -> bool {
         match self {
-            Screen::NewKey(_) | Screen::ConfirmDelete(_) | Screen::ConfirmRotate(_) => true,
+            Screen::NewKey(_)
+            | Screen::ConfirmDelete(_)
+            | Screen::ConfirmRotate(_)
+            | Screen::Namespaces(_) => true,
             Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
             Screen::Table | Screen::Detail { .. } | Screen::Help(_) | Screen::Reveal(_) => false,
         }

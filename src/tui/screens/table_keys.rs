@@ -199,6 +199,12 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         // Only in the reveal view, which has its own handler.
         Action::CopyToken => {}
         Action::Quit => return update(state, Msg::Quit),
+        Action::Namespaces => {
+            if !state.refuse_offline("switching namespaces") {
+                state.screen = Screen::Namespaces(crate::tui::screens::NamespacePicker::default());
+                return vec![Out::Sync(SyncCmd::Namespaces)];
+            }
+        }
         // Forms and dialogs only.
         Action::Confirm | Action::NextField | Action::PrevField | Action::Yes => {}
     }

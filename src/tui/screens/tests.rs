@@ -589,3 +589,25 @@ fn the_detail_view_follows_changes_made_elsewhere() {
     assert!(text.contains("change 0)"), "{text}");
     assert!(matches!(s.screen, crate::tui::state::Screen::Detail { .. }));
 }
+
+#[test]
+fn namespace_picker() {
+    let mut s = state();
+    update(&mut s, key('N'));
+    let ns = |name: &str, mode: &str, production: bool, keys: usize| crate::store::NamespaceInfo {
+        name: name.into(),
+        mode: Some(mode.into()),
+        production,
+        keys,
+        layout: Some("4".into()),
+    };
+    let current = s.server.namespace.clone();
+    update(
+        &mut s,
+        Msg::Namespaces(vec![
+            ns("billing", "sealed", true, 1200),
+            ns(&current, "hash", false, 6),
+        ]),
+    );
+    snap_both!("namespace_picker", s);
+}

@@ -30,6 +30,7 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         }
         Screen::ConfirmRotate(_) => km.footer(Context::Rotate),
         Screen::ConfirmDelete(_) => km.footer(Context::Delete),
+        Screen::Namespaces(_) => km.footer(Context::Namespaces),
     }
 }
 
