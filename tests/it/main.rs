@@ -24,5 +24,6 @@ mod scan;
 mod store;
 mod tui_e2e;
 mod tui_guard;
+mod tui_leak;
 mod tui_sync;
 mod verify_lib;
