@@ -424,6 +424,9 @@ mod update;
 
 #[path = "screens/table_keys.rs"]
 pub(crate) mod table_keys;
+
+#[path = "screens/table_paste.rs"]
+mod table_paste;
 pub use super::screens::reveal::secret_what;
 pub use update::update;
 

@@ -1818,6 +1818,14 @@ fn switching_namespaces_starts_over_and_the_banner_follows() {
     update(&mut s, code(KeyCode::Enter));
     update(&mut s, key('s'));
     assert!(!s.wants_banner());
+    // a namespace refused for its layout can still be left through the picker
+    update(&mut s, Msg::Refused("newer layout".into()));
+    let cmds = update(&mut s, key('N'));
+    assert!(
+        matches!(&cmds[..], [Out::Sync(SyncCmd::Namespaces)]),
+        "{cmds:?}"
+    );
+    update(&mut s, code(KeyCode::Esc));
     let mut server = s.server.clone();
     server.namespace = "billing".into();
     server.production = true;
@@ -1828,6 +1836,7 @@ fn switching_namespaces_starts_over_and_the_banner_follows() {
     assert_eq!(s.filter.query(), "");
     assert_eq!(s.status_filter, StatusFilter::All);
     assert_eq!(s.loading, Loading::FirstPage);
+    assert_eq!(s.conn, ConnState::Live);
     // the new namespace's first page fills the table
     update(
         &mut s,

@@ -10,6 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::table_keys as table;
+use super::table_paste as paste;
 use super::*;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::screens::{Cx, NamespaceList, Next, Reply, detail_keys as detail};
@@ -196,7 +197,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             }
             cmds
         }
-        Msg::Leak { id, found } => on_leak(state, &id, &found),
+        Msg::Leak { id, found } => paste::on_leak(state, &id, &found),
         Msg::Namespaces(list) => {
             if let Screen::Namespaces(p) = &mut state.screen {
                 p.list = NamespaceList::Loaded(list);
@@ -204,7 +205,7 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             }
             Vec::new()
         }
-        Msg::Switched(server) => start_over(state, server),
+        Msg::Switched(server) => state.start_over(server),
         Msg::SwitchFailed { namespace, error } => {
             state.complain(format!(
                 "cannot switch to namespace {}: {error}",
@@ -479,7 +480,7 @@ fn text_field_focused(state: &State) -> bool {
 fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
     if !text_field_focused(state) {
         if matches!(state.screen, Screen::Table) {
-            return on_pasted_token(state, text);
+            return paste::on_paste(state, text);
         }
         state.say("paste ignored: no text field here");
         return Vec::new();
@@ -497,83 +498,4 @@ fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
         ));
     }
     cmds
-}
-
-/// A paste into the table (no text field focused): a token in it is checked offline, then
-/// its key looked up by the sync task; the text itself is never kept or shown.
-fn on_pasted_token(state: &mut State, text: &str) -> Vec<Out> {
-    use crate::tui::leak::{self, Pasted};
-    match leak::examine(text) {
-        Pasted::Token { id, token } => {
-            state.say(format!(
-                "pasted a token of key {}: looking it up…",
-                crate::sanitize::line(&id)
-            ));
-            vec![Out::Sync(SyncCmd::Lookup { id, token })]
-        }
-        Pasted::BadChecksum => {
-            state.complain("checksum fails: not a keytui token");
-            Vec::new()
-        }
-        Pasted::Nothing => {
-            state.say("paste ignored: no token in it (and no text field here)");
-            Vec::new()
-        }
-    }
-}
-
-/// The key of a pasted token was looked up: select its row (clearing a filter that hides
-/// it) and say what it is, offering the revoke key.
-fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
-    let mut cmds = Vec::new();
-    if state.record(id).is_some() && matches!(state.screen, Screen::Table) {
-        let visible = state
-            .visible
-            .iter()
-            .any(|&i| state.records.get(i).is_some_and(|r| r.id() == id));
-        if !visible {
-            state.filter.input = tui_input::Input::default();
-            state.filter.editing = false;
-            state.status_filter = StatusFilter::All;
-            cmds.extend(state.refresh_visible());
-        }
-        state.reselect(Some(id));
-    }
-    let revoke = state.keymap.hint(Context::Table, Action::Revoke);
-    let text = crate::tui::leak::verdict(id, found, state.record(id), state.now, &revoke);
-    match found {
-        LeakFound::Key(crate::verify::Verdict::Valid { .. }) => state.complain(text),
-        _ => state.say(text),
-    }
-    cmds
-}
-
-/// Another namespace is open (a new sync task loads it): everything loaded, filtered,
-/// selected or shown of the old one goes; the header and the banner follow `server`.
-fn start_over(state: &mut State, server: ServerInfo) -> Vec<Out> {
-    let name = crate::sanitize::line(&server.namespace);
-    state.server = server;
-    state.records = Arc::new(Vec::new());
-    state.ids.clear();
-    state.held.clear();
-    state.total = 0;
-    state.malformed.clear();
-    state.loading = Loading::FirstPage;
-    state.structure += 1;
-    state.revision += 1;
-    state.visible.clear();
-    state.selected = 0;
-    state.scroll = 0;
-    state.status_filter = StatusFilter::All;
-    state.filter.input = tui_input::Input::default();
-    state.filter.editing = false;
-    state.filter.base = None;
-    state.screen = Screen::Table;
-    state.detail_events = KeyHistory::Loading;
-    state.detail_scroll = 0;
-    state.reloading = None;
-    state.stale = false;
-    state.say(format!("switched to namespace {name}"));
-    // Drops what a filter run of the old namespace would answer (its generation is old).
-    state.refresh_visible()
 }

@@ -200,7 +200,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         Action::CopyToken => {}
         Action::Quit => return update(state, Msg::Quit),
         Action::Namespaces => {
-            if !state.refuse_offline("switching namespaces") {
+            // A namespace refused for its layout is a reason to switch, not to stay.
+            if state.conn == ConnState::Refused || !state.refuse_offline("switching namespaces") {
                 state.screen = Screen::Namespaces(crate::tui::screens::NamespacePicker::default());
                 return vec![Out::Sync(SyncCmd::Namespaces)];
             }
