@@ -12,7 +12,7 @@ use crate::common::tmux::{Tmux, sh_quote};
 
 fn start(url: &str, ns: &str, home: &TuiHome, width: u16, height: u16) -> Tmux {
     let script = format!(
-        "{} {} -n {} --log-file {}",
+        "{} {} -n {} --log-file {}; echo EXITED:$?",
         sh_quote(bin()),
         sh_quote(url),
         sh_quote(ns),
@@ -112,12 +112,14 @@ fn a_pasted_token_is_judged_selected_and_revoked_in_one_confirmation() {
     paste(&t, &typo);
     t.wait_for("checksum fails: not a keytui token");
 
-    // The pasted text never reached the log.
+    // The pasted text never reached the log (read once keytui has exited).
     t.keys(&["q"]);
-    common::tmux::wait_for("the log written", || {
-        std::fs::read_to_string(home.log()).ok()
-    });
-    let log = std::fs::read_to_string(home.log()).unwrap_or_default();
+    t.wait_for("EXITED:0");
+    let log = std::fs::read_to_string(home.log()).expect("the log");
+    assert!(
+        log.contains("first_rows_drawn"),
+        "the log is not this run's:\n{log}"
+    );
     assert!(!log.contains(&secret), "the secret is in the log");
     assert!(
         !log.contains("NotTheSecret"),
@@ -196,7 +198,7 @@ fn the_detail_view_scrolls_and_follows_changes_made_elsewhere() {
     let screen = t.wait_until("the end of the history", |s| {
         s.contains("↑ more") && !s.contains("↓ more")
     });
-    assert!(screen.contains("create"), "the oldest event:\n{screen}");
+    assert!(screen.contains("create  "), "the oldest event:\n{screen}");
     t.keys(&["g"]);
     t.wait_until("the top again", |s| {
         !s.contains("↑ more") && s.contains("● active")
