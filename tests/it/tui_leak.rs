@@ -4,9 +4,16 @@
 //! the detail view scrolling and following changes made elsewhere, and damaged records
 //! marked. Every step waits for the screen or Redis; no sleeps.
 
+use std::time::Duration;
+
+use keytui::conn::ConnectOptions;
 use keytui::keygen::{Secret, Token};
+use keytui::store::{CreateRequest, Rejection, Verdict};
+use keytui::tui::msg::{LeakFound, Msg, SyncCmd};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::common;
+use crate::common::Target;
 use crate::common::spawn::{TuiHome, bin, create_key, env_refs, keytui, show_key};
 use crate::common::tmux::{Tmux, sh_quote};
 
@@ -250,4 +257,102 @@ fn a_damaged_record_is_marked_in_the_table_and_explained_in_its_details() {
         screen.contains("damaged field meta is not a JSON object of strings"),
         "{screen}"
     );
+}
+
+on_both!(the_sync_task_judges_pasted_tokens_and_lists_namespaces);
+
+/// The next message of the sync task that `pred` accepts (others are skipped).
+async fn next_where(
+    rx: &mut UnboundedReceiver<Msg>,
+    what: &str,
+    pred: impl Fn(&Msg) -> bool,
+) -> Msg {
+    let wait = Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(m)) if pred(&m) => return m,
+            Ok(Some(_)) => continue,
+            _ => panic!("no {what} within {wait:?}"),
+        }
+    }
+}
+
+/// The verdict of the sync task on a pasted token of key `id`.
+async fn lookup(
+    cmds: &tokio::sync::mpsc::UnboundedSender<SyncCmd>,
+    rx: &mut UnboundedReceiver<Msg>,
+    id: &str,
+    token: String,
+) -> LeakFound {
+    cmds.send(SyncCmd::Lookup {
+        id: id.to_owned(),
+        token: Secret::new(token),
+    })
+    .expect("send");
+    match next_where(
+        rx,
+        "lookup answer",
+        |m| matches!(m, Msg::Leak { id: i, .. } if i == id),
+    )
+    .await
+    {
+        Msg::Leak { found, .. } => found,
+        _ => unreachable!(),
+    }
+}
+
+/// The sync task (standalone and cluster): a pasted token's key read and the token verified
+/// (every verdict), without recording a use; the namespaces listed for the picker.
+async fn the_sync_task_judges_pasted_tokens_and_lists_namespaces(t: Target) {
+    let store = common::data::store(t, "tuileaksync").await;
+    store.ensure_meta().await.expect("meta");
+    let created = store
+        .create(&CreateRequest::new("leaky"))
+        .await
+        .expect("create");
+    let id = created.record.id.clone();
+    let token = created.token.expose().to_owned();
+    let prefix = Token::parse(&token).expect("token").prefix;
+    let (tx, mut rx) = unbounded_channel();
+    let cmds = keytui::tui::sync::spawn(store.clone(), ConnectOptions::new(t.url()), tx, false);
+
+    let found = lookup(&cmds, &mut rx, &id, token.clone()).await;
+    assert!(
+        matches!(&found, LeakFound::Key(Verdict::Valid { id: i, name }) if *i == id && name == "leaky"),
+        "{found:?}"
+    );
+    // Looking a leak up is no use of the key.
+    assert_eq!(store.get(&id).await.expect("get").last_used_at, None);
+    let wrong = token_of(prefix.as_deref(), &id, "NotTheSecretNotTheSecret1");
+    assert_eq!(
+        lookup(&cmds, &mut rx, &id, wrong).await,
+        LeakFound::Key(Verdict::Rejected(Rejection::WrongSecret))
+    );
+    let nobody = token_of(prefix.as_deref(), "Knosuchkey123", "Whatever1Whatever2");
+    assert_eq!(
+        lookup(&cmds, &mut rx, "Knosuchkey123", nobody).await,
+        LeakFound::Missing
+    );
+    store.revoke(&id, Some("leaked")).await.expect("revoke");
+    assert_eq!(
+        lookup(&cmds, &mut rx, &id, token).await,
+        LeakFound::Key(Verdict::Rejected(Rejection::Revoked))
+    );
+
+    cmds.send(SyncCmd::Namespaces).expect("send");
+    let Msg::Namespaces(list) = next_where(&mut rx, "the namespaces", |m| {
+        matches!(m, Msg::Namespaces(_))
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let ns = store.namespace().as_str();
+    let mine = list
+        .iter()
+        .find(|n| n.name == ns)
+        .unwrap_or_else(|| panic!("{ns} not in {list:?}"));
+    assert_eq!((mine.keys, mine.production), (1, false));
 }
