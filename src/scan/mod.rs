@@ -49,6 +49,11 @@ static TOKEN_BYTE: [bool; 256] = {
     t
 };
 
+/// Whether a byte can be part of a token (tokens are runs of these).
+pub fn is_token_byte(b: u8) -> bool {
+    TOKEN_BYTE[usize::from(b)]
+}
+
 /// One token found: where, and the token itself (a secret: never print it).
 pub struct Found {
     /// 1-based line number.

@@ -37,6 +37,7 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "columns", usage: "<col>,<col>,… (meta.<key> too)", run: columns, args: &COLUMN_NAMES },
     Command { name: "q", usage: "", run: |s, _| Ok(table_keys::on_action(s, Action::Quit)), args: &[] },
     Command { name: "help", usage: "", run: |s, _| Ok(table_keys::on_action(s, Action::Help)), args: &[] },
+    Command { name: "ns", usage: "", run: |s, _| Ok(table_keys::on_action(s, Action::Namespaces)), args: &[] },
 ];
 
 /// The open command line's text.

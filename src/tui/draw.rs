@@ -47,6 +47,7 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::EditKey(f) => f.render(&cx, frame, area),
         Screen::ConfirmBulk(d) => d.render(&cx, frame, area),
         Screen::Views(p) => p.render(&cx, frame, area),
+        Screen::Namespaces(p) => p.render(&cx, frame, area),
         Screen::Table | Screen::Detail { .. } => {}
     }
 }

@@ -79,6 +79,7 @@ impl Default for Keymap {
             (c('*'), A::MarkAll),
             (c('v'), A::Views),
             (c('+'), A::Extend),
+            (c('N'), A::Namespaces),
         ];
         Keymap {
             bindings: rows

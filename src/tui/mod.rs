@@ -17,6 +17,7 @@ pub mod draw;
 pub mod filter;
 pub mod keymap;
 pub mod layout;
+pub mod leak;
 pub mod msg;
 pub mod row;
 pub mod screens;
@@ -29,14 +30,16 @@ pub mod widgets;
 #[cfg(test)]
 mod fixtures;
 
+use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::exit::EXIT_ERROR;
 use crate::open::OpenOptions;
@@ -76,13 +79,7 @@ pub async fn run(options: OpenOptions) -> ExitCode {
         );
     }
     let config = Config::load();
-    let server = ServerInfo {
-        url: opts.display_url(),
-        namespace: store.namespace().as_str().to_owned(),
-        cluster: store.is_cluster(),
-        mode: meta.as_ref().map(|m| m.mode),
-        production: meta.is_some_and(|m| m.production),
-    };
+    let server = server_info(&store, &opts, meta.as_ref());
     let mut state = State::new(
         server,
         config.keymap.clone(),
@@ -98,7 +95,16 @@ pub async fn run(options: OpenOptions) -> ExitCode {
     }
 
     let (tx, mut rx) = unbounded_channel::<Msg>();
-    let sync = sync::spawn(store, opts, tx.clone(), timing);
+    // The sync task has a channel of its own: after a switch to another namespace, what
+    // the old task still sends is dropped with its receiver.
+    let (sync_tx, sync_rx) = unbounded_channel::<Msg>();
+    let sync = sync::spawn(store, opts, sync_tx, timing);
+    let mut redis = Redis {
+        options,
+        sync,
+        events: sync_rx,
+        switching: None,
+    };
     let clipboard = Clipboard::start(tx.clone());
 
     // `try_init` is `init` without the panic on a missing terminal; both install the
@@ -129,7 +135,7 @@ pub async fn run(options: OpenOptions) -> ExitCode {
         &mut state,
         &mut rx,
         &tx,
-        &sync,
+        &mut redis,
         &clipboard,
         started,
         timing,
@@ -154,6 +160,84 @@ pub async fn run(options: OpenOptions) -> ExitCode {
     }
 }
 
+/// What the header says of a store's server and namespace.
+fn server_info(
+    store: &crate::store::Store,
+    opts: &crate::conn::ConnectOptions,
+    meta: Option<&crate::store::NamespaceMeta>,
+) -> ServerInfo {
+    ServerInfo {
+        url: opts.display_url(),
+        namespace: store.namespace().as_str().to_owned(),
+        cluster: store.is_cluster(),
+        mode: meta.map(|m| m.mode),
+        production: meta.is_some_and(|m| m.production),
+    }
+}
+
+/// A namespace being opened for a switch: its store, or why not.
+type Opening = Pin<Box<dyn Future<Output = Result<Opened, String>>>>;
+
+/// A namespace opened for a switch, its layout checked.
+struct Opened {
+    store: crate::store::Store,
+    opts: crate::conn::ConnectOptions,
+    server: ServerInfo,
+}
+
+/// The Redis side as the event loop holds it: how to open a namespace, the sync task of
+/// the open one and its messages, and a switch under way.
+struct Redis {
+    options: OpenOptions,
+    sync: UnboundedSender<SyncCmd>,
+    events: UnboundedReceiver<Msg>,
+    switching: Option<(String, Opening)>,
+}
+
+impl Redis {
+    /// Starts opening namespace `name` (the same settings otherwise); the current one
+    /// stays until it is open and its layout passes.
+    fn switch(&mut self, name: String) {
+        let mut options = self.options.clone();
+        options.namespace = name.clone();
+        let opening = async move {
+            let (store, opts) = options.store().await.map_err(|e| e.to_string())?;
+            store.recheck_layout().await.map_err(|e| e.to_string())?;
+            let meta = store.meta().await.map_err(|e| e.to_string())?;
+            let server = server_info(&store, &opts, meta.as_ref());
+            Ok(Opened {
+                store,
+                opts,
+                server,
+            })
+        };
+        self.switching = Some((name, Box::pin(opening)));
+    }
+
+    /// The outcome of the switch under way (never, when there is none).
+    async fn switched(
+        switching: &mut Option<(String, Opening)>,
+    ) -> (String, Result<Opened, String>) {
+        match switching.as_mut() {
+            Some((name, opening)) => {
+                let result = opening.await;
+                (name.clone(), result)
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The namespace is open: a new sync task follows it, the old one stops (its command
+    /// channel closes) and what it still sends is dropped.
+    fn restart(&mut self, opened: Opened, timing: bool) -> Msg {
+        self.options.namespace = opened.server.namespace.clone();
+        let (tx, rx) = unbounded_channel::<Msg>();
+        self.sync = sync::spawn(opened.store, opened.opts, tx, timing);
+        self.events = rx;
+        Msg::Switched(opened.server)
+    }
+}
+
 fn with_message(mut state: State, text: String) -> State {
     state.show(state::Message { text, error: true });
     state
@@ -165,7 +249,7 @@ async fn event_loop(
     state: &mut State,
     rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>,
     tx: &UnboundedSender<Msg>,
-    sync: &UnboundedSender<SyncCmd>,
+    redis: &mut Redis,
     clipboard: &Clipboard,
     started: Instant,
     timing: bool,
@@ -206,6 +290,14 @@ async fn event_loop(
                 None => Msg::Quit,
             },
             Some(a) = rx.recv() => a,
+            Some(a) = redis.events.recv() => a,
+            (namespace, opened) = Redis::switched(&mut redis.switching) => {
+                redis.switching = None;
+                match opened {
+                    Ok(opened) => redis.restart(opened, false),
+                    Err(error) => Msg::SwitchFailed { namespace, error },
+                }
+            }
             _ = sleep, if tick.is_some() => Msg::Tick,
             Some(()) = next_signal(&mut sigterm) => Msg::Quit,
             Some(()) = next_signal(&mut sighup) => Msg::Quit,
@@ -234,7 +326,10 @@ async fn event_loop(
         }
         dirty = true;
         for cmd in commands {
-            execute(cmd, state, tx, sync, clipboard, terminal);
+            match cmd {
+                Out::Switch(name) => redis.switch(name),
+                cmd => execute(cmd, state, tx, &redis.sync, clipboard, terminal),
+            }
         }
         if state.quit {
             return Ok(());
@@ -263,7 +358,7 @@ fn terminal_action(e: TermEvent) -> Option<Msg> {
             Some(Msg::Mouse(m))
         }
         TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
-        TermEvent::Paste(text) => Some(Msg::Paste(text)),
+        TermEvent::Paste(text) => Some(Msg::Paste(crate::keygen::Secret::new(text))),
         _ => None,
     }
 }
@@ -337,6 +432,8 @@ fn execute(
                 });
             }
         }
+        // Done by the event loop itself (see `Redis::switch`).
+        Out::Switch(_) => {}
         Out::Sync(cmd) => {
             if sync.send(cmd).is_err() {
                 state.show(state::Message {

@@ -11,10 +11,12 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::keygen::Secret;
 use crate::record::KeyRecord;
-use crate::store::{BulkOutcome, CreateRequest, Created, Event, KeyEdit, Mode};
+use crate::store::{BulkOutcome, CreateRequest, Created, Event, KeyEdit, Mode, NamespaceInfo};
+use crate::verify::Verdict;
 
 use super::filter::FilterJob;
 use super::row::Row;
+use super::status::ServerInfo;
 
 /// What `update` asks of the outside world, addressed to one destination each.
 #[derive(Debug)]
@@ -31,6 +33,9 @@ pub enum Out {
         sort: Option<String>,
         columns: Vec<String>,
     },
+    /// To the event loop: open this namespace (its layout checked) and restart the sync
+    /// task on it; answers with [`Msg::Switched`] or [`Msg::SwitchFailed`].
+    Switch(String),
 }
 
 /// Work for the sync task.
@@ -61,6 +66,12 @@ pub enum SyncCmd {
     Delete { id: String },
     /// Edit a key's name, expiry and metadata (one audit event, old -> new).
     Edit { id: String, edit: Box<KeyEdit> },
+    /// List the namespaces of this Redis (every master of a cluster); answers with
+    /// [`Msg::Namespaces`].
+    Namespaces,
+    /// Look up the key of a pasted token and verify the token (without recording a use);
+    /// answers with [`Msg::Leak`].
+    Lookup { id: String, token: Secret },
     /// Rotate a key; the old one keeps working for `grace`. `force` rotates a key that
     /// was rotated before.
     Rotate {
@@ -125,6 +136,10 @@ pub enum SyncOp {
     Edit,
     /// A change to many keys.
     Bulk,
+    /// Looking up the key of a pasted token.
+    Lookup,
+    /// Listing the namespaces of this Redis.
+    Namespaces,
 }
 
 /// How the sync task's connections are doing.
@@ -155,6 +170,18 @@ pub enum Gap {
     ReadFailed { id: String },
 }
 
+/// What the lookup of a pasted token's key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeakFound {
+    /// The key exists: the verifier's verdict on the pasted token (the record comes with
+    /// it as [`Msg::RecordChanged`], before).
+    Key(Verdict),
+    /// No such key in this namespace.
+    Missing,
+    /// The key's record exists but cannot be read.
+    Malformed,
+}
+
 /// Where a copy went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClipboardVia {
@@ -172,7 +199,7 @@ pub enum Msg {
     Key(KeyEvent),
     /// Text was pasted (bracketed paste): it goes into the focused text field, if any,
     /// and never triggers an action.
-    Paste(String),
+    Paste(Secret),
     /// A mouse button or wheel was used.
     Mouse(MouseEvent),
     /// The terminal has a new size.
@@ -222,6 +249,15 @@ pub enum Msg {
         created: Box<Created>,
         rotated_from: Option<String>,
     },
+    /// The namespaces of this Redis, for the picker.
+    Namespaces(Vec<NamespaceInfo>),
+    /// The event loop switched to another namespace (a new sync task follows it): start
+    /// over with this server and namespace.
+    Switched(ServerInfo),
+    /// Opening another namespace failed (the error's text): the current one stays.
+    SwitchFailed { namespace: String, error: String },
+    /// The key of a pasted token was looked up (see [`super::leak`]).
+    Leak { id: String, found: LeakFound },
     /// A change to a key went through.
     Done { op: SyncOp, id: String },
     /// Work of the sync task failed; `error` is the error's own text (the UI words the rest).

@@ -1,7 +1,8 @@
 //! How the loaded records change: inserts, replacements and removals from the change
 //! feed, background pages appended, and the visible rows recomputed (at once without a
 //! query, else by the filter worker) and put in the chosen sort order (which is kept in
-//! the config file through an [`Out`]). A child of `state`: it keeps `records`, `ids`,
+//! the config file through an [`Out`]), and everything dropped to start over on another
+//! namespace. A child of `state`: it keeps `records`, `ids`,
 //! `visible`, `structure` and `revision` consistent. It must not copy the records while a
 //! filter run shares them (such changes wait in `held`), and it does no I/O.
 
@@ -294,6 +295,40 @@ impl State {
             sort: self.view.sort.map(table_view::Sort::to_config),
             columns: self.view.columns.iter().map(|c| c.config_name()).collect(),
         }
+    }
+
+    /// Another namespace is open (a new sync task loads it): everything loaded, filtered,
+    /// selected or shown of the old one goes; the header and the banner follow `server`.
+    pub(super) fn start_over(&mut self, server: ServerInfo) -> Vec<Out> {
+        let name = crate::sanitize::line(&server.namespace);
+        self.server = server;
+        self.records = Arc::new(Vec::new());
+        self.ids.clear();
+        self.held.clear();
+        self.total = 0;
+        self.malformed.clear();
+        self.loading = Loading::FirstPage;
+        self.structure += 1;
+        self.revision += 1;
+        self.visible.clear();
+        self.selected = 0;
+        self.scroll = 0;
+        self.status_filter = StatusFilter::All;
+        self.marks.clear();
+        self.attention = None;
+        self.filter.input = tui_input::Input::default();
+        self.filter.editing = false;
+        self.filter.base = None;
+        self.screen = Screen::Table;
+        self.detail_events = KeyHistory::Loading;
+        self.detail_scroll = 0;
+        self.reloading = None;
+        self.stale = false;
+        // A refusal was the old namespace's; the new sync task reports its own state.
+        self.conn = ConnState::Live;
+        self.say(format!("switched to namespace {name}"));
+        // Drops what a filter run of the old namespace would answer (its generation is old).
+        self.refresh_visible()
     }
 
     /// Puts the cursor back on the key it was on, when that key is still visible.

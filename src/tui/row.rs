@@ -40,6 +40,8 @@ struct Rare {
     revoked_reason: Option<Box<str>>,
     rotated_from: Option<Box<str>>,
     rotated_to: Option<Box<str>>,
+    /// What is damaged in the record's display fields ([`KeyRecord::damage`]).
+    damage: Box<[Box<str>]>,
 }
 
 /// Shares equal strings (`created_by`, token prefixes) between rows.
@@ -87,13 +89,15 @@ impl Row {
         let rare = (r.revoked_at.is_some()
             || r.revoked_reason.is_some()
             || r.rotated_from.is_some()
-            || r.rotated_to.is_some())
+            || r.rotated_to.is_some()
+            || !r.damage.is_empty())
         .then(|| {
             Box::new(Rare {
                 revoked_at: r.revoked_at,
                 revoked_reason: r.revoked_reason.map(Into::into),
                 rotated_from: r.rotated_from.map(Into::into),
                 rotated_to: r.rotated_to.map(Into::into),
+                damage: r.damage.into_iter().map(Into::into).collect(),
             })
         });
         Row {
@@ -155,6 +159,12 @@ impl Row {
         self.rare.as_ref().and_then(|r| r.rotated_to.as_deref())
     }
 
+    /// What is damaged in the record's display fields (see docs/redis-layout.md,
+    /// "Malformed and damaged records"); empty when sound.
+    pub fn damage(&self) -> &[Box<str>] {
+        self.rare.as_ref().map_or(&[], |r| &r.damage)
+    }
+
     /// The status at a given time ([`Status::at`]).
     pub fn status_at(&self, now: UnixMs) -> Status {
         Status::at(self.revoked, self.expires_at, now)
@@ -179,6 +189,7 @@ mod tests {
         all[0].meta.insert("".into(), "".into());
         all[1].rotated_to = Some("K77".into());
         all[2].rotated_from = Some("K66".into());
+        all[3].damage = vec!["field meta is not a JSON object of strings".into()];
         let mut interner = Interner::default();
         for r in all {
             let row = Row::new(r.clone(), &mut interner);
@@ -195,6 +206,8 @@ mod tests {
             assert_eq!(row.revoked_reason(), r.revoked_reason.as_deref());
             assert_eq!(row.rotated_from(), r.rotated_from.as_deref());
             assert_eq!(row.rotated_to(), r.rotated_to.as_deref());
+            let damage: Vec<&str> = row.damage().iter().map(|d| &**d).collect();
+            assert_eq!(damage, r.damage);
             assert_eq!(&*row.created_by, r.created_by);
             assert_eq!(row.token_prefix.as_deref(), r.token_prefix.as_deref());
             assert_eq!(row.status_at(0), r.status_at(0));

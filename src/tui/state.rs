@@ -17,16 +17,17 @@ use ratatui::layout::Rect;
 use tui_input::Input;
 
 use crate::record::{KeyRecord, Status, UnixMs};
-use crate::store::{Event, Mode};
+use crate::store::Mode;
 
 use super::clock;
 use super::filter::narrows;
 pub use super::filter::{FilterBase, FilterJob, StatusFilter};
 use super::keymap::Keymap;
 use super::layout::{self, Areas};
-pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, Msg, Out, SyncCmd, SyncOp};
+pub use super::msg::{ClipCmd, ClipboardVia, ConnState, Gap, LeakFound, Msg, Out, SyncCmd, SyncOp};
 use super::row::Row;
 use super::screens::Cx;
+pub use super::screens::detail_text::KeyHistory;
 pub use super::screens::{
     AttentionView, BulkDialog, BulkFocus, BulkKind, DeleteDialog, EditForm, FORM_FIELDS,
     FieldErrors, GRACE_PRESETS, HelpView, NewKeyForm, ROTATE_AGAIN_WORD, Reveal, RevokeDialog,
@@ -48,18 +49,6 @@ pub enum ReloadCause {
     User,
     /// The sync task found a gap.
     Gap(Gap),
-}
-
-/// What the detail view knows of its key's audit events.
-#[derive(Clone, Debug, Default)]
-pub enum KeyHistory {
-    /// Asked for, not answered yet.
-    #[default]
-    Loading,
-    /// Every event of the key, oldest first.
-    Loaded(Vec<Event>),
-    /// Redis could not be read; why.
-    Unreadable(String),
 }
 
 /// How far loading the namespace has come.
@@ -159,6 +148,9 @@ pub struct State {
     pub filter: Filter,
     pub screen: Screen,
     pub detail_events: KeyHistory,
+    /// The first line of the detail view shown (kept so that its last page stays full,
+    /// see [`State::detail_first_line`]).
+    pub detail_scroll: usize,
     /// A reload asked for and not answered yet.
     pub reloading: Option<ReloadCause>,
     /// The rows may not match Redis (a [`Gap`]) until the reload answers: never "live".
@@ -215,6 +207,7 @@ impl State {
             filter: Filter::default(),
             screen: Screen::Table,
             detail_events: KeyHistory::Loading,
+            detail_scroll: 0,
             reloading: None,
             stale: false,
             message: None,
@@ -369,6 +362,29 @@ impl State {
         view.first_line(&self.keymap, self.area)
     }
 
+    /// The lines of the detail view of key `id` (its fields and its history).
+    pub fn detail_lines(&self, id: &str) -> Vec<ratatui::text::Line<'static>> {
+        super::screens::detail_text::lines(id, self.record(id), Some(&self.detail_events), self.now)
+    }
+
+    /// The number of lines of the open detail view and how many of them fit on screen.
+    pub fn detail_extent(&self) -> (usize, usize) {
+        let total = match &self.screen {
+            Screen::Detail { id } => self.detail_lines(id).len(),
+            _ => 0,
+        };
+        let a = self.areas();
+        let rows = (a.table_head.height + a.table_body.height).saturating_sub(1);
+        (total, rows as usize)
+    }
+
+    /// The first line of the detail view to show: `detail_scroll`, kept so that the last
+    /// page stays full.
+    pub fn detail_first_line(&self) -> usize {
+        let (total, rows) = self.detail_extent();
+        self.detail_scroll.min(total.saturating_sub(rows))
+    }
+
     /// What a popup's key handler and drawing may read.
     pub fn cx(&self) -> Cx<'_> {
         Cx {
@@ -470,6 +486,9 @@ mod marks;
 
 #[path = "screens/table_keys.rs"]
 pub(crate) mod table_keys;
+
+#[path = "screens/table_paste.rs"]
+mod table_paste;
 pub use super::screens::reveal::secret_what;
 pub use update::update;
 

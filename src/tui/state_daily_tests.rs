@@ -268,6 +268,15 @@ fn the_command_line_sorts_sets_columns_and_says_what_it_does_not_know() {
     command(&mut s, "help");
     assert!(matches!(s.screen, Screen::Help(_)));
     update(&mut s, code(KeyCode::Esc));
+    // :ns opens the namespace picker and asks the sync task for the list.
+    let outs = command(&mut s, "ns");
+    assert!(matches!(s.screen, Screen::Namespaces(_)), "{:?}", s.screen);
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Out::Sync(SyncCmd::Namespaces))),
+        "{outs:?}"
+    );
+    update(&mut s, code(KeyCode::Esc));
     command(&mut s, "q");
     assert!(s.quit);
 }

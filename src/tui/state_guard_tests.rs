@@ -13,7 +13,7 @@ fn typed(s: &mut State, text: &str) {
 }
 
 fn paste(s: &mut State, text: &str) -> Vec<Out> {
-    update(s, Msg::Paste(text.to_owned()))
+    update(s, Msg::Paste(crate::keygen::Secret::new(text.to_owned())))
 }
 
 fn dialog(s: &State) -> &RotateDialog {

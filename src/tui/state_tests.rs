@@ -1645,3 +1645,246 @@ fn changes_during_a_filter_run_never_copy_the_records() {
     );
     assert!(!s.records.iter().any(|r| r.id() == gone));
 }
+
+fn pasted_token(id: &str) -> String {
+    let t = crate::keygen::Token::new(
+        Some("sk_live".into()),
+        id.into(),
+        Secret::new("PastedS3cretPastedS3cret".into()),
+        true,
+    )
+    .expect("token");
+    t.format().expose().to_owned()
+}
+
+#[test]
+fn a_pasted_token_is_looked_up_and_never_shown() {
+    let mut s = state();
+    let id = "K03x9fQ2mZ7pL4tR8";
+    let text = format!("ERROR 401 for Bearer {}\n", pasted_token(id));
+    let cmds = update(&mut s, Msg::Paste(Secret::new(text)));
+    assert!(
+        matches!(&cmds[..], [Out::Sync(SyncCmd::Lookup { id: i, token })]
+            if i == id && token.expose().ends_with(&pasted_token(id)[30..])),
+        "{cmds:?}"
+    );
+    // neither the Debug output of the command nor the status line holds the secret
+    assert!(!format!("{cmds:?}").contains("PastedS3cret"));
+    let m = s
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(m.contains(id) && !m.contains("PastedS3cret"), "{m}");
+    // nothing else happened: no dialog, no filter
+    assert!(matches!(s.screen, Screen::Table) && !s.filter.editing);
+}
+
+#[test]
+fn a_pasted_token_with_a_bad_checksum_is_not_looked_up() {
+    let mut s = state();
+    let t = pasted_token("K03x9fQ2mZ7pL4tR8").replacen("PastedS3cret", "PastedS4cret", 1);
+    let cmds = update(&mut s, Msg::Paste(Secret::new(t)));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let m = s.message.as_ref().unwrap();
+    assert_eq!(m.text, "checksum fails: not a keytui token");
+}
+
+#[test]
+fn a_leaked_key_is_selected_through_a_filter_and_revoke_is_one_key_away() {
+    let mut s = state();
+    // a filter that hides the key
+    update(&mut s, key('/'));
+    for c in "billing".chars() {
+        let cmds = update(&mut s, key(c));
+        run_filter(&mut s, cmds);
+    }
+    update(&mut s, code(KeyCode::Enter));
+    let id = "K04x9fQ2mZ7pL4tR8";
+    assert!(s.selected_record().is_some_and(|r| r.id() != id));
+    let name = s.record(id).map(|r| r.name().to_owned()).unwrap();
+    update(
+        &mut s,
+        Msg::Leak {
+            id: id.into(),
+            found: LeakFound::Key(crate::verify::Verdict::Valid {
+                id: id.into(),
+                name: name.clone(),
+            }),
+        },
+    );
+    assert_eq!(s.filter.query(), "");
+    assert_eq!(s.selected_record().map(|r| r.id()), Some(id));
+    let m = s.message.as_ref().unwrap();
+    assert!(
+        m.text.starts_with(&format!("valid key {name}, active, "))
+            && m.text.ends_with("d revokes it"),
+        "{}",
+        m.text
+    );
+    update(&mut s, key('d'));
+    assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.id == id));
+}
+
+#[test]
+fn every_lookup_answer_has_its_verdict() {
+    use crate::verify::{Rejection, Verdict};
+    let mut s = state();
+    let revoked = "K01x9fQ2mZ7pL4tR8";
+    let cases = [
+        (
+            revoked,
+            LeakFound::Key(Verdict::Rejected(Rejection::Revoked)),
+            "was revoked 12h ago",
+        ),
+        (
+            "K00x9fQ2mZ7pL4tR8",
+            LeakFound::Key(Verdict::Rejected(Rejection::WrongSecret)),
+            "secret does not match key billing-service",
+        ),
+        (
+            "Knope",
+            LeakFound::Missing,
+            "well-formed but no such key in this namespace (id Knope)",
+        ),
+        (
+            "Kbad",
+            LeakFound::Malformed,
+            "key Kbad exists but its record is malformed",
+        ),
+    ];
+    for (id, found, want) in cases {
+        update(
+            &mut s,
+            Msg::Leak {
+                id: id.into(),
+                found,
+            },
+        );
+        let m = s.message.as_ref().unwrap();
+        assert!(m.text.contains(want), "{id}: {}", m.text);
+    }
+}
+
+fn namespace(name: &str, production: bool, keys: usize) -> crate::store::NamespaceInfo {
+    crate::store::NamespaceInfo {
+        name: name.into(),
+        mode: Some("hash".into()),
+        production,
+        keys,
+        layout: Some("4".into()),
+    }
+}
+
+#[test]
+fn the_namespace_picker_lists_filters_and_switches() {
+    let mut s = state();
+    let cmds = update(&mut s, key('N'));
+    assert!(
+        matches!(&cmds[..], [Out::Sync(SyncCmd::Namespaces)]),
+        "{cmds:?}"
+    );
+    assert!(matches!(s.screen, Screen::Namespaces(_)));
+    let current = s.server.namespace.clone();
+    update(
+        &mut s,
+        Msg::Namespaces(vec![
+            namespace("billing", true, 3),
+            namespace(&current, false, 6),
+            namespace("staging", false, 0),
+        ]),
+    );
+    // typing filters (N, j, q are text here), Down moves within the matches
+    for c in "in".chars() {
+        update(&mut s, key(c));
+    }
+    let Screen::Namespaces(p) = &s.screen else {
+        panic!("picker closed")
+    };
+    let shown: Vec<&str> = p.shown().iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(shown, ["billing", "staging"]);
+    update(&mut s, code(KeyCode::Down));
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[..], [Out::Switch(n)] if n == "staging"),
+        "{cmds:?}"
+    );
+    assert!(matches!(s.screen, Screen::Table));
+    // the current namespace: nothing to do
+    update(&mut s, key('N'));
+    update(&mut s, Msg::Namespaces(vec![namespace(&current, false, 6)]));
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("already in"))
+    );
+    // a failure is said in the picker
+    update(&mut s, key('N'));
+    update(
+        &mut s,
+        Msg::Failed {
+            op: SyncOp::Namespaces,
+            error: "connection refused".into(),
+        },
+    );
+    assert!(
+        matches!(&s.screen, Screen::Namespaces(p) if matches!(&p.list, screens::NamespaceList::Unreadable(e) if e == "connection refused"))
+    );
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(s.screen, Screen::Table));
+}
+
+#[test]
+fn switching_namespaces_starts_over_and_the_banner_follows() {
+    let mut s = state();
+    update(&mut s, key('/'));
+    for c in "billing".chars() {
+        let cmds = update(&mut s, key(c));
+        run_filter(&mut s, cmds);
+    }
+    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, key('s'));
+    assert!(!s.wants_banner());
+    // a namespace refused for its layout can still be left through the picker
+    update(&mut s, Msg::Refused("newer layout".into()));
+    let cmds = update(&mut s, key('N'));
+    assert!(
+        matches!(&cmds[..], [Out::Sync(SyncCmd::Namespaces)]),
+        "{cmds:?}"
+    );
+    update(&mut s, code(KeyCode::Esc));
+    let mut server = s.server.clone();
+    server.namespace = "billing".into();
+    server.production = true;
+    update(&mut s, Msg::Switched(server));
+    assert_eq!(s.server.namespace, "billing");
+    assert!(s.wants_banner());
+    assert!(s.records.is_empty() && s.visible.is_empty());
+    assert_eq!(s.filter.query(), "");
+    assert_eq!(s.status_filter, StatusFilter::All);
+    assert_eq!(s.loading, Loading::FirstPage);
+    assert_eq!(s.conn, ConnState::Live);
+    // the new namespace's first page fills the table
+    update(
+        &mut s,
+        Msg::FirstPage {
+            load: 1,
+            records: vec![Row::from(record(0, "invoices"))],
+            total: 1,
+            malformed: vec![],
+            done: true,
+        },
+    );
+    assert_eq!(ids(&s), ["invoices"]);
+    let text = format!("{:?}", {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| draw::render(&s, f)).unwrap();
+        t.backend().clone()
+    });
+    assert!(
+        text.contains("billing") && text.contains("PRODUCTION"),
+        "{text}"
+    );
+}

@@ -10,9 +10,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::table_keys as table;
+use super::table_paste as paste;
 use super::*;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::screens::{Cx, Next, Reply, detail_keys as detail};
+use crate::tui::screens::{Cx, NamespaceList, Next, Reply, detail_keys as detail};
 
 /// Applies an action; returns the work it asks for.
 pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
@@ -25,7 +26,7 @@ pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
 fn handle(state: &mut State, action: Msg) -> Vec<Out> {
     match action {
         Msg::Key(key) => on_key(state, key),
-        Msg::Paste(text) => on_paste(state, &text),
+        Msg::Paste(text) => on_paste(state, text.expose()),
         Msg::Mouse(m) => {
             table::on_mouse(state, m);
             Vec::new()
@@ -159,10 +160,20 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
         }
         Msg::RecordChanged(r) => {
             state.malformed.remove(&r.id);
-            state.upsert(*r)
+            // The detail view follows its key: a change made anywhere adds to its history.
+            let history = detail_history(state, &r.id);
+            let mut cmds = state.upsert(*r);
+            cmds.extend(history);
+            cmds
         }
         Msg::RecordGone { id } => {
             state.malformed.remove(&id);
+            if matches!(&state.screen, Screen::Detail { id: d } if *d == id) {
+                state.complain(format!(
+                    "key {} was deleted elsewhere",
+                    crate::sanitize::line(&id)
+                ));
+            }
             state.remove(&id)
         }
         Msg::Resync(g) => {
@@ -198,6 +209,22 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             }
             cmds
         }
+        Msg::Leak { id, found } => paste::on_leak(state, &id, &found),
+        Msg::Namespaces(list) => {
+            if let Screen::Namespaces(p) = &mut state.screen {
+                p.list = NamespaceList::Loaded(list);
+                p.selected = 0;
+            }
+            Vec::new()
+        }
+        Msg::Switched(server) => state.start_over(server),
+        Msg::SwitchFailed { namespace, error } => {
+            state.complain(format!(
+                "cannot switch to namespace {}: {error}",
+                crate::sanitize::line(&namespace)
+            ));
+            Vec::new()
+        }
         Msg::Done { op, id } => {
             let verb = match op {
                 SyncOp::Revoke => "revoked",
@@ -214,6 +241,9 @@ fn handle(state: &mut State, action: Msg) -> Vec<Out> {
             Vec::new()
         }
         Msg::Failed { op, error } => {
+            if let (SyncOp::Namespaces, Screen::Namespaces(p)) = (op, &mut state.screen) {
+                p.list = NamespaceList::Unreadable(error.clone());
+            }
             let text = failure_text(&state.keymap, op, &error);
             // The edit form stays open with what was typed, and says why.
             if op == SyncOp::Edit
@@ -374,6 +404,8 @@ fn failure_text(keymap: &Keymap, op: SyncOp, error: &str) -> String {
         SyncOp::Rotate => format!("rotate failed: {error}"),
         SyncOp::Edit => format!("edit failed: {error}"),
         SyncOp::Bulk => format!("bulk change failed: {error} (the marks are kept)"),
+        SyncOp::Lookup => format!("cannot look the pasted token's key up: {error}"),
+        SyncOp::Namespaces => format!("cannot list the namespaces: {error}"),
     }
 }
 
@@ -390,6 +422,12 @@ fn gap_text(g: &Gap) -> String {
             format!("cannot re-read changed key {}", crate::sanitize::line(id))
         }
     }
+}
+
+/// Reads the history of key `id` again when the detail view shows it.
+fn detail_history(state: &State, id: &str) -> Option<Out> {
+    matches!(&state.screen, Screen::Detail { id: d } if d == id)
+        .then(|| Out::Sync(SyncCmd::LoadDetail { id: id.to_owned() }))
 }
 
 fn reveal_id(state: &State) -> Option<String> {
@@ -411,6 +449,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
     if matches!(state.screen, Screen::Table) {
         return table::on_key(state, &key);
     }
+    let (total, rows) = state.detail_extent();
+    let first = state.detail_first_line();
     let reply = {
         let cx = Cx {
             keymap: &state.keymap,
@@ -421,7 +461,15 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
         };
         match &mut state.screen {
             Screen::Table => Reply::stay(),
-            Screen::Detail { id } => detail::handle_key(id, &key, &cx),
+            Screen::Detail { id } => {
+                let view = detail::Scroll {
+                    scroll: &mut state.detail_scroll,
+                    first,
+                    total,
+                    rows,
+                };
+                detail::handle_key(id, view, &key, &cx)
+            }
             Screen::Help(v) => v.handle_key(&key, &cx),
             Screen::NewKey(f) => f.handle_key(&key, &cx),
             Screen::Reveal(r) => r.handle_key(&key, &cx),
@@ -431,6 +479,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Out> {
             Screen::EditKey(f) => f.handle_key(&key, &cx),
             Screen::ConfirmBulk(d) => d.handle_key(&key, &cx),
             Screen::Views(p) => p.handle_key(&key, &cx),
+            Screen::Namespaces(p) => p.handle_key(&key, &cx),
         }
     };
     apply(state, reply)
@@ -482,6 +531,9 @@ fn text_field_focused(state: &State) -> bool {
 /// triggers an action.
 fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
     if !text_field_focused(state) {
+        if matches!(state.screen, Screen::Table) {
+            return paste::on_paste(state, text);
+        }
         state.say("paste ignored: no text field here");
         return Vec::new();
     }

@@ -26,5 +26,6 @@ mod tui_bulk;
 mod tui_daily;
 mod tui_e2e;
 mod tui_guard;
+mod tui_leak;
 mod tui_sync;
 mod verify_lib;

@@ -53,11 +53,14 @@ pub enum Action {
     Views,
     /// The table: move the expiry of the marked keys (or the selected one) later.
     Extend,
+    /// The namespace picker: switch to another namespace of this Redis (the `:ns`
+    /// command runs the same action).
+    Namespaces,
 }
 
 impl Action {
     /// Every action, in the order the help lists them.
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -91,6 +94,7 @@ impl Action {
         Action::MarkAll,
         Action::Views,
         Action::Extend,
+        Action::Namespaces,
     ];
 
     /// The name used in the `[keys]` section of the config file.
@@ -129,6 +133,7 @@ impl Action {
             Action::MarkAll => "mark_all",
             Action::Views => "views",
             Action::Extend => "extend",
+            Action::Namespaces => "namespaces",
         }
     }
 
@@ -142,6 +147,9 @@ impl Action {
             (Context::Table, a) => a.description(),
             (Context::Detail, A::Back | A::Quit | A::Details) => "back to the table",
             (Context::Detail, A::Help) => "this help",
+            (Context::Detail, A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom) => {
+                "scroll (when the details do not fit)"
+            }
             (Context::Detail, _) => "as in the table, for the key shown",
             (Context::Reveal, A::CopySecret) => "copy the secret",
             (Context::Reveal, A::CopyId) => "copy the id",
@@ -149,6 +157,9 @@ impl Action {
             (Context::Reveal, _) => "done: the secret is dropped, never shown again",
             (Context::Help, A::Back | A::Quit | A::Help) => "close the help",
             (Context::Help, _) => "scroll",
+            (Context::Namespaces, A::Confirm) => "switch to the namespace under the cursor",
+            (Context::Namespaces, A::Back) => "close the picker",
+            (Context::Namespaces, _) => "move",
             (_, a) => a.description(),
         })
     }
@@ -189,6 +200,7 @@ impl Action {
             Action::MarkAll => "mark every key shown (the filter and the view)",
             Action::Views => "attention views: unused, never used, expiring, created by",
             Action::Extend => "extend the expiry (the marked keys, else this one)",
+            Action::Namespaces => "switch namespace (type to filter, Enter switches)",
         }
     }
 
@@ -227,6 +239,8 @@ pub enum Context {
     Bulk,
     /// The attention view picker (typing goes into the highlighted view's number or name).
     Views,
+    /// The namespace picker (typing filters).
+    Namespaces,
 }
 
 impl Context {
@@ -240,7 +254,7 @@ impl Context {
     ];
 
     /// Every context.
-    pub const EVERY: [Context; 15] = [
+    pub const EVERY: [Context; 16] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
@@ -256,6 +270,7 @@ impl Context {
         Context::BulkAsk,
         Context::Bulk,
         Context::Views,
+        Context::Namespaces,
     ];
 
     /// Whether text is typed here: printable keys without Ctrl or Alt are text, never
@@ -272,6 +287,7 @@ impl Context {
                 | Context::Edit
                 | Context::Bulk
                 | Context::Views
+                | Context::Namespaces
         )
     }
 
@@ -309,8 +325,15 @@ impl Context {
                 A::MarkAll,
                 A::Views,
                 A::Extend,
+                A::Namespaces,
             ],
             Context::Detail => &[
+                A::Up,
+                A::Down,
+                A::PageUp,
+                A::PageDown,
+                A::Top,
+                A::Bottom,
                 A::Back,
                 A::Quit,
                 A::Details,
@@ -377,6 +400,7 @@ impl Context {
             Context::BulkAsk => &[A::Yes, A::NextField],
             Context::Bulk => &[A::Confirm, A::NextField, A::PrevField, A::Back],
             Context::Views => &[A::Up, A::Down, A::Confirm, A::Back],
+            Context::Namespaces => &[A::Confirm, A::Up, A::Down, A::Back],
         }
     }
 
@@ -396,6 +420,7 @@ impl Context {
             Context::Edit => "the edit form",
             Context::BulkAsk | Context::Bulk => "the bulk dialog (marked keys)",
             Context::Views => "the attention views",
+            Context::Namespaces => "the namespace picker",
         }
     }
 
@@ -436,6 +461,7 @@ impl Context {
                 (&[A::Help], "help"),
                 (&[A::Rotate], "rotate"),
                 (&[A::Restore], "restore"),
+                (&[A::Down, A::Up], "scroll"),
             ],
             Context::Reveal => &[
                 (&[A::CopySecret], "copy secret"),
@@ -492,6 +518,11 @@ impl Context {
                 (&[A::Confirm], "show"),
                 (&[A::Up, A::Down], "choose"),
                 (&[A::Back], "cancel"),
+            ],
+            Context::Namespaces => &[
+                (&[A::Confirm], "switch"),
+                (&[A::Up, A::Down], "move"),
+                (&[A::Back], "close"),
             ],
         }
     }

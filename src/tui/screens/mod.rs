@@ -15,8 +15,10 @@ pub mod bulk;
 pub mod delete;
 pub mod detail;
 pub mod detail_keys;
+pub mod detail_text;
 pub mod edit_key;
 pub mod help;
+pub mod namespaces;
 pub mod new_key;
 pub mod reveal;
 pub mod revoke;
@@ -36,6 +38,7 @@ pub use self::bulk::{BulkDialog, BulkFocus, BulkKind};
 pub use self::delete::DeleteDialog;
 pub use self::edit_key::EditForm;
 pub use self::help::HelpView;
+pub use self::namespaces::{NamespaceList, NamespacePicker};
 pub use self::new_key::{FORM_FIELDS, FieldErrors, NewKeyForm, field};
 pub use self::reveal::Reveal;
 pub use self::revoke::{RevokeDialog, RevokeFocus};
@@ -64,6 +67,8 @@ pub enum Screen {
     ConfirmBulk(BulkDialog),
     /// Choose an attention view.
     Views(ViewPicker),
+    /// Choose another namespace of this Redis to switch to.
+    Namespaces(NamespacePicker),
 }
 
 /// What a popup's key handler and drawing may read of the app.
@@ -187,7 +192,8 @@ impl Screen {
             | Screen::ConfirmDelete(_)
             | Screen::ConfirmRotate(_)
             | Screen::EditKey(_)
-            | Screen::Views(_) => true,
+            | Screen::Views(_)
+            | Screen::Namespaces(_) => true,
             Screen::ConfirmBulk(d) => d.focus != BulkFocus::Keys,
             Screen::ConfirmRevoke(d) => d.focus != RevokeFocus::Keys,
             Screen::Table | Screen::Detail { .. } | Screen::Help(_) | Screen::Reveal(_) => false,

@@ -198,9 +198,25 @@ pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
                 }
                 Column::Status => Cell::from(symbol).style(look),
                 Column::Id => Cell::from(cut(&clean(r.id()), *w)),
-                Column::Name if state.is_marked(r) => Cell::from(format!("* {}", clean(r.name())))
-                    .style(Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)),
-                Column::Name => Cell::from(clean(r.name())),
+                Column::Name => {
+                    let marked = state.is_marked(r);
+                    let text = format!(
+                        "{}{}{}",
+                        if marked { "* " } else { "" },
+                        if r.damage().is_empty() {
+                            ""
+                        } else {
+                            "[damaged] "
+                        },
+                        clean(r.name())
+                    );
+                    if marked {
+                        Cell::from(text)
+                            .style(Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD))
+                    } else {
+                        Cell::from(text)
+                    }
+                }
                 c => Cell::from(cut(&cell_text(c, r, now), *w)),
             });
             let mut style = match status {

@@ -115,6 +115,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
             if let Some(r) = state.selected_record().cloned() {
                 let id = r.id().to_owned();
                 state.detail_events = KeyHistory::Loading;
+                state.detail_scroll = 0;
                 state.screen = Screen::Detail { id: id.clone() };
                 return vec![Out::Sync(SyncCmd::LoadDetail { id })];
             }
@@ -270,6 +271,13 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
                 && !state.refuse_offline("edit")
             {
                 state.screen = Screen::EditKey(form);
+            }
+        }
+        Action::Namespaces => {
+            // A namespace refused for its layout is a reason to switch, not to stay.
+            if state.conn == ConnState::Refused || !state.refuse_offline("switching namespaces") {
+                state.screen = Screen::Namespaces(crate::tui::screens::NamespacePicker::default());
+                return vec![Out::Sync(SyncCmd::Namespaces)];
             }
         }
         // Forms and dialogs only.

@@ -556,3 +556,149 @@ fn marked_rows_are_marked_and_the_view_is_in_the_header() {
         .expect("the mark");
     assert_eq!(buf[(x, marked)].fg, Color::Magenta);
 }
+
+fn event(i: usize, id: &str) -> Event {
+    Event {
+        cursor: format!("{i}-0"),
+        op: if i == 0 { "create" } else { "edit" }.into(),
+        id: id.into(),
+        actor: "alice@laptop".into(),
+        at: NOW - 86_400_000 + i as i64 * 1000,
+        detail: Some(format!("change {i}")),
+    }
+}
+
+#[test]
+fn a_damaged_record_has_a_badge_and_its_details_name_the_damage() {
+    let mut s = state();
+    let mut r = crate::tui::fixtures::record(0, "billing-service");
+    r.damage = vec!["field meta is not a JSON object of strings".into()];
+    update(&mut s, Msg::RecordChanged(Box::new(r)));
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(text.contains("[damaged] billing-service"), "{text}");
+    assert_eq!(text.matches("[damaged]").count(), 1, "{text}");
+    update(&mut s, code(KeyCode::Enter));
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(
+        text.contains("damaged field meta is not a JSON object of strings"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_detail_view_scrolls_through_a_long_history() {
+    let mut s = state();
+    update(&mut s, code(KeyCode::Enter));
+    let id = s.selected_record().map(|r| r.id().to_owned()).unwrap();
+    let events = (0..40).map(|i| event(i, &id)).collect();
+    update(&mut s, Msg::DetailEvents { id, events });
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(text.contains("↓ more"), "{text}");
+    assert!(
+        !text.contains("↑ more") && !text.contains("change 0)"),
+        "{text}"
+    );
+    assert!(text.contains("change 39)"), "{text}");
+    // j scrolls one line: the status line leaves the screen
+    update(&mut s, key('j'));
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(
+        text.contains("↑ more (1)") && !text.contains("✗ revoked"),
+        "{text}"
+    );
+    // G: the oldest event, at the bottom; nothing more below
+    update(&mut s, key('G'));
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(
+        text.contains("change 0)") && !text.contains("↓ more"),
+        "{text}"
+    );
+    // k from the end moves up at once (the end is not beyond the last page)
+    let end = s.detail_first_line();
+    update(&mut s, key('k'));
+    assert_eq!(s.detail_first_line(), end - 1);
+    update(&mut s, code(KeyCode::PageUp));
+    update(&mut s, key('g'));
+    assert_eq!(s.detail_first_line(), 0);
+    update(&mut s, code(KeyCode::PageDown));
+    assert!(s.detail_first_line() > 0);
+    // the keys scrolled: the table's cursor stayed where it was
+    assert_eq!(s.selected, 0);
+    assert!(matches!(s.screen, crate::tui::state::Screen::Detail { .. }));
+}
+
+#[test]
+fn the_detail_view_follows_changes_made_elsewhere() {
+    use crate::tui::state::{Out, SyncCmd};
+    let mut s = state();
+    update(&mut s, key('j'));
+    update(&mut s, key('j'));
+    update(&mut s, key('j'));
+    update(&mut s, code(KeyCode::Enter));
+    let row = s.selected_record().cloned().unwrap();
+    let id = row.id().to_owned();
+    update(
+        &mut s,
+        Msg::DetailEvents {
+            id: id.clone(),
+            events: vec![event(0, &id)],
+        },
+    );
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(text.contains("● active"), "{text}");
+    // revoked by another program: the view shows it and reads the history again
+    let mut r = crate::tui::fixtures::record(3, row.name());
+    r.id = id.clone();
+    r.created_at = row.created_at;
+    r.revoked = true;
+    r.revoked_at = Some(NOW - 1000);
+    r.revoked_reason = Some("leaked".into());
+    let cmds = update(&mut s, Msg::RecordChanged(Box::new(r)));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Out::Sync(SyncCmd::LoadDetail { id: i }) if *i == id)),
+        "{cmds:?}"
+    );
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(
+        text.contains("✗ revoked") && text.contains("leaked"),
+        "{text}"
+    );
+    // a change to another key does not read this one's history again
+    let other = crate::tui::fixtures::record(0, "billing-service");
+    let cmds = update(&mut s, Msg::RecordChanged(Box::new(other)));
+    assert!(
+        !cmds
+            .iter()
+            .any(|c| matches!(c, Out::Sync(SyncCmd::LoadDetail { .. }))),
+        "{cmds:?}"
+    );
+    // deleted elsewhere: said in the view and on the status line, the history stays
+    update(&mut s, Msg::RecordGone { id: id.clone() });
+    let text = format!("{}", draw(&mut s, 80, 24).backend());
+    assert!(text.contains("was deleted elsewhere"), "{text}");
+    assert!(text.contains("change 0)"), "{text}");
+    assert!(matches!(s.screen, crate::tui::state::Screen::Detail { .. }));
+}
+
+#[test]
+fn namespace_picker() {
+    let mut s = state();
+    update(&mut s, key('N'));
+    let ns = |name: &str, mode: &str, production: bool, keys: usize| crate::store::NamespaceInfo {
+        name: name.into(),
+        mode: Some(mode.into()),
+        production,
+        keys,
+        layout: Some("4".into()),
+    };
+    let current = s.server.namespace.clone();
+    update(
+        &mut s,
+        Msg::Namespaces(vec![
+            ns("billing", "sealed", true, 1200),
+            ns(&current, "hash", false, 6),
+        ]),
+    );
+    snap_both!("namespace_picker", s);
+}

@@ -8,7 +8,7 @@ use crate::conn::{self, ConnectOptions};
 use crate::error::Error;
 use crate::store::{Event, RotateRequest, Store};
 
-use crate::tui::msg::{BulkOp, Msg, SyncCmd, SyncOp};
+use crate::tui::msg::{BulkOp, LeakFound, Msg, SyncCmd, SyncOp};
 
 /// Reads the whole history of one key for the detail view. Right after a reconnect the
 /// store's shared connection may still be re-establishing itself (its first command
@@ -76,6 +76,8 @@ pub(super) async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSend
     match cmd {
         // Sent to `load_detail` by `run`, never here.
         SyncCmd::LoadDetail { .. } => {}
+        // Listed by `run`, never here.
+        SyncCmd::Namespaces => {}
         SyncCmd::Create(req) => match store.create(&req).await {
             Ok(created) => send(Msg::Created {
                 created: Box::new(created),
@@ -109,6 +111,29 @@ pub(super) async fn execute(store: &Store, cmd: SyncCmd, actions: &UnboundedSend
                 Ok(token) => send(Msg::TokenRead { name, token }),
                 Err(e) => send(Msg::Failed {
                     op: SyncOp::ReadSecret,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        SyncCmd::Lookup { id, token } => {
+            let (verdict, page) = futures::join!(
+                store.verify_token(token.expose()),
+                store.fetch(std::slice::from_ref(&id))
+            );
+            match (verdict, page) {
+                (Ok(verdict), Ok(page)) => {
+                    let found = if let Some(r) = page.records.into_iter().next() {
+                        send(Msg::RecordChanged(Box::new(r)));
+                        LeakFound::Key(verdict)
+                    } else if page.malformed.is_empty() {
+                        LeakFound::Missing
+                    } else {
+                        LeakFound::Malformed
+                    };
+                    send(Msg::Leak { id, found });
+                }
+                (Err(e), _) | (_, Err(e)) => send(Msg::Failed {
+                    op: SyncOp::Lookup,
                     error: e.to_string(),
                 }),
             }
@@ -201,6 +226,8 @@ fn cmd_op(cmd: &SyncCmd) -> Option<SyncOp> {
         SyncCmd::ReadSecret { .. } | SyncCmd::ReadToken { .. } => Some(SyncOp::ReadSecret),
         SyncCmd::Edit { .. } => Some(SyncOp::Edit),
         SyncCmd::Bulk { .. } => Some(SyncOp::Bulk),
+        SyncCmd::Lookup { .. } => Some(SyncOp::Lookup),
+        SyncCmd::Namespaces => Some(SyncOp::Namespaces),
         SyncCmd::Create(_) | SyncCmd::LoadDetail { .. } | SyncCmd::Reload => None,
     }
 }

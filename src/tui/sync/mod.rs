@@ -166,6 +166,24 @@ async fn run(
                 };
                 loader = spawn_loader(store.clone(), load, actions.clone(), options);
             }
+            SyncCmd::Namespaces => {
+                let store = store.clone();
+                let actions = actions.clone();
+                let base = opts.urls.first().cloned().unwrap_or_default();
+                tokio::task::spawn_local(async move {
+                    let listed = match store.master_urls(&base).await {
+                        Ok(masters) => store.namespaces(&masters).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = actions.send(match listed {
+                        Ok(list) => Msg::Namespaces(list),
+                        Err(e) => Msg::Failed {
+                            op: SyncOp::Namespaces,
+                            error: e.to_string(),
+                        },
+                    });
+                });
+            }
             SyncCmd::LoadDetail { id } => {
                 let store = store.clone();
                 let actions = actions.clone();

@@ -34,6 +34,7 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         Screen::EditKey(_) => km.footer(Context::Edit),
         Screen::ConfirmBulk(d) => km.footer(d.context()),
         Screen::Views(_) => km.footer(Context::Views),
+        Screen::Namespaces(_) => km.footer(Context::Namespaces),
     }
 }
 

@@ -1,0 +1,56 @@
+//! A paste into the key table: the token in it (checked offline by [`crate::tui::leak`])
+//! goes to the sync task to be looked up, and the answer selects the key's row (clearing a
+//! filter that hides it) and says what the key is. A child of `state` (declared there),
+//! like the table's keys; no I/O, and the pasted text is never kept or shown.
+
+use super::*;
+use crate::tui::keymap::{Action, Context};
+
+/// A paste into the table (no text field focused): a token in it is checked offline, then
+/// its key looked up by the sync task; the text itself is never kept or shown.
+pub fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
+    use crate::tui::leak::{self, Pasted};
+    match leak::examine(text) {
+        Pasted::Token { id, token } => {
+            state.say(format!(
+                "pasted a token of key {}: looking it up…",
+                crate::sanitize::line(&id)
+            ));
+            vec![Out::Sync(SyncCmd::Lookup { id, token })]
+        }
+        Pasted::BadChecksum => {
+            state.complain("checksum fails: not a keytui token");
+            Vec::new()
+        }
+        Pasted::Nothing => {
+            state.say("paste ignored: no token in it (and no text field here)");
+            Vec::new()
+        }
+    }
+}
+
+/// The key of a pasted token was looked up: select its row (clearing a filter that hides
+/// it) and say what it is, offering the revoke key.
+pub fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
+    let mut cmds = Vec::new();
+    if state.record(id).is_some() && matches!(state.screen, Screen::Table) {
+        let visible = state
+            .visible
+            .iter()
+            .any(|&i| state.records.get(i).is_some_and(|r| r.id() == id));
+        if !visible {
+            state.filter.input = tui_input::Input::default();
+            state.filter.editing = false;
+            state.status_filter = StatusFilter::All;
+            cmds.extend(state.refresh_visible());
+        }
+        state.reselect(Some(id));
+    }
+    let revoke = state.keymap.hint(Context::Table, Action::Revoke);
+    let text = crate::tui::leak::verdict(id, found, state.record(id), state.now, &revoke);
+    match found {
+        LeakFound::Key(crate::verify::Verdict::Valid { .. }) => state.complain(text),
+        _ => state.say(text),
+    }
+    cmds
+}
