@@ -330,9 +330,9 @@ impl Store {
         mut progress: impl FnMut(usize),
     ) -> Result<BulkOutcome> {
         let by_ms = i64::try_from(by.as_millis())
-            .map_err(|_| Error::Config("the extension is too long".into()))?;
+            .map_err(|_| Error::Input("the extension is too long".into()))?;
         if by_ms <= 0 {
-            return Err(Error::Config("extend the expiry by more than 0s".into()));
+            return Err(Error::Input("extend the expiry by more than 0s".into()));
         }
         let mut out = BulkOutcome::default();
         let mut handled = 0;

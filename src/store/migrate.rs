@@ -382,7 +382,7 @@ pub fn check_unique_ids(items: &[ImportItem]) -> Result<()> {
     let mut first: std::collections::HashMap<&str, usize> = Default::default();
     for (n, item) in items.iter().enumerate() {
         if let Some(f) = first.insert(&item.id, n + 1) {
-            return Err(Error::Config(format!(
+            return Err(Error::Input(format!(
                 "cannot import: id {:?} is given twice (items {f} and {}); nothing was written",
                 crate::sanitize::line(&item.id.chars().take(60).collect::<String>()),
                 n + 1

@@ -285,7 +285,7 @@ async fn import_refuses_an_id_given_twice_before_writing(t: Target) {
         ]
     };
     let err = s.import(items(), false, |_| {}).await;
-    let Err(Error::Config(m)) = &err else {
+    let Err(Error::Input(m)) = &err else {
         panic!("{err:?}");
     };
     assert!(
