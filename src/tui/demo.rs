@@ -97,10 +97,11 @@ const KINDS: [&str; 9] = [
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-/// When demo key `i` was made: spread over the last 90 days (not in creation order), and
-/// before the past expiry of the expired ones.
+/// When demo key `i` was made: spread over the last six months (not in creation order), so
+/// that the "unused for 90 days" view has keys in it, and before the past expiry of the
+/// expired ones.
 fn demo_created_at(i: usize, now: i64, expired_at: Option<i64>) -> i64 {
-    let age = ((i as i64 * 53) % 89 + 1) * DAY + ((i as i64 * 7) % 24) * HOUR;
+    let age = ((i as i64 * 53) % 179 + 1) * DAY + ((i as i64 * 7) % 24) * HOUR;
     let created = now - age;
     match expired_at {
         Some(exp) => created.min(exp - 14 * DAY),
@@ -108,14 +109,14 @@ fn demo_created_at(i: usize, now: i64, expired_at: Option<i64>) -> i64 {
     }
 }
 
-/// When demo key `i` was last used, if ever: most within the last day, some days ago, a
-/// few never; always after creation and before a past expiry.
+/// When demo key `i` was last used, if ever: most within the last day, some days or months
+/// ago, a few never; always after creation and before a past expiry.
 fn demo_last_used_at(i: usize, now: i64, created: i64, expired_at: Option<i64>) -> Option<i64> {
     if i % 4 == 3 {
         return None;
     }
     let ago = if i % 5 == 0 {
-        (i as i64 % 20 + 1) * DAY
+        ((i as i64 * 13) % 150 + 1) * DAY
     } else {
         ((i as i64 * 17) % 96 + 1) * 15 * 60_000
     };
@@ -127,7 +128,7 @@ fn demo_last_used_at(i: usize, now: i64, created: i64, expired_at: Option<i64>) 
 }
 
 /// Seeds about fifty keys: active, revoked with reasons, expired, expiring, with metadata,
-/// made over the last 90 days and some recently used. Creation times and use are written
+/// made over the last six months and some recently used. Creation times and use are written
 /// directly after creating (record field and index score together, as the layout
 /// requires); the namespace is not marked production.
 pub async fn seed(store: &Store) -> Result<()> {
