@@ -45,10 +45,11 @@ pub(crate) static EXTEND_LUA: Lua = Lua {
     script: LazyLock::new(|| redis::Script::new(EXTEND)),
 };
 
-/// Moves a key's expiry later. ARGV: now, ms to add. The new expiry is the old one (or
-/// now, when it is past) plus the ms; `lifetime_ms` becomes the time from now to it, as an
-/// edit of the expiry sets it. Returns `{1, old, new}` extended, `{0, '', ''}` the key never
-/// expires (left unchanged), `{-1, '', ''}` unknown, `{-2, '', ''}` an `expires_at` that is
+/// Moves a key's expiry later. ARGV: now, ms to add, the latest expiry allowed. The new
+/// expiry is the old one (or now, when it is past) plus the ms, at most the latest allowed;
+/// `lifetime_ms` becomes the time from now to it, as an edit of the expiry sets it. Returns
+/// `{1, old, new}` extended, `{0, '', ''}` the key never expires or is at the latest expiry
+/// allowed already (left unchanged), `{-1, '', ''}` unknown, `{-2, '', ''}` an `expires_at` that is
 /// not a number, `{-3, '', ''}` a record key that is not a hash.
 pub(crate) const EXTEND: &str = r"
 local t = redis.call('TYPE', KEYS[1])['ok']
@@ -60,10 +61,14 @@ if (not old) or old == '' then return {0, '', ''} end
 local e = tonumber(old)
 if not e then return {-2, '', ''} end
 local now = tonumber(ARGV[1])
+local max = tonumber(ARGV[3])
+if e >= max then return {0, '', ''} end
 local from = e
 if from < now then from = now end
-local new = string.format('%d', from + tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'expires_at', new, 'lifetime_ms', string.format('%d', from + tonumber(ARGV[2]) - now))
+local at = from + tonumber(ARGV[2])
+if at > max then at = max end
+local new = string.format('%d', at)
+redis.call('HSET', KEYS[1], 'expires_at', new, 'lifetime_ms', string.format('%d', at - now))
 return {1, old, new}";
 
 /// The index score of a key created at unix ms `created` (a string): `created` itself, or,

@@ -8,6 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use redis::AsyncCommands;
 
 use crate::error::{Error, Result};
+use crate::input::MAX_EXPIRY_MS;
 use crate::record::{KeyRecord, Status, UnixMs, now_ms};
 
 use super::*;
@@ -318,7 +319,9 @@ impl Store {
     }
 
     /// Moves the expiry of many keys `by` later: the new expiry is the old one (or now, when
-    /// it has passed) plus `by`. Keys that never expire are left as they are (`unchanged`).
+    /// it has passed) plus `by`, at most [`MAX_EXPIRY_MS`] (the latest expiry any command
+    /// accepts). Keys that never expire, or are at that latest expiry already, are left as
+    /// they are (`unchanged`).
     /// Per batch, the extend script on every record (a pipeline on a server, concurrent on
     /// a cluster), then one `edit` event per key changed, worded as [`Store::edit`] words a
     /// change of the expiry (`MULTI` with the index's slot). `progress` gets the number of
@@ -337,7 +340,11 @@ impl Store {
         let mut out = BulkOutcome::default();
         let mut handled = 0;
         for chunk in ids.chunks(BATCH) {
-            let args = [now_ms().to_string(), by_ms.to_string()];
+            let args = [
+                now_ms().to_string(),
+                by_ms.to_string(),
+                MAX_EXPIRY_MS.to_string(),
+            ];
             let replies: Vec<(i64, String, String)> =
                 self.eval_each(&EXTEND_LUA, chunk, &args).await?;
             let mut pipe = redis::pipe();

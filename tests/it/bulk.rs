@@ -418,4 +418,19 @@ async fn extend_many_moves_expiries_later(t: Target) {
             .await
             .is_err()
     );
+    // Extending never goes past the latest expiry a command accepts (year 9999), however
+    // often it is repeated; a key there already is left unchanged.
+    let max = keytui::input::MAX_EXPIRY_MS;
+    let century = std::time::Duration::from_secs(36_600 * 86_400);
+    for _ in 0..90 {
+        s.extend_many(std::slice::from_ref(id), century, |_| {})
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.get(id).await.unwrap().expires_at, Some(max));
+    let o = s
+        .extend_many(std::slice::from_ref(id), century, |_| {})
+        .await
+        .unwrap();
+    assert_eq!((o.done, o.unchanged), (0, 1));
 }
