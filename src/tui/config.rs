@@ -137,24 +137,39 @@ impl Config {
 
 /// Writes the table's sort order (`None`: the line is removed) and columns into the config
 /// file at `path`, keeping everything else in it as it is; the new file replaces the old
-/// one atomically. A file that does not parse is left alone (the error says so).
+/// one atomically, keeping its permissions, and a symlinked config file is written through
+/// the link (the link stays). The columns are written only when they differ from the
+/// defaults or the file named them already, so a later change of the defaults still
+/// reaches a user who never chose columns. A file that does not parse is left alone (the
+/// error says so).
 pub fn save_view(path: &Path, sort: Option<&str>, columns: &[String]) -> Result<(), String> {
+    // Through a symlink to the real file, so that the link is not replaced by a copy.
+    let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let old = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    if let Err(e) = toml::from_str::<File>(&old) {
-        return Err(format!(
-            "{} does not parse ({}); sort and columns not saved",
-            path.display(),
-            e.message()
-        ));
-    }
+    let parsed = match toml::from_str::<File>(&old) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(format!(
+                "{} does not parse ({}); sort and columns not saved",
+                path.display(),
+                e.message()
+            ));
+        }
+    };
+    let defaults: Vec<String> = TableView::default()
+        .columns
+        .iter()
+        .map(|c| c.config_name())
+        .collect();
+    let columns = (parsed.columns.is_some() || columns != defaults.as_slice()).then_some(columns);
     let text = with_view(&old, sort, columns);
     // The result must read back as written, or nothing is written.
     match toml::from_str::<File>(&text) {
-        Ok(f) if f.sort.as_deref() == sort && f.columns.as_deref() == Some(columns) => {}
+        Ok(f) if f.sort.as_deref() == sort && f.columns.as_deref() == columns => {}
         _ => return Err(format!("cannot update {}; not saved", path.display())),
     }
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -162,6 +177,9 @@ pub fn save_view(path: &Path, sort: Option<&str>, columns: &[String]) -> Result<
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            tmp.as_file().set_permissions(meta.permissions())?;
+        }
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
@@ -169,8 +187,8 @@ pub fn save_view(path: &Path, sort: Option<&str>, columns: &[String]) -> Result<
     write().map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// The config text with its top-level `sort` and `columns` lines replaced.
-fn with_view(old: &str, sort: Option<&str>, columns: &[String]) -> String {
+/// The config text with its top-level `sort` and `columns` lines replaced (`None`: no line).
+fn with_view(old: &str, sort: Option<&str>, columns: Option<&[String]>) -> String {
     let is_key = |l: &str, k: &str| {
         l.trim_start()
             .strip_prefix(k)
@@ -200,8 +218,10 @@ fn with_view(old: &str, sort: Option<&str>, columns: &[String]) -> String {
     if let Some(s) = sort {
         ours.push(format!("sort = {}", quote(s)));
     }
-    let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
-    ours.push(format!("columns = [{}]", cols.join(", ")));
+    if let Some(columns) = columns {
+        let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        ours.push(format!("columns = [{}]", cols.join(", ")));
+    }
     let at = insert_at.unwrap_or(lines.len());
     let mut out: Vec<String> = lines[..at].iter().map(|s| (*s).to_owned()).collect();
     out.extend(ours);
@@ -300,6 +320,52 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "clipboard_clear_secs = \"soon\""
         );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn saving_keeps_a_symlink_and_the_permissions_and_default_columns_unwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("dotfiles").join("config.toml");
+        std::fs::create_dir_all(real.parent().unwrap()).expect("mkdir");
+        std::fs::write(&real, "clipboard_clear_secs = 10\n").expect("write");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let link = dir.path().join("keytui").join("config.toml");
+        std::fs::create_dir_all(link.parent().unwrap()).expect("mkdir");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        // Only the sort changed: the default columns are not pinned in the file.
+        let defaults: Vec<String> = TableView::default()
+            .columns
+            .iter()
+            .map(|c| c.config_name())
+            .collect();
+        save_view(&link, Some("name asc"), &defaults).expect("saved");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let text = std::fs::read_to_string(&real).expect("read");
+        assert!(text.contains("sort = \"name asc\""), "{text}");
+        assert!(!text.contains("columns"), "{text}");
+        assert_eq!(
+            std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        // Columns of one's own are written; once written, they stay written.
+        let mine = vec!["name".to_owned(), "id".to_owned()];
+        save_view(&link, None, &mine).expect("saved");
+        assert!(
+            std::fs::read_to_string(&real)
+                .unwrap()
+                .contains("columns = [\"name\", \"id\"]")
+        );
+        save_view(&link, None, &defaults).expect("saved");
+        let c = Config::parse(&std::fs::read_to_string(&real).unwrap());
+        assert_eq!(c.view, TableView::default());
+        assert!(std::fs::read_to_string(&real).unwrap().contains("columns"));
     }
 
     #[test]
