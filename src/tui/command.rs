@@ -37,8 +37,20 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "columns", usage: "<col>,<col>,… (meta.<key> too)", run: columns, args: &COLUMN_NAMES },
     Command { name: "q", usage: "", run: |s, _| Ok(table_keys::on_action(s, Action::Quit)), args: &[] },
     Command { name: "help", usage: "", run: |s, _| Ok(table_keys::on_action(s, Action::Help)), args: &[] },
-    Command { name: "ns", usage: "", run: |s, _| Ok(table_keys::on_action(s, Action::Namespaces)), args: &[] },
+    Command { name: "ns", usage: "[name]", run: ns, args: &[] },
 ];
+
+/// `:ns [name]`: the namespace picker, its filter already typed when a name is given.
+fn ns(state: &mut State, args: &[&str]) -> Result<Vec<Out>, String> {
+    if args.len() > 1 {
+        return Err("usage: :ns [name]".into());
+    }
+    let outs = table_keys::on_action(state, Action::Namespaces);
+    if let (Some(name), Screen::Namespaces(picker)) = (args.first(), &mut state.screen) {
+        picker.typed = Input::new((*name).to_owned());
+    }
+    Ok(outs)
+}
 
 /// The open command line's text.
 pub fn open(state: &mut State) {

@@ -277,6 +277,16 @@ fn the_command_line_sorts_sets_columns_and_says_what_it_does_not_know() {
         "{outs:?}"
     );
     update(&mut s, code(KeyCode::Esc));
+    // :ns NAME types the picker's filter; more words are a mistake.
+    command(&mut s, "ns bill");
+    match &s.screen {
+        Screen::Namespaces(p) => assert_eq!(p.typed.value(), "bill"),
+        other => panic!("{other:?}"),
+    }
+    update(&mut s, code(KeyCode::Esc));
+    command(&mut s, "ns a b");
+    assert!(text(&s).is_some_and(|t| t.contains("usage: :ns [name]")));
+    assert!(matches!(s.screen, Screen::Table));
     command(&mut s, "q");
     assert!(s.quit);
 }

@@ -285,10 +285,17 @@ impl Column {
         Self::checked(cols)
     }
 
-    /// A list as given, or why not (empty, or without the name).
+    /// A list as given, or why not (empty, without the name, or a column named twice).
     pub fn checked(cols: Vec<Column>) -> Result<Vec<Column>, String> {
         if !cols.contains(&Column::Name) {
             return Err("the columns must include name".into());
+        }
+        if let Some((_, c)) = cols
+            .iter()
+            .enumerate()
+            .find(|(i, c)| cols[..*i].contains(c))
+        {
+            return Err(format!("{} is named twice", c.config_name()));
         }
         Ok(cols)
     }
@@ -348,6 +355,15 @@ mod tests {
 
     fn names(rows: &[Row], v: &[usize]) -> Vec<String> {
         v.iter().map(|&i| rows[i].name().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused() {
+        let e = Column::parse_list("name,status,status").unwrap_err();
+        assert!(e.contains("status is named twice"), "{e}");
+        let e = Column::parse_list("name,meta.k1,meta.k1").unwrap_err();
+        assert!(e.contains("meta.k1 is named twice"), "{e}");
+        assert!(Column::parse_list("name,meta.k1,meta.k2").is_ok());
     }
 
     #[test]
