@@ -6,7 +6,7 @@
 //! `visible`, `structure` and `revision` consistent. It must not copy the records while a
 //! filter run shares them (such changes wait in `held`), and it does no I/O.
 
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -345,9 +345,12 @@ impl State {
     }
 }
 
-/// A 64-bit fingerprint of a key id (SipHash with fixed keys).
+/// A 64-bit fingerprint of a key id: SipHash with keys drawn once per process, so that ids
+/// chosen by someone else (an import, another writer) cannot be made to collide.
 pub(super) fn fingerprint(id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
+    static KEYS: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+        std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+    KEYS.hash_one(id)
 }
 
 /// Fingerprints are hashes already: the set uses them as they are.
