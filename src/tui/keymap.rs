@@ -18,9 +18,11 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent};
 
 mod action;
+mod context;
 mod key;
 
-pub use self::action::{Action, Context};
+pub use self::action::Action;
+pub use self::context::Context;
 pub use self::key::Key;
 
 /// One row of the table.
