@@ -27,7 +27,35 @@ impl Action {
             (Context::Help, _) => "scroll",
             (Context::Namespaces, A::Confirm) => "switch to the namespace under the cursor",
             (Context::Namespaces, A::Back) => "close the picker",
-            (Context::Namespaces, _) => "move",
+            (Context::Namespaces, _) => "move (typing filters by name)",
+            (Context::Filter, A::Confirm) => "keep the filter (selects the best match)",
+            (Context::Filter, A::Back) => "clear the filter",
+            (Context::Filter, _) => "move in the table (typing filters)",
+            (Context::Form, A::Confirm) => "create the key",
+            (Context::Edit, A::Confirm) => "save what changed",
+            (Context::Form | Context::Edit, A::NextField | A::Down) => "next field",
+            (Context::Form | Context::Edit, A::PrevField | A::Up) => "previous field",
+            (Context::RevokeAsk, A::Yes) => "revoke now, without a reason",
+            (Context::RevokeAsk | Context::BulkAsk, A::NextField) => {
+                "give a reason first (any other key cancels)"
+            }
+            (Context::Revoke, A::Confirm) => "revoke",
+            (Context::Revoke | Context::Bulk, A::NextField | A::PrevField) => {
+                "between the namespace and the reason (production)"
+            }
+            (Context::Rotate, A::Confirm) => "rotate",
+            (Context::Rotate, A::Up | A::Down) => "choose the grace period",
+            (Context::Rotate, A::NextField) => "next field",
+            (Context::Rotate, A::PrevField) => "previous field",
+            (Context::Delete, A::Confirm) => "delete (once the name typed matches)",
+            (Context::Command, A::Confirm) => "run the command",
+            (Context::Command, A::NextField) => "complete the command or its argument",
+            (Context::BulkAsk, A::Yes) => "go ahead: revoke / restore the keys listed",
+            (Context::Bulk, A::Confirm) => "go ahead (once what is typed is right)",
+            (Context::Views, A::Confirm) => "show the view",
+            (Context::Views, A::Back) => "cancel",
+            (Context::Views, _) => "choose a view (typing sets its days or name)",
+            (_, A::Back) => "cancel",
             (_, a) => a.description(),
         })
     }
@@ -68,29 +96,21 @@ pub enum Context {
 }
 
 impl Context {
-    /// The contexts the help lists one by one, in its order (the typing contexts share
-    /// one part of the help, see [`Keymap::help_rows`]).
-    pub const ALL: [Context; 4] = [
-        Context::Table,
-        Context::Detail,
-        Context::Reveal,
-        Context::Help,
-    ];
-
-    /// Every context.
+    /// Every context, in the order the help lists them (contexts with one title, such as
+    /// the revoke question and the revoke dialog, share a section).
     pub const EVERY: [Context; 16] = [
         Context::Table,
         Context::Detail,
         Context::Reveal,
         Context::Help,
         Context::Filter,
+        Context::Command,
         Context::Form,
+        Context::Edit,
         Context::RevokeAsk,
         Context::Revoke,
         Context::Rotate,
         Context::Delete,
-        Context::Command,
-        Context::Edit,
         Context::BulkAsk,
         Context::Bulk,
         Context::Views,
