@@ -20,6 +20,8 @@ mod update_sync;
 pub fn update(state: &mut State, action: Msg) -> Vec<Out> {
     // Changes held while a filter run shared the records go in first, once none does.
     let mut held = state.release_held();
+    // A pasted token's answer that waited for them goes in right after.
+    held.extend(paste::release_leak(state));
     held.extend(handle(state, action));
     held
 }
