@@ -227,7 +227,7 @@ impl Keymap {
         rows.push(HelpRow::Heading("everywhere".to_owned()));
         rows.push(HelpRow::Keys(
             "Ctrl-C".to_owned(),
-            "quit (where text is typed, q is a letter)".to_owned(),
+            "quit from anywhere".to_owned(),
         ));
         rows
     }
