@@ -18,9 +18,11 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent};
 
 mod action;
+mod context;
 mod key;
 
-pub use self::action::{Action, Context};
+pub use self::action::Action;
+pub use self::context::Context;
 pub use self::key::Key;
 
 /// One row of the table.
@@ -135,11 +137,22 @@ impl Keymap {
     /// The footer hints of a context: the first key of each of its actions (keys of one
     /// hint run together, e.g. `↑↓`); hints whose actions have no key are left out.
     pub fn footer(&self, ctx: Context) -> Vec<(String, String)> {
+        self.footer_where(ctx, |_| true)
+    }
+
+    /// Like [`Keymap::footer`], without the actions that do nothing in the screen's state
+    /// now (`acts` says which do: Tab in a dialog with one field does not).
+    pub fn footer_where(
+        &self,
+        ctx: Context,
+        acts: impl Fn(Action) -> bool,
+    ) -> Vec<(String, String)> {
         ctx.footer()
             .iter()
             .filter_map(|&(actions, what)| {
                 let keys: Vec<String> = actions
                     .iter()
+                    .filter(|&&a| acts(a))
                     .filter_map(|&a| self.key_in(ctx, a))
                     .collect();
                 (!keys.is_empty()).then(|| (keys.concat(), what.to_owned()))
@@ -157,69 +170,65 @@ impl Keymap {
             .join("/")
     }
 
-    /// The lines of the `?` help, unstyled: for each context the actions that work there
-    /// (actions that mean the same there share a line), then the fixed keys of forms and
-    /// dialogs.
+    /// Labels of the keys that do `action` in a context (not the printable ones where
+    /// text is typed), joined with `/`.
+    pub fn keys_in(&self, ctx: Context, action: Action) -> String {
+        self.bindings
+            .iter()
+            .filter(|b| {
+                b.action == action
+                    && !(ctx.typing() && b.key.is_text())
+                    && self.lookup_in(ctx, &b.key.event()) == Some(action)
+            })
+            .map(|b| b.key.label())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The lines of the `?` help, unstyled: a section for every context (contexts with
+    /// one title share it), listing the actions that work there with the keys that do
+    /// them there (actions that mean the same there share a line), then Ctrl-C.
     pub fn help_rows(&self) -> Vec<HelpRow> {
+        let mut sections: Vec<(&str, Vec<Context>)> = Vec::new();
+        for ctx in Context::EVERY {
+            match sections.iter_mut().find(|(t, _)| *t == ctx.title()) {
+                Some((_, v)) => v.push(ctx),
+                None => sections.push((ctx.title(), vec![ctx])),
+            }
+        }
         let mut rows = Vec::new();
-        for ctx in Context::ALL {
+        for (title, contexts) in sections {
             if !rows.is_empty() {
                 rows.push(HelpRow::Blank);
             }
-            rows.push(HelpRow::Heading(self.fill(ctx.title())));
-            let mut groups: Vec<(&str, Vec<Action>)> = Vec::new();
-            for &a in ctx.actions() {
-                let Some(what) = a.description_in(ctx) else {
-                    continue;
-                };
-                match groups.iter_mut().find(|(w, _)| *w == what) {
-                    Some((_, v)) => v.push(a),
-                    None => groups.push((what, vec![a])),
+            rows.push(HelpRow::Heading(self.fill(title)));
+            let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+            for ctx in contexts {
+                for &a in ctx.actions() {
+                    let Some(what) = a.description_in(ctx) else {
+                        continue;
+                    };
+                    let keys = self.keys_in(ctx, a);
+                    if keys.is_empty() {
+                        continue;
+                    }
+                    match groups.iter_mut().find(|(w, _)| *w == what) {
+                        Some((_, v)) if !v.contains(&keys) => v.push(keys),
+                        Some(_) => {}
+                        None => groups.push((what, vec![keys])),
+                    }
                 }
             }
-            for (what, actions) in groups {
-                let keys: Vec<String> = actions
-                    .iter()
-                    .map(|&a| self.keys_for(a))
-                    .filter(|k| !k.is_empty())
-                    .collect();
-                if !keys.is_empty() {
-                    rows.push(HelpRow::Keys(keys.join("/"), self.fill(what)));
-                }
+            for (what, keys) in groups {
+                rows.push(HelpRow::Keys(keys.join("/"), self.fill(what)));
             }
         }
         rows.push(HelpRow::Blank);
-        rows.push(HelpRow::Heading(
-            "typing: new-key form, revoke and delete dialogs".to_owned(),
+        rows.push(HelpRow::Heading("everywhere".to_owned()));
+        rows.push(HelpRow::Keys(
+            "Ctrl-C".to_owned(),
+            "quit from anywhere".to_owned(),
         ));
-        // The keys of the forms and dialogs, from the same table.
-        let typing = Context::Revoke;
-        let fields = [Action::NextField, Action::PrevField]
-            .map(|a| self.key_in(typing, a))
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("/");
-        let popup_rows = [
-            (
-                self.key_in(Context::Delete, Action::Back),
-                "cancel the form or dialog (q is typed as a letter there)",
-            ),
-            (
-                (!fields.is_empty()).then_some(fields),
-                "next / previous field in the new-key form and dialogs",
-            ),
-            (
-                self.key_in(Context::Delete, Action::Confirm),
-                "create / confirm",
-            ),
-            (Some("Ctrl-C".to_owned()), "quit from anywhere"),
-        ];
-        for (k, what) in popup_rows {
-            if let Some(k) = k {
-                rows.push(HelpRow::Keys(k, what.to_owned()));
-            }
-        }
         rows
     }
 
@@ -348,6 +357,57 @@ mod tests {
         let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
         assert_eq!(m.lookup_in(Context::Delete, &enter), None);
         assert_eq!(m.lookup_in(Context::Table, &enter), Some(Action::Details));
+    }
+
+    #[test]
+    fn every_context_has_a_help_section_with_its_keys() {
+        let m = Keymap::default();
+        let rows = m.help_rows();
+        for ctx in Context::EVERY {
+            let heading = HelpRow::Heading(m.fill(ctx.title()));
+            let at = rows
+                .iter()
+                .position(|r| *r == heading)
+                .unwrap_or_else(|| panic!("no help section for {ctx:?}"));
+            assert!(
+                matches!(rows.get(at + 1), Some(HelpRow::Keys(..))),
+                "the help section of {ctx:?} lists no keys"
+            );
+            // Every action of the context is on a line of its section, by a key that
+            // does it there.
+            let end = rows[at + 1..]
+                .iter()
+                .position(|r| *r == HelpRow::Blank)
+                .map_or(rows.len(), |n| at + 1 + n);
+            for &a in ctx.actions() {
+                let keys = m.keys_in(ctx, a);
+                let what = a.description_in(ctx).map(|w| m.fill(w));
+                assert!(
+                    rows[at + 1..end].iter().any(|r| matches!(r,
+                        HelpRow::Keys(k, w) if Some(w) == what.as_ref()
+                            && k.split('/').any(|k| keys.split('/').any(|o| o == k)))),
+                    "{a:?} is missing from the help section of {ctx:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn where_text_is_typed_the_help_names_no_letter() {
+        let m = Keymap::default();
+        // The attention views: Up/Down move, j/k are typed.
+        assert_eq!(m.keys_in(Context::Views, Action::Down), "↓");
+        assert_eq!(m.keys_in(Context::Table, Action::Down), "j/↓");
+    }
+
+    #[test]
+    fn the_footer_leaves_out_what_does_nothing_now() {
+        let m = Keymap::default();
+        let all = m.footer(Context::Bulk);
+        assert!(all.iter().any(|(k, _)| k == "Tab"), "{all:?}");
+        let live = m.footer_where(Context::Bulk, |a| a != Action::NextField);
+        assert!(!live.iter().any(|(k, _)| k == "Tab"), "{live:?}");
+        assert_eq!(live.len(), all.len() - 1);
     }
 
     fn press(c: char) -> KeyEvent {

@@ -305,6 +305,7 @@ impl State {
         self.records = Arc::new(Vec::new());
         self.ids.clear();
         self.held.clear();
+        self.leak_waiting = None;
         self.total = 0;
         self.malformed.clear();
         self.loading = Loading::FirstPage;

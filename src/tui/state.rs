@@ -173,6 +173,9 @@ pub struct State {
     /// Record changes that arrived while a filter run still shared the records: applied
     /// when the last run lets go (never a copy of up to a million rows on the UI thread).
     held: Vec<Held>,
+    /// A pasted token's lookup answer that came while changes were held (its key's record
+    /// may be one of them): applied right after them (table_paste.rs).
+    leak_waiting: Option<(String, LeakFound)>,
     /// The marked keys, by id fingerprint (marks.rs): they outlive reloads, live changes
     /// and filtering; a key that is gone drops out.
     marks: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
@@ -220,6 +223,7 @@ impl State {
             clear_secs,
             quit: false,
             held: Vec::new(),
+            leak_waiting: None,
             marks: HashSet::default(),
             attention: None,
             unused_days: super::screens::views::DEFAULT_UNUSED_DAYS,

@@ -1726,6 +1726,42 @@ fn a_leaked_key_is_selected_through_a_filter_and_revoke_is_one_key_away() {
     assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.id == id));
 }
 
+/// The lookup's answer follows its key's record; when a filter run holds the rows, that
+/// record waits, and so does the answer: once the run lets go, the row is selected.
+#[test]
+fn a_lookup_answered_during_a_filter_run_selects_the_row_once_it_ends() {
+    let mut s = state();
+    update(&mut s, key('/'));
+    let cmds = update(&mut s, key('b'));
+    let Some(Out::Filter(job)) = cmds.into_iter().next() else {
+        panic!("no filter job")
+    };
+    // A key created elsewhere, then the answer to the paste of its token.
+    let new = record(42, "leaked-while-filtering");
+    let id = new.id.clone();
+    update(&mut s, Msg::RecordChanged(Box::new(new)));
+    update(
+        &mut s,
+        Msg::Leak {
+            id: id.clone(),
+            found: LeakFound::Key(crate::verify::Verdict::Valid {
+                id: id.clone(),
+                name: "leaked-while-filtering".into(),
+            }),
+        },
+    );
+    drop(job);
+    update(&mut s, Msg::FilterStopped);
+    assert_eq!(s.filter.query(), "");
+    assert_eq!(s.selected_record().map(|r| r.id()), Some(id.as_str()));
+    let m = s
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(m.starts_with("valid key leaked-while-filtering"), "{m}");
+}
+
 #[test]
 fn every_lookup_answer_has_its_verdict() {
     use crate::verify::{Rejection, Verdict};

@@ -50,8 +50,7 @@ fn sort_and_columns_from_the_command_line_are_kept_and_e_edits_a_key() {
     let env = home.env("tui-daily");
     // Status messages stay for the whole test (their expiry is tested with an injected
     // clock); the rest of this file must survive keytui writing the view into it.
-    let config = home.path("config").join("keytui").join("config.toml");
-    std::fs::create_dir_all(config.parent().expect("a directory")).expect("mkdir");
+    let config = home.config_file();
     std::fs::write(&config, "# mine\nmessage_secs = 3600\n").expect("write config.toml");
     let t = Tmux::start(120, 35, &env_refs(&env), &tui_script(&url, &ns));
 

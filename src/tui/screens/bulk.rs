@@ -133,6 +133,19 @@ impl BulkDialog {
         }
     }
 
+    /// Whether `action` does something now (the footer shows only those): Tab moves
+    /// between fields only where there are two (revoke in production), or from the
+    /// question to the reason.
+    pub fn acts(&self, action: Action) -> bool {
+        match (self.focus, action) {
+            (BulkFocus::Keys, Action::NextField) => self.kind == BulkKind::Revoke,
+            (_, Action::NextField | Action::PrevField) => {
+                self.kind == BulkKind::Revoke && self.production
+            }
+            _ => true,
+        }
+    }
+
     fn cancel(&self) -> Reply {
         Reply::close().say(format!("{} cancelled", self.kind.verb()))
     }
@@ -184,14 +197,14 @@ impl BulkDialog {
         let action = cx.keymap.lookup_in(self.context(), key);
         match (self.focus, action) {
             (BulkFocus::Keys, Some(Action::Yes)) => self.confirm(cx),
-            (BulkFocus::Keys, Some(Action::NextField)) if self.kind == BulkKind::Revoke => {
+            (BulkFocus::Keys, Some(a @ Action::NextField)) if self.acts(a) => {
                 self.focus = BulkFocus::Reason;
                 Reply::stay()
             }
             (BulkFocus::Keys, _) | (_, Some(Action::Back)) => self.cancel(),
-            (_, Some(Action::NextField | Action::PrevField)) => {
+            (_, Some(a @ (Action::NextField | Action::PrevField))) => {
                 // Revoke in production: between the namespace and the reason.
-                if self.kind == BulkKind::Revoke && self.production {
+                if self.acts(a) {
                     self.focus = match self.focus {
                         BulkFocus::Typed => BulkFocus::Reason,
                         _ => BulkFocus::Typed,

@@ -1,6 +1,6 @@
-//! The `?` help, generated from the key table: for each context (table, details, reveal
-//! view, the help itself) the actions that work there, then the fixed keys of forms and
-//! dialogs. It scrolls, and says when there is more above or below. Owns its scroll
+//! The `?` help, generated from the key table: a section for every context (table,
+//! details, reveal view, the help itself, the filter and command lines, the forms, the
+//! dialogs and the pickers) with the actions that work there and their keys, then Ctrl-C. It scrolls, and says when there is more above or below. Owns its scroll
 //! position; knows nothing of other screens (closing it opened from the details asks the
 //! app to open them again).
 

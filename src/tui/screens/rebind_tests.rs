@@ -126,15 +126,14 @@ fn rebound_keys_drive_the_handlers_the_footer_and_the_hints() {
         "revoke (asks first; F3 adds a reason)".into()
     )));
     for (k, what) in [
-        (
-            "F2",
-            "cancel the form or dialog (q is typed as a letter there)",
-        ),
+        ("F2", "cancel"),
+        ("F3/↓", "next field"),
         (
             "F3/S-Tab",
-            "next / previous field in the new-key form and dialogs",
+            "between the namespace and the reason (production)",
         ),
-        ("Ctrl-s", "create / confirm"),
+        ("Ctrl-s", "create the key"),
+        ("Ctrl-s", "go ahead (once what is typed is right)"),
     ] {
         assert!(
             rows.contains(&HelpRow::Keys(k.to_owned(), what.to_owned())),

@@ -61,6 +61,16 @@ impl RevokeDialog {
         }
     }
 
+    /// Whether `action` does something now (the footer shows only those): from the
+    /// question Tab goes to the reason; between fields only with a namespace field.
+    pub fn acts(&self, action: Action) -> bool {
+        match (self.focus, action) {
+            (RevokeFocus::Keys, _) => true,
+            (_, Action::NextField | Action::PrevField) => self.typed_ns.is_some(),
+            _ => true,
+        }
+    }
+
     fn confirm(&self, cx: &Cx) -> Reply {
         if let Some(m) = cx.refusal("revoke") {
             return Reply::close().complain(m.text);
@@ -84,10 +94,10 @@ impl RevokeDialog {
                 Reply::stay()
             }
             (RevokeFocus::Keys, _) => Reply::close().say("revoke cancelled"),
-            (_, Some(Action::NextField | Action::PrevField)) => {
+            (_, Some(a @ (Action::NextField | Action::PrevField))) => {
                 // Between the namespace and reason fields; without a namespace field the
                 // reason keeps the focus.
-                self.focus = if self.focus == RevokeFocus::Reason && self.typed_ns.is_some() {
+                self.focus = if self.focus == RevokeFocus::Reason && self.acts(a) {
                     RevokeFocus::Namespace
                 } else {
                     RevokeFocus::Reason

@@ -83,6 +83,16 @@ impl RotateDialog {
         f
     }
 
+    /// Whether `action` does something now (the footer shows only those): Tab only
+    /// with more than one field, Up/Down only on the grace period.
+    pub fn acts(&self, action: Action) -> bool {
+        match action {
+            Action::NextField | Action::PrevField => self.fields().len() > 1,
+            Action::Up | Action::Down => self.focus == RotateFocus::Grace,
+            _ => true,
+        }
+    }
+
     fn focused_input(&mut self) -> &mut Input {
         match self.focus {
             RotateFocus::Namespace if self.typed_ns.is_some() => {

@@ -30,8 +30,14 @@ pub fn on_paste(state: &mut State, text: &str) -> Vec<Out> {
 }
 
 /// The key of a pasted token was looked up: select its row (clearing a filter that hides
-/// it) and say what it is, offering the revoke key.
+/// it) and say what it is, offering the revoke key. While a filter run holds the rows,
+/// the key's record (sent just before) may be among the held changes: the answer waits
+/// for them ([`release_leak`]).
 pub fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
+    if !state.held.is_empty() {
+        state.leak_waiting = Some((id.to_owned(), found.clone()));
+        return Vec::new();
+    }
     let mut cmds = Vec::new();
     if state.record(id).is_some() && matches!(state.screen, Screen::Table) {
         let visible = state
@@ -53,4 +59,15 @@ pub fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
         _ => state.say(text),
     }
     cmds
+}
+
+/// Applies a lookup answer that waited for held changes, once they are in.
+pub fn release_leak(state: &mut State) -> Vec<Out> {
+    match state.leak_waiting.take() {
+        Some((id, found)) if state.held.is_empty() => on_leak(state, &id, &found),
+        waiting => {
+            state.leak_waiting = waiting;
+            Vec::new()
+        }
+    }
 }

@@ -530,6 +530,69 @@ fn bulk_extend() {
     insta::assert_snapshot!("bulk_extend_80x24", t.backend());
 }
 
+/// The last line of the screen: the footer.
+fn footer_line(t: &Terminal<TestBackend>) -> String {
+    let screen = t.backend().to_string();
+    screen.lines().last().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn bulk_delete_and_extend_footers_offer_no_field_switch() {
+    // One field each: Tab does nothing there, so the footer does not offer it.
+    for k in ['D', '+'] {
+        let mut s = state();
+        update(&mut s, key('*'));
+        update(&mut s, key(k));
+        let t = draw(&mut s, 80, 24);
+        let footer = footer_line(&t);
+        assert!(footer.contains("Enter go ahead"), "{k}: {footer}");
+        assert!(!footer.contains("Tab"), "{k}: {footer}");
+        if k == 'D' {
+            insta::assert_snapshot!("bulk_delete_80x24", t.backend());
+        }
+    }
+    // Revoke in production has two fields: Tab moves between them.
+    let mut s = state_in(Mode::Hash, true);
+    update(&mut s, key('*'));
+    update(&mut s, key('d'));
+    let footer = footer_line(&draw(&mut s, 80, 24));
+    assert!(footer.contains("Tab next field"), "{footer}");
+}
+
+#[test]
+fn single_revoke_reason_footer_offers_no_field_switch() {
+    let mut s = state();
+    update(&mut s, key('d'));
+    update(&mut s, code(KeyCode::Tab));
+    let footer = footer_line(&draw(&mut s, 80, 24));
+    assert!(footer.contains("Enter revoke"), "{footer}");
+    assert!(!footer.contains("Tab"), "{footer}");
+}
+
+#[test]
+fn help_has_the_bulk_dialog_and_the_views() {
+    let mut s = state();
+    update(&mut s, key('?'));
+    let mut text = String::new();
+    // Page through the help and read every page.
+    for _ in 0..20 {
+        text.push_str(&draw(&mut s, 80, 24).backend().to_string());
+        update(&mut s, code(KeyCode::PageDown));
+    }
+    for heading in [
+        "the bulk dialog (marked keys)",
+        "the attention views",
+        "the namespace picker",
+        "the edit form",
+        "the command line",
+    ] {
+        assert!(
+            text.contains(heading),
+            "no {heading:?} in the help:\n{text}"
+        );
+    }
+}
+
 #[test]
 fn marked_rows_are_marked_and_the_view_is_in_the_header() {
     let mut s = state();

@@ -11,7 +11,8 @@ use crate::tui::keymap::Context;
 use crate::tui::state::{RevokeFocus, Screen, State};
 
 /// The hints shown for the current screen, as (key, what) pairs: the footer of the
-/// screen's context in the key table, with the keys bound.
+/// screen's context in the key table, with the keys bound, less the actions that do
+/// nothing in the dialog's state now (its `acts`).
 pub fn hints(state: &State) -> Vec<(String, String)> {
     let km = &state.keymap;
     match &state.screen {
@@ -23,16 +24,16 @@ pub fn hints(state: &State) -> Vec<(String, String)> {
         Screen::NewKey(_) => km.footer(Context::Form),
         Screen::Reveal(_) => km.footer(Context::Reveal),
         Screen::ConfirmRevoke(d) => {
-            let mut h = km.footer(d.context());
+            let mut h = km.footer_where(d.context(), |a| d.acts(a));
             if d.focus == RevokeFocus::Keys {
                 h.push(("any other key".into(), "cancel".into()));
             }
             h
         }
-        Screen::ConfirmRotate(_) => km.footer(Context::Rotate),
+        Screen::ConfirmRotate(d) => km.footer_where(Context::Rotate, |a| d.acts(a)),
         Screen::ConfirmDelete(_) => km.footer(Context::Delete),
         Screen::EditKey(_) => km.footer(Context::Edit),
-        Screen::ConfirmBulk(d) => km.footer(d.context()),
+        Screen::ConfirmBulk(d) => km.footer_where(d.context(), |a| d.acts(a)),
         Screen::Views(_) => km.footer(Context::Views),
         Screen::Namespaces(_) => km.footer(Context::Namespaces),
     }

@@ -132,10 +132,20 @@ impl TuiHome {
             .prefix("keytui-tui-")
             .tempdir()
             .expect("create a temporary directory");
-        for d in ["config", "state"] {
+        for d in ["config/keytui", "state"] {
             std::fs::create_dir_all(dir.path().join(d)).expect("create a home directory");
         }
-        TuiHome { dir }
+        let home = TuiHome { dir };
+        // Status messages stay for the whole test: a test waiting for one must not race
+        // its expiry on a loaded machine (the expiry has its own tests, on an injected
+        // clock). A test may replace the file.
+        std::fs::write(home.config_file(), "message_secs = 3600\n").expect("write config.toml");
+        home
+    }
+
+    /// `$XDG_CONFIG_HOME/keytui/config.toml` of this home.
+    pub fn config_file(&self) -> PathBuf {
+        self.path("config").join("keytui").join("config.toml")
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
