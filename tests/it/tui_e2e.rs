@@ -316,7 +316,15 @@ fn tiny_terminal_and_resizes_do_not_crash() {
     assert!(!screen.contains("EXITED"), "keytui died:\n{screen}");
 
     t.keys(&["q"]);
-    assert_quit_cleanly(&t);
+    // What is on the screen after quitting is tmux's: after resizes down to 1x1 in the
+    // alternate screen, tmux 3.3 sometimes brings lines of the alternate screen back into the
+    // normal one when it switches back (seen about once in sixteen runs). The terminal's
+    // own state is keytui's, and is checked as in every other test.
+    let screen = t.wait_for("TTY:cooked");
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left on");
+    assert_eq!(t.format("#{mouse_any_flag}"), "0", "mouse capture left on");
+    assert_eq!(t.format("#{cursor_flag}"), "1", "cursor left hidden");
 }
 
 #[test]
