@@ -52,14 +52,15 @@ pub fn examine(text: &str) -> Pasted {
     }
 }
 
-/// What the paste's lookup found, in one line (`revoke` names the key bound to revoking,
-/// offered when the key is live). `row` is the key's row once loaded.
+/// What the paste's lookup found, in one line. `revoke` is how to revoke the key from here
+/// (e.g. `d`), offered when the key is live; `None` when it cannot be offered (its row is
+/// not the selected one). `row` is the key's row once loaded.
 pub fn verdict(
     id: &str,
     found: &LeakFound,
     row: Option<&Row>,
     now: UnixMs,
-    revoke: &str,
+    revoke: Option<&str>,
 ) -> String {
     let id = crate::sanitize::line(id);
     let (verdict, name) = match (found, row) {
@@ -76,21 +77,22 @@ pub fn verdict(
         Some(t) => format!("last used {}", relative(Some(t), now)),
         None => "never used".to_owned(),
     };
+    let offer = |text: String| match revoke {
+        Some(revoke) => format!("{text}: {revoke} revokes it"),
+        None => text,
+    };
     match verdict {
-        Verdict::Valid { .. } => format!(
-            "valid key {name}, active, {}: {revoke} revokes it",
-            used(row)
-        ),
+        Verdict::Valid { .. } => offer(format!("valid key {name}, active, {}", used(row))),
         Verdict::Rejected(Rejection::Revoked) => match row.and_then(Row::revoked_at) {
             Some(t) => format!("key {name} was revoked {}", relative(Some(t), now)),
             None => format!("key {name} is revoked"),
         },
         Verdict::Rejected(Rejection::Expired) => match row.and_then(|r| r.expires_at) {
-            Some(t) => format!(
-                "valid secret of key {name}, expired {}: {revoke} revokes it",
+            Some(t) => offer(format!(
+                "valid secret of key {name}, expired {}",
                 relative(Some(t), now)
-            ),
-            None => format!("valid secret of key {name}, expired: {revoke} revokes it"),
+            )),
+            None => offer(format!("valid secret of key {name}, expired")),
         },
         Verdict::Rejected(Rejection::WrongSecret) => {
             format!("secret does not match key {name} (not a leak of this key)")

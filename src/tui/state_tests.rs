@@ -1726,6 +1726,40 @@ fn a_leaked_key_is_selected_through_a_filter_and_revoke_is_one_key_away() {
     assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.id == id));
 }
 
+/// With keys marked, the table's revoke key acts on the marks: the verdict says so instead
+/// of offering it for the pasted key alone, and an attention view hiding the key goes.
+#[test]
+fn a_leak_verdict_with_marks_names_them_before_the_revoke_key() {
+    let mut s = state();
+    update(&mut s, key(' '));
+    update(&mut s, key(' '));
+    assert_eq!(s.marked(), 2);
+    let id = "K04x9fQ2mZ7pL4tR8";
+    let name = s.record(id).map(|r| r.name().to_owned()).unwrap();
+    update(
+        &mut s,
+        Msg::Leak {
+            id: id.into(),
+            found: LeakFound::Key(crate::verify::Verdict::Valid {
+                id: id.into(),
+                name,
+            }),
+        },
+    );
+    assert_eq!(s.selected_record().map(|r| r.id()), Some(id));
+    let m = s.message.as_ref().unwrap();
+    assert!(
+        m.text
+            .ends_with(": Esc clears the 2 marks, then d revokes it"),
+        "{}",
+        m.text
+    );
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.marked(), 0);
+    update(&mut s, key('d'));
+    assert!(matches!(&s.screen, Screen::ConfirmRevoke(d) if d.id == id));
+}
+
 /// The lookup's answer follows its key's record; when a filter run holds the rows, that
 /// record waits, and so does the answer: once the run lets go, the row is selected.
 #[test]

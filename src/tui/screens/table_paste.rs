@@ -48,12 +48,25 @@ pub fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
             state.filter.input = tui_input::Input::default();
             state.filter.editing = false;
             state.status_filter = StatusFilter::All;
+            state.attention = None;
             cmds.extend(state.refresh_visible());
         }
         state.reselect(Some(id));
     }
+    // The revoke key is offered only for the selected row; with keys marked it would act
+    // on the marks, so the marks are named first.
+    let selected = state.selected_record().is_some_and(|r| r.id() == id)
+        && matches!(state.screen, Screen::Table);
     let revoke = state.keymap.hint(Context::Table, Action::Revoke);
-    let text = crate::tui::leak::verdict(id, found, state.record(id), state.now, &revoke);
+    let revoke = match state.marked() {
+        _ if !selected => None,
+        0 => Some(revoke),
+        n => Some(format!(
+            "{} clears the {n} marks, then {revoke}",
+            state.keymap.hint(Context::Table, Action::Back)
+        )),
+    };
+    let text = crate::tui::leak::verdict(id, found, state.record(id), state.now, revoke.as_deref());
     match found {
         LeakFound::Key(crate::verify::Verdict::Valid { .. }) => state.complain(text),
         _ => state.say(text),
