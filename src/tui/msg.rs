@@ -238,6 +238,10 @@ pub enum Msg {
     RecordChanged(Box<KeyRecord>),
     /// A record is gone.
     RecordGone { id: String },
+    /// A batch of the change feed: these keys changed (as [`Msg::RecordChanged`] each).
+    RecordsChanged(Vec<KeyRecord>),
+    /// A batch of the change feed: these keys are gone (as [`Msg::RecordGone`] each).
+    RecordsGone(Vec<String>),
     /// The namespace's layout was refused (why): stop, say so, write nothing.
     Refused(String),
     /// The loaded rows may be wrong (see [`Gap`]): mark them stale and reload.

@@ -6,6 +6,7 @@
 //! `visible`, `structure` and `revision` consistent. It must not copy the records while a
 //! filter run shares them (such changes wait in `held`), and it does no I/O.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -123,6 +124,121 @@ impl State {
                     *v += 1;
                 }
             }
+        }
+        let cmds = self.records_changed();
+        self.reselect(selected_id.as_deref());
+        cmds
+    }
+
+    /// [`State::upsert`] for a batch of the change feed, in one pass over the rows (a bulk
+    /// change elsewhere sends thousands; one pass each would be quadratic).
+    pub(super) fn upsert_many(&mut self, batch: Vec<KeyRecord>) -> Vec<Out> {
+        if self.records_shared() {
+            self.held
+                .extend(batch.into_iter().map(|r| Held::Changed(Box::new(r))));
+            return Vec::new();
+        }
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        self.revision += 1;
+        self.filter.base = None;
+        let mut fresh: Vec<Row> = Vec::new();
+        let mut known: HashMap<u64, Row> = HashMap::new();
+        for r in batch {
+            let r = Row::from(r);
+            if self.has_id(r.id()) {
+                known.insert(fingerprint(r.id()), r);
+            } else if !fresh.iter().any(|f| f.id() == r.id()) {
+                fresh.push(r);
+            }
+        }
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
+        if !known.is_empty() {
+            for slot in records.iter_mut() {
+                if let Some(r) = known.remove(&fingerprint(slot.id())) {
+                    *slot = r;
+                }
+            }
+        }
+        if !fresh.is_empty() {
+            // Merge the new rows in, newest first, and move the visible indices with them.
+            fresh.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+            self.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
+            let old = std::mem::take(records);
+            let mut moved = Vec::with_capacity(old.len());
+            let mut fresh = fresh.into_iter().peekable();
+            for r in old {
+                while fresh.peek().is_some_and(|f| f.created_at > r.created_at) {
+                    records.extend(fresh.next());
+                }
+                moved.push(records.len());
+                records.push(r);
+            }
+            records.extend(fresh);
+            for v in &mut self.visible {
+                *v = moved[*v];
+            }
+            self.structure += 1;
+        }
+        let cmds = self.records_changed();
+        self.reselect(selected_id.as_deref());
+        cmds
+    }
+
+    /// [`State::remove`] for a batch of the change feed, in one pass over the rows.
+    pub(super) fn remove_many(&mut self, gone: &[String]) -> Vec<Out> {
+        if self.records_shared() {
+            self.held.extend(gone.iter().cloned().map(Held::Gone));
+            return Vec::new();
+        }
+        let prints: HashSet<u64> = gone
+            .iter()
+            .filter(|id| self.has_id(id))
+            .map(|id| fingerprint(id))
+            .collect();
+        if prints.is_empty() {
+            return Vec::new();
+        }
+        let selected_id = self.selected_record().map(|r| r.id().to_owned());
+        let Some(records) = Arc::get_mut(&mut self.records) else {
+            return Vec::new();
+        };
+        // Where each row moves to (`usize::MAX`: removed).
+        let mut moved = Vec::with_capacity(records.len());
+        let mut kept = 0;
+        for r in records.iter() {
+            if prints.contains(&fingerprint(r.id())) {
+                moved.push(usize::MAX);
+            } else {
+                moved.push(kept);
+                kept += 1;
+            }
+        }
+        let mut i = 0;
+        records.retain(|_| {
+            i += 1;
+            moved[i - 1] != usize::MAX
+        });
+        self.visible = self
+            .visible
+            .iter()
+            .map(|&v| moved[v])
+            .filter(|&v| v != usize::MAX)
+            .collect();
+        self.structure += 1;
+        self.filter.base = None;
+        for p in &prints {
+            self.ids.remove(p);
+            self.marks.remove(p);
+        }
+        if self
+            .screen
+            .dialog_key()
+            .is_some_and(|id| prints.contains(&fingerprint(id)))
+        {
+            self.screen = Screen::Table;
+            self.say("that key was deleted meanwhile");
         }
         let cmds = self.records_changed();
         self.reselect(selected_id.as_deref());

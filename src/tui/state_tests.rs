@@ -1958,3 +1958,65 @@ fn switching_namespaces_starts_over_and_the_banner_follows() {
         "{text}"
     );
 }
+
+/// A batch from the change feed leaves the same table as its changes one at a time:
+/// replaced rows, new rows in creation order, removed rows, the visible indices, the marks
+/// and the selection.
+#[test]
+fn a_batch_of_changes_equals_its_changes_one_by_one() {
+    use crate::tui::fixtures::record;
+    let mut changed = record(1, "renamed");
+    changed.revoked = true;
+    changed.revoked_at = Some(NOW - 1000);
+    let newest = {
+        let mut r = record(40, "newest");
+        r.created_at = NOW - 10;
+        r
+    };
+    let middle = {
+        let mut r = record(41, "middle");
+        r.created_at = NOW - 3 * DAY - 5;
+        r
+    };
+    let batch = vec![changed, newest, middle];
+    let gone = vec![record(2, "").id, record(4, "").id, "never-loaded".to_owned()];
+
+    let setup = || {
+        let mut s = state();
+        update(&mut s, key('j'));
+        update(&mut s, key(' ')); // marks the second row, moves to the third
+        update(&mut s, key(' ')); // marks the third (record 2), moves on
+        s
+    };
+    let mut one = setup();
+    for r in batch.clone() {
+        update(&mut one, Msg::RecordChanged(Box::new(r)));
+    }
+    for id in gone.clone() {
+        update(&mut one, Msg::RecordGone { id });
+    }
+    let mut many = setup();
+    update(&mut many, Msg::RecordsChanged(batch));
+    update(&mut many, Msg::RecordsGone(gone));
+
+    let table = |s: &State| -> Vec<(String, String, bool)> {
+        s.visible
+            .iter()
+            .map(|&i| {
+                let r = &s.records[i];
+                (r.id().to_owned(), r.name().to_owned(), s.is_marked(r))
+            })
+            .collect()
+    };
+    assert_eq!(table(&many), table(&one));
+    assert_eq!(many.records.len(), one.records.len());
+    assert_eq!(many.marked(), one.marked());
+    assert_eq!(
+        many.selected_record().map(|r| r.id().to_owned()),
+        one.selected_record().map(|r| r.id().to_owned())
+    );
+    let names: Vec<&str> = many.records.iter().map(|r| r.name()).collect();
+    assert_eq!(names.first(), Some(&"newest"));
+    assert!(names.contains(&"middle") && names.contains(&"renamed"), "{names:?}");
+    assert_eq!(many.marked(), 1, "the mark of a removed key goes");
+}

@@ -126,6 +126,28 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             }
             state.remove(&id)
         }
+        Msg::RecordsChanged(batch) => {
+            let mut cmds = Vec::new();
+            for r in &batch {
+                state.malformed.remove(&r.id);
+                cmds.extend(detail_history(state, &r.id));
+            }
+            let mut all = state.upsert_many(batch);
+            all.extend(cmds);
+            all
+        }
+        Msg::RecordsGone(ids) => {
+            for id in &ids {
+                state.malformed.remove(id);
+                if matches!(&state.screen, Screen::Detail { id: d } if d == id) {
+                    state.complain(format!(
+                        "key {} was deleted elsewhere",
+                        crate::sanitize::line(id)
+                    ));
+                }
+            }
+            state.remove_many(&ids)
+        }
         Msg::Resync(g) => {
             state.complain(format!("{}: reloading…", gap_text(&g)));
             state.stale = true;

@@ -288,11 +288,11 @@ async fn sync_runs_a_bulk_change_with_progress_and_a_summary(t: Target) {
         if let Msg::BulkProgress { handled, total } = m {
             progress.push((*handled, *total));
         }
-        if let Msg::RecordChanged(r) = m
-            && r.revoked
-        {
-            seen.insert(r.id.clone());
-        }
+        seen.extend(
+            changed_records(m)
+                .filter(|r| r.revoked)
+                .map(|r| r.id.clone()),
+        );
         matches!(m, Msg::BulkDone { .. })
     })
     .await;
@@ -311,14 +311,24 @@ async fn sync_runs_a_bulk_change_with_progress_and_a_summary(t: Target) {
     // The change feed brings every revoked key back as a changed record.
     if seen.len() < 1200 {
         next_msg(&mut rx, "every revoked key from the feed", |m| {
-            if let Msg::RecordChanged(r) = m
-                && r.revoked
-            {
-                seen.insert(r.id.clone());
-            }
+            seen.extend(
+                changed_records(m)
+                    .filter(|r| r.revoked)
+                    .map(|r| r.id.clone()),
+            );
             seen.len() == 1200
         })
         .await;
     }
     drop(commands);
+}
+
+/// The records a change-feed message brings, one or a batch.
+fn changed_records(m: &keytui::tui::msg::Msg) -> impl Iterator<Item = &keytui::record::KeyRecord> {
+    let batch: &[keytui::record::KeyRecord] = match m {
+        keytui::tui::msg::Msg::RecordChanged(r) => std::slice::from_ref(&**r),
+        keytui::tui::msg::Msg::RecordsChanged(rs) => rs,
+        _ => &[],
+    };
+    batch.iter()
 }

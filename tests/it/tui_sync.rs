@@ -55,22 +55,15 @@ async fn sync_loads_follows_changes_and_runs_commands() {
     // Another client revokes a key: the change arrives without a reload.
     let id = records[1].id().to_owned();
     store.revoke(&id, Some("test")).await.expect("revoke");
-    next_matching(
-        &mut rx,
-        "record change",
-        |a| matches!(a, Action::RecordChanged(r) if r.id == id && r.revoked),
-    )
+    next_matching(&mut rx, "record change", |a| {
+        changed(a, |r| r.id == id && r.revoked)
+    })
     .await;
 
     // Another client deletes one: it is dropped.
     let gone = records[2].id().to_owned();
     store.delete(&gone).await.expect("delete");
-    next_matching(
-        &mut rx,
-        "record gone",
-        |a| matches!(a, Action::RecordGone { id } if *id == gone),
-    )
-    .await;
+    next_matching(&mut rx, "record gone", |a| gone_id(a, &gone)).await;
 
     // A create through the sync task comes back with its secret once.
     commands
@@ -191,11 +184,9 @@ async fn sync_reads_stored_secrets_for_copying_and_revokes_with_a_reason() {
                 reason: Some("from the dialog".into()),
             })
             .expect("send");
-        next_matching(
-            &mut rx,
-            "revoked",
-            |a| matches!(a, Action::RecordChanged(r) if r.id == id && r.revoked),
-        )
+        next_matching(&mut rx, "revoked", |a| {
+            changed(a, |r| r.id == id && r.revoked)
+        })
         .await;
         let r = store.get(&id).await.expect("get");
         assert_eq!(r.revoked_reason.as_deref(), Some("from the dialog"));
@@ -918,11 +909,9 @@ async fn sync_edits_a_key_and_reads_its_whole_token() {
             edit: Box::new(edit),
         })
         .expect("send");
-    next_matching(
-        &mut rx,
-        "the edited record",
-        |a| matches!(a, Action::RecordChanged(r) if r.id == id && r.name == "after"),
-    )
+    next_matching(&mut rx, "the edited record", |a| {
+        changed(a, |r| r.id == id && r.name == "after")
+    })
     .await;
     next_matching(
         &mut rx,
@@ -953,4 +942,22 @@ async fn sync_edits_a_key_and_reads_its_whole_token() {
         other => panic!("unexpected {other:?}"),
     }
     drop(server);
+}
+
+/// Whether a change-feed message brings a record (alone or in a batch) that `f` accepts.
+fn changed(a: &Action, f: impl Fn(&keytui::record::KeyRecord) -> bool) -> bool {
+    match a {
+        Action::RecordChanged(r) => f(r),
+        Action::RecordsChanged(rs) => rs.iter().any(f),
+        _ => false,
+    }
+}
+
+/// Whether a change-feed message says the key `id` is gone (alone or in a batch).
+fn gone_id(a: &Action, id: &str) -> bool {
+    match a {
+        Action::RecordGone { id: g } => g == id,
+        Action::RecordsGone(ids) => ids.iter().any(|g| g == id),
+        _ => false,
+    }
 }

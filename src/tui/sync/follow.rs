@@ -166,23 +166,36 @@ impl Follower {
             feed.events_after(&self.cursor, FEED_COUNT).await?
         };
         let more = events.len() >= FEED_COUNT;
-        for e in events {
-            match apply(&feed, &e, &self.actions).await {
+        // Runs of key events are applied together (one read of their records, one message
+        // each way), namespace-wide ones alone; the cursor moves past a run once applied.
+        let mut rest = &events[..];
+        while !rest.is_empty() {
+            let n = if is_namespace_wide(&rest[0]) {
+                1
+            } else {
+                rest.iter().take_while(|e| !is_namespace_wide(e)).count()
+            };
+            let (run, after) = rest.split_at(n);
+            let first = &run[0];
+            match apply(&feed, run, &self.actions).await {
                 Ok(()) => {
-                    self.cursor = e.cursor;
+                    self.cursor = run[n - 1].cursor.clone();
                     self.retrying = None;
                 }
-                Err(err) if self.retrying.as_deref() == Some(e.cursor.as_str()) => {
-                    tracing::warn!(error = %err, id = %e.id, "a changed key cannot be re-read on a fresh connection either: reloading");
-                    self.gap = Some(Gap::ReadFailed { id: e.id.clone() });
+                Err(err) if self.retrying.as_deref() == Some(first.cursor.as_str()) => {
+                    tracing::warn!(error = %err, id = %first.id, "changed keys cannot be re-read on a fresh connection either: reloading");
+                    self.gap = Some(Gap::ReadFailed {
+                        id: first.id.clone(),
+                    });
                     return Ok(());
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, id = %e.id, "cannot re-read a changed key: retrying on a fresh connection");
-                    self.retrying = Some(e.cursor.clone());
+                    tracing::warn!(error = %err, id = %first.id, "cannot re-read changed keys: retrying on a fresh connection");
+                    self.retrying = Some(first.cursor.clone());
                     return Err(err);
                 }
             }
+            rest = after;
         }
         if !more {
             self.caught_up = true;
@@ -194,12 +207,17 @@ impl Follower {
     }
 }
 
-/// Applies one event: re-reads the records it concerns and reports them. An error means
-/// nothing was learnt (Redis could not be read); a record that is gone or malformed is an
-/// answer.
-async fn apply(feed: &Store, e: &Event, actions: &UnboundedSender<Msg>) -> Result<(), Error> {
-    if matches!(e.op.as_str(), "init" | "migrate") {
-        // Namespace-wide: the storage mode or production mark changed.
+/// Whether an event concerns the whole namespace (its storage mode or production mark).
+fn is_namespace_wide(e: &Event) -> bool {
+    matches!(e.op.as_str(), "init" | "migrate")
+}
+
+/// Applies a run of events: a namespace-wide one re-reads the meta; key events re-read the
+/// records they concern, all in one fetch, and report them in one message each way
+/// ([`Msg::RecordsChanged`], [`Msg::RecordsGone`]; the single forms for one key). An error means nothing was learnt
+/// (Redis could not be read); a record that is gone or malformed is an answer.
+async fn apply(feed: &Store, run: &[Event], actions: &UnboundedSender<Msg>) -> Result<(), Error> {
+    for e in run.iter().filter(|e| is_namespace_wide(e)) {
         match feed.meta().await {
             Ok(Some(meta)) => {
                 let _ = actions.send(Msg::Server {
@@ -210,36 +228,51 @@ async fn apply(feed: &Store, e: &Event, actions: &UnboundedSender<Msg>) -> Resul
             }
             Ok(None) => {}
             Err(err @ Error::Redis(_)) => return Err(err),
-            Err(err) => tracing::warn!(error = %err, "cannot read the namespace's meta"),
+            Err(err) => {
+                tracing::warn!(error = %err, op = %e.op, "cannot read the namespace's meta")
+            }
         }
     }
-    let mut ids = vec![e.id.clone()];
-    if e.op == "rotate"
-        && let Some(new) = &e.detail
-    {
-        ids.push(new.clone());
-    }
-    let ids: Vec<String> = ids.into_iter().filter(|id| !id.is_empty()).collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    if e.op == "delete" {
-        for id in ids {
-            let _ = actions.send(Msg::RecordGone { id });
+    let mut deleted: Vec<String> = Vec::new();
+    let mut read: Vec<String> = Vec::new();
+    for e in run {
+        let mut ids = vec![e.id.clone()];
+        if e.op == "rotate"
+            && let Some(new) = &e.detail
+        {
+            ids.push(new.clone());
         }
-        return Ok(());
+        for id in ids.into_iter().filter(|id| !id.is_empty()) {
+            if e.op == "delete" {
+                deleted.push(id);
+            } else {
+                read.push(id);
+            }
+        }
     }
-    let page = feed.fetch(&ids).await?;
-    for r in page.records {
-        let _ = actions.send(Msg::RecordChanged(Box::new(r)));
+    // A key deleted in this run is gone, whatever happened to it before.
+    read.retain(|id| !deleted.contains(id));
+    read.sort_unstable();
+    read.dedup();
+    let mut gone = deleted;
+    if !read.is_empty() {
+        let mut page = feed.fetch(&read).await?;
+        let _ = match page.records.len() {
+            0 => Ok(()),
+            1 => actions.send(Msg::RecordChanged(Box::new(page.records.remove(0)))),
+            _ => actions.send(Msg::RecordsChanged(page.records)),
+        };
+        for bad in page.malformed {
+            tracing::info!(id = %bad.id, reason = %bad.reason, "a changed key is malformed");
+            let _ = actions.send(Msg::RecordMalformed { id: bad.id });
+        }
+        gone.extend(page.dangling);
     }
-    for bad in page.malformed {
-        tracing::info!(id = %bad.id, reason = %bad.reason, "a changed key is malformed");
-        let _ = actions.send(Msg::RecordMalformed { id: bad.id });
-    }
-    for id in page.dangling {
-        let _ = actions.send(Msg::RecordGone { id });
-    }
+    let _ = match gone.len() {
+        0 => Ok(()),
+        1 => actions.send(Msg::RecordGone { id: gone.remove(0) }),
+        _ => actions.send(Msg::RecordsGone(gone)),
+    };
     Ok(())
 }
 
