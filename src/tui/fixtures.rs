@@ -127,3 +127,25 @@ pub fn created() -> Created {
         ),
     }
 }
+
+/// Runs the filter jobs among `cmds` as the worker does and hands their answers to the
+/// state.
+pub fn run_filter(s: &mut State, cmds: Vec<super::state::Out>) {
+    for c in cmds {
+        if let super::state::Out::Filter(job) = c {
+            let found = crate::tui::filter::run(&job).expect("current job");
+            // As the worker does: it lets go of the records before it answers.
+            let done = Msg::FilterDone {
+                generation: job.generation,
+                structure: job.structure,
+                revision: job.revision,
+                len: job.records.len(),
+                query: job.query.clone(),
+                visible: found.indices,
+                ranked: found.ranked,
+            };
+            drop(job);
+            update(s, done);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! The clock is injected (`State::now`): nothing sleeps.
 
 use super::*;
-use crate::tui::fixtures::{NOW, code, key, state};
+use crate::tui::fixtures::{NOW, code, key, run_filter, state};
 use crate::tui::table_view::{Column, Sort, SortKey};
 use crossterm::event::KeyCode;
 
@@ -48,25 +48,6 @@ fn saved(outs: &[Out]) -> Option<(Option<String>, Vec<String>)> {
 }
 
 /// Runs the filter job like the event loop would, and feeds the result back.
-fn run_filter(s: &mut State, cmds: Vec<Out>) {
-    for c in cmds {
-        if let Out::Filter(job) = c {
-            let found = crate::tui::filter::run(&job).expect("current job");
-            let done = Msg::FilterDone {
-                generation: job.generation,
-                structure: job.structure,
-                revision: job.revision,
-                len: job.records.len(),
-                query: job.query.clone(),
-                visible: found.indices,
-                ranked: found.ranked,
-            };
-            drop(job);
-            update(s, done);
-        }
-    }
-}
-
 fn typed(s: &mut State, text: &str) -> Vec<Out> {
     let mut outs = Vec::new();
     for c in text.chars() {

@@ -2,7 +2,7 @@
 //! and views popups), on fixed records.
 
 use super::*;
-use crate::tui::fixtures::{DAY, NOW, code, key, record, rows, state};
+use crate::tui::fixtures::{DAY, NOW, code, key, record, rows, run_filter, state};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
 use crossterm::event::KeyCode;
@@ -27,25 +27,6 @@ fn typed(s: &mut State, text: &str) -> Vec<Out> {
 }
 
 /// Runs the filter job like the event loop would, and feeds the result back.
-fn run_filter(s: &mut State, cmds: Vec<Out>) {
-    for c in cmds {
-        if let Out::Filter(job) = c {
-            let found = crate::tui::filter::run(&job).expect("current job");
-            let done = Msg::FilterDone {
-                generation: job.generation,
-                structure: job.structure,
-                revision: job.revision,
-                len: job.records.len(),
-                query: job.query.clone(),
-                visible: found.indices,
-                ranked: found.ranked,
-            };
-            drop(job);
-            update(s, done);
-        }
-    }
-}
-
 fn bulk_cmd(cmds: &[Out]) -> Option<(&BulkOp, &Vec<String>)> {
     cmds.iter().find_map(|c| match c {
         Out::Sync(SyncCmd::Bulk { op, ids }) => Some((op, ids)),

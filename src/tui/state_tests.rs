@@ -1,6 +1,6 @@
 use super::*;
 use crate::keygen::Secret;
-use crate::tui::fixtures::{DAY, NOW, code, created, key, record, state, state_in};
+use crate::tui::fixtures::{DAY, NOW, code, created, key, record, run_filter, state, state_in};
 use crate::tui::keymap::Keymap;
 use crate::tui::row::Row;
 use crate::tui::{draw, layout, screens};
@@ -15,26 +15,6 @@ fn ids(s: &State) -> Vec<String> {
 }
 
 /// Runs the filter job like the event loop would, and feeds the result back.
-fn run_filter(s: &mut State, cmds: Vec<Out>) {
-    for c in cmds {
-        if let Out::Filter(job) = c {
-            let found = crate::tui::filter::run(&job).expect("current job");
-            // As the worker does: it lets go of the records before it answers.
-            let done = Msg::FilterDone {
-                generation: job.generation,
-                structure: job.structure,
-                revision: job.revision,
-                len: job.records.len(),
-                query: job.query.clone(),
-                visible: found.indices,
-                ranked: found.ranked,
-            };
-            drop(job);
-            update(s, done);
-        }
-    }
-}
-
 #[test]
 fn first_page_shows_every_record_newest_first() {
     let s = state();
@@ -1979,7 +1959,11 @@ fn a_batch_of_changes_equals_its_changes_one_by_one() {
         r
     };
     let batch = vec![changed, newest, middle];
-    let gone = vec![record(2, "").id, record(4, "").id, "never-loaded".to_owned()];
+    let gone = vec![
+        record(2, "").id,
+        record(4, "").id,
+        "never-loaded".to_owned(),
+    ];
 
     let setup = || {
         let mut s = state();
@@ -2017,6 +2001,9 @@ fn a_batch_of_changes_equals_its_changes_one_by_one() {
     );
     let names: Vec<&str> = many.records.iter().map(|r| r.name()).collect();
     assert_eq!(names.first(), Some(&"newest"));
-    assert!(names.contains(&"middle") && names.contains(&"renamed"), "{names:?}");
+    assert!(
+        names.contains(&"middle") && names.contains(&"renamed"),
+        "{names:?}"
+    );
     assert_eq!(many.marked(), 1, "the mark of a removed key goes");
 }
