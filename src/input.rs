@@ -11,8 +11,7 @@ use crate::record::{Status, UnixMs};
 /// The longest duration accepted anywhere (a grace period, a clipboard delay).
 const MAX_DURATION: Duration = Duration::from_secs(100 * 366 * 24 * 3600);
 
-/// The latest expiry accepted: 9999-12-30T00:00:00Z (what every reader can print).
-pub const MAX_EXPIRY_MS: UnixMs = 253_402_128_000_000;
+pub use crate::record::MAX_EXPIRY_MS;
 
 /// `90d`, `12h` (from `now`) or an RFC 3339 time, as unix ms; at most [`MAX_EXPIRY_MS`].
 pub fn parse_expiry_at(s: &str, now: UnixMs) -> Result<UnixMs, String> {

@@ -14,6 +14,9 @@ use crate::layout::field;
 /// Milliseconds since the Unix epoch, the unit of every timestamp in the layout.
 pub type UnixMs = i64;
 
+/// The latest expiry accepted: 9999-12-30T00:00:00Z (what every reader can print).
+pub const MAX_EXPIRY_MS: UnixMs = 253_402_128_000_000;
+
 /// Current time in unix milliseconds.
 pub fn now_ms() -> UnixMs {
     jiff::Timestamp::now().as_millisecond()

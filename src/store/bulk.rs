@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use redis::AsyncCommands;
 
 use crate::error::{Error, Result};
-use crate::input::MAX_EXPIRY_MS;
+use crate::record::MAX_EXPIRY_MS;
 use crate::record::{KeyRecord, Status, UnixMs, now_ms};
 
 use super::*;
