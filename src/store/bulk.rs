@@ -158,26 +158,9 @@ impl Store {
                 }
                 pipe.query_async(&mut self.conn.clone()).await?
             };
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            let events = self.ns.events_key();
-            let detail = (!reason.is_empty()).then_some(reason);
-            let mut changed = false;
-            for (id, code) in chunk.iter().zip(codes) {
-                match code {
-                    1 => {
-                        out.done += 1;
-                        changed = true;
-                        self.push_event(&mut pipe, &events, "revoke", id, detail);
-                    }
-                    0 => out.unchanged += 1,
-                    -1 => out.missing.push(id.clone()),
-                    _ => out.malformed.push(id.clone()),
-                }
-            }
-            if changed {
-                pipe.query_async::<()>(&mut self.conn.clone()).await?;
-            }
+            let detail = (!reason.is_empty()).then(|| reason.to_owned());
+            let answers = codes.into_iter().map(|c| (c, detail.clone()));
+            self.note_batch("revoke", chunk, answers, &mut out).await?;
             handled += chunk.len();
             progress(handled);
         }
@@ -279,6 +262,38 @@ impl Store {
         }
     }
 
+    /// Counts one batch's script answers in `out` (1 changed, 0 unchanged, -1 missing, any
+    /// other malformed) and writes one `op` event per key changed, with its detail, in one
+    /// `MULTI` with the index's slot.
+    async fn note_batch(
+        &self,
+        op: &str,
+        chunk: &[String],
+        answers: impl IntoIterator<Item = (i64, Option<String>)>,
+        out: &mut BulkOutcome,
+    ) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let events = self.ns.events_key();
+        let mut changed = false;
+        for (id, (code, detail)) in chunk.iter().zip(answers) {
+            match code {
+                1 => {
+                    out.done += 1;
+                    changed = true;
+                    self.push_event(&mut pipe, &events, op, id, detail.as_deref());
+                }
+                0 => out.unchanged += 1,
+                -1 => out.missing.push(id.clone()),
+                _ => out.malformed.push(id.clone()),
+            }
+        }
+        if changed {
+            pipe.query_async::<()>(&mut self.conn.clone()).await?;
+        }
+        Ok(())
+    }
+
     /// Restores many revoked keys: per batch, the restore script on every record (a
     /// pipeline on a server, concurrent on a cluster), then one `restore` event per key
     /// changed (`MULTI` with the index's slot). Each key changes exactly as
@@ -293,25 +308,8 @@ impl Store {
         let mut handled = 0;
         for chunk in ids.chunks(BATCH) {
             let codes: Vec<i64> = self.eval_each(&RESTORE_LUA, chunk, &[]).await?;
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            let events = self.ns.events_key();
-            let mut changed = false;
-            for (id, code) in chunk.iter().zip(codes) {
-                match code {
-                    1 => {
-                        out.done += 1;
-                        changed = true;
-                        self.push_event(&mut pipe, &events, "restore", id, None);
-                    }
-                    0 => out.unchanged += 1,
-                    -1 => out.missing.push(id.clone()),
-                    _ => out.malformed.push(id.clone()),
-                }
-            }
-            if changed {
-                pipe.query_async::<()>(&mut self.conn.clone()).await?;
-            }
+            let answers = codes.into_iter().map(|c| (c, None));
+            self.note_batch("restore", chunk, answers, &mut out).await?;
             handled += chunk.len();
             progress(handled);
         }
@@ -347,31 +345,15 @@ impl Store {
             ];
             let replies: Vec<(i64, String, String)> =
                 self.eval_each(&EXTEND_LUA, chunk, &args).await?;
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            let events = self.ns.events_key();
-            let mut changed = false;
-            for (id, (code, old, new)) in chunk.iter().zip(replies) {
-                match code {
-                    1 => {
-                        out.done += 1;
-                        changed = true;
-                        let detail = FieldChange {
-                            field: "expires_at".into(),
-                            old: Some(old),
-                            new: Some(new),
-                        }
-                        .to_string();
-                        self.push_event(&mut pipe, &events, "edit", id, Some(&detail));
-                    }
-                    0 => out.unchanged += 1,
-                    -1 => out.missing.push(id.clone()),
-                    _ => out.malformed.push(id.clone()),
-                }
-            }
-            if changed {
-                pipe.query_async::<()>(&mut self.conn.clone()).await?;
-            }
+            let answers = replies.into_iter().map(|(code, old, new)| {
+                let detail = FieldChange {
+                    field: "expires_at".into(),
+                    old: Some(old),
+                    new: Some(new),
+                };
+                (code, (code == 1).then(|| detail.to_string()))
+            });
+            self.note_batch("edit", chunk, answers, &mut out).await?;
             handled += chunk.len();
             progress(handled);
         }
