@@ -109,6 +109,17 @@ impl Error {
         }
     }
 
+    /// An error reply read off a [`crate::redis::pipe`], as [`From<redis::RedisError>`]
+    /// would say it: `NOPERM` is a denial, anything else a Redis error.
+    pub(crate) fn from_reply(text: &str) -> Self {
+        let text = one_line(text);
+        if text.starts_with("NOPERM") {
+            Error::Denied(text)
+        } else {
+            Error::Redis(text)
+        }
+    }
+
     pub(crate) fn connect(url: &str, e: &redis::RedisError) -> Self {
         let reason = one_line(&e.to_string());
         match e.kind() {

@@ -5,6 +5,7 @@
 //! [`redis::aio::ConnectionLike`], so one code path serves a server and a cluster.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -14,6 +15,7 @@ use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, TlsCertificates, Value};
 
 use crate::error::{Error, Result};
+use crate::redis::pipe::PipeTarget;
 
 /// The URL used when neither an argument nor `REDIS_URL` gives one.
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
@@ -29,6 +31,10 @@ pub struct ConnectOptions {
     pub tls_ca: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    /// Bulk reads (a listing, the TUI loading a namespace) of a standalone server without
+    /// TLS go over a connection of their own ([`crate::redis::pipe`]); `false` reads them
+    /// through the ordinary connection. On by default.
+    pub bulk_pipe: bool,
 }
 
 impl ConnectOptions {
@@ -39,6 +45,7 @@ impl ConnectOptions {
             tls_ca: None,
             connect_timeout: Duration::from_secs(3),
             response_timeout: Duration::from_secs(10),
+            bulk_pipe: true,
         }
     }
 
@@ -80,13 +87,23 @@ pub fn redact_url(raw: &str) -> String {
 /// the underlying multiplexed connection and reconnect on their own.
 #[derive(Clone)]
 pub enum Conn {
-    Single(ConnectionManager),
+    /// A standalone server, and where its bulk reads connect (none with TLS or when
+    /// [`ConnectOptions::bulk_pipe`] is off).
+    Single(ConnectionManager, Option<Arc<PipeTarget>>),
     Cluster(ClusterConnection),
 }
 
 impl Conn {
     pub fn is_cluster(&self) -> bool {
         matches!(self, Conn::Cluster(_))
+    }
+
+    /// Where bulk reads open their own connection, when they may.
+    pub(crate) fn pipe_target(&self) -> Option<&Arc<PipeTarget>> {
+        match self {
+            Conn::Single(_, target) => target.as_ref(),
+            Conn::Cluster(_) => None,
+        }
     }
 
     /// Sends a pipeline to the master that serves `slot` on a cluster (its commands may be
@@ -99,7 +116,7 @@ impl Conn {
         slot: u16,
     ) -> redis::RedisResult<Vec<Value>> {
         match self {
-            Conn::Single(c) => c.req_packed_commands(&pipe, 0, pipe.len()).await,
+            Conn::Single(c, _) => c.req_packed_commands(&pipe, 0, pipe.len()).await,
             Conn::Cluster(c) => {
                 let n = pipe.len();
                 let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
@@ -194,7 +211,7 @@ fn crc16(data: &[u8]) -> u16 {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Single(c, _) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -206,14 +223,14 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Single(c, _) => c.req_packed_commands(cmd, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Single(c) => c.get_db(),
+            Conn::Single(c, _) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
     }
@@ -268,7 +285,12 @@ async fn connect_with_timeout(opts: &ConnectOptions, response_timeout: Duration)
             .get_connection_manager_with_config(config)
             .await
             .map_err(|e| Error::connect(&shown, &e))?;
-        Ok(Conn::Single(conn))
+        let pipe = opts
+            .bulk_pipe
+            .then(|| PipeTarget::from_url(first, opts.connect_timeout, opts.response_timeout))
+            .flatten()
+            .map(Arc::new);
+        Ok(Conn::Single(conn, pipe))
     }
 }
 

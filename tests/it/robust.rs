@@ -354,6 +354,27 @@ async fn damaged_namespace_never_blinds_the_store(t: Target) {
     assert_eq!(noted, d.damaged);
     let malformed: BTreeSet<String> = all.malformed.iter().map(|e| e.id.clone()).collect();
     assert_eq!(malformed, bad_ids);
+    // The same listing read through the ordinary connection instead of the bulk-read pipe
+    // (standalone; a cluster has no pipe): the same answer, reasons included.
+    let plain = Store::new(
+        conn::connect(&ConnectOptions {
+            bulk_pipe: false,
+            ..ConnectOptions::new(t.url())
+        })
+        .await
+        .unwrap(),
+        ns.clone(),
+    );
+    let again = plain.list_all(|_, _| {}).await.unwrap();
+    assert_eq!(again.records, all.records);
+    let reasons = |p: &keytui::store::Page| {
+        p.malformed
+            .iter()
+            .map(|e| (e.id.clone(), e.reason.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(reasons(&again), reasons(&all));
+    assert_eq!(again.dangling, all.dangling);
     for e in &all.malformed {
         let word = d.bad[&e.id];
         assert!(

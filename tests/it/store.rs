@@ -759,3 +759,47 @@ async fn cluster_listing_follows_a_moved_slot() {
     let page = s.fetch(std::slice::from_ref(&id)).await.unwrap();
     assert_eq!(page.records.len(), 1);
 }
+
+/// Connections a server has accepted so far (`INFO stats`).
+fn connections_received(admin: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("stats").query(admin).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("INFO stats has total_connections_received")
+}
+
+/// On a standalone server a listing reads over a connection of its own (the bulk-read
+/// pipe), logged in as the URL's user on the URL's database, even as an ACL user who may
+/// not name a connection; without the pipe it opens none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_reads_over_its_own_connection_as_the_urls_user() {
+    // A server of its own: the test counts the connections it accepts.
+    let server = crate::common::RedisServer::start();
+    server.add_acl_user("lister", "l1st-pass", "~* +@all -client");
+    let url = format!("{}/3", server.url_for_user("lister", "l1st-pass"));
+    let ns = Namespace::new(&crate::common::unique_namespace("pipe")).unwrap();
+    let mut admin = server.connection();
+    for bulk_pipe in [true, false] {
+        let opts = ConnectOptions {
+            bulk_pipe,
+            ..ConnectOptions::new(&url)
+        };
+        let s = Store::new(conn::connect(&opts).await.unwrap(), ns.clone()).with_actor("tester");
+        if bulk_pipe {
+            s.create_many(&CreateRequest::new("k"), 2500, |_| {})
+                .await
+                .unwrap();
+        }
+        s.count().await.unwrap();
+        let before = connections_received(&mut admin);
+        let all = s.list_all(|_, _| {}).await.unwrap();
+        let opened = connections_received(&mut admin) - before;
+        // Database 3 as the user: every record, none dangling (database 0 has none).
+        assert_eq!(all.records.len(), 2500, "bulk_pipe {bulk_pipe}");
+        assert!(all.malformed.is_empty() && all.dangling.is_empty());
+        assert_eq!(opened, u64::from(bulk_pipe), "bulk_pipe {bulk_pipe}");
+    }
+    let in_db0: u64 = redis::cmd("DBSIZE").query(&mut admin).unwrap();
+    assert_eq!(in_db0, 0);
+}

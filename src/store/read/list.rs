@@ -8,7 +8,9 @@ use redis::{AsyncCommands, Value};
 
 use crate::error::{Error, Result};
 use crate::record::{KeyRecord, RecordError};
+use crate::redis::pipe::{self, PipeReader, PipeWriter};
 use crate::store::*;
+use redis_protocol::resp2::types::RangeFrame;
 
 impl Store {
     /// One key's record.
@@ -82,8 +84,15 @@ impl Store {
     /// (malformed).
     pub async fn fetch_page(&self, ids: &[String]) -> Result<Page> {
         let raw = self.fetch_listed(ids).await?;
-        let mut page = parse_listed(ids, &raw);
+        let page = parse_listed(ids, &raw);
         drop(raw);
+        self.settle_page(page).await
+    }
+
+    /// Finishes a page read with `HMGET` of [`LISTED_FIELDS`] as [`Store::fetch`] would
+    /// have read it: names the type of record keys that are not hashes, and reads the
+    /// dangling ids again with `HGETALL`.
+    pub(crate) async fn settle_page(&self, mut page: Page) -> Result<Page> {
         self.name_wrong_types(&mut page).await?;
         if !page.dangling.is_empty() {
             let again = self.fetch(&std::mem::take(&mut page.dangling)).await?;
@@ -211,15 +220,15 @@ impl Store {
                 });
                 std::future::ready(item)
             });
-        // Their records, a pipeline per batch of ids, parsed as they arrive.
+        // Cut into batches of ids.
         let batches = ranges
             .map(|r| {
-                let batches: Vec<Result<Vec<String>>> = match r {
+                let batches: Vec<Result<(Vec<String>, ())>> = match r {
                     Ok(mut ids) => {
                         let mut out = Vec::new();
                         while !ids.is_empty() {
                             let rest = ids.split_off(ids.len().min(BATCH));
-                            out.push(Ok(std::mem::replace(&mut ids, rest)));
+                            out.push(Ok((std::mem::replace(&mut ids, rest), ())));
                         }
                         out
                     }
@@ -227,33 +236,185 @@ impl Store {
                 };
                 futures::stream::iter(batches)
             })
-            .flatten()
-            .map(|ids| async move {
-                let ids = ids?;
-                let raw = store.fetch_listed(&ids).await?;
-                Ok(parse_listed(&ids, &raw))
+            .flatten();
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Result<(Page, ())>>(1);
+        let forward = async {
+            while let Some(page) = pages_rx.recv().await {
+                let page = page.map(|(page, ())| page);
+                let failed = page.is_err();
+                if tx.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+            // Stops the reading too.
+            drop(pages_rx);
+        };
+        alongside(self.read_batches(batches, pages_tx), forward).await;
+    }
+
+    /// Reads the records of each batch of ids that `batches` yields, with `HMGET` of
+    /// [`LISTED_FIELDS`], and sends each batch's page (with the batch's tag `T`) to `pages`
+    /// in the order of the batches, reading ahead. Ends when `batches` does, at the first
+    /// error (sent too), or when `pages` is closed.
+    ///
+    /// On a standalone server without TLS the reads go over a connection of their own
+    /// ([`crate::redis::pipe`]): a writer sends the batches' `HMGET`s ahead while the
+    /// replies of earlier ones are decoded in place. Otherwise (TLS, a cluster) each batch
+    /// is a pipeline on the ordinary connection, a few at once ([`Store::query_each`]).
+    /// Either way a page is what [`parse_listed`] makes of the replies: records with none
+    /// of the fields are dangling (see [`Store::fetch_page`]).
+    pub(crate) async fn read_batches<T>(
+        &self,
+        batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
+        pages: tokio::sync::mpsc::Sender<Result<(Page, T)>>,
+    ) {
+        if let Some(target) = self.conn.inner().pipe_target().cloned() {
+            let opened = match self.conn.check().await {
+                Ok(()) => target.open().await,
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok((writer, reader)) => {
+                    return self.pipe_batches(batches, writer, reader, pages).await;
+                }
+                // The ordinary connection may still work (a limit on connections, a
+                // proxy that allows one): read through it.
+                Err(e) => {
+                    tracing::warn!(error = %e, "bulk reads go through the ordinary connection")
+                }
+            }
+        }
+        let read = batches
+            .map(|batch| async move {
+                let (ids, tag) = batch?;
+                let raw = self.fetch_listed(&ids).await?;
+                Ok((parse_listed(&ids, &raw), tag))
             })
             .buffered(if self.conn.is_cluster() {
                 CLUSTER_PIPELINES_IN_FLIGHT
             } else {
                 PIPELINES_IN_FLIGHT
             });
-        futures::pin_mut!(batches);
-        while let Some(page) = batches.next().await {
+        futures::pin_mut!(read);
+        while let Some(page) = read.next().await {
             let failed = page.is_err();
-            if tx.send(page).await.is_err() || failed {
+            if pages.send(page).await.is_err() || failed {
                 break;
             }
         }
     }
 
+    /// [`Store::read_batches`] over a pipe: the writer sends each batch's commands and
+    /// then its ids to the reader, which reads that many replies.
+    async fn pipe_batches<T>(
+        &self,
+        batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
+        mut writer: PipeWriter,
+        mut reader: PipeReader,
+        pages: tokio::sync::mpsc::Sender<Result<(Page, T)>>,
+    ) {
+        // Batches sent and not read yet, at most this many (and the one being read).
+        let (sent_tx, mut sent_rx) = tokio::sync::mpsc::channel(PIPELINES_IN_FLIGHT);
+        // The writer is borrowed, not moved: it must outlive the reading (see
+        // [`PipeWriter`]).
+        let writer = &mut writer;
+        let write = async move {
+            futures::pin_mut!(batches);
+            while let Some(batch) = batches.next().await {
+                let batch = match batch {
+                    Ok((ids, tag)) => {
+                        for id in &ids {
+                            writer.push(&listed_command(self.ns.record_key(id)));
+                        }
+                        writer.flush().await.map(|()| (ids, tag))
+                    }
+                    Err(e) => Err(e),
+                };
+                let failed = batch.is_err();
+                if sent_tx.send(batch).await.is_err() || failed {
+                    break;
+                }
+            }
+        };
+        let read = async move {
+            while let Some(batch) = sent_rx.recv().await {
+                let page = match batch {
+                    Ok((ids, tag)) => read_listed_replies(&mut reader, &ids)
+                        .await
+                        .map(|p| (p, tag)),
+                    Err(e) => Err(e),
+                };
+                let failed = page.is_err();
+                if pages.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+            // The writer stops at its next batch.
+            drop(sent_rx);
+        };
+        alongside(write, read).await;
+    }
+
     /// `HMGET` of [`LISTED_FIELDS`] for each id, in order.
     pub(in crate::store) async fn fetch_listed(&self, ids: &[String]) -> Result<Vec<Value>> {
-        self.query_each(ids, |key| {
-            let mut cmd = redis::Cmd::with_capacity(2 + LISTED_FIELDS.len(), 8 + key.len() + 160);
-            cmd.arg("HMGET").arg(key).arg(&LISTED_FIELDS[..]);
-            cmd
-        })
-        .await
+        self.query_each(ids, listed_command).await
     }
+}
+
+/// Runs `side` alongside `main` until `main` ends; then `side` is dropped where it stands
+/// (a writer waiting for its next batch once the reading has stopped).
+pub(crate) async fn alongside<S: Future, M: Future>(side: S, main: M) -> M::Output {
+    let side = async {
+        side.await;
+        std::future::pending::<std::convert::Infallible>().await
+    };
+    futures::pin_mut!(side, main);
+    match futures::future::select(side, main).await {
+        futures::future::Either::Left((never, _)) => match never {},
+        futures::future::Either::Right((out, _)) => out,
+    }
+}
+
+/// `HMGET key LISTED_FIELDS`.
+fn listed_command(key: String) -> redis::Cmd {
+    let mut cmd = redis::Cmd::with_capacity(2 + LISTED_FIELDS.len(), 8 + key.len() + 160);
+    cmd.arg("HMGET").arg(key).arg(&LISTED_FIELDS[..]);
+    cmd
+}
+
+/// The page of one batch: the next `ids.len()` replies of the pipe, decoded in its buffer.
+/// A `WRONGTYPE` error is that record's (malformed); any other error reply fails the batch,
+/// as on the ordinary connection.
+async fn read_listed_replies(reader: &mut PipeReader, ids: &[String]) -> Result<Page> {
+    let mut page = Page {
+        records: Vec::with_capacity(ids.len()),
+        ..Page::default()
+    };
+    for id in ids {
+        reader
+            .next(|buf, frame| {
+                match frame {
+                    RangeFrame::Array(fields) => {
+                        push_listed(&mut page, id, fields.iter().map(|f| pipe::bulk(buf, f)))
+                    }
+                    RangeFrame::Error((s, e)) => {
+                        let text = String::from_utf8_lossy(&buf[*s..*e]);
+                        if !text.starts_with("WRONGTYPE") {
+                            return Err(Error::from_reply(&text));
+                        }
+                        page.malformed.push(RecordError {
+                            id: id.clone(),
+                            reason: WRONG_TYPE.into(),
+                        });
+                    }
+                    _ => page.malformed.push(RecordError {
+                        id: id.clone(),
+                        reason: WRONG_TYPE.into(),
+                    }),
+                }
+                Ok(())
+            })
+            .await??;
+    }
+    Ok(page)
 }

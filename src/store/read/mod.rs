@@ -10,5 +10,7 @@ mod page;
 mod parse;
 mod query;
 
+#[cfg(feature = "tui")]
+pub(crate) use self::list::alongside;
 pub use self::page::IndexPos;
 pub use self::parse::*;

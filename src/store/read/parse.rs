@@ -5,6 +5,7 @@ use redis::Value;
 
 use crate::layout::field;
 use crate::record::{KeyRecord, RecordError};
+use crate::redis::pipe::Cell;
 
 /// The record fields [`Store::list_each`] reads: every field of the layout a listed
 /// [`KeyRecord`] holds (the stored digest only to check that it is there).
@@ -107,37 +108,57 @@ pub(in crate::store) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
         ..Page::default()
     };
     for (id, v) in ids.iter().zip(raw) {
-        let Value::Array(values) = v else {
-            page.malformed.push(RecordError {
+        match v {
+            Value::Array(values) => push_listed(&mut page, id, values.iter().map(value_cell)),
+            other => page.malformed.push(RecordError {
                 id: id.clone(),
-                reason: unreadable_reason(v),
-            });
-            continue;
-        };
-        let mut found: [Option<&[u8]>; LISTED_FIELDS.len()] = [None; LISTED_FIELDS.len()];
-        let mut not_text = None;
-        for ((slot, name), v) in found.iter_mut().zip(LISTED_FIELDS).zip(values) {
-            match v {
-                Value::Nil => {}
-                Value::BulkString(b) => *slot = Some(b.as_slice()),
-                _ => not_text = not_text.or(Some(name)),
-            }
-        }
-        if let Some(name) = not_text {
-            page.malformed.push(RecordError {
-                id: id.clone(),
-                reason: format!("field {name} is not text"),
-            });
-        } else if found.iter().all(Option::is_none) {
-            page.dangling.push(id.clone());
-        } else {
-            match KeyRecord::from_raw(id, |name| listed_index(name).and_then(|i| found[i])) {
-                Ok(r) => page.records.push(r),
-                Err(e) => page.malformed.push(e),
-            }
+                reason: unreadable_reason(other),
+            }),
         }
     }
     page
+}
+
+/// A field of a redis-rs reply as [`push_listed`] reads it.
+fn value_cell(v: &Value) -> Cell<'_> {
+    match v {
+        Value::Nil => Cell::Nil,
+        Value::BulkString(b) => Cell::Text(b),
+        _ => Cell::Other,
+    }
+}
+
+/// Adds the record of one `HMGET ... LISTED_FIELDS` reply (its fields in order) to the
+/// page: a record, a malformed record (a field that is not text, or a value the record
+/// cannot hold), or a dangling index entry (no field at all). The one reading of such a
+/// reply, whether it came through redis-rs or a [`crate::redis::pipe`].
+pub(in crate::store) fn push_listed<'a>(
+    page: &mut Page,
+    id: &str,
+    cells: impl Iterator<Item = Cell<'a>>,
+) {
+    let mut found: [Option<&[u8]>; LISTED_FIELDS.len()] = [None; LISTED_FIELDS.len()];
+    let mut not_text = None;
+    for ((slot, name), cell) in found.iter_mut().zip(LISTED_FIELDS).zip(cells) {
+        match cell {
+            Cell::Nil => {}
+            Cell::Text(b) => *slot = Some(b),
+            Cell::Other => not_text = not_text.or(Some(name)),
+        }
+    }
+    if let Some(name) = not_text {
+        page.malformed.push(RecordError {
+            id: id.to_owned(),
+            reason: format!("field {name} is not text"),
+        });
+    } else if found.iter().all(Option::is_none) {
+        page.dangling.push(id.to_owned());
+    } else {
+        match KeyRecord::from_raw(id, |name| listed_index(name).and_then(|i| found[i])) {
+            Ok(r) => page.records.push(r),
+            Err(e) => page.malformed.push(e),
+        }
+    }
 }
 
 /// The position of a field in [`LISTED_FIELDS`].

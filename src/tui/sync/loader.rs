@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
-use crate::store::{IndexPos, Page, Store};
+use crate::store::{IndexPos, Page, Store, alongside};
 
-use super::{IN_FLIGHT, SyncOptions};
+use super::SyncOptions;
 use crate::tui::msg::{Msg, SyncOp};
 use crate::tui::row::{Interner, Row};
 
@@ -71,15 +70,15 @@ pub(super) fn spawn_loader(
         // keys deleted meanwhile shift nothing). The ids of the next page are asked for
         // while the records of earlier ones are read and parsed.
         let pages = options.pages.clone();
-        let store = &store;
-        let chunks = futures::stream::unfold(Some(next), |pos| {
-            let pages = pages.clone();
+        let index = store.clone();
+        let batches = futures::stream::unfold(Some(next), move |pos| {
+            let (pages, index) = (pages.clone(), index.clone());
             async move {
                 let pos = pos?;
                 if let Some(pages) = pages {
                     pages.acquire().await.map(|p| p.forget()).ok();
                 }
-                Some(match store.page_after(Some(&pos), chunk_len).await {
+                Some(match index.page_after(Some(&pos), chunk_len).await {
                     Ok((ids, next)) => {
                         let last = next.is_none();
                         (Ok((ids, last)), next)
@@ -88,47 +87,50 @@ pub(super) fn spawn_loader(
                     Err(e) => (Err(e), None),
                 })
             }
-        })
-        .map(|ids| async move {
-            let (ids, last) = ids?;
-            let page = store.fetch_page(&ids).await?;
-            let malformed: Vec<String> = page.malformed.into_iter().map(|m| m.id).collect();
-            Ok::<_, Error>((ids.len(), page.records, malformed, last))
-        })
-        .buffered(IN_FLIGHT);
-        let mut chunks = std::pin::pin!(chunks);
-        while let Some(chunk) = chunks.next().await {
-            let (read, records, malformed, last) = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = actions.send(Msg::Failed {
-                        op: SyncOp::LoadMore { loaded },
-                        error: e.to_string(),
-                    });
+        });
+        let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<Result<(Page, bool), Error>>(1);
+        let send = async {
+            while let Some(chunk) = read_rx.recv().await {
+                let settled = match chunk {
+                    Ok((page, last)) => {
+                        let read = page.records.len() + page.malformed.len() + page.dangling.len();
+                        store.settle_page(page).await.map(|page| (read, page, last))
+                    }
+                    Err(e) => Err(e),
+                };
+                let (read, page, last) = match settled {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = actions.send(Msg::Failed {
+                            op: SyncOp::LoadMore { loaded },
+                            error: e.to_string(),
+                        });
+                        return;
+                    }
+                };
+                loaded += read;
+                if actions
+                    .send(Msg::MoreRecords {
+                        load,
+                        records: rows(page.records, &mut interner),
+                        malformed: page.malformed.into_iter().map(|m| m.id).collect(),
+                        done: last,
+                    })
+                    .is_err()
+                    || last
+                {
+                    if timing {
+                        tracing::info!(
+                            timing = "all_records_loaded",
+                            ms = started.elapsed().as_millis() as u64,
+                            records = loaded
+                        );
+                    }
                     return;
                 }
-            };
-            loaded += read;
-            if actions
-                .send(Msg::MoreRecords {
-                    load,
-                    records: rows(records, &mut interner),
-                    malformed,
-                    done: last,
-                })
-                .is_err()
-                || last
-            {
-                if timing {
-                    tracing::info!(
-                        timing = "all_records_loaded",
-                        ms = started.elapsed().as_millis() as u64,
-                        records = loaded
-                    );
-                }
-                return;
             }
-        }
+        };
+        alongside(store.read_batches(batches, read_tx), send).await;
     })
 }
 

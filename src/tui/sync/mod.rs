@@ -29,9 +29,6 @@ use super::msg::{Msg, SyncCmd, SyncOp};
 pub const FIRST_PAGE: usize = 200;
 /// Records per background read.
 pub const CHUNK: usize = 5000;
-/// Further tries of a read the user asked for, after the first fails.
-/// Background reads in flight at once.
-const IN_FLIGHT: usize = 3;
 /// How long one `XREAD BLOCK` waits.
 const BLOCK: Duration = Duration::from_secs(5);
 
