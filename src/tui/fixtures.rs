@@ -9,7 +9,6 @@ use crate::record::{KeyRecord, SecretAlg};
 use crate::store::{Created, Mode};
 
 use super::keymap::Keymap;
-use super::row::Row;
 use super::state::{Msg, ServerInfo, State, update};
 
 /// 2027-01-15T08:00:00Z.
@@ -71,11 +70,6 @@ pub fn server() -> ServerInfo {
     }
 }
 
-/// [`records`] as the UI keeps them.
-pub fn rows() -> Vec<Row> {
-    records().into_iter().map(Row::from).collect()
-}
-
 /// A state with the six records loaded, at 80x24.
 pub fn state() -> State {
     let mut s = State::new(server(), Keymap::default(), 45, NOW);
@@ -83,7 +77,7 @@ pub fn state() -> State {
         &mut s,
         Msg::FirstPage {
             load: 1,
-            records: rows(),
+            records: records(),
             total: 6,
             malformed: vec![],
             done: true,

@@ -15,8 +15,12 @@ use crate::store::{BulkOutcome, CreateRequest, Created, Event, KeyEdit, Mode, Na
 use crate::verify::Verdict;
 
 use super::filter::FilterJob;
-use super::row::Row;
 use super::status::ServerInfo;
+
+/// A loader page's place in the queue to the UI ([`Msg::MoreRecords`]): returned when
+/// dropped.
+#[derive(Debug)]
+pub struct Credit(pub tokio::sync::OwnedSemaphorePermit);
 
 /// What `update` asks of the outside world, addressed to one destination each.
 #[derive(Debug)]
@@ -221,7 +225,7 @@ pub enum Msg {
     /// the loader has read the whole index (the loader decides, not a count).
     FirstPage {
         load: u64,
-        records: Vec<Row>,
+        records: Vec<KeyRecord>,
         total: usize,
         malformed: Vec<String>,
         done: bool,
@@ -230,9 +234,12 @@ pub enum Msg {
     /// of the index that were malformed (skipped); `done` when the index is exhausted.
     MoreRecords {
         load: u64,
-        records: Vec<Row>,
+        records: Vec<KeyRecord>,
         malformed: Vec<String>,
         done: bool,
+        /// Held until the UI has taken the page in (dropped with the message): the loader
+        /// keeps at most a few pages waiting, so a million records never queue up here.
+        credit: Option<Credit>,
     },
     /// A record was created or changed (from the change feed or our own command).
     RecordChanged(Box<KeyRecord>),

@@ -18,6 +18,7 @@ use tui_input::Input;
 
 use crate::record::{KeyRecord, Status, UnixMs};
 use crate::store::Mode;
+use crate::tui::row::Interner;
 
 use super::clock;
 use super::filter::narrows;
@@ -123,6 +124,9 @@ pub struct State {
     /// Fingerprints of the loaded ids, to drop duplicates from background pages cheaply (a
     /// hit is confirmed against the records).
     ids: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    /// Shares the strings many rows have in common (`created_by`, token prefixes) among
+    /// the rows of one load.
+    pub(super) interner: Interner,
     /// Number of keys in the index when the first page was read.
     pub total: usize,
     /// The ids of the records that exist but cannot be read (left out of the table): a set,
@@ -195,6 +199,7 @@ impl State {
             server,
             records: Arc::new(Vec::new()),
             ids: HashSet::default(),
+            interner: Interner::default(),
             total: 0,
             malformed: HashSet::new(),
             loading: Loading::FirstPage,

@@ -2,9 +2,8 @@
 //! and views popups), on fixed records.
 
 use super::*;
-use crate::tui::fixtures::{DAY, NOW, code, key, record, rows, run_filter, state};
+use crate::tui::fixtures::{DAY, NOW, code, key, record, run_filter, state};
 use crate::tui::keymap::Keymap;
-use crate::tui::row::Row;
 use crossterm::event::KeyCode;
 
 fn names(s: &State) -> Vec<String> {
@@ -101,7 +100,10 @@ fn marks_survive_reloads_and_live_changes_and_keys_gone_drop_out() {
     update(&mut s, Msg::RecordGone { id });
     assert_eq!(s.marked(), 5);
     // A reload without one more key keeps the others' marks.
-    let reloaded: Vec<Row> = rows().into_iter().skip(2).collect();
+    let reloaded: Vec<KeyRecord> = crate::tui::fixtures::records()
+        .into_iter()
+        .skip(2)
+        .collect();
     update(
         &mut s,
         Msg::FirstPage {
@@ -120,7 +122,7 @@ fn marks_survive_reloads_and_live_changes_and_keys_gone_drop_out() {
 fn a_reload_in_pages_keeps_the_marks_of_later_pages() {
     let mut s = state();
     update(&mut s, key('*'));
-    let all = rows();
+    let all = crate::tui::fixtures::records();
     // The first page holds two keys; the marks of the others wait for the rest.
     update(
         &mut s,
@@ -141,6 +143,7 @@ fn a_reload_in_pages_keeps_the_marks_of_later_pages() {
             records: all[2..5].to_vec(),
             malformed: vec![],
             done: true,
+            credit: None,
         },
     );
     assert_eq!(s.marked(), 5);
@@ -349,7 +352,7 @@ fn attention_state() -> State {
         &mut s,
         Msg::FirstPage {
             load: 1,
-            records: v.into_iter().map(Row::from).collect(),
+            records: v,
             total: 7,
             malformed: vec![],
             done: true,

@@ -2,7 +2,6 @@ use super::*;
 use crate::keygen::Secret;
 use crate::tui::fixtures::{DAY, NOW, code, created, key, record, run_filter, state, state_in};
 use crate::tui::keymap::Keymap;
-use crate::tui::row::Row;
 use crate::tui::{draw, layout, screens};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use tui_input::Input;
@@ -832,7 +831,7 @@ fn state_with(records: Vec<KeyRecord>) -> State {
         &mut s,
         Msg::FirstPage {
             load: 1,
-            records: all.into_iter().map(Row::from).collect(),
+            records: all,
             total,
             malformed: vec![],
             done: true,
@@ -1084,7 +1083,7 @@ fn deleting_the_key_being_confirmed_closes_the_dialog() {
 #[test]
 fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
     let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
-    let all = crate::tui::fixtures::rows();
+    let all = crate::tui::fixtures::records();
     update(
         &mut s,
         Msg::FirstPage {
@@ -1103,6 +1102,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
             records: all.clone(),
             malformed: ["M2", "M3", "S1", "S2", "S3"].map(String::from).to_vec(),
             done: true,
+            credit: None,
         },
     );
     assert_eq!(s.records.len(), 2);
@@ -1113,6 +1113,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
             records: all[1..].to_vec(),
             malformed: vec!["M2".into(), "M3".into()],
             done: true,
+            credit: None,
         },
     );
     assert_eq!(s.records.len(), 6);
@@ -1125,7 +1126,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
 #[test]
 fn appended_pages_add_to_the_counts_as_a_full_count_would() {
     let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
-    let all = crate::tui::fixtures::rows();
+    let all = crate::tui::fixtures::records();
     let first = Msg::FirstPage {
         load: 1,
         records: all[..1].to_vec(),
@@ -1140,6 +1141,7 @@ fn appended_pages_add_to_the_counts_as_a_full_count_would() {
             records: all[range].to_vec(),
             malformed: vec![],
             done,
+            credit: None,
         };
         update(&mut s, more);
     }
@@ -1161,7 +1163,7 @@ fn trimmed_feed_reloads() {
 }
 
 fn first_page(load: u64) -> Msg {
-    let rows = crate::tui::fixtures::rows();
+    let rows = crate::tui::fixtures::records();
     Msg::FirstPage {
         load,
         total: rows.len(),
@@ -1249,7 +1251,7 @@ fn loading_is_done_when_the_loader_says_so_whatever_the_counts() {
         &mut s,
         Msg::FirstPage {
             load: 1,
-            records: crate::tui::fixtures::rows()[..3].to_vec(),
+            records: crate::tui::fixtures::records()[..3].to_vec(),
             total: 5,
             malformed: vec!["M1".into()],
             done: true,
@@ -1468,7 +1470,7 @@ fn config_overrides_change_what_keys_do() {
 #[test]
 fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
     let mut s = State::new(crate::tui::fixtures::server(), Keymap::default(), 45, NOW);
-    let all = crate::tui::fixtures::rows();
+    let all = crate::tui::fixtures::records();
     update(
         &mut s,
         Msg::FirstPage {
@@ -1490,6 +1492,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
                 records: chunk.to_vec(),
                 malformed: vec![],
                 done: false,
+                credit: None,
             },
         );
         assert!(cmds.is_empty(), "a run per chunk");
@@ -1921,7 +1924,7 @@ fn switching_namespaces_starts_over_and_the_banner_follows() {
         &mut s,
         Msg::FirstPage {
             load: 1,
-            records: vec![Row::from(record(0, "invoices"))],
+            records: vec![record(0, "invoices")],
             total: 1,
             malformed: vec![],
             done: true,

@@ -68,13 +68,27 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             state.held.clear();
             state.structure += 1;
             state.filter.base = None;
-            state.ids = records.iter().map(|r| fingerprint(r.id())).collect();
+            // The rows are built here, on the UI thread, not by the loader: the loader's
+            // parsing garbage then stays in its own thread's allocator arena instead of
+            // being interleaved with the rows that live on (a million keys took 440 MB of
+            // which 176 MB were such holes).
+            state.interner = crate::tui::row::Interner::default();
+            // Room for the whole index (and a few keys created meanwhile): no regrowth.
+            let mut rows = Vec::with_capacity(total.max(records.len()) + total / 64);
+            rows.extend(
+                records
+                    .into_iter()
+                    .map(|r| Row::new(r, &mut state.interner)),
+            );
+            // Sized for the whole index too: no rehash (old and new tables at once) later.
+            state.ids = HashSet::with_capacity_and_hasher(rows.capacity(), Default::default());
+            state.ids.extend(rows.iter().map(|r| fingerprint(r.id())));
             // Marks of keys on later pages stay until the whole index is read.
             if done {
                 state.prune_marks();
             }
             state.loading = if done { Loading::Done } else { Loading::More };
-            state.records = Arc::new(records);
+            state.records = Arc::new(rows);
             state.total = total;
             state.malformed = malformed.into_iter().collect();
             state.visible.clear();
@@ -93,6 +107,8 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             records,
             malformed,
             done,
+            // Returned when this arm ends, the page taken in.
+            credit: _credit,
         } => {
             if load != state.load {
                 return Vec::new();
@@ -101,7 +117,11 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             if done {
                 state.loading = Loading::Done;
             }
-            let cmds = state.append(load, records);
+            let rows = records
+                .into_iter()
+                .map(|r| Row::new(r, &mut state.interner))
+                .collect();
+            let cmds = state.append(load, rows);
             // Loaded everything (nothing held back): marks of keys gone meanwhile drop.
             if done && state.held.is_empty() {
                 state.prune_marks();

@@ -50,10 +50,10 @@ async fn sync_loads_follows_changes_and_runs_commands() {
         unreachable!()
     };
     assert_eq!((records.len(), total), (3, 3));
-    assert_eq!(records[0].name(), "key-2");
+    assert_eq!(records[0].name, "key-2");
 
     // Another client revokes a key: the change arrives without a reload.
-    let id = records[1].id().to_owned();
+    let id = records[1].id.clone();
     store.revoke(&id, Some("test")).await.expect("revoke");
     next_matching(&mut rx, "record change", |a| {
         changed(a, |r| r.id == id && r.revoked)
@@ -61,7 +61,7 @@ async fn sync_loads_follows_changes_and_runs_commands() {
     .await;
 
     // Another client deletes one: it is dropped.
-    let gone = records[2].id().to_owned();
+    let gone = records[2].id.clone();
     store.delete(&gone).await.expect("delete");
     next_matching(&mut rx, "record gone", |a| gone_id(a, &gone)).await;
 
@@ -960,4 +960,50 @@ fn gone_id(a: &Action, id: &str) -> bool {
         Action::RecordsGone(ids) => ids.iter().any(|g| g == id),
         _ => false,
     }
+}
+
+/// The loader keeps at most two pages waiting for the UI: a UI that has not taken them in
+/// gets no third one (a million records never queue up in the channel); taking one in lets
+/// the next come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loader_waits_for_the_ui_to_take_its_pages_in() {
+    let server = DemoServer::start().await.expect("redis-server");
+    let opts = ConnectOptions::new(server.url());
+    let ns = Namespace::new("credits").expect("namespace");
+    let store = Store::new(conn::connect(&opts).await.expect("connect"), ns);
+    store
+        .create_many(&CreateRequest::new("k"), 60, |_| {})
+        .await
+        .expect("create");
+    let (tx, mut rx) = unbounded_channel();
+    let _commands = keytui::tui::sync::spawn_with(
+        store.clone(),
+        opts,
+        tx,
+        SyncOptions {
+            first_page: 10,
+            chunk: 10,
+            ..SyncOptions::default()
+        },
+    );
+    let is_page = |a: &Action| matches!(a, Action::MoreRecords { .. });
+    // Held, not handled: their credits stay taken.
+    let first = next_matching(&mut rx, "a page", is_page).await;
+    let second = next_matching(&mut rx, "a second page", is_page).await;
+    // A third page would follow at once (five are ready); none may come while two are held.
+    let waited = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match rx.recv().await {
+                Some(a) if is_page(&a) => return a,
+                Some(_) => continue,
+                None => std::future::pending().await,
+            }
+        }
+    })
+    .await;
+    assert!(waited.is_err(), "a third page came while two were held");
+    drop(first);
+    next_matching(&mut rx, "the next page once one is taken in", is_page).await;
+    drop(second);
+    drop(server);
 }

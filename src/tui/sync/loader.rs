@@ -2,8 +2,10 @@
 //! in the background with a few reads in flight) and sends the records as compact rows.
 //! It never writes and never talks to the UI except through [`Msg`]s.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
@@ -11,8 +13,11 @@ use crate::error::Error;
 use crate::store::{IndexPos, Page, Store, alongside};
 
 use super::SyncOptions;
-use crate::tui::msg::{Msg, SyncOp};
-use crate::tui::row::{Interner, Row};
+use crate::tui::msg::{Credit, Msg, SyncOp};
+
+/// Pages sent to the UI and not taken in yet, at most: the records waiting in the channel
+/// stay a few thousand however fast Redis answers.
+const PAGES_AHEAD: usize = 2;
 
 pub(super) fn spawn_loader(
     store: Store,
@@ -55,12 +60,11 @@ pub(super) fn spawn_loader(
                 records = page.records.len()
             );
         }
-        let mut interner = Interner::default();
         let total = page.total;
         let mut loaded = page.records.len() + page.malformed.len() + page.dangling.len();
         let _ = actions.send(Msg::FirstPage {
             load,
-            records: rows(page.records, &mut interner),
+            records: page.records,
             total,
             malformed: page.malformed.into_iter().map(|m| m.id).collect(),
             done: next.is_none(),
@@ -88,6 +92,7 @@ pub(super) fn spawn_loader(
                 })
             }
         });
+        let credits = Arc::new(Semaphore::new(PAGES_AHEAD));
         let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<Result<(Page, bool), Error>>(1);
         let send = async {
             while let Some(chunk) = read_rx.recv().await {
@@ -109,12 +114,15 @@ pub(super) fn spawn_loader(
                     }
                 };
                 loaded += read;
+                // Wait until the UI has taken in all but a few of the pages sent.
+                let credit = Arc::clone(&credits).acquire_owned().await.ok().map(Credit);
                 if actions
                     .send(Msg::MoreRecords {
                         load,
-                        records: rows(page.records, &mut interner),
+                        records: page.records,
                         malformed: page.malformed.into_iter().map(|m| m.id).collect(),
                         done: last,
+                        credit,
                     })
                     .is_err()
                     || last
@@ -142,9 +150,4 @@ async fn first(store: &Store, limit: usize) -> Result<(Page, Option<IndexPos>), 
     let mut page = store.fetch_page(&ids).await?;
     page.total = total;
     Ok((page, next))
-}
-
-/// The compact rows the UI keeps (converted here, off the UI thread).
-fn rows(records: Vec<crate::record::KeyRecord>, interner: &mut Interner) -> Vec<Row> {
-    records.into_iter().map(|r| Row::new(r, interner)).collect()
 }
