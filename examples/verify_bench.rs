@@ -8,9 +8,11 @@
 //!
 //! `--concurrency N` tasks share one store (one multiplexed connection, as an app would) and
 //! loop; each call's latency is recorded. The same is done with `GET --get-key` (a short
-//! string the tool writes first): one round trip, the floor of any verification. The two
-//! alternate in ten slices of `--seconds / 10` each, so load from other processes hits both. Prints two lines, `verify` and `get`, of `key=value` fields
-//! (`ops_per_s`, `p50_us`, `p99_us`, `calls`).
+//! string the tool writes first): one round trip, the floor of any verification. The sides
+//! alternate in ten slices of `--seconds / 10` each, so load from other processes hits all. Prints two lines, `verify` and `get`, of `key=value` fields
+//! (`ops_per_s`, `p50_us`, `p99_us`, `calls`), and a third, `hmget`: the `HMGET` of the
+//! five fields `Store::verify` reads, sent as a plain command by the same client (what the
+//! verification costs without keytui's own work: the floor of any HMGET-based check).
 
 use std::time::{Duration, Instant};
 
@@ -142,6 +144,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let ns = Namespace::new(&args.ns).map_err(|e| e.to_string())?;
+    let record_key = ns.record_key(&args.id);
     let store = Store::new(conn.clone(), ns);
     match store.verify(&args.id, &args.secret).await {
         Ok(Verdict::Valid { .. }) => {}
@@ -168,6 +171,19 @@ async fn main() -> Result<(), String> {
             assert!(matches!(v, Ok(Verdict::Valid { .. })), "{v:?}");
         }
     };
+    let record_key: std::sync::Arc<str> = record_key.into();
+    let hm_conn = conn.clone();
+    let hmget = move || {
+        let (mut c, key) = (hm_conn.clone(), record_key.clone());
+        async move {
+            let v: redis::RedisResult<redis::Value> = redis::cmd("HMGET")
+                .arg(&*key)
+                .arg(&["status", "secret_alg", "secret", "expires_at", "name"][..])
+                .query_async(&mut c)
+                .await;
+            assert!(matches!(v, Ok(redis::Value::Array(_))), "{v:?}");
+        }
+    };
     let key: std::sync::Arc<str> = args.get_key.as_str().into();
     let get = move || {
         let (mut c, key) = (conn.clone(), key.clone());
@@ -179,17 +195,21 @@ async fn main() -> Result<(), String> {
     };
     drive(args.concurrency, warmup, verify.clone()).await;
     drive(args.concurrency, warmup, get.clone()).await;
+    drive(args.concurrency, warmup, hmget.clone()).await;
     // Interleaved slices, so that a change of machine load (other processes) hits both
     // sides alike instead of whichever ran second.
     let slice = for_time / ROUNDS;
-    let (mut v, mut g) = (Run::default(), Run::default());
+    let (mut v, mut g, mut h) = (Run::default(), Run::default(), Run::default());
     for _ in 0..ROUNDS {
         v.add(drive(args.concurrency, slice, verify.clone()).await);
         g.add(drive(args.concurrency, slice, get.clone()).await);
+        h.add(drive(args.concurrency, slice, hmget.clone()).await);
     }
-    v.latencies.sort_unstable();
-    g.latencies.sort_unstable();
+    for run in [&mut v, &mut g, &mut h] {
+        run.latencies.sort_unstable();
+    }
     v.print("verify", args.concurrency);
     g.print("get", args.concurrency);
+    h.print("hmget", args.concurrency);
     Ok(())
 }
