@@ -90,10 +90,11 @@ pub fn relative_changes(t: Option<UnixMs>, now: UnixMs) -> Option<UnixMs> {
 pub fn row_changes(r: &Row, now: UnixMs) -> [Option<UnixMs>; 3] {
     [
         relative_changes(Some(r.created_at), now),
-        r.expires_at
+        r.expires_at()
             .filter(|&t| t > now)
             .map(|t| time_left_changes(t, now)),
-        r.last_used_at.and_then(|t| relative_changes(Some(t), now)),
+        r.last_used_at()
+            .and_then(|t| relative_changes(Some(t), now)),
     ]
 }
 
@@ -101,8 +102,8 @@ pub fn row_changes(r: &Row, now: UnixMs) -> [Option<UnixMs>; 3] {
 pub fn record_changes(r: &Row, now: UnixMs) -> [Option<UnixMs>; 4] {
     [
         relative_changes(Some(r.created_at), now),
-        relative_changes(r.expires_at, now),
-        relative_changes(r.last_used_at, now),
+        relative_changes(r.expires_at(), now),
+        relative_changes(r.last_used_at(), now),
         relative_changes(r.revoked_at(), now),
     ]
 }

@@ -73,7 +73,7 @@ pub fn verdict(
         (LeakFound::Key(verdict), Some(r)) => (verdict, crate::sanitize::line(r.name())),
         (LeakFound::Key(verdict), None) => (verdict, id.clone()),
     };
-    let used = |r: Option<&Row>| match r.and_then(|r| r.last_used_at) {
+    let used = |r: Option<&Row>| match r.and_then(|r| r.last_used_at()) {
         Some(t) => format!("last used {}", relative(Some(t), now)),
         None => "never used".to_owned(),
     };
@@ -87,7 +87,7 @@ pub fn verdict(
             Some(t) => format!("key {name} was revoked {}", relative(Some(t), now)),
             None => format!("key {name} is revoked"),
         },
-        Verdict::Rejected(Rejection::Expired) => match row.and_then(|r| r.expires_at) {
+        Verdict::Rejected(Rejection::Expired) => match row.and_then(|r| r.expires_at()) {
             Some(t) => offer(format!(
                 "valid secret of key {name}, expired {}",
                 relative(Some(t), now)

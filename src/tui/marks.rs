@@ -89,9 +89,9 @@ impl State {
             return;
         }
         let applies = |r: &Row| match kind {
-            BulkKind::Revoke => !r.revoked,
-            BulkKind::Restore => r.revoked,
-            BulkKind::Extend => r.expires_at.is_some(),
+            BulkKind::Revoke => !r.revoked(),
+            BulkKind::Restore => r.revoked(),
+            BulkKind::Extend => r.expires_at().is_some(),
             BulkKind::Delete => true,
         };
         let (mut ids, mut names, mut skipped, mut skipped_names) =

@@ -363,7 +363,7 @@ impl State {
             match r.status_at(self.now) {
                 Status::Active => {
                     c.0 += 1;
-                    if let Some(e) = r.expires_at {
+                    if let Some(e) = r.expires_at() {
                         next = Some(next.map_or(e, |n: UnixMs| n.min(e)));
                     }
                 }

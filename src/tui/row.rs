@@ -1,11 +1,11 @@
 //! The compact form of a key record the TUI keeps for every loaded key.
 //!
-//! A namespace of a million keys is a million of these, so a row is one string (the filter
-//! haystack, which holds the name, the id and the metadata), a few numbers, and shared
-//! strings for what many keys have in common (`created_by`, the token prefix). Fields
-//! most keys leave empty (revocation, rotation) live in one optional box. About 100 bytes
-//! of struct plus the haystack, against about a kilobyte for a [`KeyRecord`] with its
-//! `BTreeMap` of metadata.
+//! A namespace of a million keys is a million of these, so a row is 80 bytes plus one
+//! string (the filter haystack, which holds the name, the id and the metadata): times as
+//! plain numbers, what many keys have in common (`created_by`, the token prefix) shared
+//! behind one pointer, the ends of up to two metadata pairs inline, and what most keys
+//! leave empty (revocation, rotation, more metadata) in one optional box. A [`KeyRecord`]
+//! with its `BTreeMap` of metadata takes about a kilobyte.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,23 +17,40 @@ use crate::record::{KeyRecord, SecretAlg, Status, UnixMs};
 pub struct Row {
     /// `name id k=v k=v…`: what the fuzzy filter matches, and where the strings live.
     hay: Box<str>,
-    /// For each metadata pair, the ends (byte offsets in `hay`) of its key and its value.
-    meta: Box<[u32]>,
+    pub created_at: UnixMs,
+    /// [`NEVER`] when not set.
+    expires_at: UnixMs,
+    /// [`NEVER`] when not set.
+    last_used_at: UnixMs,
+    shared: Arc<Shared>,
+    rare: Option<Box<Rare>>,
     name_len: u32,
     id_len: u32,
-    pub created_at: UnixMs,
-    pub expires_at: Option<UnixMs>,
-    pub last_used_at: Option<UnixMs>,
-    pub created_by: Arc<str>,
-    pub token_prefix: Option<Arc<str>>,
-    pub revoked: bool,
-    pub sealed: bool,
-    pub token_checksum: bool,
+    /// The ends (byte offsets in `hay`) of the key and the value of the first two metadata
+    /// pairs; more pairs, or a haystack past 64 KiB, keep all their ends in `rare`.
+    meta_inline: [u16; 4],
+    /// Metadata pairs whose ends are in `meta_inline` (0-2), or [`META_IN_RARE`].
+    meta_count: u8,
+    flags: u8,
     pub secret_alg: SecretAlg,
-    rare: Option<Box<Rare>>,
 }
 
-/// The fields of revoked and rotated keys.
+/// `expires_at` or `last_used_at` not set.
+const NEVER: UnixMs = UnixMs::MIN;
+/// The metadata ends are in `Rare::meta`.
+const META_IN_RARE: u8 = u8::MAX;
+const REVOKED: u8 = 1;
+const SEALED: u8 = 2;
+const TOKEN_CHECKSUM: u8 = 4;
+
+/// What many keys have in common, shared between their rows.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Shared {
+    created_by: Box<str>,
+    token_prefix: Option<Box<str>>,
+}
+
+/// The fields of revoked and rotated keys, and metadata too long to keep inline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Rare {
     revoked_at: Option<UnixMs>,
@@ -42,21 +59,30 @@ struct Rare {
     rotated_to: Option<Box<str>>,
     /// What is damaged in the record's display fields ([`KeyRecord::damage`]).
     damage: Box<[Box<str>]>,
+    /// The metadata ends, when not inline.
+    meta: Box<[u32]>,
 }
 
-/// Shares equal strings (`created_by`, token prefixes) between rows.
+/// Shares equal `created_by` and token prefixes between rows.
 #[derive(Debug, Default)]
-pub struct Interner(HashMap<Box<str>, Arc<str>>);
+pub struct Interner(HashMap<SharedKey, Arc<Shared>>);
+
+/// `created_by` and the token prefix.
+type SharedKey = (Box<str>, Option<Box<str>>);
 
 impl Interner {
-    pub fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
+    fn get(&mut self, created_by: &str, token_prefix: Option<&str>) -> Arc<Shared> {
+        let key = (Box::from(created_by), token_prefix.map(Box::from));
+        if let Some(a) = self.0.get(&key) {
             return Arc::clone(a);
         }
-        let a: Arc<str> = Arc::from(s);
+        let a = Arc::new(Shared {
+            created_by: key.0.clone(),
+            token_prefix: key.1.clone(),
+        });
         // Bounded: a namespace with very many distinct values just stops sharing them.
         if self.0.len() < 4096 {
-            self.0.insert(Box::from(s), Arc::clone(&a));
+            self.0.insert(key, Arc::clone(&a));
         }
         a
     }
@@ -77,44 +103,58 @@ impl Row {
         hay.push_str(&r.name);
         hay.push(' ');
         hay.push_str(&r.id);
-        let mut meta = Vec::with_capacity(r.meta.len() * 2);
+        let mut ends = Vec::with_capacity(r.meta.len() * 2);
         for (k, v) in &r.meta {
             hay.push(' ');
             hay.push_str(k);
-            meta.push(hay.len() as u32);
+            ends.push(hay.len() as u32);
             hay.push('=');
             hay.push_str(v);
-            meta.push(hay.len() as u32);
+            ends.push(hay.len() as u32);
         }
+        let mut meta_inline = [0u16; 4];
+        let inline = ends.len() <= meta_inline.len() && hay.len() <= usize::from(u16::MAX);
+        let meta_count = if inline {
+            for (slot, end) in meta_inline.iter_mut().zip(&ends) {
+                *slot = *end as u16;
+            }
+            (ends.len() / 2) as u8
+        } else {
+            META_IN_RARE
+        };
         let rare = (r.revoked_at.is_some()
             || r.revoked_reason.is_some()
             || r.rotated_from.is_some()
             || r.rotated_to.is_some()
-            || !r.damage.is_empty())
-        .then(|| {
-            Box::new(Rare {
-                revoked_at: r.revoked_at,
-                revoked_reason: r.revoked_reason.map(Into::into),
-                rotated_from: r.rotated_from.map(Into::into),
-                rotated_to: r.rotated_to.map(Into::into),
-                damage: r.damage.into_iter().map(Into::into).collect(),
-            })
-        });
+            || !r.damage.is_empty()
+            || !inline)
+            .then(|| {
+                Box::new(Rare {
+                    revoked_at: r.revoked_at,
+                    revoked_reason: r.revoked_reason.map(Into::into),
+                    rotated_from: r.rotated_from.map(Into::into),
+                    rotated_to: r.rotated_to.map(Into::into),
+                    damage: r.damage.into_iter().map(Into::into).collect(),
+                    meta: if inline { Box::default() } else { ends.into() },
+                })
+            });
+        let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+        let flags = flag(r.revoked, REVOKED)
+            | flag(r.sealed, SEALED)
+            | flag(r.token_checksum, TOKEN_CHECKSUM);
         Row {
             hay: hay.into_boxed_str(),
-            meta: meta.into_boxed_slice(),
+            created_at: r.created_at,
+            expires_at: r.expires_at.unwrap_or(NEVER),
+            last_used_at: r.last_used_at.unwrap_or(NEVER),
+            shared: interner.get(&r.created_by, r.token_prefix.as_deref()),
+            rare,
             name_len: r.name.len() as u32,
             id_len: r.id.len() as u32,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            last_used_at: r.last_used_at,
-            created_by: interner.get(&r.created_by),
-            token_prefix: r.token_prefix.as_deref().map(|p| interner.get(p)),
-            revoked: r.revoked,
-            sealed: r.sealed,
-            token_checksum: r.token_checksum,
+            meta_inline,
+            meta_count,
+            flags,
             secret_alg: r.secret_alg,
-            rare,
         }
     }
 
@@ -132,11 +172,52 @@ impl Row {
         &self.hay
     }
 
+    pub fn expires_at(&self) -> Option<UnixMs> {
+        (self.expires_at != NEVER).then_some(self.expires_at)
+    }
+
+    pub fn last_used_at(&self) -> Option<UnixMs> {
+        (self.last_used_at != NEVER).then_some(self.last_used_at)
+    }
+
+    pub fn created_by(&self) -> &str {
+        &self.shared.created_by
+    }
+
+    pub fn token_prefix(&self) -> Option<&str> {
+        self.shared.token_prefix.as_deref()
+    }
+
+    pub fn revoked(&self) -> bool {
+        self.flags & REVOKED != 0
+    }
+
+    pub fn sealed(&self) -> bool {
+        self.flags & SEALED != 0
+    }
+
+    pub fn token_checksum(&self) -> bool {
+        self.flags & TOKEN_CHECKSUM != 0
+    }
+
     /// The metadata pairs, sorted by key.
     pub fn meta(&self) -> impl Iterator<Item = (&str, &str)> {
+        let spilled: &[u32] = match (&self.rare, self.meta_count) {
+            (Some(r), META_IN_RARE) => &r.meta,
+            _ => &[],
+        };
+        let pairs = if self.meta_count == META_IN_RARE {
+            spilled.len() / 2
+        } else {
+            usize::from(self.meta_count)
+        };
+        let end = move |i: usize| match spilled.get(i) {
+            Some(&e) => e as usize,
+            None => usize::from(self.meta_inline[i]),
+        };
         let mut start = self.name_len as usize + 1 + self.id_len as usize;
-        self.meta.chunks_exact(2).map(move |ends| {
-            let (k_end, v_end) = (ends[0] as usize, ends[1] as usize);
+        (0..pairs).map(move |p| {
+            let (k_end, v_end) = (end(2 * p), end(2 * p + 1));
             let pair = (&self.hay[start + 1..k_end], &self.hay[k_end + 1..v_end]);
             start = v_end;
             pair
@@ -167,7 +248,7 @@ impl Row {
 
     /// The status at a given time ([`Status::at`]).
     pub fn status_at(&self, now: UnixMs) -> Status {
-        Status::at(self.revoked, self.expires_at, now)
+        Status::at(self.revoked(), self.expires_at(), now)
     }
 }
 
@@ -208,12 +289,57 @@ mod tests {
             assert_eq!(row.rotated_to(), r.rotated_to.as_deref());
             let damage: Vec<&str> = row.damage().iter().map(|d| &**d).collect();
             assert_eq!(damage, r.damage);
-            assert_eq!(&*row.created_by, r.created_by);
-            assert_eq!(row.token_prefix.as_deref(), r.token_prefix.as_deref());
+            assert_eq!(row.created_by(), r.created_by);
+            assert_eq!(row.token_prefix(), r.token_prefix.as_deref());
+            assert_eq!(row.expires_at(), r.expires_at);
+            assert_eq!(row.last_used_at(), r.last_used_at);
+            assert_eq!(
+                (
+                    row.revoked(),
+                    row.sealed(),
+                    row.token_checksum(),
+                    row.secret_alg
+                ),
+                (r.revoked, r.sealed, r.token_checksum, r.secret_alg)
+            );
             assert_eq!(row.status_at(0), r.status_at(0));
             for now in [0, i64::MAX] {
                 assert_eq!(row.status_at(now), r.status_at(now));
             }
+        }
+    }
+
+    #[test]
+    fn metadata_reads_back_inline_and_spilled() {
+        let pairs = |n: usize| -> Vec<(String, String)> {
+            (0..n)
+                .map(|i| (format!("k{i} =x"), format!("v={i} y")))
+                .collect()
+        };
+        // 0-2 pairs inline; 3 pairs, or a haystack past 64 KiB, in the rare box.
+        for (n, name_len) in [
+            (0, 5),
+            (1, 5),
+            (2, 5),
+            (3, 5),
+            (7, 5),
+            (1, 70_000),
+            (2, 70_000),
+        ] {
+            let mut r = records().remove(0);
+            r.name = "n".repeat(name_len);
+            r.meta = pairs(n).into_iter().collect();
+            let row = Row::from(r.clone());
+            let got: Vec<(&str, &str)> = row.meta().collect();
+            let want: Vec<(&str, &str)> = r
+                .meta
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(got, want, "{n} pairs, name of {name_len}");
+            assert_eq!(row.name(), r.name);
+            assert_eq!(row.id(), r.id);
+            assert_eq!(row.revoked_at(), r.revoked_at);
         }
     }
 
@@ -228,7 +354,7 @@ mod tests {
     #[test]
     fn a_row_is_small() {
         assert!(
-            std::mem::size_of::<Row>() <= 128,
+            std::mem::size_of::<Row>() <= 80,
             "{}",
             std::mem::size_of::<Row>()
         );

@@ -275,7 +275,7 @@ impl State {
             match r.status_at(self.now) {
                 Status::Active => {
                     c.0 += 1;
-                    if let Some(e) = r.expires_at {
+                    if let Some(e) = r.expires_at() {
                         next = Some(next.map_or(e, |n| n.min(e)));
                     }
                 }

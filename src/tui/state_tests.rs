@@ -1030,7 +1030,7 @@ fn live_changes_update_remove_and_insert_keeping_the_selection() {
     let mut changed = record(0, "billing-service");
     changed.revoked = true;
     update(&mut s, Msg::RecordChanged(Box::new(changed)));
-    assert!(s.records[0].revoked);
+    assert!(s.records[0].revoked());
     let mut newer = record(7, "brand-new");
     newer.created_at = NOW;
     update(&mut s, Msg::RecordChanged(Box::new(newer)));

@@ -109,8 +109,8 @@ pub fn sort_indices(records: &[Row], visible: &mut Vec<usize>, sort: Sort, now: 
         match sort.key {
             SortKey::Name => dir(name_prefix(r.name())),
             SortKey::Created => dir(signed(r.created_at)),
-            SortKey::Expires => r.expires_at.map_or(u64::MAX, |t| dir(signed(t))),
-            SortKey::LastUsed => r.last_used_at.map_or(u64::MAX, |t| dir(signed(t))),
+            SortKey::Expires => r.expires_at().map_or(u64::MAX, |t| dir(signed(t))),
+            SortKey::LastUsed => r.last_used_at().map_or(u64::MAX, |t| dir(signed(t))),
             SortKey::Status => dir(status_rank(r.status_at(now))),
         }
     };

@@ -112,17 +112,18 @@ fn fields(r: &Row, now: UnixMs) -> Vec<Line<'static>> {
         field("name", clean(r.name())),
         field("id", clean(r.id())),
         field("created", time(Some(r.created_at))),
-        field("created by", clean(&r.created_by)),
+        field("created by", clean(&r.created_by())),
         field(
             "expires",
-            r.expires_at.map_or("never".to_owned(), |t| time(Some(t))),
+            r.expires_at().map_or("never".to_owned(), |t| time(Some(t))),
         ),
         field(
             "last used",
-            r.last_used_at.map_or("never".to_owned(), |t| time(Some(t))),
+            r.last_used_at()
+                .map_or("never".to_owned(), |t| time(Some(t))),
         ),
     ]);
-    if r.revoked {
+    if r.revoked() {
         lines.push(field("revoked", time(r.revoked_at())));
         lines.push(field("reason", clean(r.revoked_reason().unwrap_or("-"))));
     }
@@ -131,18 +132,18 @@ fn fields(r: &Row, now: UnixMs) -> Vec<Line<'static>> {
         format!(
             "{}{}",
             r.secret_alg.as_str(),
-            if r.sealed { ", sealed copy" } else { "" }
+            if r.sealed() { ", sealed copy" } else { "" }
         ),
     ));
     lines.push(field(
         "token",
         format!(
             "prefix {}, checksum {}",
-            r.token_prefix
+            r.token_prefix()
                 .as_deref()
                 .map(clean)
                 .unwrap_or_else(|| "-".into()),
-            if r.token_checksum { "yes" } else { "no" }
+            if r.token_checksum() { "yes" } else { "no" }
         ),
     ));
     if let Some(f) = r.rotated_from() {

@@ -100,13 +100,13 @@ impl EditForm {
             .collect();
         let values = [
             r.name().to_owned(),
-            r.expires_at.map(rfc3339).unwrap_or_default(),
+            r.expires_at().map(rfc3339).unwrap_or_default(),
             meta_line(&meta),
         ];
         EditForm {
             id: r.id().to_owned(),
             name: r.name().to_owned(),
-            expires_at: r.expires_at,
+            expires_at: r.expires_at(),
             meta,
             fields: values.into_iter().map(Input::new).collect(),
             focus: 0,

@@ -33,15 +33,15 @@ fn cell_text(col: &Column, r: &RowData, now: i64) -> String {
         Column::Status => r.status_at(now).as_str().to_owned(),
         Column::Name => clean(r.name()),
         Column::Id => clean(r.id()),
-        Column::Prefix => r.token_prefix.as_deref().map(clean).unwrap_or_default(),
-        Column::CreatedBy => clean(&r.created_by),
+        Column::Prefix => r.token_prefix().as_deref().map(clean).unwrap_or_default(),
+        Column::CreatedBy => clean(&r.created_by()),
         Column::Created => short_duration(now - r.created_at),
-        Column::Expires => match r.expires_at {
+        Column::Expires => match r.expires_at() {
             None => "never".to_owned(),
             Some(t) if t <= now => "expired".to_owned(),
             Some(t) => format!("in {}", time_left(t, now)),
         },
-        Column::LastUsed => match r.last_used_at {
+        Column::LastUsed => match r.last_used_at() {
             None => "never".to_owned(),
             t => relative(t, now),
         },

@@ -83,7 +83,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         Action::Views => {
             let who = state
                 .selected_record()
-                .map(|r| r.created_by.to_string())
+                .map(|r| r.created_by().to_string())
                 .unwrap_or_default();
             state.screen = Screen::Views(ViewPicker::new(
                 state.attention.as_ref().map(|v| &v.kind),
@@ -150,7 +150,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         }
         Action::Revoke => {
             if let Some(r) = state.target_record().cloned() {
-                if r.revoked {
+                if r.revoked() {
                     let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is already revoked"));
                 } else if !state.refuse_offline("revoke") {
@@ -171,7 +171,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         }
         Action::Restore => {
             if let Some(r) = state.target_record().cloned() {
-                if !r.revoked {
+                if !r.revoked() {
                     let name = crate::sanitize::line(r.name());
                     state.say(format!("{name} is not revoked"));
                 } else if !state.refuse_offline("restore") {
@@ -191,7 +191,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
         }
         Action::Rotate => {
             if let Some(r) = state.target_record().cloned() {
-                if r.revoked {
+                if r.revoked() {
                     let name = crate::sanitize::line(r.name());
                     state.complain(format!("{name} is revoked; restore it before rotating"));
                 } else if !state.refuse_offline("rotate") {
@@ -239,8 +239,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
                             return vec![Out::Sync(SyncCmd::ReadToken {
                                 id: r.id().to_owned(),
                                 name,
-                                prefix: r.token_prefix.as_deref().map(str::to_owned),
-                                checksum: r.token_checksum,
+                                prefix: r.token_prefix().as_deref().map(str::to_owned),
+                                checksum: r.token_checksum(),
                             })];
                         }
                     }

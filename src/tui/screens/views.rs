@@ -79,9 +79,9 @@ impl View {
         self.filter.attention_admits(
             &UsageFacts {
                 created_at: r.created_at,
-                last_used_at: r.last_used_at,
-                expires_at: r.expires_at,
-                created_by: &r.created_by,
+                last_used_at: r.last_used_at(),
+                expires_at: r.expires_at(),
+                created_by: &r.created_by(),
             },
             now,
         )
