@@ -112,7 +112,7 @@ fn fields(r: &Row, now: UnixMs) -> Vec<Line<'static>> {
         field("name", clean(r.name())),
         field("id", clean(r.id())),
         field("created", time(Some(r.created_at))),
-        field("created by", clean(&r.created_by())),
+        field("created by", clean(r.created_by())),
         field(
             "expires",
             r.expires_at().map_or("never".to_owned(), |t| time(Some(t))),
@@ -139,10 +139,7 @@ fn fields(r: &Row, now: UnixMs) -> Vec<Line<'static>> {
         "token",
         format!(
             "prefix {}, checksum {}",
-            r.token_prefix()
-                .as_deref()
-                .map(clean)
-                .unwrap_or_else(|| "-".into()),
+            r.token_prefix().map(clean).unwrap_or_else(|| "-".into()),
             if r.token_checksum() { "yes" } else { "no" }
         ),
     ));

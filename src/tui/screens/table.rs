@@ -33,8 +33,8 @@ fn cell_text(col: &Column, r: &RowData, now: i64) -> String {
         Column::Status => r.status_at(now).as_str().to_owned(),
         Column::Name => clean(r.name()),
         Column::Id => clean(r.id()),
-        Column::Prefix => r.token_prefix().as_deref().map(clean).unwrap_or_default(),
-        Column::CreatedBy => clean(&r.created_by()),
+        Column::Prefix => r.token_prefix().map(clean).unwrap_or_default(),
+        Column::CreatedBy => clean(r.created_by()),
         Column::Created => short_duration(now - r.created_at),
         Column::Expires => match r.expires_at() {
             None => "never".to_owned(),

@@ -239,7 +239,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Out> {
                             return vec![Out::Sync(SyncCmd::ReadToken {
                                 id: r.id().to_owned(),
                                 name,
-                                prefix: r.token_prefix().as_deref().map(str::to_owned),
+                                prefix: r.token_prefix().map(str::to_owned),
                                 checksum: r.token_checksum(),
                             })];
                         }

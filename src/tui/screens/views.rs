@@ -81,7 +81,7 @@ impl View {
                 created_at: r.created_at,
                 last_used_at: r.last_used_at(),
                 expires_at: r.expires_at(),
-                created_by: &r.created_by(),
+                created_by: r.created_by(),
             },
             now,
         )
