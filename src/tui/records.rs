@@ -58,7 +58,9 @@ impl State {
                     && b.status == self.status_filter
                     // Keys expire with time: an expired-only view can gain rows.
                     && b.status != StatusFilter::Expired
-                    && narrows(&b.query, self.filter.query());
+                    && narrows(&b.query, self.filter.query())
+                    // Everything matched: narrowing would only copy every index.
+                    && self.visible.len() < b.len;
                 narrower.then(|| {
                     Arc::new(FilterBase {
                         matches: self.visible.iter().map(|&i| i as u32).collect(),
