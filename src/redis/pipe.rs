@@ -148,6 +148,12 @@ impl PipeWriter {
         cmd.write_packed_command(&mut self.out);
     }
 
+    /// The buffer of packed commands, to append commands already in RESP (sent by the
+    /// next [`PipeWriter::flush`]).
+    pub(crate) fn packed(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
     /// Sends what was packed.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         self.write
