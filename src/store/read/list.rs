@@ -8,7 +8,7 @@ use redis::{AsyncCommands, Value};
 
 use crate::error::{Error, Result};
 use crate::record::{KeyRecord, RecordError};
-use crate::redis::pipe::{self, PipeReader, PipeWriter};
+use crate::redis::pipe::{self, PipeReader, PipeWriter, Reply};
 use crate::store::read::batch::{ListedReplies, wrong_type};
 use crate::store::*;
 use redis_protocol::resp2::types::RangeFrame;
@@ -464,19 +464,20 @@ async fn read_listed_replies<P: ListedReplies>(
     let mut page = P::with_capacity(ids.len());
     for id in ids {
         reader
-            .next(|buf, frame| {
-                match frame {
-                    RangeFrame::Array(fields) => {
+            .next_cells(|reply| {
+                match reply {
+                    Reply::Cells(cells) => page.push(id, cells.iter().copied()),
+                    Reply::Frame(buf, RangeFrame::Array(fields)) => {
                         page.push(id, fields.iter().map(|f| pipe::bulk(buf, f)))
                     }
-                    RangeFrame::Error((s, e)) => {
+                    Reply::Frame(buf, RangeFrame::Error((s, e))) => {
                         let text = String::from_utf8_lossy(&buf[*s..*e]);
                         if !text.starts_with("WRONGTYPE") {
                             return Err(Error::from_reply(&text));
                         }
                         page.push_malformed(wrong_type(id));
                     }
-                    _ => page.push_malformed(wrong_type(id)),
+                    Reply::Frame(..) => page.push_malformed(wrong_type(id)),
                 }
                 Ok(())
             })

@@ -159,28 +159,12 @@ pub(in crate::store) fn push_listed<'a>(
     }
 }
 
-/// The position of a field in [`LISTED_FIELDS`].
+/// The position of a field in [`LISTED_FIELDS`] (lengths compared first: a record's view
+/// looks up every field by name).
 pub(in crate::store) fn listed_index(name: &str) -> Option<usize> {
-    Some(match name {
-        field::ID => 0,
-        field::NAME => 1,
-        field::STATUS => 2,
-        field::SECRET_ALG => 3,
-        field::SECRET => 4,
-        field::SECRET_SEALED => 5,
-        field::TOKEN_PREFIX => 6,
-        field::TOKEN_CHECKSUM => 7,
-        field::CREATED_AT => 8,
-        field::CREATED_BY => 9,
-        field::EXPIRES_AT => 10,
-        field::REVOKED_AT => 11,
-        field::REVOKED_REASON => 12,
-        field::LAST_USED_AT => 13,
-        field::META => 14,
-        field::ROTATED_FROM => 15,
-        field::ROTATED_TO => 16,
-        _ => return None,
-    })
+    LISTED_FIELDS
+        .iter()
+        .position(|f| f.len() == name.len() && *f == name)
 }
 
 /// The reason a record's first reply was given before its type is known.
