@@ -49,21 +49,21 @@ impl ListedReplies for Page {
     }
 }
 
-/// A range of [`ListedBatch::bytes`]; `start == NIL` for a field the record does not have.
+/// A range of `ListedBatch::bytes`; `start == NIL` for a field the record does not have.
 #[derive(Clone, Copy)]
 struct Span {
-    start: u32,
-    end: u32,
+    start: usize,
+    end: usize,
 }
 
-const NIL: u32 = u32::MAX;
+const NIL: usize = usize::MAX;
 
 #[derive(Clone, Copy)]
 enum Item {
     /// A record's id and its fields (an index into `fields`).
-    Record { id: Span, fields: u32 },
+    Record { id: Span, fields: usize },
     /// An index into `malformed`.
-    Malformed(u32),
+    Malformed(usize),
     /// A dangling index entry's id.
     Dangling(Span),
 }
@@ -100,7 +100,7 @@ impl ListedBatch {
         self.items.iter().map(|item| match *item {
             Item::Record { id, fields } => {
                 let id = self.text(id);
-                let spans = &self.fields[fields as usize];
+                let spans = &self.fields[fields];
                 match RecordView::parse(id, |name| {
                     let span = spans[listed_index(name)?];
                     (span.start != NIL).then(|| self.slice(span))
@@ -109,13 +109,13 @@ impl ListedBatch {
                     Err(e) => Listed::Malformed(e),
                 }
             }
-            Item::Malformed(i) => Listed::Malformed(self.malformed[i as usize].clone()),
+            Item::Malformed(i) => Listed::Malformed(self.malformed[i].clone()),
             Item::Dangling(id) => Listed::Dangling(self.text(id)),
         })
     }
 
     fn slice(&self, span: Span) -> &[u8] {
-        &self.bytes[span.start as usize..span.end as usize]
+        &self.bytes[span.start..span.end]
     }
 
     /// An id (copied from a `&str`, so UTF-8).
@@ -124,11 +124,11 @@ impl ListedBatch {
     }
 
     fn append(&mut self, b: &[u8]) -> Span {
-        let start = self.bytes.len() as u32;
+        let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
         Span {
             start,
-            end: self.bytes.len() as u32,
+            end: self.bytes.len(),
         }
     }
 }
@@ -173,15 +173,14 @@ impl ListedReplies for ListedBatch {
             let id = self.append(id.as_bytes());
             self.items.push(Item::Record {
                 id,
-                fields: self.fields.len() as u32,
+                fields: self.fields.len(),
             });
             self.fields.push(spans);
         }
     }
 
     fn push_malformed(&mut self, e: RecordError) {
-        self.items
-            .push(Item::Malformed(self.malformed.len() as u32));
+        self.items.push(Item::Malformed(self.malformed.len()));
         self.malformed.push(e);
     }
 
