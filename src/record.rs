@@ -9,7 +9,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::layout::field;
+mod view;
+
+pub use view::{Meta, RecordView};
 
 /// Milliseconds since the Unix epoch, the unit of every timestamp in the layout.
 pub type UnixMs = i64;
@@ -250,114 +252,7 @@ impl KeyRecord {
         id: &str,
         lookup: impl Fn(&str) -> Option<&'a [u8]>,
     ) -> Result<Self, RecordError> {
-        let bad = |reason: String| RecordError {
-            id: id.to_owned(),
-            reason,
-        };
-        let raw = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        // A field verification depends on: UTF-8 text or malformed.
-        let get = |name: &str| -> Result<Option<&'a str>, RecordError> {
-            raw(name)
-                .map(|v| {
-                    std::str::from_utf8(v)
-                        .map_err(|_| bad(format!("field {name} is not UTF-8 text")))
-                })
-                .transpose()
-        };
-        let required = |name: &str| get(name)?.ok_or_else(|| bad(format!("missing field {name}")));
-        let damage = std::cell::RefCell::new(Vec::new());
-        let note = |what: String| damage.borrow_mut().push(what);
-        // A display field: lossily decoded, the damage noted.
-        let display = |name: &str| -> Option<String> {
-            let v = raw(name)?;
-            Some(match std::str::from_utf8(v) {
-                Ok(t) => t.to_owned(),
-                Err(_) => {
-                    note(format!("field {name} is not UTF-8 text"));
-                    String::from_utf8_lossy(v).into_owned()
-                }
-            })
-        };
-
-        let stored_id = required(field::ID)?;
-        if stored_id != id {
-            return Err(bad(format!(
-                "field id holds another id ({:?})",
-                short(stored_id)
-            )));
-        }
-        let revoked = match required(field::STATUS)? {
-            "active" => false,
-            "revoked" => true,
-            other => return Err(bad(format!("unknown status {:?}", short(other)))),
-        };
-        let alg = required(field::SECRET_ALG)?;
-        let secret_alg = SecretAlg::parse(alg)
-            .ok_or_else(|| bad(format!("unknown secret_alg {:?}", short(alg))))?;
-        required(field::SECRET)?;
-        let expires_at = get(field::EXPIRES_AT)?
-            .map(|v| {
-                v.parse::<UnixMs>()
-                    .map_err(|_| bad("field expires_at is not a unix time in ms".into()))
-            })
-            .transpose()?;
-        let token_prefix = get(field::TOKEN_PREFIX)?.map(str::to_owned);
-        let token_checksum = get(field::TOKEN_CHECKSUM)? == Some("1");
-        let sealed = raw(field::SECRET_SEALED).is_some();
-
-        let name = display(field::NAME).unwrap_or_default();
-        let created_by = display(field::CREATED_BY).unwrap_or_default();
-        let revoked_reason = display(field::REVOKED_REASON);
-        let rotated_from = display(field::ROTATED_FROM);
-        let rotated_to = display(field::ROTATED_TO);
-        let meta_text = display(field::META);
-        let time = |name: &str| -> Option<UnixMs> {
-            let v = display(name)?;
-            match v.parse::<UnixMs>() {
-                Ok(t) => Some(t),
-                Err(_) => {
-                    note(format!("field {name} is not a unix time in ms"));
-                    None
-                }
-            }
-        };
-        let created_at = time(field::CREATED_AT);
-        let revoked_at = time(field::REVOKED_AT);
-        let last_used_at = time(field::LAST_USED_AT);
-        let created_at = created_at.unwrap_or_else(|| {
-            if raw(field::CREATED_AT).is_none() {
-                note("missing field created_at".into());
-            }
-            0
-        });
-        let meta = match meta_text {
-            None => BTreeMap::new(),
-            Some(json) => serde_json::from_str(&json).unwrap_or_else(|_| {
-                note("field meta is not a JSON object of strings".into());
-                BTreeMap::new()
-            }),
-        };
-        let mut damage = damage.into_inner();
-        damage.dedup();
-        Ok(KeyRecord {
-            id: id.to_owned(),
-            name,
-            revoked,
-            secret_alg,
-            sealed,
-            token_prefix,
-            token_checksum,
-            created_at,
-            created_by,
-            expires_at,
-            revoked_at,
-            revoked_reason,
-            last_used_at,
-            meta,
-            rotated_from,
-            rotated_to,
-            damage,
-        })
+        RecordView::parse(id, |name| -> Option<&[u8]> { lookup(name) }).map(|v| v.to_record())
     }
 
     /// The JSON shape of a record in `list --json` and `show --json` (never a secret).
@@ -383,9 +278,10 @@ impl KeyRecord {
     }
 }
 
-/// A record as JSON: timestamps in RFC 3339, status computed.
+/// A record as JSON: timestamps in RFC 3339, status computed. `M` is the metadata map
+/// (a [`RecordView`]'s [`Meta`] serializes as the same map).
 #[derive(Serialize)]
-pub struct RecordJson<'a> {
+pub struct RecordJson<'a, M: Serialize = &'a BTreeMap<String, String>> {
     pub id: &'a str,
     pub name: &'a str,
     pub status: Status,
@@ -395,7 +291,7 @@ pub struct RecordJson<'a> {
     pub revoked_at: Option<JsonTime>,
     pub revoked_reason: Option<&'a str>,
     pub last_used_at: Option<JsonTime>,
-    pub meta: &'a BTreeMap<String, String>,
+    pub meta: M,
     pub secret_storage: SecretAlg,
     pub sealed: bool,
     pub token_prefix: Option<&'a str>,

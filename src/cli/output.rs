@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-use crate::record::{KeyRecord, rfc3339};
+use crate::record::{KeyRecord, RecordView, rfc3339};
 
 use crate::store::{BulkOutcome, Change, Created};
 
@@ -281,7 +281,7 @@ impl<W: Write> ListWriter<W> {
         })
     }
 
-    pub(crate) fn item(&mut self, r: &KeyRecord, now: i64) -> Result<()> {
+    pub(crate) fn item(&mut self, r: &RecordView, now: i64) -> Result<()> {
         if self.json {
             if !self.first {
                 self.w.write_all(b",\n").map_err(io)?;
@@ -291,7 +291,7 @@ impl<W: Write> ListWriter<W> {
             writeln!(
                 self.w,
                 "{:<24} {:<8} {:<20} {:<20} {}{}",
-                crate::sanitize::line(&r.id),
+                crate::sanitize::line(r.id),
                 r.status_at(now).as_str(),
                 rfc3339(r.created_at),
                 expiry_cell(r.expires_at),

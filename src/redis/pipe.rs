@@ -148,6 +148,12 @@ impl PipeWriter {
         cmd.write_packed_command(&mut self.out);
     }
 
+    /// The buffer of packed commands, to append commands already in RESP (sent by the
+    /// next [`PipeWriter::flush`]).
+    pub(crate) fn packed(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
     /// Sends what was packed.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         self.write
@@ -192,6 +198,24 @@ impl PipeReader {
         }
     }
 
+    /// Waits for the next reply. An array of bulk strings and nils (what `HMGET` answers),
+    /// of at most [`MAX_CELLS`] elements, is handed to `f` as its cells, read straight from
+    /// the buffer; any other reply as a frame, as [`PipeReader::next`] gives it.
+    pub(crate) async fn next_cells<T>(&mut self, f: impl FnOnce(Reply<'_>) -> T) -> Result<T> {
+        loop {
+            let mut cells = [Cell::Nil; MAX_CELLS];
+            match bulk_array(&self.buf[self.pos..], &mut cells) {
+                Fast::Done { n, used } => {
+                    let out = f(Reply::Cells(&cells[..n]));
+                    self.pos += used;
+                    return Ok(out);
+                }
+                Fast::Incomplete => self.fill().await?,
+                Fast::Other => return self.next(|buf, frame| f(Reply::Frame(buf, frame))).await,
+            }
+        }
+    }
+
     /// Reads more bytes, first moving the unconsumed ones to the front.
     async fn fill(&mut self) -> Result<()> {
         if self.pos > 0 {
@@ -220,6 +244,92 @@ impl PipeReader {
     }
 }
 
+/// The longest array [`PipeReader::next_cells`] reads without building a frame.
+pub(crate) const MAX_CELLS: usize = 32;
+
+/// A reply as [`PipeReader::next_cells`] hands it over.
+pub(crate) enum Reply<'a> {
+    /// An array of bulk strings and nils.
+    Cells(&'a [Cell<'a>]),
+    /// Any other reply: the buffer and the frame's ranges in it.
+    Frame(&'a [u8], &'a RangeFrame),
+}
+
+enum Fast {
+    Done {
+        n: usize,
+        used: usize,
+    },
+    /// The buffer ends inside the reply.
+    Incomplete,
+    /// Another kind of reply (or one that does not parse): left to `decode_range`.
+    Other,
+}
+
+/// Reads `*N\r\n` and N times `$L\r\n<L bytes>\r\n` or `$-1\r\n` from the start of `buf`.
+fn bulk_array<'a>(buf: &'a [u8], cells: &mut [Cell<'a>; MAX_CELLS]) -> Fast {
+    /// A length line after its type byte at `at`: the number and where the next line starts.
+    fn length(buf: &[u8], at: usize) -> Result<(i64, usize), Fast> {
+        let mut i = at + 1;
+        let negative = buf.get(i) == Some(&b'-');
+        i += usize::from(negative);
+        let mut n: i64 = 0;
+        let first = i;
+        loop {
+            match buf.get(i) {
+                None => return Err(Fast::Incomplete),
+                Some(b @ b'0'..=b'9') if i - first < 10 => n = n * 10 + i64::from(b - b'0'),
+                Some(b'\r') if i > first => break,
+                Some(_) => return Err(Fast::Other),
+            }
+            i += 1;
+        }
+        match buf.get(i + 1) {
+            None => Err(Fast::Incomplete),
+            Some(b'\n') => Ok((if negative { -n } else { n }, i + 2)),
+            Some(_) => Err(Fast::Other),
+        }
+    }
+    let mut run = || -> Result<Fast, Fast> {
+        match buf.first() {
+            None => return Err(Fast::Incomplete),
+            Some(b'*') => {}
+            Some(_) => return Err(Fast::Other),
+        }
+        let (n, mut at) = length(buf, 0)?;
+        if !(0..=MAX_CELLS as i64).contains(&n) {
+            return Err(Fast::Other);
+        }
+        for cell in cells.iter_mut().take(n as usize) {
+            match buf.get(at) {
+                None => return Err(Fast::Incomplete),
+                Some(b'$') => {}
+                Some(_) => return Err(Fast::Other),
+            }
+            let (len, start) = length(buf, at)?;
+            if len == -1 {
+                *cell = Cell::Nil;
+                at = start;
+                continue;
+            }
+            let len = usize::try_from(len).map_err(|_| Fast::Other)?;
+            let end = start + len;
+            match buf.get(end..end + 2) {
+                None => return Err(Fast::Incomplete),
+                Some(b"\r\n") => {}
+                Some(_) => return Err(Fast::Other),
+            }
+            *cell = Cell::Text(&buf[start..end]);
+            at = end + 2;
+        }
+        Ok(Fast::Done {
+            n: n as usize,
+            used: at,
+        })
+    };
+    run().unwrap_or_else(|e| e)
+}
+
 /// One field of an array reply, borrowed from the read buffer.
 pub(crate) fn bulk<'a>(buf: &'a [u8], frame: &RangeFrame) -> Cell<'a> {
     match frame {
@@ -238,4 +348,56 @@ pub(crate) enum Cell<'a> {
     Nil,
     /// An integer, an array or an error where text was expected.
     Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast reading agrees with `decode_range` on every prefix of a stream of replies,
+    /// and leaves what it does not read to it.
+    #[test]
+    fn bulk_arrays_read_as_decode_range_reads_them() {
+        let stream: &[u8] =
+            b"*3\r\n$2\r\nid\r\n$-1\r\n$0\r\n\r\n*0\r\n*2\r\n$4\r\na\r\nb\r\n$1\r\n\xff\r\n\
+            -WRONGTYPE no\r\n*1\r\n:5\r\n*-1\r\n*40\r\n";
+        let mut at = 0;
+        let mut kinds = Vec::new();
+        while at < stream.len() {
+            let buf = &stream[at..];
+            let mut cells = [Cell::Nil; MAX_CELLS];
+            let whole = decode_range(buf).unwrap();
+            match bulk_array(buf, &mut cells) {
+                Fast::Done { n, used } => {
+                    let (frame, len) = whole.unwrap();
+                    assert_eq!(used, len);
+                    let RangeFrame::Array(items) = frame else {
+                        panic!("not an array")
+                    };
+                    let want: Vec<Cell> = items.iter().map(|f| bulk(buf, f)).collect();
+                    assert_eq!(&cells[..n], &want[..]);
+                    // Every shorter prefix is incomplete.
+                    for cut in 0..used {
+                        let mut c = [Cell::Nil; MAX_CELLS];
+                        assert!(matches!(bulk_array(&buf[..cut], &mut c), Fast::Incomplete));
+                    }
+                    kinds.push(n as i64);
+                    at += used;
+                }
+                Fast::Other => {
+                    let Some((_, len)) = whole else {
+                        // `*40` with nothing after it: for decode_range to wait on.
+                        kinds.push(-2);
+                        break;
+                    };
+                    kinds.push(-1);
+                    at += len;
+                }
+                Fast::Incomplete => panic!("incomplete at {at}"),
+            }
+        }
+        // The arrays of 3, 0 and 2; an error, an array of an integer and a nil array left
+        // to decode_range; an array longer than MAX_CELLS too.
+        assert_eq!(kinds, [3, 0, 2, -1, -1, -1, -2]);
+    }
 }

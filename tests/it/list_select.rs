@@ -1,6 +1,7 @@
 //! `keytui list` with attention filters (`--unused-for`, `--expiring-within`,
 //! `--never-used`, `--created-by`) and `--sort`, and the same filters narrowing
-//! `revoke --all-matching`, against real Redis (a server and a 3-master cluster).
+//! `revoke --all-matching`, against real Redis (a server and a 3-master cluster); and that
+//! `list --json`, printed from the bytes of the replies, says what `show --json` says.
 
 use keytui::record::now_ms;
 use redis::AsyncCommands;
@@ -10,7 +11,10 @@ use crate::common::Target;
 use crate::common::data::{raw, unique_namespace};
 use crate::common::spawn::{CLI_ACTOR, keytui, one_line_error, stderr, stdout};
 
-on_both!(list_attention_filters_and_sort);
+on_both!(
+    list_attention_filters_and_sort,
+    list_prints_each_record_as_show_does
+);
 
 use crate::common::spawn::{create_key as create, show_key as show};
 
@@ -119,4 +123,56 @@ async fn list_attention_filters_and_sort(t: Target) {
             .output()
             .unwrap(),
     );
+}
+
+/// `list --json` prints records from the bytes of the replies, `show --json` from an owned
+/// record: escapes, metadata written by other programs (unsorted, a key given twice, not
+/// UTF-8) and damaged fields come out the same, in both orders of reading.
+async fn list_prints_each_record_as_show_does(t: Target) {
+    let url = t.url();
+    let ns = unique_namespace("listshow");
+    let ids: Vec<String> = ["plain", "odd", "lossy", "badmeta"]
+        .iter()
+        .map(|n| {
+            create(&url, &ns, n, &["--meta", "team=a"])["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let rec = |i: usize| format!("{ns}:key:{{{}}}", ids[i]);
+    let mut conn = raw(t).await;
+    let writes: [(usize, &str, &[u8]); 6] = [
+        (1, "name", b"tab\tquote\"back\\slash \x01 \xc3\xa9"),
+        (
+            1,
+            "meta",
+            br#"{"z":"1","a":"q\"uote \u00e9","a":"last","k\u00e9y":"\n","e":"\ud83d\ude00"}"#,
+        ),
+        (1, "revoked_reason", b"why \"not\""),
+        (2, "name", b"\xffname"),
+        (2, "meta", b"{\"m\":\"\xff\"}"),
+        (3, "meta", b"[1]"),
+    ];
+    for (i, field, value) in writes {
+        let _: () = conn.hset(rec(i), field, value).await.unwrap();
+    }
+    let o = keytui(&url, &ns).args(["list", "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    // Metadata in key order, the last of a key given twice, escapes as serde_json writes them.
+    assert!(
+        out.contains(
+            "\"meta\":{\"a\":\"last\",\"e\":\"\u{1f600}\",\"k\u{e9}y\":\"\\n\",\"z\":\"1\"}"
+        ),
+        "{out}"
+    );
+    let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.len(), ids.len());
+    for v in &listed {
+        let id = v["id"].as_str().unwrap();
+        assert_eq!(v, &show(&url, &ns, id), "{id}");
+    }
+    let damaged = |v: &Value| v.get("damaged").is_some();
+    assert_eq!(listed.iter().filter(|v| damaged(v)).count(), 2, "{out}");
 }

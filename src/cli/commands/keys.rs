@@ -9,9 +9,9 @@ use crate::cli::progress::Progress;
 use crate::error::{Error, Result};
 
 use crate::keygen::{Encoding, Length, Spec};
-use crate::record::{KeyRecord, now_ms, rfc3339};
+use crate::record::{KeyRecord, RecordError, RecordView, now_ms, rfc3339};
 
-use crate::store::{CreateRequest, KeyFilter, Page, Store, sort_records};
+use crate::store::{CreateRequest, KeyFilter, Listed, ListedBatch, Store, sort_records};
 
 /// The most keys one `create --count` makes (run it again for more).
 pub const MAX_CREATE_COUNT: usize = 1_000_000;
@@ -77,22 +77,21 @@ pub(crate) async fn list(store: Store, a: ListArgs) -> Result<u8> {
     }
     let mut out = std::io::stdout();
     let now = now_ms();
-    let wanted = |r: &KeyRecord| a.status.admits(r.status_at(now));
     // Pages are written as they arrive, while the next ones are read.
     let mut list = ListWriter::new(&mut out, a.json)?;
     let mut left = a.limit.unwrap_or(usize::MAX);
-    let mut emit = |page: Page| -> Result<()> {
-        for m in &page.malformed {
+    let mut emit = |malformed: &[&RecordError], records: &[RecordView]| -> Result<()> {
+        for m in malformed {
             eprintln!("keytui: warning: {}", crate::sanitize::line(&m.to_string()));
         }
-        for r in page.records.iter().filter(|r| !r.damage.is_empty()) {
+        for r in records.iter().filter(|r| !r.damage.is_empty()) {
             eprintln!(
                 "keytui: warning: damaged record {:?}: {} (listed anyway)",
-                crate::sanitize::line(&r.id),
+                crate::sanitize::line(r.id),
                 crate::sanitize::line(&r.damage.join("; "))
             );
         }
-        for r in page.records.iter().filter(|r| wanted(r)) {
+        for r in records.iter().filter(|r| a.status.admits(r.status_at(now))) {
             if left == 0 {
                 break;
             }
@@ -102,11 +101,27 @@ pub(crate) async fn list(store: Store, a: ListArgs) -> Result<u8> {
         Ok(())
     };
     match a.limit {
-        Some(limit) if a.status == StatusFilter::All => emit(store.page(0, limit).await?)?,
+        Some(limit) if a.status == StatusFilter::All => {
+            let page = store.page(0, limit).await?;
+            let views: Vec<RecordView> = page.records.iter().map(KeyRecord::view).collect();
+            emit(&page.malformed.iter().collect::<Vec<_>>(), &views)?;
+        }
         _ => {
             let bar = Progress::new(0, "reading");
+            // Printed from the bytes of the replies: no owned record is built.
+            let each = |batch: ListedBatch| -> Result<()> {
+                let (mut malformed, mut records) = (Vec::new(), Vec::new());
+                for item in batch.read() {
+                    match item {
+                        Listed::Record(r) => records.push(r),
+                        Listed::Malformed(m) => malformed.push(m),
+                        Listed::Dangling(_) => {}
+                    }
+                }
+                emit(&malformed.iter().collect::<Vec<_>>(), &records)
+            };
             store
-                .list_each(&mut emit, |n, total| bar.set(n, total))
+                .list_batches(each, |n, total| bar.set(n, total))
                 .await?;
             bar.finish();
         }
@@ -140,7 +155,7 @@ async fn list_selected(store: &Store, a: &ListArgs) -> Result<u8> {
     records.truncate(a.limit.unwrap_or(usize::MAX));
     let mut list = ListWriter::new(std::io::stdout().lock(), a.json)?;
     for r in &records {
-        list.item(r, now)?;
+        list.item(&r.view(), now)?;
     }
     list.finish()?;
     Ok(0)

@@ -8,7 +8,8 @@ use redis::{AsyncCommands, Value};
 
 use crate::error::{Error, Result};
 use crate::record::{KeyRecord, RecordError};
-use crate::redis::pipe::{self, PipeReader, PipeWriter};
+use crate::redis::pipe::{self, PipeReader, PipeWriter, Reply};
+use crate::store::read::batch::{ListedReplies, wrong_type};
 use crate::store::*;
 use redis_protocol::resp2::types::RangeFrame;
 
@@ -26,7 +27,7 @@ impl Store {
                     }],
                     ..Page::default()
                 };
-                self.name_wrong_types(&mut page).await?;
+                self.name_wrong_types(&mut page.malformed).await?;
                 return Err(Error::Malformed(page.malformed.remove(0)));
             }
             Err(e) => return Err(e.into()),
@@ -73,7 +74,7 @@ impl Store {
     pub async fn fetch(&self, ids: &[String]) -> Result<Page> {
         let raw = self.fetch_raw(ids).await?;
         let mut page = parse_page(ids, &raw);
-        self.name_wrong_types(&mut page).await?;
+        self.name_wrong_types(&mut page.malformed).await?;
         Ok(page)
     }
 
@@ -84,7 +85,7 @@ impl Store {
     /// (malformed).
     pub async fn fetch_page(&self, ids: &[String]) -> Result<Page> {
         let raw = self.fetch_listed(ids).await?;
-        let page = parse_listed(ids, &raw);
+        let page: Page = parse_listed(ids, &raw);
         drop(raw);
         self.settle_page(page).await
     }
@@ -93,7 +94,7 @@ impl Store {
     /// have read it: names the type of record keys that are not hashes, and reads the
     /// dangling ids again with `HGETALL`.
     pub(crate) async fn settle_page(&self, mut page: Page) -> Result<Page> {
-        self.name_wrong_types(&mut page).await?;
+        self.name_wrong_types(&mut page.malformed).await?;
         if !page.dangling.is_empty() {
             let again = self.fetch(&std::mem::take(&mut page.dangling)).await?;
             page.records.extend(again.records);
@@ -105,9 +106,11 @@ impl Store {
 
     /// Says which Redis type each record key of another type holds (`TYPE`, only for
     /// those): "the record key is a list, not a hash".
-    pub(in crate::store) async fn name_wrong_types(&self, page: &mut Page) -> Result<()> {
-        let ids: Vec<String> = page
-            .malformed
+    pub(in crate::store) async fn name_wrong_types(
+        &self,
+        malformed: &mut [RecordError],
+    ) -> Result<()> {
+        let ids: Vec<String> = malformed
             .iter()
             .filter(|e| e.reason == WRONG_TYPE)
             .map(|e| e.id.clone())
@@ -131,7 +134,7 @@ impl Store {
                 _ => None,
             })
             .collect();
-        for e in &mut page.malformed {
+        for e in malformed {
             if e.reason == WRONG_TYPE
                 && let Some(kind) = kinds.get(e.id.as_str())
             {
@@ -176,19 +179,37 @@ impl Store {
     /// dangling here; [`Store::fetch`] and `doctor` tell the two apart.
     pub async fn list_each(
         &self,
-        mut each: impl FnMut(Page) -> Result<()>,
+        each: impl FnMut(Page) -> Result<()>,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<()> {
+        self.list_each_as(each, progress).await
+    }
+
+    /// [`Store::list_each`] in [`ListedBatch`]es: the records as the bytes of their replies,
+    /// read as borrowed views (for output that keeps nothing: `list`).
+    pub async fn list_batches(
+        &self,
+        each: impl FnMut(ListedBatch) -> Result<()>,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<()> {
+        self.list_each_as(each, progress).await
+    }
+
+    async fn list_each_as<P: ListedReplies>(
+        &self,
+        mut each: impl FnMut(P) -> Result<()>,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<()> {
         let total = self.count().await?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Page>>(PAGES_QUEUED);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<P>>(PAGES_QUEUED);
         let reader = tokio::spawn(self.clone().read_listed(tx));
         let mut read = 0;
         let outcome = async {
             while let Some(page) = rx.recv().await {
                 let mut page = page?;
-                self.name_wrong_types(&mut page).await?;
-                read += page.records.len() + page.malformed.len() + page.dangling.len();
-                page.total = total;
+                self.name_wrong_types(page.malformed_mut()).await?;
+                read += page.len();
+                page.set_total(total);
                 each(page)?;
                 progress(read, total.max(read));
             }
@@ -206,7 +227,7 @@ impl Store {
     /// The reading side of [`Store::list_each`]: sends the parsed pages of
     /// [`BATCH`] records, in index order, until the index ends, an error (sent too) or the
     /// receiver is gone.
-    async fn read_listed(self, tx: tokio::sync::mpsc::Sender<Result<Page>>) {
+    async fn read_listed<P: ListedReplies>(self, tx: tokio::sync::mpsc::Sender<Result<P>>) {
         let page_size = if self.conn.is_cluster() { 5000 } else { 10_000 };
         let store = &self;
         // Index ranges read ahead, up to the first short one.
@@ -237,7 +258,7 @@ impl Store {
                 futures::stream::iter(batches)
             })
             .flatten();
-        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Result<(Page, ())>>(1);
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Result<(P, ())>>(1);
         let forward = async {
             while let Some(page) = pages_rx.recv().await {
                 let page = page.map(|(page, ())| page);
@@ -249,7 +270,7 @@ impl Store {
             // Stops the reading too.
             drop(pages_rx);
         };
-        alongside(self.read_batches(batches, pages_tx), forward).await;
+        alongside(self.read_batches_as(batches, pages_tx), forward).await;
     }
 
     /// Reads the records of each batch of ids that `batches` yields, with `HMGET` of
@@ -267,6 +288,15 @@ impl Store {
         &self,
         batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
         pages: tokio::sync::mpsc::Sender<Result<(Page, T)>>,
+    ) {
+        self.read_batches_as(batches, pages).await
+    }
+
+    /// [`Store::read_batches`] into pages of type `P`.
+    async fn read_batches_as<P: ListedReplies, T>(
+        &self,
+        batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
+        pages: tokio::sync::mpsc::Sender<Result<(P, T)>>,
     ) {
         if let Some(target) = self.conn.inner().pipe_target().cloned() {
             let opened = match self.conn.check().await {
@@ -288,7 +318,7 @@ impl Store {
             .map(|batch| async move {
                 let (ids, tag) = batch?;
                 let raw = self.fetch_listed(&ids).await?;
-                Ok((parse_listed(&ids, &raw), tag))
+                Ok((parse_listed::<P>(&ids, &raw), tag))
             })
             .buffered(if self.conn.is_cluster() {
                 CLUSTER_PIPELINES_IN_FLIGHT
@@ -306,25 +336,26 @@ impl Store {
 
     /// [`Store::read_batches`] over a pipe: the writer sends each batch's commands and
     /// then its ids to the reader, which reads that many replies.
-    async fn pipe_batches<T>(
+    async fn pipe_batches<P: ListedReplies, T>(
         &self,
         batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
         mut writer: PipeWriter,
         mut reader: PipeReader,
-        pages: tokio::sync::mpsc::Sender<Result<(Page, T)>>,
+        pages: tokio::sync::mpsc::Sender<Result<(P, T)>>,
     ) {
         // Batches sent and not read yet, at most this many (and the one being read).
         let (sent_tx, mut sent_rx) = tokio::sync::mpsc::channel(PIPELINES_IN_FLIGHT);
         // The writer is borrowed, not moved: it must outlive the reading (see
         // [`PipeWriter`]).
         let writer = &mut writer;
+        let hmget = ListedCommand::new(&self.ns);
         let write = async move {
             futures::pin_mut!(batches);
             while let Some(batch) = batches.next().await {
                 let batch = match batch {
                     Ok((ids, tag)) => {
                         for id in &ids {
-                            writer.push(&listed_command(self.ns.record_key(id)));
+                            hmget.pack(id, writer.packed());
                         }
                         writer.flush().await.map(|()| (ids, tag))
                     }
@@ -339,7 +370,7 @@ impl Store {
         let read = async move {
             while let Some(batch) = sent_rx.recv().await {
                 let page = match batch {
-                    Ok((ids, tag)) => read_listed_replies(&mut reader, &ids)
+                    Ok((ids, tag)) => read_listed_replies::<P>(&mut reader, &ids)
                         .await
                         .map(|p| (p, tag)),
                     Err(e) => Err(e),
@@ -382,39 +413,93 @@ fn listed_command(key: String) -> redis::Cmd {
     cmd
 }
 
+/// [`listed_command`] of a record key, packed straight into a buffer: the parts that are the
+/// same for every key are packed once.
+struct ListedCommand {
+    /// `ns:key:{` (the record key up to the id).
+    key_prefix: Vec<u8>,
+    /// The packed field names.
+    fields: Vec<u8>,
+}
+
+impl ListedCommand {
+    fn new(ns: &crate::layout::Namespace) -> Self {
+        let empty = ns.record_key("");
+        let key_prefix = empty.as_bytes()[..empty.len() - 1].to_vec();
+        let mut cmd = redis::Cmd::new();
+        cmd.arg(&LISTED_FIELDS[..]);
+        let packed = cmd.get_packed_command();
+        // Without the array header `*17\r\n`.
+        let start = packed.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        ListedCommand {
+            key_prefix,
+            fields: packed[start..].to_vec(),
+        }
+    }
+
+    /// Appends `HMGET ns:key:{id} LISTED_FIELDS` in RESP.
+    fn pack(&self, id: &str, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let key_len = self.key_prefix.len() + id.len() + 1;
+        // Writing to a Vec cannot fail.
+        let _ = write!(
+            out,
+            "*{}\r\n$5\r\nHMGET\r\n${key_len}\r\n",
+            2 + LISTED_FIELDS.len()
+        );
+        out.extend_from_slice(&self.key_prefix);
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(b"}\r\n");
+        out.extend_from_slice(&self.fields);
+    }
+}
+
 /// The page of one batch: the next `ids.len()` replies of the pipe, decoded in its buffer.
 /// A `WRONGTYPE` error is that record's (malformed); any other error reply fails the batch,
 /// as on the ordinary connection.
-async fn read_listed_replies(reader: &mut PipeReader, ids: &[String]) -> Result<Page> {
-    let mut page = Page {
-        records: Vec::with_capacity(ids.len()),
-        ..Page::default()
-    };
+async fn read_listed_replies<P: ListedReplies>(
+    reader: &mut PipeReader,
+    ids: &[String],
+) -> Result<P> {
+    let mut page = P::with_capacity(ids.len());
     for id in ids {
         reader
-            .next(|buf, frame| {
-                match frame {
-                    RangeFrame::Array(fields) => {
-                        push_listed(&mut page, id, fields.iter().map(|f| pipe::bulk(buf, f)))
+            .next_cells(|reply| {
+                match reply {
+                    Reply::Cells(cells) => page.push(id, cells.iter().copied()),
+                    Reply::Frame(buf, RangeFrame::Array(fields)) => {
+                        page.push(id, fields.iter().map(|f| pipe::bulk(buf, f)))
                     }
-                    RangeFrame::Error((s, e)) => {
+                    Reply::Frame(buf, RangeFrame::Error((s, e))) => {
                         let text = String::from_utf8_lossy(&buf[*s..*e]);
                         if !text.starts_with("WRONGTYPE") {
                             return Err(Error::from_reply(&text));
                         }
-                        page.malformed.push(RecordError {
-                            id: id.clone(),
-                            reason: WRONG_TYPE.into(),
-                        });
+                        page.push_malformed(wrong_type(id));
                     }
-                    _ => page.malformed.push(RecordError {
-                        id: id.clone(),
-                        reason: WRONG_TYPE.into(),
-                    }),
+                    Reply::Frame(..) => page.push_malformed(wrong_type(id)),
                 }
                 Ok(())
             })
             .await??;
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_listed_command_is_the_command_packed() {
+        let ns = crate::layout::Namespace::new("team-a").unwrap();
+        let hmget = ListedCommand::new(&ns);
+        for id in ["K1", "", "01JABCDEFGHJKMNPQRSTVWXYZ0", "ü{}"] {
+            let mut out = b"before".to_vec();
+            hmget.pack(id, &mut out);
+            let mut want = b"before".to_vec();
+            want.extend(listed_command(ns.record_key(id)).get_packed_command());
+            assert_eq!(out, want, "{id}");
+        }
+    }
 }

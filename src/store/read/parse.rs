@@ -6,6 +6,7 @@ use redis::Value;
 use crate::layout::field;
 use crate::record::{KeyRecord, RecordError};
 use crate::redis::pipe::Cell;
+use crate::store::read::batch::ListedReplies;
 
 /// The record fields [`Store::list_each`] reads: every field of the layout a listed
 /// [`KeyRecord`] holds (the stored digest only to check that it is there).
@@ -98,19 +99,16 @@ fn hash_byte_pairs(v: &Value) -> Option<Vec<(&[u8], &[u8])>> {
     }
 }
 
-/// Reads `HMGET ... LISTED_FIELDS` replies into a page: all fields nil is a dangling index
-/// entry (or a record without any known field), a reply that is not text a malformed record.
-/// Values are borrowed from the replies by position; nothing is copied but what the
-/// records keep.
-pub(in crate::store) fn parse_listed(ids: &[String], raw: &[Value]) -> Page {
-    let mut page = Page {
-        records: Vec::with_capacity(ids.len()),
-        ..Page::default()
-    };
+/// Reads `HMGET ... LISTED_FIELDS` replies into a page (or a [`super::ListedBatch`]): all
+/// fields nil is a dangling index entry (or a record without any known field), a reply that
+/// is not text a malformed record. Values are borrowed from the replies by position; nothing
+/// is copied but what the records keep.
+pub(in crate::store) fn parse_listed<P: ListedReplies>(ids: &[String], raw: &[Value]) -> P {
+    let mut page = P::with_capacity(ids.len());
     for (id, v) in ids.iter().zip(raw) {
         match v {
-            Value::Array(values) => push_listed(&mut page, id, values.iter().map(value_cell)),
-            other => page.malformed.push(RecordError {
+            Value::Array(values) => page.push(id, values.iter().map(value_cell)),
+            other => page.push_malformed(RecordError {
                 id: id.clone(),
                 reason: unreadable_reason(other),
             }),
@@ -161,28 +159,12 @@ pub(in crate::store) fn push_listed<'a>(
     }
 }
 
-/// The position of a field in [`LISTED_FIELDS`].
-fn listed_index(name: &str) -> Option<usize> {
-    Some(match name {
-        field::ID => 0,
-        field::NAME => 1,
-        field::STATUS => 2,
-        field::SECRET_ALG => 3,
-        field::SECRET => 4,
-        field::SECRET_SEALED => 5,
-        field::TOKEN_PREFIX => 6,
-        field::TOKEN_CHECKSUM => 7,
-        field::CREATED_AT => 8,
-        field::CREATED_BY => 9,
-        field::EXPIRES_AT => 10,
-        field::REVOKED_AT => 11,
-        field::REVOKED_REASON => 12,
-        field::LAST_USED_AT => 13,
-        field::META => 14,
-        field::ROTATED_FROM => 15,
-        field::ROTATED_TO => 16,
-        _ => return None,
-    })
+/// The position of a field in [`LISTED_FIELDS`] (lengths compared first: a record's view
+/// looks up every field by name).
+pub(in crate::store) fn listed_index(name: &str) -> Option<usize> {
+    LISTED_FIELDS
+        .iter()
+        .position(|f| f.len() == name.len() && *f == name)
 }
 
 /// The reason a record's first reply was given before its type is known.
