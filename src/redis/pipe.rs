@@ -92,6 +92,7 @@ impl PipeTarget {
         let mut writer = PipeWriter {
             write,
             out: Vec::with_capacity(64 * 1024),
+            timeout: self.response_timeout,
         };
         let mut reader = PipeReader {
             read,
@@ -140,6 +141,7 @@ impl PipeTarget {
 pub struct PipeWriter {
     write: OwnedWriteHalf,
     out: Vec<u8>,
+    timeout: Duration,
 }
 
 impl PipeWriter {
@@ -154,14 +156,21 @@ impl PipeWriter {
         &mut self.out
     }
 
-    /// Sends what was packed.
+    /// Sends what was packed; fails when the server has not taken it within the response
+    /// timeout (it stopped reading) or the connection is gone.
     pub(crate) async fn flush(&mut self) -> Result<()> {
-        self.write
-            .write_all(&self.out)
-            .await
-            .map_err(|e| Error::Redis(format!("writing to the bulk-read connection: {e}")))?;
+        let written = tokio::time::timeout(self.timeout, self.write.write_all(&self.out)).await;
         self.out.clear();
-        Ok(())
+        match written {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Redis(format!(
+                "writing to the bulk-read connection: {e}"
+            ))),
+            Err(_) => Err(Error::Redis(format!(
+                "the server did not take the bulk-read commands within {} s",
+                self.timeout.as_secs()
+            ))),
+        }
     }
 }
 

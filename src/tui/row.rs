@@ -18,9 +18,9 @@ pub struct Row {
     /// `name id k=v k=v…`: what the fuzzy filter matches, and where the strings live.
     hay: Box<str>,
     pub created_at: UnixMs,
-    /// [`NEVER`] when not set.
+    /// Meaningful only with the [`EXPIRES`] flag.
     expires_at: UnixMs,
-    /// [`NEVER`] when not set.
+    /// Meaningful only with the [`LAST_USED`] flag.
     last_used_at: UnixMs,
     shared: Arc<Shared>,
     rare: Option<Box<Rare>>,
@@ -35,13 +35,15 @@ pub struct Row {
     pub secret_alg: SecretAlg,
 }
 
-/// `expires_at` or `last_used_at` not set.
-const NEVER: UnixMs = UnixMs::MIN;
 /// The metadata ends are in `Rare::meta`.
 const META_IN_RARE: u8 = u8::MAX;
 const REVOKED: u8 = 1;
 const SEALED: u8 = 2;
 const TOKEN_CHECKSUM: u8 = 4;
+/// `expires_at` is set (every value is a time, `i64::MIN` too: no sentinel).
+const EXPIRES: u8 = 8;
+/// `last_used_at` is set.
+const LAST_USED: u8 = 16;
 
 /// What many keys have in common, shared between their rows.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -141,12 +143,14 @@ impl Row {
         let flag = |on: bool, bit: u8| if on { bit } else { 0 };
         let flags = flag(r.revoked, REVOKED)
             | flag(r.sealed, SEALED)
-            | flag(r.token_checksum, TOKEN_CHECKSUM);
+            | flag(r.token_checksum, TOKEN_CHECKSUM)
+            | flag(r.expires_at.is_some(), EXPIRES)
+            | flag(r.last_used_at.is_some(), LAST_USED);
         Row {
             hay: hay.into_boxed_str(),
             created_at: r.created_at,
-            expires_at: r.expires_at.unwrap_or(NEVER),
-            last_used_at: r.last_used_at.unwrap_or(NEVER),
+            expires_at: r.expires_at.unwrap_or_default(),
+            last_used_at: r.last_used_at.unwrap_or_default(),
             shared: interner.get(&r.created_by, r.token_prefix.as_deref()),
             rare,
             name_len: r.name.len() as u32,
@@ -173,11 +177,11 @@ impl Row {
     }
 
     pub fn expires_at(&self) -> Option<UnixMs> {
-        (self.expires_at != NEVER).then_some(self.expires_at)
+        (self.flags & EXPIRES != 0).then_some(self.expires_at)
     }
 
     pub fn last_used_at(&self) -> Option<UnixMs> {
-        (self.last_used_at != NEVER).then_some(self.last_used_at)
+        (self.flags & LAST_USED != 0).then_some(self.last_used_at)
     }
 
     pub fn created_by(&self) -> &str {
@@ -305,6 +309,21 @@ mod tests {
             assert_eq!(row.status_at(0), r.status_at(0));
             for now in [0, i64::MAX] {
                 assert_eq!(row.status_at(now), r.status_at(now));
+            }
+        }
+    }
+
+    #[test]
+    fn every_time_reads_back_the_extremes_too() {
+        for t in [None, Some(i64::MIN), Some(-1), Some(0), Some(i64::MAX)] {
+            let mut r = records().remove(0);
+            r.expires_at = t;
+            r.last_used_at = t;
+            let row = Row::from(r.clone());
+            assert_eq!(row.expires_at(), t);
+            assert_eq!(row.last_used_at(), t);
+            for now in [i64::MIN, 0, i64::MAX] {
+                assert_eq!(row.status_at(now), r.status_at(now), "{t:?} at {now}");
             }
         }
     }

@@ -1007,3 +1007,87 @@ async fn the_loader_waits_for_the_ui_to_take_its_pages_in() {
     drop(second);
     drop(server);
 }
+
+/// When the loader's bulk-read connection dies in the middle of a load (here killed with
+/// `CLIENT KILL`, as the server's idle `timeout` would while the UI holds pages), the rest
+/// is read through the ordinary connection: every key arrives once, and no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_goes_on_when_its_bulk_read_connection_is_killed() {
+    let server = DemoServer::start().await.expect("redis-server");
+    let opts = ConnectOptions::new(server.url());
+    let ns = Namespace::new("killed").expect("namespace");
+    let store = Store::new(conn::connect(&opts).await.expect("connect"), ns);
+    let created: HashSet<String> = store
+        .create_many(&CreateRequest::new("k"), 100, |_| {})
+        .await
+        .expect("create")
+        .into_iter()
+        .map(|c| c.record.id)
+        .collect();
+    let (tx, mut rx) = unbounded_channel();
+    let _commands = keytui::tui::sync::spawn_with(
+        store.clone(),
+        opts,
+        tx,
+        SyncOptions {
+            first_page: 10,
+            chunk: 10,
+            ..SyncOptions::default()
+        },
+    );
+    let mut loaded: Vec<String> = Vec::new();
+    let mut add = |a: &Action| match a {
+        Action::FirstPage { records, .. } | Action::MoreRecords { records, .. } => {
+            loaded.extend(records.iter().map(|r| r.id.clone()))
+        }
+        _ => {}
+    };
+    let first = next_matching(&mut rx, "the first page", |a| {
+        matches!(a, Action::FirstPage { .. })
+    })
+    .await;
+    add(&first);
+    // Held: the loader waits for it with its bulk-read connection open.
+    let held = next_matching(&mut rx, "a page", |a| {
+        matches!(a, Action::MoreRecords { .. })
+    })
+    .await;
+    add(&held);
+    let mut admin = redis::Client::open(server.url())
+        .expect("url")
+        .get_connection()
+        .expect("admin connection");
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut admin)
+        .expect("list");
+    let pipe: Vec<&str> = clients
+        .lines()
+        .filter(|l| l.contains(&format!("name={}", keytui::redis::pipe::PIPE_NAME)))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .collect();
+    assert_eq!(pipe.len(), 1, "one bulk-read connection open: {clients}");
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(pipe[0])
+        .query(&mut admin)
+        .expect("kill");
+    assert_eq!(killed, 1);
+    drop(held);
+    loop {
+        let a = next_matching(&mut rx, "the rest of the load", |a| {
+            matches!(a, Action::MoreRecords { .. } | Action::Failed { .. })
+        })
+        .await;
+        assert!(!matches!(a, Action::Failed { .. }), "{a:?}");
+        add(&a);
+        if matches!(a, Action::MoreRecords { done: true, .. }) {
+            break;
+        }
+    }
+    let unique: HashSet<String> = loaded.iter().cloned().collect();
+    assert_eq!(loaded.len(), 100, "every key once");
+    assert_eq!(unique, created);
+    drop(server);
+}

@@ -334,8 +334,13 @@ impl Store {
         }
     }
 
-    /// [`Store::read_batches`] over a pipe: the writer sends each batch's commands and
-    /// then its ids to the reader, which reads that many replies.
+    /// [`Store::read_batches`] over a pipe: the writer hands each batch's ids to the
+    /// reader and then sends its commands (so the replies are read while the commands are
+    /// written: a peer that stops reading commands until its replies are taken never waits
+    /// on us); the reader reads that many replies. When the pipe fails (closed by the
+    /// server's idle `timeout` while the caller was slow, reset, or silent past the
+    /// response timeout), the batch it was reading and every later one are read through the
+    /// ordinary connection, which reconnects: the listing goes on, the same.
     async fn pipe_batches<P: ListedReplies, T>(
         &self,
         batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
@@ -343,7 +348,7 @@ impl Store {
         mut reader: PipeReader,
         pages: tokio::sync::mpsc::Sender<Result<(P, T)>>,
     ) {
-        // Batches sent and not read yet, at most this many (and the one being read).
+        // Batches handed over and not read yet, at most this many (and the one being read).
         let (sent_tx, mut sent_rx) = tokio::sync::mpsc::channel(PIPELINES_IN_FLIGHT);
         // The writer is borrowed, not moved: it must outlive the reading (see
         // [`PipeWriter`]).
@@ -351,28 +356,48 @@ impl Store {
         let hmget = ListedCommand::new(&self.ns);
         let write = async move {
             futures::pin_mut!(batches);
+            // Once a write failed, batches go to the reader unwritten.
+            let mut writing = true;
             while let Some(batch) = batches.next().await {
-                let batch = match batch {
-                    Ok((ids, tag)) => {
-                        for id in &ids {
-                            hmget.pack(id, writer.packed());
-                        }
-                        writer.flush().await.map(|()| (ids, tag))
-                    }
-                    Err(e) => Err(e),
-                };
                 let failed = batch.is_err();
+                if let (Ok((ids, _)), true) = (&batch, writing) {
+                    for id in ids {
+                        hmget.pack(id, writer.packed());
+                    }
+                }
                 if sent_tx.send(batch).await.is_err() || failed {
                     break;
+                }
+                if writing && writer.flush().await.is_err() {
+                    writing = false;
                 }
             }
         };
         let read = async move {
+            let mut piped = true;
             while let Some(batch) = sent_rx.recv().await {
                 let page = match batch {
-                    Ok((ids, tag)) => read_listed_replies::<P>(&mut reader, &ids)
-                        .await
-                        .map(|p| (p, tag)),
+                    Ok((ids, tag)) => {
+                        let read = match piped {
+                            true => read_listed_replies::<P>(&mut reader, &ids).await,
+                            false => Err(None),
+                        };
+                        let page = match read {
+                            Ok(page) => page,
+                            Err(failed) => {
+                                if let Some(failed) = failed {
+                                    tracing::warn!(
+                                        error = %failed,
+                                        "the bulk-read connection failed; reading on through the ordinary connection"
+                                    );
+                                    piped = false;
+                                }
+                                let raw = self.fetch_listed(&ids).await;
+                                raw.map(|raw| parse_listed::<P>(&ids, &raw))
+                            }
+                        };
+                        page.map(|p| (p, tag))
+                    }
                     Err(e) => Err(e),
                 };
                 let failed = page.is_err();
@@ -457,13 +482,17 @@ impl ListedCommand {
 /// The page of one batch: the next `ids.len()` replies of the pipe, decoded in its buffer.
 /// A `WRONGTYPE` error is that record's (malformed); any other error reply fails the batch,
 /// as on the ordinary connection.
+///
+/// `Err(Some(e))`: the pipe itself failed (the caller reads the batch another way);
+/// `Ok(Err(e))`: an error reply other than `WRONGTYPE`, which fails the batch as it would on
+/// the ordinary connection. (`Err(None)` is never returned here: the caller's "not piped".)
 async fn read_listed_replies<P: ListedReplies>(
     reader: &mut PipeReader,
     ids: &[String],
-) -> Result<P> {
+) -> std::result::Result<Result<P>, Option<Error>> {
     let mut page = P::with_capacity(ids.len());
     for id in ids {
-        reader
+        let replied = reader
             .next_cells(|reply| {
                 match reply {
                     Reply::Cells(cells) => page.push(id, cells.iter().copied()),
@@ -481,9 +510,14 @@ async fn read_listed_replies<P: ListedReplies>(
                 }
                 Ok(())
             })
-            .await??;
+            .await;
+        match replied {
+            Ok(Ok(())) => {}
+            Ok(Err(refused)) => return Ok(Err(refused)),
+            Err(failed) => return Err(Some(failed)),
+        }
     }
-    Ok(page)
+    Ok(Ok(page))
 }
 
 #[cfg(test)]

@@ -116,14 +116,16 @@ pub(super) fn select(
             continue;
         }
         let hay = r.haystack();
-        // An ASCII needle found byte by byte is a match for nucleo too (it matches a
-        // subsequence, and no byte of a multibyte character is ASCII); only a miss in a
-        // non-ASCII haystack needs nucleo's normalisation and case folding.
-        let hit = needle.in_ascii(hay.as_bytes())
-            || !hay.is_ascii()
-                && pattern
-                    .score(Utf32Str::new(hay, &mut buf), &mut matcher)
-                    .is_some();
+        // Non-ASCII haystacks go to nucleo: it reads grapheme clusters, so even an ASCII
+        // needle found byte by byte is not always its match (after a Unicode "Prepend"
+        // character it sees nothing).
+        let hit = if hay.is_ascii() {
+            needle.in_ascii(hay.as_bytes())
+        } else {
+            pattern
+                .score(Utf32Str::new(hay, &mut buf), &mut matcher)
+                .is_some()
+        };
         if hit {
             out.push(i as u32);
         }
