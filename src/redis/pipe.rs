@@ -119,6 +119,8 @@ impl PipeTarget {
         writer.push(redis::cmd("CLIENT").arg("SETNAME").arg(PIPE_NAME));
         must_succeed.push(false);
         writer.flush().await?;
+        // The password went through this buffer: wipe it (the whole capacity).
+        zeroize::Zeroize::zeroize(&mut writer.out);
         for must in must_succeed {
             reader
                 .next(|buf, frame| match frame {

@@ -270,7 +270,12 @@ impl Store {
             // Stops the reading too.
             drop(pages_rx);
         };
-        alongside(self.read_batches_as(batches, pages_tx), forward).await;
+        let in_flight = if self.conn.is_cluster() {
+            CLUSTER_PIPELINES_IN_FLIGHT
+        } else {
+            PIPELINES_IN_FLIGHT
+        };
+        alongside(self.read_batches_as(batches, pages_tx, in_flight), forward).await;
     }
 
     /// Reads the records of each batch of ids that `batches` yields, with `HMGET` of
@@ -284,12 +289,16 @@ impl Store {
     /// is a pipeline on the ordinary connection, a few at once ([`Store::query_each`]).
     /// Either way a page is what [`parse_listed`] makes of the replies: records with none
     /// of the fields are dangling (see [`Store::fetch_page`]).
+    /// `in_flight`: batches read at once through the ordinary connection (a pipe writes
+    /// [`PIPELINES_IN_FLIGHT`] ahead).
+    #[cfg(feature = "tui")]
     pub(crate) async fn read_batches<T>(
         &self,
         batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
         pages: tokio::sync::mpsc::Sender<Result<(Page, T)>>,
+        in_flight: usize,
     ) {
-        self.read_batches_as(batches, pages).await
+        self.read_batches_as(batches, pages, in_flight).await
     }
 
     /// [`Store::read_batches`] into pages of type `P`.
@@ -297,6 +306,7 @@ impl Store {
         &self,
         batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
         pages: tokio::sync::mpsc::Sender<Result<(P, T)>>,
+        in_flight: usize,
     ) {
         if let Some(target) = self.conn.inner().pipe_target().cloned() {
             let opened = match self.conn.check().await {
@@ -320,11 +330,7 @@ impl Store {
                 let raw = self.fetch_listed(&ids).await?;
                 Ok((parse_listed::<P>(&ids, &raw), tag))
             })
-            .buffered(if self.conn.is_cluster() {
-                CLUSTER_PIPELINES_IN_FLIGHT
-            } else {
-                PIPELINES_IN_FLIGHT
-            });
+            .buffered(in_flight.max(1));
         futures::pin_mut!(read);
         while let Some(page) = read.next().await {
             let failed = page.is_err();

@@ -19,6 +19,10 @@ use crate::tui::msg::{Credit, Msg, SyncOp};
 /// stay a few thousand however fast Redis answers.
 const PAGES_AHEAD: usize = 2;
 
+/// Chunks read at once through the ordinary connection (TLS, a cluster): 15,000 keys in
+/// flight, as before the bulk-read connection.
+const CHUNKS_IN_FLIGHT: usize = 3;
+
 pub(super) fn spawn_loader(
     store: Store,
     load: u64,
@@ -138,7 +142,7 @@ pub(super) fn spawn_loader(
                 }
             }
         };
-        alongside(store.read_batches(batches, read_tx), send).await;
+        alongside(store.read_batches(batches, read_tx, CHUNKS_IN_FLIGHT), send).await;
     })
 }
 
