@@ -43,7 +43,7 @@ impl State {
         self.marks.extend(
             self.visible
                 .iter()
-                .filter_map(|&i| records.get(i))
+                .filter_map(|&i| records.get(i as usize))
                 .map(|r| fingerprint(r.id())),
         );
         self.say(format!("{} marked", self.marks.len()));
@@ -64,7 +64,7 @@ impl State {
         if let Some(v) = &self.attention {
             let (records, now) = (&self.records, self.now);
             self.visible
-                .retain(|&i| records.get(i).is_some_and(|r| v.admits(r, now)));
+                .retain(|&i| records.get(i as usize).is_some_and(|r| v.admits(r, now)));
         }
     }
 

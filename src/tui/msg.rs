@@ -11,7 +11,9 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::keygen::Secret;
 use crate::record::KeyRecord;
-use crate::store::{BulkOutcome, CreateRequest, Created, Event, KeyEdit, Mode, NamespaceInfo};
+use crate::store::{
+    BulkOutcome, CreateRequest, Created, Event, KeyEdit, Listed, ListedBatch, Mode, NamespaceInfo,
+};
 use crate::verify::Verdict;
 
 use super::filter::FilterJob;
@@ -21,6 +23,51 @@ use super::status::ServerInfo;
 /// dropped.
 #[derive(Debug)]
 pub struct Credit(pub tokio::sync::OwnedSemaphorePermit);
+
+/// A background page's records as the loader read them: most as the bytes of their replies
+/// (the UI thread builds its rows straight from them, with no owned record per key in
+/// between), the rest owned (those read again on their own; in tests, all of them).
+#[derive(Default)]
+pub struct PageRecords {
+    /// Its dangling entries are left out (read again into `owned`, or gone).
+    pub batch: ListedBatch,
+    pub owned: Vec<KeyRecord>,
+}
+
+impl PageRecords {
+    /// Every record, owned (the batch's malformed records left out).
+    pub fn to_records(&self) -> Vec<KeyRecord> {
+        let mut all: Vec<KeyRecord> = self
+            .batch
+            .read()
+            .filter_map(|l| match l {
+                Listed::Record(v) => Some(v.to_record()),
+                _ => None,
+            })
+            .collect();
+        all.extend(self.owned.iter().cloned());
+        all
+    }
+}
+
+impl From<Vec<KeyRecord>> for PageRecords {
+    fn from(owned: Vec<KeyRecord>) -> Self {
+        PageRecords {
+            batch: ListedBatch::default(),
+            owned,
+        }
+    }
+}
+
+/// Sizes only: a page's records are not for logs.
+impl std::fmt::Debug for PageRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageRecords")
+            .field("batch", &self.batch.len())
+            .field("owned", &self.owned.len())
+            .finish()
+    }
+}
 
 /// What `update` asks of the outside world, addressed to one destination each.
 #[derive(Debug)]
@@ -234,7 +281,7 @@ pub enum Msg {
     /// of the index that were malformed (skipped); `done` when the index is exhausted.
     MoreRecords {
         load: u64,
-        records: Vec<KeyRecord>,
+        records: PageRecords,
         malformed: Vec<String>,
         done: bool,
         /// Held until the UI has taken the page in (dropped with the message): the loader
@@ -288,7 +335,7 @@ pub enum Msg {
         revision: u64,
         len: usize,
         query: String,
-        visible: Vec<usize>,
+        visible: Vec<u32>,
         /// Best first; else in table order (too many matches to score on every key).
         ranked: bool,
     },

@@ -40,7 +40,7 @@ impl State {
                 .enumerate()
                 .filter(|(_, r)| sf.admits(r.status_at(now)))
                 .filter(|(_, r)| view.is_none_or(|v| v.admits(r, now)))
-                .map(|(i, _)| i)
+                .map(|(i, _)| i as u32)
                 .collect();
             self.order_visible();
             self.filter.applied += 1;
@@ -63,7 +63,7 @@ impl State {
                     && self.visible.len() < b.len;
                 narrower.then(|| {
                     Arc::new(FilterBase {
-                        matches: self.visible.iter().map(|&i| i as u32).collect(),
+                        matches: self.visible.clone(),
                         len: b.len,
                     })
                 })
@@ -122,7 +122,7 @@ impl State {
             records.insert(pos, r);
             self.structure += 1;
             for v in &mut self.visible {
-                if *v >= pos {
+                if *v as usize >= pos {
                     *v += 1;
                 }
             }
@@ -168,18 +168,18 @@ impl State {
             fresh.sort_by_key(|r| std::cmp::Reverse(r.created_at));
             self.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
             let old = std::mem::take(records);
-            let mut moved = Vec::with_capacity(old.len());
+            let mut moved: Vec<u32> = Vec::with_capacity(old.len());
             let mut fresh = fresh.into_iter().peekable();
             for r in old {
                 while fresh.peek().is_some_and(|f| f.created_at > r.created_at) {
                     records.extend(fresh.next());
                 }
-                moved.push(records.len());
+                moved.push(records.len() as u32);
                 records.push(r);
             }
             records.extend(fresh);
             for v in &mut self.visible {
-                *v = moved[*v];
+                *v = moved[*v as usize];
             }
             self.structure += 1;
         }
@@ -206,12 +206,12 @@ impl State {
         let Some(records) = Arc::get_mut(&mut self.records) else {
             return Vec::new();
         };
-        // Where each row moves to (`usize::MAX`: removed).
-        let mut moved = Vec::with_capacity(records.len());
+        // Where each row moves to (`u32::MAX`: removed).
+        let mut moved: Vec<u32> = Vec::with_capacity(records.len());
         let mut kept = 0;
         for r in records.iter() {
             if prints.contains(&fingerprint(r.id())) {
-                moved.push(usize::MAX);
+                moved.push(u32::MAX);
             } else {
                 moved.push(kept);
                 kept += 1;
@@ -220,13 +220,13 @@ impl State {
         let mut i = 0;
         records.retain(|_| {
             i += 1;
-            moved[i - 1] != usize::MAX
+            moved[i - 1] != u32::MAX
         });
         self.visible = self
             .visible
             .iter()
-            .map(|&v| moved[v])
-            .filter(|&v| v != usize::MAX)
+            .map(|&v| moved[v as usize])
+            .filter(|&v| v != u32::MAX)
             .collect();
         self.structure += 1;
         self.filter.base = None;
@@ -265,9 +265,9 @@ impl State {
         // (Two ids sharing a 64-bit fingerprint would both lose it: not a real concern.)
         self.ids.remove(&fingerprint(id));
         self.marks.remove(&fingerprint(id));
-        self.visible.retain(|&v| v != pos);
+        self.visible.retain(|&v| v as usize != pos);
         for v in &mut self.visible {
-            if *v > pos {
+            if *v as usize > pos {
                 *v -= 1;
             }
         }
@@ -334,14 +334,16 @@ impl State {
         let start = records.len();
         records.extend(fresh);
         if self.filter.query().is_empty() {
-            let added = (start..records.len()).filter(|&i| {
-                sf.admits(records[i].status_at(now))
-                    && view.is_none_or(|v| v.admits(&records[i], now))
-            });
+            let added = (start..records.len())
+                .filter(|&i| {
+                    sf.admits(records[i].status_at(now))
+                        && view.is_none_or(|v| v.admits(&records[i], now))
+                })
+                .map(|i| i as u32);
             match self.view.sort {
                 // The rows so far are in order: only the page is sorted, then merged in.
                 Some(sort) => {
-                    let mut page: Vec<usize> = added.collect();
+                    let mut page: Vec<u32> = added.collect();
                     table_view::sort_indices(records, &mut page, sort, now);
                     table_view::merge_sorted(records, &mut self.visible, &page, sort, now);
                 }
@@ -456,7 +458,7 @@ impl State {
             && let Some(pos) = self
                 .visible
                 .iter()
-                .position(|&i| self.records.get(i).is_some_and(|r| r.id() == id))
+                .position(|&i| self.records.get(i as usize).is_some_and(|r| r.id() == id))
         {
             self.selected = pos;
         }

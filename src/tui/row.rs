@@ -1,22 +1,30 @@
 //! The compact form of a key record the TUI keeps for every loaded key.
 //!
-//! A namespace of a million keys is a million of these, so a row is 80 bytes plus one
-//! string (the filter haystack, which holds the name, the id and the metadata): times as
-//! plain numbers, what many keys have in common (`created_by`, the token prefix) shared
-//! behind one pointer, the ends of up to two metadata pairs inline, and what most keys
-//! leave empty (revocation, rotation, more metadata) in one optional box. A [`KeyRecord`]
-//! with its `BTreeMap` of metadata takes about a kilobyte.
+//! A namespace of a million keys is a million of these, so a row is 72 bytes and its share
+//! of one text: the filter haystacks (`name id k=v k=v…`) of the rows loaded together (a
+//! page) sit one after another in one allocation the rows share, with no allocator
+//! overhead per row. Times are plain numbers, what many keys have in common (`created_by`,
+//! the token prefix) is shared behind one pointer, the ends of up to two metadata pairs
+//! are inline, and what most keys leave empty (revocation, rotation, more metadata) is in
+//! one optional box. A [`KeyRecord`] with its `BTreeMap` of metadata takes about a
+//! kilobyte.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
-use crate::record::{KeyRecord, SecretAlg, Status, UnixMs};
+use crate::record::{KeyRecord, RecordView, SecretAlg, Status, UnixMs};
+
+/// The haystacks of rows built together, one after another (a thin pointer: one word in
+/// every row).
+type Text = Arc<Box<str>>;
 
 /// One loaded key, as the table, the detail view and the filter need it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Row {
-    /// `name id k=v k=v…`: what the fuzzy filter matches, and where the strings live.
-    hay: Box<str>,
+    /// Holds this row's haystack at `start..start + self.hay_len()`.
+    text: Text,
+    start: u32,
     pub created_at: UnixMs,
     /// Meaningful only with the [`EXPIRES`] flag.
     expires_at: UnixMs,
@@ -26,8 +34,9 @@ pub struct Row {
     rare: Option<Box<Rare>>,
     name_len: u32,
     id_len: u32,
-    /// The ends (byte offsets in `hay`) of the key and the value of the first two metadata
-    /// pairs; more pairs, or a haystack past 64 KiB, keep all their ends in `rare`.
+    /// The ends (byte offsets in the haystack) of the key and the value of the first two
+    /// metadata pairs; more pairs, or a haystack past 64 KiB, keep all their ends in `rare`.
+    /// The last end is where the haystack ends.
     meta_inline: [u16; 4],
     /// Metadata pairs whose ends are in `meta_inline` (0-2), or [`META_IN_RARE`].
     meta_count: u8,
@@ -67,25 +76,38 @@ struct Rare {
 
 /// Shares equal `created_by` and token prefixes between rows.
 #[derive(Debug, Default)]
-pub struct Interner(HashMap<SharedKey, Arc<Shared>>);
+pub struct Interner {
+    map: HashMap<SharedKey, Arc<Shared>>,
+    /// The last one asked for: rows loaded together mostly share it (no lookup).
+    last: Option<Arc<Shared>>,
+}
 
 /// `created_by` and the token prefix.
 type SharedKey = (Box<str>, Option<Box<str>>);
 
 impl Interner {
     fn get(&mut self, created_by: &str, token_prefix: Option<&str>) -> Arc<Shared> {
+        if let Some(last) = &self.last {
+            if *last.created_by == *created_by && last.token_prefix.as_deref() == token_prefix {
+                return Arc::clone(last);
+            }
+        }
         let key = (Box::from(created_by), token_prefix.map(Box::from));
-        if let Some(a) = self.0.get(&key) {
-            return Arc::clone(a);
-        }
-        let a = Arc::new(Shared {
-            created_by: key.0.clone(),
-            token_prefix: key.1.clone(),
-        });
-        // Bounded: a namespace with very many distinct values just stops sharing them.
-        if self.0.len() < 4096 {
-            self.0.insert(key, Arc::clone(&a));
-        }
+        let a = match self.map.get(&key) {
+            Some(a) => Arc::clone(a),
+            None => {
+                let a = Arc::new(Shared {
+                    created_by: key.0.clone(),
+                    token_prefix: key.1.clone(),
+                });
+                // Bounded: a namespace with very many distinct values just stops sharing.
+                if self.map.len() < 4096 {
+                    self.map.insert(key, Arc::clone(&a));
+                }
+                a
+            }
+        };
+        self.last = Some(Arc::clone(&a));
         a
     }
 }
@@ -93,87 +115,144 @@ impl Interner {
 impl Row {
     /// The compact form of `r`, sharing strings through `interner`.
     pub fn new(r: KeyRecord, interner: &mut Interner) -> Row {
-        let mut hay = String::with_capacity(
-            r.name.len()
-                + 1
-                + r.id.len()
-                + r.meta
-                    .iter()
-                    .map(|(k, v)| k.len() + v.len() + 2)
-                    .sum::<usize>(),
-        );
-        hay.push_str(&r.name);
-        hay.push(' ');
-        hay.push_str(&r.id);
-        let mut ends = Vec::with_capacity(r.meta.len() * 2);
-        for (k, v) in &r.meta {
-            hay.push(' ');
-            hay.push_str(k);
-            ends.push(hay.len() as u32);
-            hay.push('=');
-            hay.push_str(v);
-            ends.push(hay.len() as u32);
-        }
-        let mut meta_inline = [0u16; 4];
-        let inline = ends.len() <= meta_inline.len() && hay.len() <= usize::from(u16::MAX);
-        let meta_count = if inline {
-            for (slot, end) in meta_inline.iter_mut().zip(&ends) {
-                *slot = *end as u16;
+        let v = r.view();
+        let len = hay_len(&v);
+        let mut text = String::with_capacity(len);
+        let mut row = Row::build(&v, len, &mut text, &Text::default(), interner);
+        row.text = Arc::new(text.into_boxed_str());
+        row
+    }
+
+    /// Appends the rows of `views` to `rows`, their haystacks in one text (a new one past
+    /// 4 GiB, the reach of a row's `start`).
+    pub fn extend<'a>(
+        rows: &mut Vec<Row>,
+        views: impl IntoIterator<Item = RecordView<'a>>,
+        interner: &mut Interner,
+    ) {
+        Row::extend_within(rows, views, interner, u32::MAX as usize);
+    }
+
+    /// [`Row::extend`] with texts of at most `max` bytes (or one haystack, if longer).
+    fn extend_within<'a>(
+        rows: &mut Vec<Row>,
+        views: impl IntoIterator<Item = RecordView<'a>>,
+        interner: &mut Interner,
+        max: usize,
+    ) {
+        // The rows of a text point at an empty one until it is complete.
+        let pending = Text::default();
+        let mut text = String::new();
+        let mut first = rows.len();
+        for v in views {
+            let len = hay_len(&v);
+            if !text.is_empty() && text.len() + len > max {
+                seal(&mut rows[first..], std::mem::take(&mut text));
+                first = rows.len();
             }
-            (ends.len() / 2) as u8
-        } else {
-            META_IN_RARE
-        };
-        let rare = (r.revoked_at.is_some()
-            || r.revoked_reason.is_some()
-            || r.rotated_from.is_some()
-            || r.rotated_to.is_some()
-            || !r.damage.is_empty()
+            rows.push(Row::build(&v, len, &mut text, &pending, interner));
+        }
+        seal(&mut rows[first..], text);
+    }
+
+    /// A row for `v`, its haystack (`len` bytes) appended to `text`.
+    fn build(
+        v: &RecordView<'_>,
+        len: usize,
+        text: &mut String,
+        pending: &Text,
+        interner: &mut Interner,
+    ) -> Row {
+        let start = text.len();
+        text.reserve(len);
+        text.push_str(&v.name);
+        text.push(' ');
+        text.push_str(v.id);
+        let pairs = &v.meta.0;
+        let inline = pairs.len() * 2 <= 4 && len <= usize::from(u16::MAX);
+        let mut meta_inline = [0u16; 4];
+        let mut spilled = Vec::new();
+        for (i, (k, val)) in pairs.iter().enumerate() {
+            text.push(' ');
+            text.push_str(k);
+            let k_end = text.len() - start;
+            text.push('=');
+            text.push_str(val);
+            let v_end = text.len() - start;
+            if inline {
+                meta_inline[2 * i] = k_end as u16;
+                meta_inline[2 * i + 1] = v_end as u16;
+            } else {
+                spilled.extend([k_end as u32, v_end as u32]);
+            }
+        }
+        let rare = (v.revoked_at.is_some()
+            || v.revoked_reason.is_some()
+            || v.rotated_from.is_some()
+            || v.rotated_to.is_some()
+            || !v.damage.is_empty()
             || !inline)
             .then(|| {
                 Box::new(Rare {
-                    revoked_at: r.revoked_at,
-                    revoked_reason: r.revoked_reason.map(Into::into),
-                    rotated_from: r.rotated_from.map(Into::into),
-                    rotated_to: r.rotated_to.map(Into::into),
-                    damage: r.damage.into_iter().map(Into::into).collect(),
-                    meta: if inline { Box::default() } else { ends.into() },
+                    revoked_at: v.revoked_at,
+                    revoked_reason: v.revoked_reason.as_deref().map(Into::into),
+                    rotated_from: v.rotated_from.as_deref().map(Into::into),
+                    rotated_to: v.rotated_to.as_deref().map(Into::into),
+                    damage: v.damage.iter().map(|d| d.as_str().into()).collect(),
+                    meta: spilled.into(),
                 })
             });
         let flag = |on: bool, bit: u8| if on { bit } else { 0 };
-        let flags = flag(r.revoked, REVOKED)
-            | flag(r.sealed, SEALED)
-            | flag(r.token_checksum, TOKEN_CHECKSUM)
-            | flag(r.expires_at.is_some(), EXPIRES)
-            | flag(r.last_used_at.is_some(), LAST_USED);
+        let flags = flag(v.revoked, REVOKED)
+            | flag(v.sealed, SEALED)
+            | flag(v.token_checksum, TOKEN_CHECKSUM)
+            | flag(v.expires_at.is_some(), EXPIRES)
+            | flag(v.last_used_at.is_some(), LAST_USED);
         Row {
-            hay: hay.into_boxed_str(),
-            created_at: r.created_at,
-            expires_at: r.expires_at.unwrap_or_default(),
-            last_used_at: r.last_used_at.unwrap_or_default(),
-            shared: interner.get(&r.created_by, r.token_prefix.as_deref()),
+            text: Arc::clone(pending),
+            start: start as u32,
+            created_at: v.created_at,
+            expires_at: v.expires_at.unwrap_or_default(),
+            last_used_at: v.last_used_at.unwrap_or_default(),
+            shared: interner.get(&v.created_by, v.token_prefix),
             rare,
-            name_len: r.name.len() as u32,
-            id_len: r.id.len() as u32,
+            name_len: v.name.len() as u32,
+            id_len: v.id.len() as u32,
             meta_inline,
-            meta_count,
+            meta_count: if inline {
+                pairs.len() as u8
+            } else {
+                META_IN_RARE
+            },
             flags,
-            secret_alg: r.secret_alg,
+            secret_alg: v.secret_alg,
+        }
+    }
+
+    /// Where the haystack ends: after the last metadata value, or after the id.
+    fn hay_len(&self) -> usize {
+        let after_id = self.name_len as usize + 1 + self.id_len as usize;
+        match (self.meta_count, &self.rare) {
+            (0, _) => after_id,
+            (META_IN_RARE, Some(r)) => r.meta.last().map_or(after_id, |&e| e as usize),
+            (META_IN_RARE, None) => after_id,
+            (n, _) => usize::from(self.meta_inline[2 * usize::from(n) - 1]),
         }
     }
 
     pub fn name(&self) -> &str {
-        &self.hay[..self.name_len as usize]
+        &self.haystack()[..self.name_len as usize]
     }
 
     pub fn id(&self) -> &str {
         let start = self.name_len as usize + 1;
-        &self.hay[start..start + self.id_len as usize]
+        &self.haystack()[start..start + self.id_len as usize]
     }
 
     /// What the fuzzy filter matches: `name id k=v k=v…`.
     pub fn haystack(&self) -> &str {
-        &self.hay
+        let start = self.start as usize;
+        &self.text[start..start + self.hay_len()]
     }
 
     pub fn expires_at(&self) -> Option<UnixMs> {
@@ -219,10 +298,11 @@ impl Row {
             Some(&e) => e as usize,
             None => usize::from(self.meta_inline[i]),
         };
+        let hay = self.haystack();
         let mut start = self.name_len as usize + 1 + self.id_len as usize;
         (0..pairs).map(move |p| {
             let (k_end, v_end) = (end(2 * p), end(2 * p + 1));
-            let pair = (&self.hay[start + 1..k_end], &self.hay[k_end + 1..v_end]);
+            let pair = (&hay[start + 1..k_end], &hay[k_end + 1..v_end]);
             start = v_end;
             pair
         })
@@ -259,6 +339,60 @@ impl Row {
 impl From<KeyRecord> for Row {
     fn from(r: KeyRecord) -> Row {
         Row::new(r, &mut Interner::default())
+    }
+}
+
+/// The haystack's length for `v`: `name id`, then ` k=v` for each metadata pair.
+fn hay_len(v: &RecordView<'_>) -> usize {
+    v.name.len()
+        + 1
+        + v.id.len()
+        + v.meta
+            .0
+            .iter()
+            .map(|(k, val)| k.len() + val.len() + 2)
+            .sum::<usize>()
+}
+
+/// Points `rows` at their completed `text`.
+fn seal(rows: &mut [Row], text: String) {
+    let text: Text = Arc::new(text.into_boxed_str());
+    for r in rows {
+        r.text = Arc::clone(&text);
+    }
+}
+
+/// Rows are equal when their records are (wherever their haystacks are kept).
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.haystack() == other.haystack()
+            && self.created_at == other.created_at
+            && self.expires_at() == other.expires_at()
+            && self.last_used_at() == other.last_used_at()
+            && self.shared == other.shared
+            && self.rare == other.rare
+            && (self.name_len, self.id_len) == (other.name_len, other.id_len)
+            && self.meta().eq(other.meta())
+            && self.flags == other.flags
+            && self.secret_alg == other.secret_alg
+    }
+}
+
+impl Eq for Row {}
+
+/// The row's own fields (not the whole text it shares).
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Row")
+            .field("hay", &self.haystack())
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at())
+            .field("last_used_at", &self.last_used_at())
+            .field("shared", &self.shared)
+            .field("rare", &self.rare)
+            .field("flags", &self.flags)
+            .field("secret_alg", &self.secret_alg)
+            .finish()
     }
 }
 
@@ -362,6 +496,41 @@ mod tests {
         }
     }
 
+    /// Rows built together share one text (a new one when the next haystack would not
+    /// fit), and each reads back its own record.
+    #[test]
+    fn rows_built_together_share_a_text() {
+        let mut all = records();
+        all[1].meta.insert("k".repeat(40), "v".repeat(40));
+        all[2].rotated_to = Some("K77".into());
+        for max in [usize::MAX, 120, 1] {
+            let mut rows = vec![Row::from(all[0].clone())];
+            Row::extend_within(
+                &mut rows,
+                all.iter().map(KeyRecord::view),
+                &mut Interner::default(),
+                max,
+            );
+            assert_eq!(rows.len(), all.len() + 1);
+            for (row, r) in rows[1..].iter().zip(&all) {
+                assert_eq!(*row, Row::from(r.clone()));
+                assert_eq!(row.id(), r.id);
+                assert!(row.text.len() <= max.max(row.haystack().len()));
+            }
+            let texts = rows[1..]
+                .windows(2)
+                .filter(|w| !Arc::ptr_eq(&w[0].text, &w[1].text))
+                .count()
+                + 1;
+            match max {
+                usize::MAX => assert_eq!(texts, 1),
+                1 => assert_eq!(texts, all.len()),
+                _ => assert!(texts > 1 && texts < all.len(), "{texts} texts"),
+            }
+            assert!(!Arc::ptr_eq(&rows[0].text, &rows[1].text));
+        }
+    }
+
     #[test]
     fn the_haystack_is_name_id_and_metadata() {
         let mut r = records().remove(4);
@@ -373,7 +542,7 @@ mod tests {
     #[test]
     fn a_row_is_small() {
         assert!(
-            std::mem::size_of::<Row>() <= 80,
+            std::mem::size_of::<Row>() <= 72,
             "{}",
             std::mem::size_of::<Row>()
         );

@@ -143,7 +143,7 @@ pub struct State {
     /// recount): the header counts and the status filters change then.
     next_expiry: Option<UnixMs>,
     /// Indices into `records` shown in the table, in order.
-    pub visible: Vec<usize>,
+    pub visible: Vec<u32>,
     /// Index into `visible`.
     pub selected: usize,
     /// First row of `visible` on screen.
@@ -240,7 +240,7 @@ impl State {
     pub fn selected_record(&self) -> Option<&Row> {
         self.visible
             .get(self.selected)
-            .and_then(|&i| self.records.get(i))
+            .and_then(|&i| self.records.get(i as usize))
     }
 
     /// The key an action is about: the one the detail view shows, else the one under
@@ -326,7 +326,7 @@ impl State {
             .iter()
             .skip(self.scroll)
             .take(self.table_rows())
-            .filter_map(|&i| self.records.get(i))
+            .filter_map(|&i| self.records.get(i as usize))
     }
 
     /// The next moment something drawn from this state changes with time alone (a

@@ -10,7 +10,7 @@ use crossterm::event::KeyCode;
 fn names(s: &State) -> Vec<String> {
     s.visible
         .iter()
-        .map(|&i| crate::sanitize::line(s.records[i].name()))
+        .map(|&i| crate::sanitize::line(s.records[i as usize].name()))
         .collect()
 }
 
@@ -324,9 +324,12 @@ fn sorting_a_million_rows_sorts_indices() {
             crate::tui::row::Row::from(r)
         })
         .collect();
-    let mut v: Vec<usize> = (0..rows.len()).collect();
+    let mut v: Vec<u32> = (0..rows.len() as u32).collect();
     crate::tui::table_view::sort_indices(&rows, &mut v, Sort::by(SortKey::Name), NOW);
-    assert!(v.windows(2).all(|w| rows[w[0]].name() <= rows[w[1]].name()));
+    assert!(
+        v.windows(2)
+            .all(|w| rows[w[0] as usize].name() <= rows[w[1] as usize].name())
+    );
 }
 
 fn edit_form(s: &State) -> &EditForm {

@@ -9,7 +9,7 @@ use crossterm::event::KeyCode;
 fn names(s: &State) -> Vec<String> {
     s.visible
         .iter()
-        .map(|&i| s.records[i].name().to_owned())
+        .map(|&i| s.records[i as usize].name().to_owned())
         .collect()
 }
 
@@ -140,7 +140,7 @@ fn a_reload_in_pages_keeps_the_marks_of_later_pages() {
         &mut s,
         Msg::MoreRecords {
             load: 2,
-            records: all[2..5].to_vec(),
+            records: all[2..5].to_vec().into(),
             malformed: vec![],
             done: true,
             credit: None,

@@ -9,7 +9,7 @@ use tui_input::Input;
 fn ids(s: &State) -> Vec<String> {
     s.visible
         .iter()
-        .map(|&i| s.records[i].name().to_owned())
+        .map(|&i| s.records[i as usize].name().to_owned())
         .collect()
 }
 
@@ -1099,7 +1099,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
         &mut s,
         Msg::MoreRecords {
             load: 0,
-            records: all.clone(),
+            records: all.clone().into(),
             malformed: ["M2", "M3", "S1", "S2", "S3"].map(String::from).to_vec(),
             done: true,
             credit: None,
@@ -1110,7 +1110,7 @@ fn background_pages_append_without_duplicates_and_stale_loads_are_dropped() {
         &mut s,
         Msg::MoreRecords {
             load: 1,
-            records: all[1..].to_vec(),
+            records: all[1..].to_vec().into(),
             malformed: vec!["M2".into(), "M3".into()],
             done: true,
             credit: None,
@@ -1138,7 +1138,7 @@ fn appended_pages_add_to_the_counts_as_a_full_count_would() {
     for (range, done) in [(1..3, false), (3..6, true)] {
         let more = Msg::MoreRecords {
             load: 1,
-            records: all[range].to_vec(),
+            records: all[range].to_vec().into(),
             malformed: vec![],
             done,
             credit: None,
@@ -1489,7 +1489,7 @@ fn records_arriving_during_a_filter_run_coalesce_into_one_rerun() {
             &mut s,
             Msg::MoreRecords {
                 load: 1,
-                records: chunk.to_vec(),
+                records: chunk.to_vec().into(),
                 malformed: vec![],
                 done: false,
                 credit: None,
@@ -1990,7 +1990,7 @@ fn a_batch_of_changes_equals_its_changes_one_by_one() {
         s.visible
             .iter()
             .map(|&i| {
-                let r = &s.records[i];
+                let r = &s.records[i as usize];
                 (r.id().to_owned(), r.name().to_owned(), s.is_marked(r))
             })
             .collect()

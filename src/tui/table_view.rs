@@ -102,7 +102,7 @@ fn sort_key(field: &str) -> Result<SortKey, String> {
 /// that are absent (no expiry, never used) come last in either direction; ties keep the
 /// newest first. Each index gets one 64-bit key, so the sort compares integers (names
 /// that tie in their first 8 bytes are sorted again by the next 8, and so on).
-pub fn sort_indices(records: &[Row], visible: &mut Vec<usize>, sort: Sort, now: UnixMs) {
+pub fn sort_indices(records: &[Row], visible: &mut Vec<u32>, sort: Sort, now: UnixMs) {
     let dir = |k: u64| if sort.descending { !k } else { k };
     let signed = |v: i64| (v as u64) ^ (1 << 63);
     let key = |r: &Row| -> u64 {
@@ -114,9 +114,9 @@ pub fn sort_indices(records: &[Row], visible: &mut Vec<usize>, sort: Sort, now: 
             SortKey::Status => dir(status_rank(r.status_at(now))),
         }
     };
-    let mut keyed: Vec<(u64, usize)> = visible
+    let mut keyed: Vec<(u64, u32)> = visible
         .iter()
-        .filter_map(|&i| records.get(i).map(|r| (key(r), i)))
+        .filter_map(|&i| records.get(i as usize).map(|r| (key(r), i)))
         .collect();
     keyed.sort_unstable();
     if sort.key == SortKey::Name {
@@ -131,7 +131,7 @@ pub fn sort_indices(records: &[Row], visible: &mut Vec<usize>, sort: Sort, now: 
 
 /// Whether the row at index `a` comes before the one at `b` in `sort` (the order of
 /// [`sort_indices`]).
-fn before(records: &[Row], a: usize, b: usize, sort: Sort, now: UnixMs) -> bool {
+fn before(records: &[Row], a: u32, b: u32, sort: Sort, now: UnixMs) -> bool {
     let mut pair = vec![a, b];
     sort_indices(records, &mut pair, sort, now);
     pair[0] == a
@@ -142,8 +142,8 @@ fn before(records: &[Row], a: usize, b: usize, sort: Sort, now: UnixMs) -> bool 
 /// million sorted rows costs a few thousand comparisons, not a new sort).
 pub fn merge_sorted(
     records: &[Row],
-    visible: &mut Vec<usize>,
-    page: &[usize],
+    visible: &mut Vec<u32>,
+    page: &[u32],
     sort: Sort,
     now: UnixMs,
 ) {
@@ -164,16 +164,16 @@ pub fn merge_sorted(
 
 /// Orders `run` (names equal in their first `chunk` 8-byte chunks) by the following
 /// chunks, one at a time; names equal throughout stay newest first.
-fn by_name_from(records: &[Row], run: &mut [(u64, usize)], chunk: usize, descending: bool) {
+fn by_name_from(records: &[Row], run: &mut [(u64, u32)], chunk: usize, descending: bool) {
     if run.len() < 2
         || run
             .iter()
-            .all(|&(_, i)| records[i].name().len() <= chunk * 8)
+            .all(|&(_, i)| records[i as usize].name().len() <= chunk * 8)
     {
         return;
     }
     for e in run.iter_mut() {
-        let k = name_chunk(records[e.1].name(), chunk);
+        let k = name_chunk(records[e.1 as usize].name(), chunk);
         e.0 = if descending { !k } else { k };
     }
     run.sort_unstable();
@@ -353,8 +353,10 @@ mod tests {
     use super::*;
     use crate::tui::fixtures::{NOW, records};
 
-    fn names(rows: &[Row], v: &[usize]) -> Vec<String> {
-        v.iter().map(|&i| rows[i].name().to_owned()).collect()
+    fn names(rows: &[Row], v: &[u32]) -> Vec<String> {
+        v.iter()
+            .map(|&i| rows[i as usize].name().to_owned())
+            .collect()
     }
 
     #[test]
@@ -373,7 +375,7 @@ mod tests {
         for (key, _) in SORT_KEYS {
             for descending in [false, true] {
                 let sort = Sort { key, descending };
-                let mut v: Vec<usize> = (0..rows.len()).collect();
+                let mut v: Vec<u32> = (0..rows.len() as u32).collect();
                 sort_indices(&rows, &mut v, sort, NOW);
                 let mut want = recs.clone();
                 crate::store::sort_records(&mut want, key, descending, NOW);
@@ -400,11 +402,11 @@ mod tests {
         for (key, _) in SORT_KEYS {
             for descending in [false, true] {
                 let sort = Sort { key, descending };
-                let mut all: Vec<usize> = (0..rows.len()).collect();
+                let mut all: Vec<u32> = (0..rows.len() as u32).collect();
                 sort_indices(&rows, &mut all, sort, NOW);
-                let mut first: Vec<usize> = (0..200).collect();
+                let mut first: Vec<u32> = (0..200).collect();
                 sort_indices(&rows, &mut first, sort, NOW);
-                let mut page: Vec<usize> = (200..300).collect();
+                let mut page: Vec<u32> = (200..300).collect();
                 sort_indices(&rows, &mut page, sort, NOW);
                 merge_sorted(&rows, &mut first, &page, sort, NOW);
                 assert_eq!(first, all, "{sort:?}");
@@ -488,7 +490,7 @@ mod tests {
             })
             .collect();
         for (key, name) in SORT_KEYS {
-            let mut v: Vec<usize> = (0..rows.len()).collect();
+            let mut v: Vec<u32> = (0..rows.len() as u32).collect();
             let t = std::time::Instant::now();
             sort_indices(&rows, &mut v, Sort::by(key), NOW);
             eprintln!(

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use super::table_paste as paste;
 use super::*;
+use crate::record::KeyRecord;
+use crate::store::Listed;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::screens::NamespaceList;
 
@@ -75,11 +77,12 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             state.interner = crate::tui::row::Interner::default();
             // Room for the whole index (and a few keys created meanwhile): no regrowth.
             let mut rows = Vec::with_capacity(total.max(records.len()) + total / 64);
-            rows.extend(
-                records
-                    .into_iter()
-                    .map(|r| Row::new(r, &mut state.interner)),
+            Row::extend(
+                &mut rows,
+                records.iter().map(KeyRecord::view),
+                &mut state.interner,
             );
+            drop(records);
             // Sized for the whole index too: no rehash (old and new tables at once) later.
             state.ids = HashSet::with_capacity_and_hasher(rows.capacity(), Default::default());
             state.ids.extend(rows.iter().map(|r| fingerprint(r.id())));
@@ -117,10 +120,25 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             if done {
                 state.loading = Loading::Done;
             }
-            let rows = records
-                .into_iter()
-                .map(|r| Row::new(r, &mut state.interner))
-                .collect();
+            // Rows straight from the bytes of the replies; the batch's malformed records
+            // are counted here (its dangling entries were read again into `owned`).
+            let mut rows = Vec::with_capacity(records.batch.len() + records.owned.len());
+            let found = &mut state.malformed;
+            let views = records.batch.read().filter_map(|entry| match entry {
+                Listed::Record(v) => Some(v),
+                Listed::Malformed(e) => {
+                    found.insert(e.id);
+                    None
+                }
+                Listed::Dangling(_) => None,
+            });
+            Row::extend(&mut rows, views, &mut state.interner);
+            Row::extend(
+                &mut rows,
+                records.owned.iter().map(KeyRecord::view),
+                &mut state.interner,
+            );
+            drop(records);
             let cmds = state.append(load, rows);
             // Loaded everything (nothing held back): marks of keys gone meanwhile drop.
             if done && state.held.is_empty() {
@@ -191,11 +209,9 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             });
             state.message = None;
             let cmds = state.upsert(record);
-            if let Some(pos) = state
-                .visible
-                .iter()
-                .position(|&i| state.records.get(i).map(Row::id) == reveal_id(state).as_deref())
-            {
+            if let Some(pos) = state.visible.iter().position(|&i| {
+                state.records.get(i as usize).map(Row::id) == reveal_id(state).as_deref()
+            }) {
                 state.selected = pos;
                 state.clamp();
             }

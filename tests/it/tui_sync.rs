@@ -1037,8 +1037,9 @@ async fn a_load_goes_on_when_its_bulk_read_connection_is_killed() {
     );
     let mut loaded: Vec<String> = Vec::new();
     let mut add = |a: &Action| match a {
-        Action::FirstPage { records, .. } | Action::MoreRecords { records, .. } => {
-            loaded.extend(records.iter().map(|r| r.id.clone()))
+        Action::FirstPage { records, .. } => loaded.extend(records.iter().map(|r| r.id.clone())),
+        Action::MoreRecords { records, .. } => {
+            loaded.extend(records.to_records().into_iter().map(|r| r.id))
         }
         _ => {}
     };

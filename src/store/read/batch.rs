@@ -49,23 +49,28 @@ impl ListedReplies for Page {
     }
 }
 
-/// A range of `ListedBatch::bytes`; `start == NIL` for a field the record does not have.
+/// A range of `ListedBatch::bytes` from an entry's `base` (32 bits: half the room of a
+/// batch's field table); `start == NIL` for a field the record does not have.
 #[derive(Clone, Copy)]
 struct Span {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
 }
 
-const NIL: usize = usize::MAX;
+const NIL: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
 enum Item {
-    /// A record's id and its fields (an index into `fields`).
-    Record { id: Span, fields: usize },
+    /// A record's id and its fields (an index into `fields`), from `base`.
+    Record {
+        base: usize,
+        id: Span,
+        fields: usize,
+    },
     /// An index into `malformed`.
     Malformed(usize),
-    /// A dangling index entry's id.
-    Dangling(Span),
+    /// A dangling index entry's id, from `base`.
+    Dangling { base: usize, id: Span },
 }
 
 /// A batch of listed records as the bytes of their replies; see the module doc.
@@ -98,38 +103,56 @@ impl ListedBatch {
     /// The entries, in index order; each record is parsed (and checked) here.
     pub fn read(&self) -> impl Iterator<Item = Listed<'_>> {
         self.items.iter().map(|item| match *item {
-            Item::Record { id, fields } => {
-                let id = self.text(id);
+            Item::Record { base, id, fields } => {
+                let id = self.text(base, id);
                 let spans = &self.fields[fields];
                 match RecordView::parse(id, |name| {
                     let span = spans[listed_index(name)?];
-                    (span.start != NIL).then(|| self.slice(span))
+                    (span.start != NIL).then(|| self.slice(base, span))
                 }) {
                     Ok(view) => Listed::Record(view),
                     Err(e) => Listed::Malformed(e),
                 }
             }
             Item::Malformed(i) => Listed::Malformed(self.malformed[i].clone()),
-            Item::Dangling(id) => Listed::Dangling(self.text(id)),
+            Item::Dangling { base, id } => Listed::Dangling(self.text(base, id)),
         })
     }
 
-    fn slice(&self, span: Span) -> &[u8] {
-        &self.bytes[span.start..span.end]
+    /// Entries read: records, malformed records and dangling entries.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The ids of the dangling entries (no record, or none of the listed fields).
+    pub fn dangling(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().filter_map(|item| match *item {
+            Item::Dangling { base, id } => Some(self.text(base, id)),
+            _ => None,
+        })
+    }
+
+    fn slice(&self, base: usize, span: Span) -> &[u8] {
+        &self.bytes[base + span.start as usize..base + span.end as usize]
     }
 
     /// An id (copied from a `&str`, so UTF-8).
-    fn text(&self, span: Span) -> &str {
-        std::str::from_utf8(self.slice(span)).unwrap_or_default()
+    fn text(&self, base: usize, span: Span) -> &str {
+        std::str::from_utf8(self.slice(base, span)).unwrap_or_default()
     }
 
-    fn append(&mut self, b: &[u8]) -> Span {
-        let start = self.bytes.len();
+    /// Appends `b` to the entry that starts at `base`; `None` past 4 GiB from there.
+    fn append(&mut self, base: usize, b: &[u8]) -> Option<Span> {
+        let start = u32::try_from(self.bytes.len() - base).ok()?;
+        let end = u32::try_from(self.bytes.len() - base + b.len())
+            .ok()
+            .filter(|&e| e != NIL)?;
         self.bytes.extend_from_slice(b);
-        Span {
-            start,
-            end: self.bytes.len(),
-        }
+        Some(Span { start, end })
     }
 }
 
@@ -147,35 +170,43 @@ impl ListedReplies for ListedBatch {
     /// As [`push_listed`]: a field that is not text makes the record malformed, no field at
     /// all a dangling entry.
     fn push<'a>(&mut self, id: &str, cells: impl Iterator<Item = Cell<'a>>) {
-        let before = self.bytes.len();
+        let base = self.bytes.len();
         let mut spans = [Span { start: NIL, end: 0 }; LISTED_FIELDS.len()];
-        let (mut not_text, mut any) = (None, false);
+        let (mut wrong, mut any) = (None, false);
         for ((slot, name), cell) in spans.iter_mut().zip(LISTED_FIELDS).zip(cells) {
             match cell {
                 Cell::Nil => {}
-                Cell::Text(b) => {
-                    *slot = self.append(b);
-                    any = true;
-                }
-                Cell::Other => not_text = not_text.or(Some(name)),
+                Cell::Text(b) => match self.append(base, b) {
+                    Some(span) => {
+                        *slot = span;
+                        any = true;
+                    }
+                    None => wrong = wrong.or(Some(format!("field {name} is past 4 GiB"))),
+                },
+                Cell::Other => wrong = wrong.or(Some(format!("field {name} is not text"))),
             }
         }
-        if let Some(name) = not_text {
-            self.bytes.truncate(before);
-            self.push_malformed(RecordError {
-                id: id.to_owned(),
-                reason: format!("field {name} is not text"),
-            });
-        } else if !any {
-            let id = self.append(id.as_bytes());
-            self.items.push(Item::Dangling(id));
-        } else {
-            let id = self.append(id.as_bytes());
-            self.items.push(Item::Record {
-                id,
-                fields: self.fields.len(),
-            });
-            self.fields.push(spans);
+        let id_span = match wrong {
+            Some(_) => None,
+            None => self.append(base, id.as_bytes()),
+        };
+        match id_span {
+            None => {
+                self.bytes.truncate(base);
+                self.push_malformed(RecordError {
+                    id: id.to_owned(),
+                    reason: wrong.unwrap_or_else(|| "the record is past 4 GiB".into()),
+                });
+            }
+            Some(id) if !any => self.items.push(Item::Dangling { base, id }),
+            Some(id) => {
+                self.items.push(Item::Record {
+                    base,
+                    id,
+                    fields: self.fields.len(),
+                });
+                self.fields.push(spans);
+            }
         }
     }
 

@@ -295,7 +295,7 @@ impl Store {
     pub(crate) async fn read_batches<T>(
         &self,
         batches: impl futures::Stream<Item = Result<(Vec<String>, T)>>,
-        pages: tokio::sync::mpsc::Sender<Result<(Page, T)>>,
+        pages: tokio::sync::mpsc::Sender<Result<(ListedBatch, T)>>,
         in_flight: usize,
     ) {
         self.read_batches_as(batches, pages, in_flight).await

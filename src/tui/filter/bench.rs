@@ -41,7 +41,7 @@ fn rows(n: usize) -> Arc<Vec<Row>> {
 #[ignore]
 fn bench_filter_1m() {
     let records = rows(1_000_000);
-    let mut prev: Option<(String, Vec<usize>)> = None;
+    let mut prev: Option<(String, Vec<u32>)> = None;
     for q in ["n", "ne", "nee", "need", "needl", "needle"] {
         let job = |within: Option<Arc<FilterBase>>| FilterJob {
             generation: 1,
@@ -59,7 +59,7 @@ fn bench_filter_1m() {
         let full_ms = t.elapsed().as_secs_f64() * 1e3;
         let within = prev.take().map(|(_, m)| {
             Arc::new(FilterBase {
-                matches: m.iter().map(|&i| i as u32).collect(),
+                matches: m.clone(),
                 len: records.len(),
             })
         });

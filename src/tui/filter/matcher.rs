@@ -40,15 +40,13 @@ pub(super) fn parallel<T: Send>(
 }
 
 /// Best score first, then lowest index (newest): one packed integer sorts fastest.
-pub(super) fn sorted(parts: Vec<Vec<u64>>) -> Vec<usize> {
+pub(super) fn sorted(parts: Vec<Vec<u64>>) -> Vec<u32> {
     let mut keys: Vec<u64> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
     for part in parts {
         keys.extend(part);
     }
     keys.sort_unstable();
-    keys.into_iter()
-        .map(|k| (k & 0xffff_ffff) as usize)
-        .collect()
+    keys.into_iter().map(|k| k as u32).collect()
 }
 
 /// The needle bytes and whether case matters, for a query whose nucleo matches are exactly

@@ -49,7 +49,7 @@ pub const RANK_LIMIT: usize = 20_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Filtered {
     /// Indices of the matching records: best first when `ranked`, else in table order.
-    pub indices: Vec<usize>,
+    pub indices: Vec<u32>,
     pub ranked: bool,
 }
 
@@ -122,7 +122,7 @@ pub fn run(job: &FilterJob) -> Option<Filtered> {
             }
             if indices.len() > RANK_LIMIT {
                 return Some(Filtered {
-                    indices: indices.into_iter().map(|i| i as usize).collect(),
+                    indices,
                     ranked: false,
                 });
             }
@@ -151,14 +151,14 @@ pub fn run(job: &FilterJob) -> Option<Filtered> {
 }
 
 /// The position in `visible` of the best-scoring record for `query` (ties: the first).
-pub fn best(records: &[Row], visible: &[usize], query: &str) -> Option<usize> {
+pub fn best(records: &[Row], visible: &[u32], query: &str) -> Option<usize> {
     let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
     let best = parallel(visible.len(), |range| {
         let mut matcher = Matcher::new(Config::DEFAULT);
         let mut buf = Vec::new();
         let mut top: Option<(u32, usize)> = None;
         for k in range {
-            let Some(r) = records.get(visible[k]) else {
+            let Some(r) = records.get(visible[k] as usize) else {
                 continue;
             };
             if let Some(s) = pattern.score(Utf32Str::new(r.haystack(), &mut buf), &mut matcher)

@@ -47,7 +47,7 @@ fn varied(n: usize) -> Arc<Vec<Row>> {
     )
 }
 
-fn full(records: &Arc<Vec<Row>>, query: &str, status: StatusFilter) -> Vec<usize> {
+fn full(records: &Arc<Vec<Row>>, query: &str, status: StatusFilter) -> Vec<u32> {
     let j = FilterJob {
         generation: 1,
         structure: 0,
@@ -88,7 +88,7 @@ fn narrowing_the_previous_matches_gives_the_full_result() {
                     records: Arc::clone(&all),
                     latest: Arc::new(AtomicU64::new(1)),
                     within: Some(Arc::new(FilterBase {
-                        matches: before.iter().map(|&i| i as u32).collect(),
+                        matches: before.clone(),
                         len: appended_from,
                     })),
                 };
@@ -103,7 +103,7 @@ fn narrowing_the_previous_matches_gives_the_full_result() {
 }
 
 /// The matches by nucleo alone, in index order.
-fn nucleo_matches(records: &[Row], query: &str) -> Vec<usize> {
+fn nucleo_matches(records: &[Row], query: &str) -> Vec<u32> {
     let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
@@ -112,6 +112,7 @@ fn nucleo_matches(records: &[Row], query: &str) -> Vec<usize> {
             let hay = Utf32Str::new(records[i].haystack(), &mut buf);
             pattern.score(hay, &mut matcher).is_some()
         })
+        .map(|i| i as u32)
         .collect()
 }
 
@@ -180,6 +181,10 @@ fn parallel_and_single_threaded_runs_agree() {
     let small = Arc::new(all[..PARALLEL_FROM - 1].to_vec());
     let big = full(&all, "needle", StatusFilter::All);
     let one = full(&small, "needle", StatusFilter::All);
-    let expect: Vec<usize> = big.iter().copied().filter(|&i| i < small.len()).collect();
+    let expect: Vec<u32> = big
+        .iter()
+        .copied()
+        .filter(|&i| (i as usize) < small.len())
+        .collect();
     assert_eq!(one, expect);
 }

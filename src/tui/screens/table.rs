@@ -188,7 +188,7 @@ pub fn render(state: &State, frame: &mut Frame, head: Rect, body: Rect) {
         .enumerate()
         .skip(state.scroll)
         .take(rows_on_screen)
-        .filter_map(|(pos, &i)| state.records.get(i).map(|r| (pos, r)))
+        .filter_map(|(pos, &i)| state.records.get(i as usize).map(|r| (pos, r)))
         .map(|(pos, r)| {
             let status = r.status_at(now);
             let (symbol, look) = status_look(status);

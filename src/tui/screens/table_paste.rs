@@ -43,7 +43,7 @@ pub fn on_leak(state: &mut State, id: &str, found: &LeakFound) -> Vec<Out> {
         let visible = state
             .visible
             .iter()
-            .any(|&i| state.records.get(i).is_some_and(|r| r.id() == id));
+            .any(|&i| state.records.get(i as usize).is_some_and(|r| r.id() == id));
         if !visible {
             state.filter.input = tui_input::Input::default();
             state.filter.editing = false;

@@ -10,10 +10,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
-use crate::store::{IndexPos, Page, Store, alongside};
+use crate::store::{IndexPos, ListedBatch, Page, Store, alongside};
 
 use super::SyncOptions;
-use crate::tui::msg::{Credit, Msg, SyncOp};
+use crate::tui::msg::{Credit, Msg, PageRecords, SyncOp};
 
 /// Pages sent to the UI and not taken in yet, at most: the records waiting in the channel
 /// stay a few thousand however fast Redis answers.
@@ -97,17 +97,17 @@ pub(super) fn spawn_loader(
             }
         });
         let credits = Arc::new(Semaphore::new(PAGES_AHEAD));
-        let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<Result<(Page, bool), Error>>(1);
+        let (read_tx, mut read_rx) =
+            tokio::sync::mpsc::channel::<Result<(ListedBatch, bool), Error>>(1);
         let send = async {
             while let Some(chunk) = read_rx.recv().await {
                 let settled = match chunk {
-                    Ok((page, last)) => {
-                        let read = page.records.len() + page.malformed.len() + page.dangling.len();
-                        store.settle_page(page).await.map(|page| (read, page, last))
-                    }
+                    Ok((batch, last)) => settle(&store, batch)
+                        .await
+                        .map(|(read, page)| (read, page, last)),
                     Err(e) => Err(e),
                 };
-                let (read, page, last) = match settled {
+                let (read, (records, malformed), last) = match settled {
                     Ok(c) => c,
                     Err(e) => {
                         let _ = actions.send(Msg::Failed {
@@ -123,8 +123,8 @@ pub(super) fn spawn_loader(
                 if actions
                     .send(Msg::MoreRecords {
                         load,
-                        records: page.records,
-                        malformed: page.malformed.into_iter().map(|m| m.id).collect(),
+                        records,
+                        malformed,
                         done: last,
                         credit,
                     })
@@ -144,6 +144,29 @@ pub(super) fn spawn_loader(
         };
         alongside(store.read_batches(batches, read_tx, CHUNKS_IN_FLIGHT), send).await;
     })
+}
+
+/// A page read as a batch, finished as [`Store::settle_page`] finishes a [`Page`]: its
+/// dangling entries are read again on their own (records then, malformed, or gone). With
+/// the number of entries read, and the ids of the malformed records read again (the
+/// batch's own come out when it is read).
+async fn settle(
+    store: &Store,
+    batch: ListedBatch,
+) -> Result<(usize, (PageRecords, Vec<String>)), Error> {
+    let read = batch.len();
+    let dangling: Vec<String> = batch.dangling().map(str::to_owned).collect();
+    let again = if dangling.is_empty() {
+        Page::default()
+    } else {
+        store.fetch(&dangling).await?
+    };
+    let records = PageRecords {
+        batch,
+        owned: again.records,
+    };
+    let malformed = again.malformed.into_iter().map(|m| m.id).collect();
+    Ok((read, (records, malformed)))
 }
 
 /// The first page of records, the index count, and where the next page starts (`None`:
