@@ -6,7 +6,6 @@
 //! `visible`, `structure` and `revision` consistent. It must not copy the records while a
 //! filter run shares them (such changes wait in `held`), and it does no I/O.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -86,6 +85,8 @@ impl State {
     /// way, only notes that another is needed (a million records loading in chunks must
     /// not start a run per chunk).
     pub(super) fn records_changed(&mut self) -> Vec<Out> {
+        #[cfg(test)]
+        self.ids.assert_matches(&self.records);
         if !self.filter.query().is_empty() && self.filter.pending {
             self.recount();
             self.filter.rerun = true;
@@ -104,22 +105,20 @@ impl State {
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         self.revision += 1;
         self.filter.base = None;
-        let known = self.has_id(r.id());
         let Some(records) = Arc::get_mut(&mut self.records) else {
             return Vec::new();
         };
-        if let Some(pos) = known
-            .then(|| records.iter().position(|x| x.id() == r.id()))
-            .flatten()
-        {
+        if let Some(pos) = self.ids.find(records, r.id()) {
             records[pos] = r;
         } else {
             let pos = records
                 .iter()
                 .position(|x| x.created_at < r.created_at)
                 .unwrap_or(records.len());
-            self.ids.insert(fingerprint(r.id()));
             records.insert(pos, r);
+            let at = pos as u32;
+            self.ids.remap(|i| Some(if i >= at { i + 1 } else { i }));
+            self.ids.insert(records, pos);
             self.structure += 1;
             for v in &mut self.visible {
                 if *v as usize >= pos {
@@ -143,43 +142,48 @@ impl State {
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         self.revision += 1;
         self.filter.base = None;
-        let mut fresh: Vec<Row> = Vec::new();
-        let mut known: HashMap<u64, Row> = HashMap::new();
-        for r in batch {
-            let r = Row::from(r);
-            if self.has_id(r.id()) {
-                known.insert(fingerprint(r.id()), r);
-            } else if !fresh.iter().any(|f| f.id() == r.id()) {
-                fresh.push(r);
-            }
-        }
         let Some(records) = Arc::get_mut(&mut self.records) else {
             return Vec::new();
         };
-        if !known.is_empty() {
-            for slot in records.iter_mut() {
-                if let Some(r) = known.remove(&fingerprint(slot.id())) {
-                    *slot = r;
-                }
+        // Known keys change in place; new ones (each once) are merged in below.
+        let mut fresh: Vec<Row> = Vec::new();
+        for r in batch {
+            let r = Row::from(r);
+            if let Some(pos) = self.ids.find(records, r.id()) {
+                records[pos] = r;
+            } else if let Some(f) = fresh.iter_mut().find(|f| f.id() == r.id()) {
+                *f = r;
+            } else {
+                fresh.push(r);
             }
         }
         if !fresh.is_empty() {
-            // Merge the new rows in, newest first, and move the visible indices with them.
+            // Merge the new rows in, newest first, and move the visible indices and the
+            // id index with them.
             fresh.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-            self.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
             let old = std::mem::take(records);
+            records.reserve_exact(old.len() + fresh.len());
             let mut moved: Vec<u32> = Vec::with_capacity(old.len());
+            let mut added: Vec<usize> = Vec::with_capacity(fresh.len());
             let mut fresh = fresh.into_iter().peekable();
             for r in old {
-                while fresh.peek().is_some_and(|f| f.created_at > r.created_at) {
-                    records.extend(fresh.next());
+                while let Some(f) = fresh.next_if(|f| f.created_at > r.created_at) {
+                    added.push(records.len());
+                    records.push(f);
                 }
                 moved.push(records.len() as u32);
                 records.push(r);
             }
-            records.extend(fresh);
+            for f in fresh {
+                added.push(records.len());
+                records.push(f);
+            }
             for v in &mut self.visible {
                 *v = moved[*v as usize];
+            }
+            self.ids.remap(|i| moved.get(i as usize).copied());
+            for i in added {
+                self.ids.insert(records, i);
             }
             self.structure += 1;
         }
@@ -194,14 +198,17 @@ impl State {
             self.held.extend(gone.iter().cloned().map(Held::Gone));
             return Vec::new();
         }
-        let prints: HashSet<u64> = gone
+        let positions: HashSet<usize> = gone
             .iter()
-            .filter(|id| self.has_id(id))
-            .map(|id| fingerprint(id))
+            .filter_map(|id| self.ids.find(&self.records, id))
             .collect();
-        if prints.is_empty() {
+        if positions.is_empty() {
             return Vec::new();
         }
+        let prints: HashSet<u64> = positions
+            .iter()
+            .map(|&i| fingerprint(self.records[i].id()))
+            .collect();
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
         let Some(records) = Arc::get_mut(&mut self.records) else {
             return Vec::new();
@@ -209,14 +216,16 @@ impl State {
         // Where each row moves to (`u32::MAX`: removed).
         let mut moved: Vec<u32> = Vec::with_capacity(records.len());
         let mut kept = 0;
-        for r in records.iter() {
-            if prints.contains(&fingerprint(r.id())) {
+        for i in 0..records.len() {
+            if positions.contains(&i) {
                 moved.push(u32::MAX);
             } else {
                 moved.push(kept);
                 kept += 1;
             }
         }
+        self.ids
+            .remap(|i| moved.get(i as usize).copied().filter(|&m| m != u32::MAX));
         let mut i = 0;
         records.retain(|_| {
             i += 1;
@@ -231,7 +240,6 @@ impl State {
         self.structure += 1;
         self.filter.base = None;
         for p in &prints {
-            self.ids.remove(p);
             self.marks.remove(p);
         }
         if self
@@ -253,17 +261,18 @@ impl State {
             return Vec::new();
         }
         let selected_id = self.selected_record().map(|r| r.id().to_owned());
-        let Some(pos) = self.records.iter().position(|x| x.id() == id) else {
+        let Some(pos) = self.ids.find(&self.records, id) else {
             return Vec::new();
         };
         let Some(records) = Arc::get_mut(&mut self.records) else {
             return Vec::new();
         };
+        self.ids.remove(records, pos);
         records.remove(pos);
+        let at = pos as u32;
+        self.ids.remap(|i| Some(if i > at { i - 1 } else { i }));
         self.structure += 1;
         self.filter.base = None;
-        // (Two ids sharing a 64-bit fingerprint would both lose it: not a real concern.)
-        self.ids.remove(&fingerprint(id));
         self.marks.remove(&fingerprint(id));
         self.visible.retain(|&v| v as usize != pos);
         for v in &mut self.visible {
@@ -326,13 +335,15 @@ impl State {
         if fresh.is_empty() {
             return Vec::new();
         }
-        self.ids.extend(fresh.iter().map(|r| fingerprint(r.id())));
         let (now, sf, view) = (self.now, self.status_filter, self.attention.as_ref());
         let Some(records) = Arc::get_mut(&mut self.records) else {
             return Vec::new();
         };
         let start = records.len();
         records.extend(fresh);
+        for i in start..records.len() {
+            self.ids.insert(records, i);
+        }
         if self.filter.query().is_empty() {
             let added = (start..records.len())
                 .filter(|&i| {
@@ -423,7 +434,7 @@ impl State {
         let name = crate::sanitize::line(&server.namespace);
         self.server = server;
         self.records = Arc::new(Vec::new());
-        self.ids.clear();
+        self.ids = IdIndex::default();
         self.held.clear();
         self.leak_waiting = None;
         self.total = 0;

@@ -121,9 +121,9 @@ pub struct State {
     pub server: ServerInfo,
     /// Every loaded record, newest first.
     pub records: Arc<Vec<Row>>,
-    /// Fingerprints of the loaded ids, to drop duplicates from background pages cheaply (a
-    /// hit is confirmed against the records).
-    ids: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    /// Where each loaded id is in `records` (duplicates from background pages are dropped,
+    /// changes find their row, without a pass over the rows).
+    ids: IdIndex,
     /// Shares the strings many rows have in common (`created_by`, token prefixes) among
     /// the rows of one load.
     pub(super) interner: Interner,
@@ -198,7 +198,7 @@ impl State {
             conn: ConnState::Live,
             server,
             records: Arc::new(Vec::new()),
-            ids: HashSet::default(),
+            ids: IdIndex::default(),
             interner: Interner::default(),
             total: 0,
             malformed: HashSet::new(),
@@ -253,12 +253,12 @@ impl State {
     }
 
     pub fn record(&self, id: &str) -> Option<&Row> {
-        self.records.iter().find(|r| r.id() == id)
+        self.ids.find(&self.records, id).map(|i| &self.records[i])
     }
 
     /// Whether a record with this id is loaded.
     fn has_id(&self, id: &str) -> bool {
-        self.ids.contains(&fingerprint(id)) && self.records.iter().any(|r| r.id() == id)
+        self.ids.find(&self.records, id).is_some()
     }
 
     /// Counts by status (active, revoked, expired) of the loaded records.
@@ -484,6 +484,10 @@ impl State {
 #[path = "records.rs"]
 mod records;
 use records::{Held, IdentityHasher, fingerprint};
+
+#[path = "id_index.rs"]
+mod id_index;
+use id_index::IdIndex;
 
 #[path = "update.rs"]
 mod update;

@@ -84,14 +84,13 @@ pub(super) fn on_report(state: &mut State, msg: Msg) -> Vec<Out> {
             );
             drop(records);
             // Sized for the whole index too: no rehash (old and new tables at once) later.
-            state.ids = HashSet::with_capacity_and_hasher(rows.capacity(), Default::default());
-            state.ids.extend(rows.iter().map(|r| fingerprint(r.id())));
+            state.ids = IdIndex::of(&rows, rows.capacity());
+            state.loading = if done { Loading::Done } else { Loading::More };
+            state.records = Arc::new(rows);
             // Marks of keys on later pages stay until the whole index is read.
             if done {
                 state.prune_marks();
             }
-            state.loading = if done { Loading::Done } else { Loading::More };
-            state.records = Arc::new(rows);
             state.total = total;
             state.malformed = malformed.into_iter().collect();
             state.visible.clear();
