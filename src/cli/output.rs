@@ -329,5 +329,10 @@ pub(crate) fn io(e: std::io::Error) -> Error {
 }
 
 pub(crate) fn json_err(e: serde_json::Error) -> Error {
+    // Writing JSON to a reader that went away (`| head`) is the end of output, not an
+    // error in the JSON.
+    if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+        return Error::OutputClosed;
+    }
     Error::Json(e)
 }

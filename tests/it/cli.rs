@@ -612,23 +612,27 @@ fn closed_output_is_not_an_error() {
         .args(["create", "--name", "p", "--count", "3000"])
         .output()
         .unwrap();
-    let mut sh = std::process::Command::new("sh");
-    for var in CLEARED_ENV {
-        sh.env_remove(var);
+    // The table and the JSON array alike: no message, exit status 0.
+    for args in ["list", "list --json"] {
+        let mut sh = std::process::Command::new("bash");
+        for var in CLEARED_ENV {
+            sh.env_remove(var);
+        }
+        let o = sh
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; '{}' '{url}' -n '{ns}' {args} | head -c 100 >/dev/null; echo $?",
+                bin().display()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            o.stderr.is_empty(),
+            "{args}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(stdout(&o).trim(), "0", "{args}");
     }
-    let o = sh
-        .arg("-c")
-        .arg(format!(
-            "'{}' '{url}' -n '{ns}' list | head -1 >/dev/null; echo $?",
-            bin().display()
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        o.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 #[test]
