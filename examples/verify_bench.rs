@@ -12,7 +12,9 @@
 //! alternate in ten slices of `--seconds / 10` each, so load from other processes hits all. Prints two lines, `verify` and `get`, of `key=value` fields
 //! (`ops_per_s`, `p50_us`, `p99_us`, `calls`), and a third, `hmget`: the `HMGET` of the
 //! five fields `Store::verify` reads, sent as a plain command by the same client (what the
-//! verification costs without keytui's own work: the floor of any HMGET-based check).
+//! verification costs without keytui's own work: the floor of any HMGET-based check), and a
+//! fourth, `hget`: one field (the 64-byte digest) read alike, what a check reading a single
+//! field would cost.
 
 use std::time::{Duration, Instant};
 
@@ -173,8 +175,22 @@ async fn main() -> Result<(), String> {
     };
     let record_key: std::sync::Arc<str> = record_key.into();
     let hm_conn = conn.clone();
+    let hm_key = record_key.clone();
+    let one_key = record_key.clone();
+    let one_conn = conn.clone();
+    let hget = move || {
+        let (mut c, key) = (one_conn.clone(), one_key.clone());
+        async move {
+            let v: redis::RedisResult<Option<String>> = redis::cmd("HGET")
+                .arg(&*key)
+                .arg("secret")
+                .query_async(&mut c)
+                .await;
+            assert!(matches!(v, Ok(Some(_))), "{v:?}");
+        }
+    };
     let hmget = move || {
-        let (mut c, key) = (hm_conn.clone(), record_key.clone());
+        let (mut c, key) = (hm_conn.clone(), hm_key.clone());
         async move {
             let v: redis::RedisResult<redis::Value> = redis::cmd("HMGET")
                 .arg(&*key)
@@ -196,20 +212,28 @@ async fn main() -> Result<(), String> {
     drive(args.concurrency, warmup, verify.clone()).await;
     drive(args.concurrency, warmup, get.clone()).await;
     drive(args.concurrency, warmup, hmget.clone()).await;
+    drive(args.concurrency, warmup, hget.clone()).await;
     // Interleaved slices, so that a change of machine load (other processes) hits both
     // sides alike instead of whichever ran second.
     let slice = for_time / ROUNDS;
-    let (mut v, mut g, mut h) = (Run::default(), Run::default(), Run::default());
+    let (mut v, mut g, mut h, mut one) = (
+        Run::default(),
+        Run::default(),
+        Run::default(),
+        Run::default(),
+    );
     for _ in 0..ROUNDS {
         v.add(drive(args.concurrency, slice, verify.clone()).await);
         g.add(drive(args.concurrency, slice, get.clone()).await);
         h.add(drive(args.concurrency, slice, hmget.clone()).await);
+        one.add(drive(args.concurrency, slice, hget.clone()).await);
     }
-    for run in [&mut v, &mut g, &mut h] {
+    for run in [&mut v, &mut g, &mut h, &mut one] {
         run.latencies.sort_unstable();
     }
     v.print("verify", args.concurrency);
     g.print("get", args.concurrency);
     h.print("hmget", args.concurrency);
+    one.print("hget", args.concurrency);
     Ok(())
 }
