@@ -118,9 +118,11 @@ impl PipeTarget {
         }
         writer.push(redis::cmd("CLIENT").arg("SETNAME").arg(PIPE_NAME));
         must_succeed.push(false);
-        writer.flush().await?;
-        // The password went through this buffer: wipe it (the whole capacity).
+        let flushed = writer.flush().await;
+        // The password went through this buffer: wipe it (the whole capacity), whether
+        // the write went through or not.
         zeroize::Zeroize::zeroize(&mut writer.out);
+        flushed?;
         for must in must_succeed {
             reader
                 .next(|buf, frame| match frame {

@@ -32,6 +32,15 @@ impl IdIndex {
             .map(|&i| i as usize)
     }
 
+    /// Whether a loaded id has this fingerprint (a mark's, say).
+    pub fn has_fingerprint(&self, rows: &[Row], f: u64) -> bool {
+        self.0
+            .find(f, |&i| {
+                at(rows, i).is_some_and(|r| fingerprint(r.id()) == f)
+            })
+            .is_some()
+    }
+
     /// Adds row `i` of `rows` (every row number in the index must be one of `rows`); a
     /// second row with an id already in keeps the first one's number.
     pub fn insert(&mut self, rows: &[Row], i: usize) {

@@ -22,17 +22,8 @@ impl State {
 
     /// Drops the marks of keys no longer loaded (after a reload).
     pub(super) fn prune_marks(&mut self) {
-        if self.marks.is_empty() {
-            return;
-        }
-        let mut kept = HashSet::with_capacity_and_hasher(self.marks.len(), Default::default());
-        for r in self.records.iter() {
-            let f = fingerprint(r.id());
-            if self.marks.contains(&f) {
-                kept.insert(f);
-            }
-        }
-        self.marks = kept;
+        let (ids, records) = (&self.ids, &self.records);
+        self.marks.retain(|&f| ids.has_fingerprint(records, f));
     }
 
     /// Marks or unmarks the row under the cursor and moves down.

@@ -300,10 +300,27 @@ impl State {
             return Vec::new();
         }
         let mut cmds = Vec::new();
-        for h in std::mem::take(&mut self.held) {
+        // A run of changes (or of deletions) in one pass over the rows, not one pass each:
+        // a bulk change elsewhere during a filter run holds hundreds.
+        let mut held = std::mem::take(&mut self.held).into_iter().peekable();
+        while let Some(h) = held.next() {
             cmds.extend(match h {
-                Held::Changed(r) => self.upsert(*r),
-                Held::Gone(id) => self.remove(&id),
+                Held::Changed(r) => {
+                    let mut batch = vec![*r];
+                    while let Some(Held::Changed(r)) =
+                        held.next_if(|h| matches!(h, Held::Changed(_)))
+                    {
+                        batch.push(*r);
+                    }
+                    self.upsert_many(batch)
+                }
+                Held::Gone(id) => {
+                    let mut gone = vec![id];
+                    while let Some(Held::Gone(id)) = held.next_if(|h| matches!(h, Held::Gone(_))) {
+                        gone.push(id);
+                    }
+                    self.remove_many(&gone)
+                }
                 Held::Appended { load, rows } => self.append(load, rows),
             });
         }

@@ -531,6 +531,72 @@ mod tests {
         }
     }
 
+    /// Haystacks past 64 KiB with and without metadata, multibyte text at the ends, empty
+    /// keys and values, the 64 KiB edge: everything reads back, alone or built together.
+    #[test]
+    fn odd_shapes_read_back() {
+        fn check(r: &KeyRecord, row: &Row) {
+            assert_eq!(row.name(), r.name);
+            assert_eq!(row.id(), r.id);
+            let meta: Vec<(&str, &str)> = row.meta().collect();
+            let want: Vec<(&str, &str)> = r
+                .meta
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(meta, want);
+            let mut hay = format!("{} {}", r.name, r.id);
+            for (k, v) in &r.meta {
+                hay.push_str(&format!(" {k}={v}"));
+            }
+            assert_eq!(row.haystack(), hay);
+        }
+        let base = records().remove(0);
+        let mut cases = Vec::new();
+        let mut r = base.clone();
+        r.name = "é".repeat(40_000);
+        cases.push(r.clone());
+        r.meta.insert("ü".into(), "ß".repeat(10));
+        cases.push(r.clone());
+        let mut r = base.clone();
+        r.id = "Kx".into();
+        for k in 0..3 {
+            r.meta.insert(format!("k{k}é"), "v".repeat(30_000));
+        }
+        cases.push(r.clone());
+        let mut r = base.clone();
+        r.name = String::new();
+        r.meta.insert(String::new(), String::new());
+        r.meta.insert("a".into(), String::new());
+        cases.push(r.clone());
+        // Exactly 65,535 bytes with two pairs (inline), then one more (spilled).
+        let mut r = base.clone();
+        r.meta = [("a".into(), "b".into()), ("c".into(), String::new())]
+            .into_iter()
+            .collect();
+        let len = r.name.len() + 1 + r.id.len() + 4 + 3;
+        r.name.push_str(&"x".repeat(65_535 - len));
+        cases.push(r.clone());
+        r.name.push('y');
+        cases.push(r.clone());
+        for c in &cases {
+            check(c, &Row::from(c.clone()));
+        }
+        for max in [usize::MAX, 70_000, 1] {
+            let mut rows = vec![Row::from(base.clone())];
+            Row::extend_within(
+                &mut rows,
+                cases.iter().map(KeyRecord::view),
+                &mut Interner::default(),
+                max,
+            );
+            for (row, c) in rows[1..].iter().zip(&cases) {
+                check(c, row);
+                assert_eq!(*row, Row::from(c.clone()));
+            }
+        }
+    }
+
     #[test]
     fn the_haystack_is_name_id_and_metadata() {
         let mut r = records().remove(4);

@@ -2010,3 +2010,274 @@ fn a_batch_of_changes_equals_its_changes_one_by_one() {
     );
     assert_eq!(many.marked(), 1, "the mark of a removed key goes");
 }
+
+/// State tests of the rows' bookkeeping under traffic: background pages read from the bytes
+/// of replies, change-feed batches, filter runs that hold changes and let go.
+mod traffic {
+    use super::*;
+    use crate::record::KeyRecord;
+    use crate::store::ListedBatch;
+    use crate::store::TestHash;
+    use crate::tui::fixtures::{DAY, NOW, record, state};
+    use crate::tui::msg::PageRecords;
+
+    /// xorshift: the same traffic on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    fn rec(rng: &mut Rng, i: usize) -> KeyRecord {
+        let mut r = record(i, &format!("name{}-{}", i, rng.below(5)));
+        r.created_at = NOW - (rng.below(20) as i64) * DAY;
+        if rng.below(3) == 0 {
+            r.meta.insert("owner".into(), format!("t{}", rng.below(9)));
+        }
+        if rng.below(5) == 0 {
+            for k in 0..3 {
+                r.meta
+                    .insert(format!("k{k}"), "é".repeat(rng.below(40) as usize));
+            }
+        }
+        r.revoked = rng.below(7) == 0;
+        r
+    }
+
+    fn recs(rng: &mut Rng, n: u64) -> Vec<KeyRecord> {
+        (0..rng.below(n))
+            .map(|_| {
+                let i = rng.below(40) as usize;
+                rec(rng, i)
+            })
+            .collect()
+    }
+
+    /// The hash of `r` as stored (the fields a listing reads).
+    fn hash_of(r: &KeyRecord) -> Vec<(&'static str, Vec<u8>)> {
+        let status: &[u8] = if r.revoked { b"revoked" } else { b"active" };
+        let mut f = vec![
+            ("id", r.id.clone().into_bytes()),
+            ("name", r.name.clone().into_bytes()),
+            ("status", status.to_vec()),
+            ("secret_alg", b"sha256".to_vec()),
+            ("secret", b"00".to_vec()),
+            ("created_at", r.created_at.to_string().into_bytes()),
+            ("created_by", r.created_by.clone().into_bytes()),
+        ];
+        if !r.meta.is_empty() {
+            f.push(("meta", serde_json::to_vec(&r.meta).unwrap()));
+        }
+        if r.token_checksum {
+            f.push(("token_checksum", b"1".to_vec()));
+        }
+        if let Some(p) = &r.token_prefix {
+            f.push(("token_prefix", p.clone().into_bytes()));
+        }
+        if let Some(t) = r.expires_at {
+            f.push(("expires_at", t.to_string().into_bytes()));
+        }
+        f
+    }
+
+    /// No row twice, the id index finds each row at its place, visible rows in range once.
+    fn check(s: &State, what: &str) {
+        let mut ids = std::collections::HashSet::new();
+        for r in s.records.iter() {
+            assert!(ids.insert(r.id()), "{what}: row {} twice", r.id());
+        }
+        s.ids.assert_matches(&s.records);
+        let mut shown = std::collections::HashSet::new();
+        for &i in &s.visible {
+            assert!(
+                (i as usize) < s.records.len(),
+                "{what}: visible row {i} out of range"
+            );
+            assert!(shown.insert(i), "{what}: row {i} shown twice");
+        }
+    }
+
+    #[test]
+    fn a_page_from_bytes_counts_its_malformed_records_and_skips_dangling_entries() {
+        let mut s = state();
+        update(
+            &mut s,
+            Msg::FirstPage {
+                load: 1,
+                records: vec![],
+                total: 5,
+                malformed: vec![],
+                done: false,
+            },
+        );
+        let mut rng = Rng(7);
+        let good = rec(&mut rng, 20);
+        let again = rec(&mut rng, 21);
+        let entries = vec![
+            ("Mal1".to_string(), None),
+            (good.id.clone(), Some(hash_of(&good))),
+            ("Dang1".to_string(), Some(vec![])),
+            (
+                "Bad2".to_string(),
+                Some(vec![("name", b"only a name".to_vec())]),
+            ),
+        ];
+        update(
+            &mut s,
+            Msg::MoreRecords {
+                load: 1,
+                records: PageRecords {
+                    batch: ListedBatch::from_hashes(&entries),
+                    owned: vec![again.clone()],
+                },
+                malformed: vec!["Again1".into()],
+                done: true,
+                credit: None,
+            },
+        );
+        let ids: Vec<&str> = s.records.iter().map(|r| r.id()).collect();
+        assert_eq!(ids, [good.id.as_str(), again.id.as_str()]);
+        assert_eq!(s.records[0], Row::from(good));
+        let mut malformed: Vec<&str> = s.malformed.iter().map(String::as_str).collect();
+        malformed.sort();
+        assert_eq!(malformed, ["Again1", "Bad2", "Mal1"]);
+    }
+
+    /// Random traffic: after every message the rows, the id index and the visible rows
+    /// agree, changes held for filter runs included.
+    #[test]
+    fn random_traffic_keeps_the_rows_and_their_index_consistent() {
+        let mut held_steps = 0;
+        for seed in 1..60u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut s = state();
+            let mut jobs: Vec<crate::tui::filter::FilterJob> = Vec::new();
+            for step in 0..250 {
+                let op = rng.below(11);
+                let cmds = match op {
+                    0 => {
+                        let i = rng.below(40) as usize;
+                        update(&mut s, Msg::RecordChanged(Box::new(rec(&mut rng, i))))
+                    }
+                    1 => {
+                        let batch = recs(&mut rng, 8);
+                        update(&mut s, Msg::RecordsChanged(batch))
+                    }
+                    2 => {
+                        let id = record(rng.below(40) as usize, "").id;
+                        update(&mut s, Msg::RecordGone { id })
+                    }
+                    3 => {
+                        let gone = (0..rng.below(8))
+                            .map(|_| record(rng.below(40) as usize, "").id)
+                            .collect();
+                        update(&mut s, Msg::RecordsGone(gone))
+                    }
+                    4 | 5 => {
+                        // A background page from the bytes of its replies.
+                        let mut seen = std::collections::HashSet::new();
+                        let mut entries: Vec<(String, Option<TestHash>)> = recs(&mut rng, 6)
+                            .iter()
+                            .filter(|r| seen.insert(r.id.clone()))
+                            .map(|r| (r.id.clone(), Some(hash_of(r))))
+                            .collect();
+                        if rng.below(3) == 0 {
+                            entries.push(("Mal1".into(), None));
+                            entries.push(("Dang1".into(), Some(vec![])));
+                        }
+                        let owned = recs(&mut rng, 3)
+                            .into_iter()
+                            .filter(|r| seen.insert(r.id.clone()))
+                            .collect();
+                        let records = PageRecords {
+                            batch: ListedBatch::from_hashes(&entries),
+                            owned,
+                        };
+                        update(
+                            &mut s,
+                            Msg::MoreRecords {
+                                load: 1,
+                                records,
+                                malformed: vec![],
+                                done: false,
+                                credit: None,
+                            },
+                        )
+                    }
+                    6 => {
+                        // A character of a query: a filter run starts.
+                        if !s.filter.editing {
+                            update(&mut s, key('/'));
+                        }
+                        update(
+                            &mut s,
+                            key(['n', 'a', 'e', '1', 'k'][rng.below(5) as usize]),
+                        )
+                    }
+                    7 if !jobs.is_empty() => {
+                        // The oldest run answers (or stops), and lets go of the rows.
+                        let job = jobs.remove(0);
+                        let msg = match crate::tui::filter::run(&job) {
+                            Some(f) => Msg::FilterDone {
+                                generation: job.generation,
+                                structure: job.structure,
+                                revision: job.revision,
+                                len: job.records.len(),
+                                query: job.query.clone(),
+                                visible: f.indices,
+                                ranked: f.ranked,
+                            },
+                            None => Msg::FilterStopped,
+                        };
+                        drop(job);
+                        update(&mut s, msg)
+                    }
+                    8 => update(&mut s, code(crossterm::event::KeyCode::Esc)),
+                    9 => update(&mut s, Msg::Tick),
+                    10 if rng.below(4) == 0 => {
+                        // A reload.
+                        let mut seen = std::collections::HashSet::new();
+                        let records = recs(&mut rng, 10)
+                            .into_iter()
+                            .filter(|r| seen.insert(r.id.clone()))
+                            .collect();
+                        update(
+                            &mut s,
+                            Msg::FirstPage {
+                                load: 1,
+                                records,
+                                total: 40,
+                                malformed: vec![],
+                                done: false,
+                            },
+                        )
+                    }
+                    _ => Vec::new(),
+                };
+                jobs.extend(cmds.into_iter().filter_map(|c| match c {
+                    Out::Filter(j) => Some(j),
+                    _ => None,
+                }));
+                check(&s, &format!("seed {seed} step {step} op {op}"));
+                held_steps += usize::from(!s.held.is_empty());
+            }
+            // Every run lets go: what was held is applied.
+            while !jobs.is_empty() {
+                drop(jobs.remove(0));
+                let cmds = update(&mut s, Msg::FilterStopped);
+                jobs.extend(cmds.into_iter().filter_map(|c| match c {
+                    Out::Filter(j) => Some(j),
+                    _ => None,
+                }));
+                check(&s, &format!("seed {seed} at the end"));
+            }
+            assert!(s.held.is_empty(), "seed {seed}: changes still held");
+        }
+        assert!(held_steps > 100, "only {held_steps} steps held changes");
+    }
+}

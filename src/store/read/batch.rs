@@ -236,6 +236,36 @@ pub(crate) fn wrong_type(id: &str) -> RecordError {
     }
 }
 
+/// A hash's fields and values, for [`ListedBatch::from_hashes`].
+#[cfg(test)]
+pub(crate) type TestHash = Vec<(&'static str, Vec<u8>)>;
+
+/// A batch as the reader fills it from hashes (`None`: a key of another type), for tests
+/// of what reads batches.
+#[cfg(test)]
+impl ListedBatch {
+    pub(crate) fn from_hashes(entries: &[(String, Option<TestHash>)]) -> ListedBatch {
+        let mut b = ListedBatch::with_capacity(entries.len());
+        for (id, fields) in entries {
+            match fields {
+                None => b.push_malformed(wrong_type(id)),
+                Some(f) => {
+                    let cells: Vec<Cell> = LISTED_FIELDS
+                        .iter()
+                        .map(|name| {
+                            f.iter()
+                                .find(|(n, _)| n == name)
+                                .map_or(Cell::Nil, |(_, v)| Cell::Text(v))
+                        })
+                        .collect();
+                    b.push(id, cells.into_iter());
+                }
+            }
+        }
+        b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

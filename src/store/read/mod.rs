@@ -12,6 +12,8 @@ mod page;
 mod parse;
 mod query;
 
+#[cfg(test)]
+pub(crate) use self::batch::TestHash;
 pub use self::batch::{Listed, ListedBatch};
 #[cfg(feature = "tui")]
 pub(crate) use self::list::alongside;
