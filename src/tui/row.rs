@@ -401,6 +401,24 @@ mod tests {
     use super::*;
     use crate::tui::fixtures::records;
 
+    /// The row's name, id, metadata and haystack are the record's.
+    fn reads_back(r: &KeyRecord, row: &Row) {
+        assert_eq!(row.name(), r.name);
+        assert_eq!(row.id(), r.id);
+        let meta: Vec<(&str, &str)> = row.meta().collect();
+        let want: Vec<(&str, &str)> = r
+            .meta
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(meta, want);
+        let mut hay = format!("{} {}", r.name, r.id);
+        for (k, v) in &r.meta {
+            hay.push_str(&format!(" {k}={v}"));
+        }
+        assert_eq!(row.haystack(), hay);
+    }
+
     #[test]
     fn a_row_keeps_every_field_of_its_record() {
         let mut all = records();
@@ -412,15 +430,7 @@ mod tests {
         let mut interner = Interner::default();
         for r in all {
             let row = Row::new(r.clone(), &mut interner);
-            assert_eq!(row.name(), r.name);
-            assert_eq!(row.id(), r.id);
-            let meta: Vec<(&str, &str)> = row.meta().collect();
-            let want: Vec<(&str, &str)> = r
-                .meta
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            assert_eq!(meta, want);
+            reads_back(&r, &row);
             assert_eq!(row.revoked_at(), r.revoked_at);
             assert_eq!(row.revoked_reason(), r.revoked_reason.as_deref());
             assert_eq!(row.rotated_from(), r.rotated_from.as_deref());
@@ -483,15 +493,7 @@ mod tests {
             r.name = "n".repeat(name_len);
             r.meta = pairs(n).into_iter().collect();
             let row = Row::from(r.clone());
-            let got: Vec<(&str, &str)> = row.meta().collect();
-            let want: Vec<(&str, &str)> = r
-                .meta
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            assert_eq!(got, want, "{n} pairs, name of {name_len}");
-            assert_eq!(row.name(), r.name);
-            assert_eq!(row.id(), r.id);
+            reads_back(&r, &row);
             assert_eq!(row.revoked_at(), r.revoked_at);
         }
     }
@@ -535,22 +537,6 @@ mod tests {
     /// keys and values, the 64 KiB edge: everything reads back, alone or built together.
     #[test]
     fn odd_shapes_read_back() {
-        fn check(r: &KeyRecord, row: &Row) {
-            assert_eq!(row.name(), r.name);
-            assert_eq!(row.id(), r.id);
-            let meta: Vec<(&str, &str)> = row.meta().collect();
-            let want: Vec<(&str, &str)> = r
-                .meta
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            assert_eq!(meta, want);
-            let mut hay = format!("{} {}", r.name, r.id);
-            for (k, v) in &r.meta {
-                hay.push_str(&format!(" {k}={v}"));
-            }
-            assert_eq!(row.haystack(), hay);
-        }
         let base = records().remove(0);
         let mut cases = Vec::new();
         let mut r = base.clone();
@@ -580,7 +566,7 @@ mod tests {
         r.name.push('y');
         cases.push(r.clone());
         for c in &cases {
-            check(c, &Row::from(c.clone()));
+            reads_back(c, &Row::from(c.clone()));
         }
         for max in [usize::MAX, 70_000, 1] {
             let mut rows = vec![Row::from(base.clone())];
@@ -591,7 +577,7 @@ mod tests {
                 max,
             );
             for (row, c) in rows[1..].iter().zip(&cases) {
-                check(c, row);
+                reads_back(c, row);
                 assert_eq!(*row, Row::from(c.clone()));
             }
         }
