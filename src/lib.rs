@@ -38,7 +38,8 @@ pub mod cli;
 pub mod clipboard_hold;
 #[cfg(feature = "cli")]
 pub mod logging;
-#[cfg(feature = "cli")]
+// The CLI's `scan`, and the TUI's check of a pasted token.
+#[cfg(any(feature = "cli", feature = "tui"))]
 pub mod scan;
 #[cfg(feature = "tui")]
 pub mod tui;
