@@ -43,3 +43,6 @@ pub mod logging;
 pub mod scan;
 #[cfg(feature = "tui")]
 pub mod tui;
+
+#[cfg(test)]
+mod test_rng;

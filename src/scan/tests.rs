@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::keygen::{Secret, Token};
+use crate::test_rng::Rng;
 
 fn token(prefix: Option<&str>, id: &str, secret: &str) -> String {
     Token {
@@ -96,17 +97,6 @@ fn reference(text: &[u8]) -> Vec<(u64, String)> {
         }
     }
     out
-}
-
-/// A deterministic xorshift generator (no dependency, same text every run).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }
 
 #[test]

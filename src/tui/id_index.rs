@@ -5,6 +5,7 @@
 //! ([`IdIndex::remap`]).
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use super::records::fingerprint;
 use crate::tui::row::Row;
@@ -47,15 +48,13 @@ impl IdIndex {
         let Some(id) = rows.get(i).map(Row::id) else {
             return;
         };
-        let hash = fingerprint(id);
-        if self
-            .0
-            .find(hash, |&j| at(rows, j).is_some_and(|r| r.id() == id))
-            .is_none()
-        {
-            self.0.insert_unique(hash, i as u32, |&j| {
-                at(rows, j).map_or(0, |r| fingerprint(r.id()))
-            });
+        let entry = self.0.entry(
+            fingerprint(id),
+            |&j| at(rows, j).is_some_and(|r| r.id() == id),
+            |&j| at(rows, j).map_or(0, |r| fingerprint(r.id())),
+        );
+        if let Entry::Vacant(slot) = entry {
+            slot.insert(i as u32);
         }
     }
 

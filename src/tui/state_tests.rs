@@ -2018,41 +2018,29 @@ mod traffic {
     use crate::record::KeyRecord;
     use crate::store::ListedBatch;
     use crate::store::TestHash;
+    use crate::test_rng::Rng;
     use crate::tui::fixtures::{DAY, NOW, record, state};
     use crate::tui::msg::PageRecords;
 
-    /// xorshift: the same traffic on every run.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
-
     fn rec(rng: &mut Rng, i: usize) -> KeyRecord {
-        let mut r = record(i, &format!("name{}-{}", i, rng.below(5)));
-        r.created_at = NOW - (rng.below(20) as i64) * DAY;
-        if rng.below(3) == 0 {
-            r.meta.insert("owner".into(), format!("t{}", rng.below(9)));
+        let mut r = record(i, &format!("name{}-{}", i, rng.next(5)));
+        r.created_at = NOW - (rng.next(20) as i64) * DAY;
+        if rng.next(3) == 0 {
+            r.meta.insert("owner".into(), format!("t{}", rng.next(9)));
         }
-        if rng.below(5) == 0 {
+        if rng.next(5) == 0 {
             for k in 0..3 {
-                r.meta
-                    .insert(format!("k{k}"), "é".repeat(rng.below(40) as usize));
+                r.meta.insert(format!("k{k}"), "é".repeat(rng.next(40)));
             }
         }
-        r.revoked = rng.below(7) == 0;
+        r.revoked = rng.next(7) == 0;
         r
     }
 
-    fn recs(rng: &mut Rng, n: u64) -> Vec<KeyRecord> {
-        (0..rng.below(n))
+    fn recs(rng: &mut Rng, n: usize) -> Vec<KeyRecord> {
+        (0..rng.next(n))
             .map(|_| {
-                let i = rng.below(40) as usize;
+                let i = rng.next(40);
                 rec(rng, i)
             })
             .collect()
@@ -2158,10 +2146,10 @@ mod traffic {
             let mut s = state();
             let mut jobs: Vec<crate::tui::filter::FilterJob> = Vec::new();
             for step in 0..250 {
-                let op = rng.below(11);
+                let op = rng.next(11);
                 let cmds = match op {
                     0 => {
-                        let i = rng.below(40) as usize;
+                        let i = rng.next(40);
                         update(&mut s, Msg::RecordChanged(Box::new(rec(&mut rng, i))))
                     }
                     1 => {
@@ -2169,12 +2157,12 @@ mod traffic {
                         update(&mut s, Msg::RecordsChanged(batch))
                     }
                     2 => {
-                        let id = record(rng.below(40) as usize, "").id;
+                        let id = record(rng.next(40), "").id;
                         update(&mut s, Msg::RecordGone { id })
                     }
                     3 => {
-                        let gone = (0..rng.below(8))
-                            .map(|_| record(rng.below(40) as usize, "").id)
+                        let gone = (0..rng.next(8))
+                            .map(|_| record(rng.next(40), "").id)
                             .collect();
                         update(&mut s, Msg::RecordsGone(gone))
                     }
@@ -2186,7 +2174,7 @@ mod traffic {
                             .filter(|r| seen.insert(r.id.clone()))
                             .map(|r| (r.id.clone(), Some(hash_of(r))))
                             .collect();
-                        if rng.below(3) == 0 {
+                        if rng.next(3) == 0 {
                             entries.push(("Mal1".into(), None));
                             entries.push(("Dang1".into(), Some(vec![])));
                         }
@@ -2214,10 +2202,7 @@ mod traffic {
                         if !s.filter.editing {
                             update(&mut s, key('/'));
                         }
-                        update(
-                            &mut s,
-                            key(['n', 'a', 'e', '1', 'k'][rng.below(5) as usize]),
-                        )
+                        update(&mut s, key(['n', 'a', 'e', '1', 'k'][rng.next(5)]))
                     }
                     7 if !jobs.is_empty() => {
                         // The oldest run answers (or stops), and lets go of the rows.
@@ -2239,7 +2224,7 @@ mod traffic {
                     }
                     8 => update(&mut s, code(crossterm::event::KeyCode::Esc)),
                     9 => update(&mut s, Msg::Tick),
-                    10 if rng.below(4) == 0 => {
+                    10 if rng.next(4) == 0 => {
                         // A reload.
                         let mut seen = std::collections::HashSet::new();
                         let records = recs(&mut rng, 10)
