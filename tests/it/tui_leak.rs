@@ -201,6 +201,12 @@ fn the_detail_view_scrolls_and_follows_changes_made_elsewhere() {
     t.keys(&["Enter"]);
     let screen = t.wait_for("↓ more");
     assert!(screen.contains("● active"), "{screen}");
+    // At the end the history shows `reading…` until it is read; then to the end again,
+    // which it has made longer.
+    t.keys(&["G"]);
+    t.wait_until("the history read", |s| {
+        s.contains("cli-test (") && !s.contains("reading…")
+    });
     t.keys(&["G"]);
     let screen = t.wait_until("the end of the history", |s| {
         s.contains("↑ more") && !s.contains("↓ more")
