@@ -9,12 +9,16 @@
 //! `--concurrency N` tasks share one store (one multiplexed connection, as an app would) and
 //! loop; each call's latency is recorded. The same is done with `GET --get-key` (a short
 //! string the tool writes first): one round trip, the floor of any verification. The sides
-//! alternate in ten slices of `--seconds / 10` each, so load from other processes hits all. Prints two lines, `verify` and `get`, of `key=value` fields
-//! (`ops_per_s`, `p50_us`, `p99_us`, `calls`), and a third, `hmget`: the `HMGET` of the
-//! five fields `Store::verify` reads, sent as a plain command by the same client (what the
-//! verification costs without keytui's own work: the floor of any HMGET-based check), and a
-//! fourth, `hget`: one field (the 64-byte digest) read alike, what a check reading a single
-//! field would cost.
+//! alternate in ten slices of `--seconds / 10` each, so load from other processes hits all.
+//! Prints lines of `key=value` fields (`ops_per_s`, `p50_us`, `p99_us`, `calls`):
+//! - `verify`: `Store::verify`, which in a namespace of layout 2 reads the record's
+//!   `verify` field alone;
+//! - `get`: the `GET`;
+//! - `verify_fields`: `keytui::verify::verify`, which reads the five fields of layout 1
+//!   (what `Store::verify` did before layout 2), in the same namespace;
+//! - `hget`: the `HGET` of the `verify` field as a plain command by the same client (the
+//!   floor of the one-field check, without keytui's own work);
+//! - `hmget`: the `HMGET` of the five layout-1 fields alike (the floor of that check).
 
 use std::time::{Duration, Instant};
 
@@ -147,6 +151,7 @@ async fn main() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let ns = Namespace::new(&args.ns).map_err(|e| e.to_string())?;
     let record_key = ns.record_key(&args.id);
+    let ns_for_fields = std::sync::Arc::new(ns.clone());
     let store = Store::new(conn.clone(), ns);
     match store.verify(&args.id, &args.secret).await {
         Ok(Verdict::Valid { .. }) => {}
@@ -173,6 +178,22 @@ async fn main() -> Result<(), String> {
             assert!(matches!(v, Ok(Verdict::Valid { .. })), "{v:?}");
         }
     };
+    let fields_conn = conn.clone();
+    let fields_ns = ns_for_fields;
+    let (fid, fsecret): (std::sync::Arc<str>, std::sync::Arc<str>) =
+        (args.id.as_str().into(), args.secret.as_str().into());
+    let verify_fields = move || {
+        let (mut c, ns, id, secret) = (
+            fields_conn.clone(),
+            fields_ns.clone(),
+            fid.clone(),
+            fsecret.clone(),
+        );
+        async move {
+            let v = keytui::verify::verify(&mut c, &ns, &id, &secret).await;
+            assert!(matches!(v, Ok(Verdict::Valid { .. })), "{v:?}");
+        }
+    };
     let record_key: std::sync::Arc<str> = record_key.into();
     let hm_conn = conn.clone();
     let hm_key = record_key.clone();
@@ -183,7 +204,7 @@ async fn main() -> Result<(), String> {
         async move {
             let v: redis::RedisResult<Option<String>> = redis::cmd("HGET")
                 .arg(&*key)
-                .arg("secret")
+                .arg("verify")
                 .query_async(&mut c)
                 .await;
             assert!(matches!(v, Ok(Some(_))), "{v:?}");
@@ -213,10 +234,12 @@ async fn main() -> Result<(), String> {
     drive(args.concurrency, warmup, get.clone()).await;
     drive(args.concurrency, warmup, hmget.clone()).await;
     drive(args.concurrency, warmup, hget.clone()).await;
+    drive(args.concurrency, warmup, verify_fields.clone()).await;
     // Interleaved slices, so that a change of machine load (other processes) hits both
     // sides alike instead of whichever ran second.
     let slice = for_time / ROUNDS;
-    let (mut v, mut g, mut h, mut one) = (
+    let (mut v, mut g, mut h, mut one, mut vf) = (
+        Run::default(),
         Run::default(),
         Run::default(),
         Run::default(),
@@ -227,13 +250,15 @@ async fn main() -> Result<(), String> {
         g.add(drive(args.concurrency, slice, get.clone()).await);
         h.add(drive(args.concurrency, slice, hmget.clone()).await);
         one.add(drive(args.concurrency, slice, hget.clone()).await);
+        vf.add(drive(args.concurrency, slice, verify_fields.clone()).await);
     }
-    for run in [&mut v, &mut g, &mut h, &mut one] {
+    for run in [&mut v, &mut g, &mut h, &mut one, &mut vf] {
         run.latencies.sort_unstable();
     }
     v.print("verify", args.concurrency);
     g.print("get", args.concurrency);
     h.print("hmget", args.concurrency);
     one.print("hget", args.concurrency);
+    vf.print("verify_fields", args.concurrency);
     Ok(())
 }

@@ -68,12 +68,12 @@ pub fn stored_form(alg: SecretAlg, secret: &str, pepper: Option<&Pepper>) -> Opt
 /// `None` when the algorithm needs a pepper and none was given.
 pub fn matches(
     alg: SecretAlg,
-    stored: &str,
+    stored: impl AsRef<[u8]>,
     presented: &str,
     pepper: Option<&Pepper>,
 ) -> Option<bool> {
     let computed = Zeroizing::new(stored_form(alg, presented, pepper)?);
-    Some(bool::from(computed.as_bytes().ct_eq(stored.as_bytes())))
+    Some(bool::from(computed.as_bytes().ct_eq(stored.as_ref())))
 }
 
 #[cfg(test)]

@@ -95,13 +95,14 @@ async fn layout_or_refusal(
 }
 
 /// A connection that lets nothing through until the namespace's layout passed
-/// [`check_layout`]. The check runs once per handle (clones share it); a refusal is not
-/// remembered, so every later command is refused again. Cheap to clone.
+/// [`check_layout`]. The check runs once per handle (clones share it) and its answer, the
+/// layout version (`None`: no namespace yet), is kept; a refusal is not remembered, so
+/// every later command is refused again. Cheap to clone.
 #[derive(Clone)]
 pub struct GatedConn {
     inner: Conn,
     ns: Namespace,
-    passed: Arc<OnceCell<()>>,
+    passed: Arc<OnceCell<Option<u32>>>,
 }
 
 impl GatedConn {
@@ -127,12 +128,17 @@ impl GatedConn {
         Ok(self.open().await?)
     }
 
+    /// The layout version the check found: `None` before it passed, or when the namespace
+    /// did not exist yet then (it is not read again: a namespace created later by this
+    /// build is of [`LAYOUT_VERSION`], and a reader of layout 1 reads it correctly).
+    pub fn layout(&self) -> Option<u32> {
+        self.passed.get().copied().flatten()
+    }
+
     async fn open(&self) -> redis::RedisResult<()> {
         self.passed
             .get_or_try_init(|| async {
-                layout_or_refusal(&mut self.inner.clone(), &self.ns)
-                    .await
-                    .map(|_| ())
+                layout_or_refusal(&mut self.inner.clone(), &self.ns).await
             })
             .await?;
         Ok(())

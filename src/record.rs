@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub mod verify_field;
 mod view;
 
 pub use view::{Meta, RecordView};

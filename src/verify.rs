@@ -20,11 +20,11 @@ use redis::aio::ConnectionLike;
 use crate::conn::Conn;
 use crate::crypto::{self, Pepper};
 use crate::error::{Error, Result};
-use crate::keygen::{ParsedToken, Secret, Token};
+use crate::keygen::{ParsedToken, Token};
 use crate::layout::{Namespace, field};
 use crate::meta::GatedConn;
 use crate::meta::NamespaceMeta;
-use crate::record::{RecordError, SecretAlg, UnixMs, now_ms};
+use crate::record::{RecordError, SecretAlg, UnixMs, now_ms, verify_field};
 
 /// ARGV: now. Records a use without creating a record for an unknown id.
 const TOUCH: &str = r"
@@ -101,9 +101,11 @@ pub async fn verify(
     id: &str,
     secret: &str,
 ) -> Result<Verdict> {
-    Ok(check(conn, ns, id, Presented::Secret(secret), None, false)
-        .await?
-        .verdict)
+    Ok(
+        check(conn, ns, id, Presented::Secret(secret), None, false, None)
+            .await?
+            .verdict,
+    )
 }
 
 /// Verifies a whole token (`[prefix_]id_secret[checksum]`): splits it, checks the checksum
@@ -117,11 +119,17 @@ pub async fn verify_token(
     let Ok(parsed) = Token::parse(token) else {
         return Ok(Verdict::Rejected(Rejection::Unknown));
     };
-    Ok(
-        check(conn, ns, &parsed.id, Presented::Token(&parsed), None, false)
-            .await?
-            .verdict,
+    Ok(check(
+        conn,
+        ns,
+        &parsed.id,
+        Presented::Token(&parsed),
+        None,
+        false,
+        None,
     )
+    .await?
+    .verdict)
 }
 
 /// Records that a key was just used (`last_used_at` = now). An unknown id stays unknown:
@@ -148,12 +156,15 @@ pub(crate) struct Checked {
 }
 
 /// The verification of the layout document, step by step; the one implementation that
-/// [`verify`], [`Verifier`] and [`Store::verify`] share. It reads `status`, `secret_alg`,
-/// `secret`, `expires_at` and `name`, plus `token_checksum` for a token and `last_used_at`
-/// when `want_last_used` (a [`Verifier`] that records use): no more than the verdict needs,
-/// since each field costs the server and the client. Values are read as bytes and borrowed:
-/// a field holding invalid UTF-8 (written by someone else) must not turn the whole
-/// verification into an error.
+/// [`verify`], [`Verifier`] and [`Store::verify`] share.
+///
+/// In a namespace of layout 2 (`layout`, as the gate found it) it reads the record's
+/// `verify` field alone (`HGET`), plus `last_used_at` when `want_last_used` (a [`Verifier`]
+/// that records use). Otherwise it reads the fields of layout 1: `status`, `secret_alg`,
+/// `secret`, `expires_at` and `name`, plus `token_checksum` for a token; both answer the
+/// same, since keytui keeps `verify` in step with those fields. Values are borrowed from
+/// the reply's bytes: a field holding invalid UTF-8 (written by someone else) must not
+/// turn the whole verification into an error.
 pub(crate) async fn check(
     conn: &mut impl ConnectionLike,
     ns: &Namespace,
@@ -161,6 +172,7 @@ pub(crate) async fn check(
     presented: Presented<'_>,
     pepper: Option<&Pepper>,
     want_last_used: bool,
+    layout: Option<u32>,
 ) -> Result<Checked> {
     let rejected = |why| {
         Ok(Checked {
@@ -168,73 +180,123 @@ pub(crate) async fn check(
             last_used_at: None,
         })
     };
+    let malformed = |reason: &str| -> Error {
+        RecordError {
+            id: id.to_owned(),
+            reason: reason.into(),
+        }
+        .into()
+    };
     if !crate::layout::is_lookup_safe_id(id) {
         return rejected(Rejection::Unknown);
     }
+    let one_field = layout.is_some_and(|l| l >= 2);
     let is_token = matches!(presented, Presented::Token(_));
     let key = ns.record_key(id);
     let mut cmd = redis::Cmd::with_capacity(9, key.len() + 120);
-    cmd.arg("HMGET")
-        .arg(key)
-        .arg(field::STATUS)
-        .arg(field::SECRET_ALG)
-        .arg(field::SECRET)
-        .arg(field::EXPIRES_AT)
-        .arg(field::NAME);
-    if is_token {
-        cmd.arg(field::TOKEN_CHECKSUM);
+    if one_field && !want_last_used {
+        cmd.arg("HGET").arg(key).arg(field::VERIFY);
+    } else if one_field {
+        cmd.arg("HMGET").arg(key).arg(field::VERIFY);
+    } else {
+        cmd.arg("HMGET")
+            .arg(key)
+            .arg(field::STATUS)
+            .arg(field::SECRET_ALG)
+            .arg(field::SECRET)
+            .arg(field::EXPIRES_AT)
+            .arg(field::NAME);
+        if is_token {
+            cmd.arg(field::TOKEN_CHECKSUM);
+        }
     }
     if want_last_used {
         cmd.arg(field::LAST_USED_AT);
     }
-    let reply: redis::RedisResult<redis::Value> = cmd.query_async(conn).await;
-    let values = match reply {
-        Ok(redis::Value::Array(values)) => values,
-        Ok(other) => {
-            return Err(Error::Redis(format!(
-                "HMGET answered {other:?} instead of an array"
-            )));
-        }
+    let reply = match cmd.query_async::<redis::Value>(conn).await {
+        Ok(reply) => reply,
         // Another program wrote something else under the record's key: malformed, like
         // an unreadable field, never a raw Redis error.
         Err(e) if e.code() == Some("WRONGTYPE") => {
-            return Err(RecordError {
-                id: id.to_owned(),
-                reason: "the record key is not a hash".into(),
-            }
-            .into());
+            return Err(malformed("the record key is not a hash"));
         }
         Err(e) => return Err(e.into()),
     };
-    let text = |i: usize| match values.get(i) {
-        Some(redis::Value::BulkString(b)) => Some(String::from_utf8_lossy(b)),
+    let values = match &reply {
+        redis::Value::Array(values) => values.as_slice(),
+        one @ (redis::Value::BulkString(_) | redis::Value::Nil) => std::slice::from_ref(one),
+        other => {
+            return Err(Error::Redis(format!(
+                "{} answered {other:?}",
+                if one_field && !want_last_used {
+                    "HGET"
+                } else {
+                    "HMGET"
+                }
+            )));
+        }
+    };
+    let bytes = |i: usize| match values.get(i) {
+        Some(redis::Value::BulkString(b)) => Some(b.as_slice()),
         _ => None,
     };
-    let (status, alg, stored, expires, name) = (text(0), text(1), text(2), text(3), text(4));
-    let mut next = 5;
-    let checksum = if is_token {
-        next += 1;
-        text(5)
+    let (stored, last_used) = if one_field {
+        let Some(raw) = bytes(0) else {
+            return rejected(Rejection::Unknown);
+        };
+        let parts =
+            verify_field::parse(raw).ok_or_else(|| malformed("field verify is malformed"))?;
+        (
+            Stored {
+                active: parts.active,
+                alg: parts.secret_alg,
+                secret: parts.secret,
+                expires_at: parts.expires_at,
+                token_checksum: parts.token_checksum,
+                name: parts.name,
+            },
+            bytes(1),
+        )
     } else {
-        None
+        let (status, alg, secret) = (bytes(0), bytes(1), bytes(2));
+        let (Some(status), Some(alg), Some(secret)) = (status, alg, secret) else {
+            if status.is_none() && alg.is_none() && secret.is_none() {
+                return rejected(Rejection::Unknown);
+            }
+            return Err(malformed(
+                "some of status, secret_alg and secret are missing",
+            ));
+        };
+        let checksum = if is_token { bytes(5) } else { None };
+        (
+            Stored {
+                active: status == b"active",
+                alg,
+                secret,
+                expires_at: bytes(3).unwrap_or_default(),
+                token_checksum: checksum == Some(b"1"),
+                name: bytes(4).unwrap_or_default(),
+            },
+            bytes(if is_token { 6 } else { 5 }),
+        )
     };
-    let last_used = if want_last_used { text(next) } else { None };
-    let (Some(status), Some(alg), Some(stored)) = (status, alg, stored) else {
-        return rejected(Rejection::Unknown);
-    };
-    let alg = SecretAlg::parse(&alg).ok_or_else(|| RecordError {
-        id: id.to_owned(),
-        reason: "unknown secret_alg".into(),
-    })?;
+    let alg = std::str::from_utf8(stored.alg)
+        .ok()
+        .and_then(SecretAlg::parse)
+        .ok_or_else(|| malformed("unknown secret_alg"))?;
+    let from_token;
     let secret = match presented {
-        Presented::Secret(s) => Secret::new(s.to_owned()),
-        Presented::Token(t) if checksum.as_deref() == Some("1") => match t.secret_checked() {
-            Ok(s) => s,
+        Presented::Secret(s) => s,
+        Presented::Token(t) if stored.token_checksum => match t.secret_checked() {
+            Ok(s) => {
+                from_token = s;
+                from_token.expose()
+            }
             Err(_) => return rejected(Rejection::BadChecksum),
         },
-        Presented::Token(t) => t.secret_whole(),
+        Presented::Token(t) => t.rest(),
     };
-    match crypto::matches(alg, &stored, secret.expose(), pepper) {
+    match crypto::matches(alg, stored.secret, secret, pepper) {
         None => {
             return Err(Error::Setup(format!(
                 "namespace {ns} hashes secrets with a pepper: set KEYTUI_PEPPER"
@@ -243,14 +305,14 @@ pub(crate) async fn check(
         Some(false) => return rejected(Rejection::WrongSecret),
         Some(true) => {}
     }
-    if status != "active" {
+    if !stored.active {
         return rejected(Rejection::Revoked);
     }
-    if let Some(e) = expires.as_deref().filter(|e| !e.is_empty()) {
-        let e: UnixMs = e.parse().map_err(|_| RecordError {
-            id: id.to_owned(),
-            reason: "field expires_at is not a unix time in ms".into(),
-        })?;
+    if !stored.expires_at.is_empty() {
+        let e: UnixMs = std::str::from_utf8(stored.expires_at)
+            .ok()
+            .and_then(|e| e.parse().ok())
+            .ok_or_else(|| malformed("field expires_at is not a unix time in ms"))?;
         if e <= now_ms() {
             return rejected(Rejection::Expired);
         }
@@ -258,11 +320,25 @@ pub(crate) async fn check(
     Ok(Checked {
         verdict: Verdict::Valid {
             id: id.to_owned(),
-            name: name.map(|n| n.into_owned()).unwrap_or_default(),
+            name: String::from_utf8_lossy(stored.name).into_owned(),
         },
         // A malformed value counts as never used, so the next write repairs it.
-        last_used_at: last_used.and_then(|v| v.parse().ok()),
+        last_used_at: last_used
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse().ok()),
     })
+}
+
+/// What a record says about verification, read from either layout.
+struct Stored<'a> {
+    active: bool,
+    alg: &'a [u8],
+    /// The digest (or the secret itself, `plain`), compared as bytes.
+    secret: &'a [u8],
+    /// Empty: never expires.
+    expires_at: &'a [u8],
+    token_checksum: bool,
+    name: &'a [u8],
 }
 
 /// Verifies keys of one namespace for an app. Cheap to clone (the connection is shared
@@ -379,6 +455,8 @@ impl Verifier {
     }
 
     async fn run(&self, id: &str, presented: Presented<'_>) -> Result<Verdict> {
+        // The gate's answer picks the read (one field from layout 2 on).
+        self.conn.check().await?;
         let checked = check(
             &mut self.conn.clone(),
             &self.ns,
@@ -386,6 +464,7 @@ impl Verifier {
             presented,
             self.pepper.as_deref(),
             self.record_use.is_some(),
+            self.conn.layout(),
         )
         .await?;
         if let (Some(throttle), Verdict::Valid { id, .. }) = (self.record_use, &checked.verdict) {

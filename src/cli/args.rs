@@ -102,6 +102,9 @@ pub enum Command {
     Reveal(IdArgs),
     /// Convert the namespace to another storage mode, in place (resumable).
     Migrate(MigrateArgs),
+    /// Bring a namespace of layout 1 to layout 2 (apps then verify a key by reading one
+    /// field); tools that know only layout 1 refuse it afterwards.
+    Upgrade(UpgradeArgs),
     /// Import keys made elsewhere (JSON lines, or a django-tastypie ApiKey export).
     Import(ImportArgs),
     /// Check a token read from standard input offline: its shape and checksum.

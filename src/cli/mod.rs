@@ -80,6 +80,7 @@ async fn dispatch(cli: &Cli, command: Command) -> Result<u8> {
         Command::Events(a) => commands::events::events(store, &opts, a).await,
         Command::Reveal(a) => commands::keys::reveal(&store, &a.id, a.json).await,
         Command::Migrate(a) => commands::namespace::migrate(&store, a.to, a.yes, a.json).await,
+        Command::Upgrade(a) => commands::namespace::upgrade(&store, &opts, a).await,
         Command::Import(a) => commands::import::import(&store, &a).await,
         Command::Check(_) => Ok(0),
         Command::Doctor(a) => commands::namespace::doctor(store, &opts, a).await,

@@ -206,6 +206,11 @@ impl ParsedToken {
         self.rest.clone()
     }
 
+    /// [`Self::secret_whole`], borrowed.
+    pub fn rest(&self) -> &str {
+        self.rest.expose()
+    }
+
     /// Split the rest into (secret, checksum) if it ends in 6 base62 characters after a
     /// non-empty secret.
     fn split_checksum(&self) -> Option<(&str, &str)> {

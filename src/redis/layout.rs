@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// Version of the layout written by this build, stored in the namespace's meta hash.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// The namespace used when none is given.
 pub const DEFAULT_NAMESPACE: &str = "keytui";
@@ -43,6 +43,8 @@ pub mod field {
     pub const ID_FORMAT: &str = "id_format";
     pub const ID_LENGTH: &str = "id_length";
     pub const LIFETIME_MS: &str = "lifetime_ms";
+    /// Layout 2: what verification needs, in one value (see [`crate::record::verify_field`]).
+    pub const VERIFY: &str = "verify";
 }
 
 /// Meta hash field names (one per namespace).

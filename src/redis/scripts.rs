@@ -4,10 +4,86 @@
 
 use std::sync::LazyLock;
 
-/// Creates a record only if its key does not exist yet; ARGV holds field/value pairs.
-pub(crate) const CREATE_RECORD: &str = r"
+/// Creates a hash only if its key does not exist yet; ARGV holds field/value pairs. For
+/// the namespace's meta hash; a key record is created by [`CREATE_RECORD`], which also
+/// writes its `verify` field.
+pub(crate) const CREATE_HASH: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1";
+
+/// The Lua function that (re)writes a record's `verify` field from its other fields:
+/// docs/redis-layout.md, "The verify field", word for word. Every script that writes a
+/// field `verify` is made of (`status`, `secret_alg`, `secret`, `expires_at`,
+/// `token_checksum`, `name`) calls it after the write, so the two never disagree.
+/// [`crate::record::verify_field`] is its Rust twin, for checking (doctor, tests).
+pub(crate) const VERIFY_FIELD: &str = r"
+local function keytui_verify_field(key)
+  local f = redis.call('HMGET', key, 'status', 'secret_alg', 'secret', 'expires_at',
+    'token_checksum', 'name')
+  if not (f[1] or f[2] or f[3]) then
+    redis.call('HDEL', key, 'verify')
+    return
+  end
+  local v = 'malformed'
+  if f[1] and f[2] and f[3] then
+    local parts = {'revoked', f[2], f[4] or '', f[5] or '0', f[3]}
+    if f[1] == 'active' then parts[1] = 'active' end
+    local clean = true
+    for i = 2, 5 do
+      if string.find(parts[i], '\t', 1, true) then clean = false end
+    end
+    if clean then v = table.concat(parts, '\t') .. '\t' .. (f[6] or '') end
+  end
+  redis.call('HSET', key, 'verify', v)
+end
+";
+
+/// `script` after the [`VERIFY_FIELD`] function it calls.
+fn with_verify_field(script: &str) -> String {
+    format!("{VERIFY_FIELD}{script}")
+}
+
+/// Creates a key record only if its key does not exist yet; ARGV holds field/value pairs.
+/// Writes the record's `verify` field too.
+pub(crate) static CREATE_RECORD: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+keytui_verify_field(KEYS[1])
+return 1",
+    )
+});
+
+/// Sets fields of an existing record (ARGV: field/value pairs) and rewrites its `verify`
+/// field; a missing record stays missing. Returns 1 written, 0 no record.
+pub(crate) static SET_FIELDS: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+keytui_verify_field(KEYS[1])
+return 1",
+    )
+});
+
+/// Rewrites the `verify` field of the record (`keytui upgrade`, `doctor --repair`). Returns
+/// 1 done, 0 the key is missing or not a hash (left alone).
+pub(crate) static REWRITE_VERIFY: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
+keytui_verify_field(KEYS[1])
+return 1",
+    )
+});
+
+/// Moves a namespace's layout version from ARGV[1] to ARGV[2]. KEYS: the meta hash.
+/// Returns 1 moved, 0 the layout was not ARGV[1] (nothing changed).
+pub(crate) const SET_LAYOUT: &str = r"
+if redis.call('HGET', KEYS[1], 'layout') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'layout', ARGV[2])
 return 1";
 
 /// A script sent with `EVALSHA` in pipelines (see [`load_script`]); the hash is computed
@@ -17,32 +93,29 @@ pub(crate) struct Lua {
     pub(crate) script: LazyLock<redis::Script>,
 }
 
-pub(crate) static CREATE_RECORD_TEXT: LazyLock<String> = LazyLock::new(|| CREATE_RECORD.to_owned());
-
-pub(crate) static REVOKE_TEXT: LazyLock<String> = LazyLock::new(|| REVOKE.to_owned());
-
 pub(crate) static CREATE_RECORD_LUA: Lua = Lua {
-    text: &CREATE_RECORD_TEXT,
-    script: LazyLock::new(|| redis::Script::new(CREATE_RECORD)),
+    text: &CREATE_RECORD,
+    script: LazyLock::new(|| redis::Script::new(&CREATE_RECORD)),
 };
 
 pub(crate) static REVOKE_LUA: Lua = Lua {
-    text: &REVOKE_TEXT,
-    script: LazyLock::new(|| redis::Script::new(REVOKE)),
+    text: &REVOKE,
+    script: LazyLock::new(|| redis::Script::new(&REVOKE)),
 };
-
-pub(crate) static RESTORE_TEXT: LazyLock<String> = LazyLock::new(|| RESTORE.to_owned());
 
 pub(crate) static RESTORE_LUA: Lua = Lua {
-    text: &RESTORE_TEXT,
-    script: LazyLock::new(|| redis::Script::new(RESTORE)),
+    text: &RESTORE,
+    script: LazyLock::new(|| redis::Script::new(&RESTORE)),
 };
 
-pub(crate) static EXTEND_TEXT: LazyLock<String> = LazyLock::new(|| EXTEND.to_owned());
-
 pub(crate) static EXTEND_LUA: Lua = Lua {
-    text: &EXTEND_TEXT,
-    script: LazyLock::new(|| redis::Script::new(EXTEND)),
+    text: &EXTEND,
+    script: LazyLock::new(|| redis::Script::new(&EXTEND)),
+};
+
+pub(crate) static REWRITE_VERIFY_LUA: Lua = Lua {
+    text: &REWRITE_VERIFY,
+    script: LazyLock::new(|| redis::Script::new(&REWRITE_VERIFY)),
 };
 
 /// Moves a key's expiry later. ARGV: now, ms to add, the latest expiry allowed. The new
@@ -51,7 +124,9 @@ pub(crate) static EXTEND_LUA: Lua = Lua {
 /// `{1, old, new}` extended, `{0, '', ''}` the key never expires or is at the latest expiry
 /// allowed already (left unchanged), `{-1, '', ''}` unknown, `{-2, '', ''}` an `expires_at` that is
 /// not a number, `{-3, '', ''}` a record key that is not a hash.
-pub(crate) const EXTEND: &str = r"
+pub(crate) static EXTEND: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then return {-1, '', ''} end
 if t ~= 'hash' then return {-3, '', ''} end
@@ -69,7 +144,10 @@ local at = from + tonumber(ARGV[2])
 if at > max then at = max end
 local new = string.format('%d', at)
 redis.call('HSET', KEYS[1], 'expires_at', new, 'lifetime_ms', string.format('%d', at - now))
-return {1, old, new}";
+keytui_verify_field(KEYS[1])
+return {1, old, new}",
+    )
+});
 
 /// The index score of a key created at unix ms `created` (a string): `created` itself, or,
 /// when keys created in the same millisecond are indexed already, just above the highest of
@@ -99,7 +177,7 @@ end
 /// 1 (created) or 0 (collision) per key.
 pub(crate) static CREATE_BATCH: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{INDEX_SCORE}{}",
+        "{VERIFY_FIELD}{INDEX_SCORE}{}",
         r"
 local out = {}
 local a = 5
@@ -111,6 +189,7 @@ for i = 3, 2 + n do
   if redis.call('EXISTS', KEYS[i]) == 0
     and redis.call('ZADD', KEYS[1], 'NX', index_score(KEYS[1], created), id) == 1 then
     redis.call('HSET', KEYS[i], unpack(ARGV, a, a + m - 1))
+    keytui_verify_field(KEYS[i])
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'op', 'create', 'id', id,
       'actor', ARGV[2], 'at', ARGV[3], 'detail', name)
     redis.call('XADD', KEYS[i + n], 'MAXLEN', '~', ARGV[4], '*', 'op', 'create', 'id', id,
@@ -151,7 +230,9 @@ pub(crate) static CREATE_BATCH_LUA: Lua = Lua {
 
 /// ARGV: now, reason. Returns 1 revoked, 0 already revoked, -1 unknown, -2 malformed
 /// status (missing, or neither active nor revoked), -3 a record key that is not a hash.
-pub(crate) const REVOKE: &str = r"
+pub(crate) static REVOKE: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then return -1 end
 if t ~= 'hash' then return -3 end
@@ -161,11 +242,16 @@ if s == 'revoked' then return 0 end
 if s ~= 'active' then return -2 end
 redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[1])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'revoked_reason', ARGV[2]) end
-return 1";
+keytui_verify_field(KEYS[1])
+return 1",
+    )
+});
 
 /// Returns 1 restored, 0 already active, -1 unknown, -2 malformed status (missing, or
 /// neither active nor revoked), -3 a record key that is not a hash.
-pub(crate) const RESTORE: &str = r"
+pub(crate) static RESTORE: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then return -1 end
 if t ~= 'hash' then return -3 end
@@ -175,13 +261,18 @@ if s == 'active' then return 0 end
 if s ~= 'revoked' then return -2 end
 redis.call('HSET', KEYS[1], 'status', 'active')
 redis.call('HDEL', KEYS[1], 'revoked_at', 'revoked_reason')
-return 1";
+keytui_verify_field(KEYS[1])
+return 1",
+    )
+});
 
 /// ARGV: expires_at, rotated_to, force (`1` or `0`). Shortens the expiry (never lengthens
 /// it) and sets `rotated_to` unless it is set already (the first successor keeps its link).
 /// Returns `{1, expires_at}` done, `{-1, ''}` unknown, `{-2, rotated_to}` already rotated
 /// (without force: nothing changed).
-pub(crate) const EXPIRE_FOR_ROTATION: &str = r"
+pub(crate) static EXPIRE_FOR_ROTATION: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, ''} end
 local prev = redis.call('HGET', KEYS[1], 'rotated_to')
 if prev and prev ~= '' and ARGV[3] ~= '1' then return {-2, prev} end
@@ -192,7 +283,10 @@ if (not e) or e > tonumber(ARGV[1]) then
   es = ARGV[1]
 end
 if (not prev) or prev == '' then redis.call('HSET', KEYS[1], 'rotated_to', ARGV[2]) end
-return {1, es}";
+keytui_verify_field(KEYS[1])
+return {1, es}",
+    )
+});
 
 /// Queues `SCRIPT LOAD` of `script` (its reply ignored) and returns the hash for the
 /// `EVALSHA`s that follow in the same pipeline: the server executes a connection's commands
@@ -209,12 +303,17 @@ pub(crate) fn load_script(pipe: &mut redis::Pipeline, lua: &'static Lua) -> &'st
 
 /// Replaces a plaintext secret by its digest (and optionally a sealed copy), only if the
 /// record still holds that plaintext. ARGV: plaintext, new alg, new secret, sealed or ''.
-pub(crate) const CONVERT_PLAIN: &str = r"
+pub(crate) static CONVERT_PLAIN: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
 if redis.call('HGET', KEYS[1], 'secret_alg') ~= 'plain' then return 0 end
 if redis.call('HGET', KEYS[1], 'secret') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'secret_alg', ARGV[2], 'secret', ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'secret_sealed', ARGV[4]) end
-return 1";
+keytui_verify_field(KEYS[1])
+return 1",
+    )
+});
 
 /// Drops the sealed copy of a record (sealed -> hash).
 pub(crate) const DROP_SEALED: &str = r"
@@ -230,7 +329,9 @@ return 1";
 /// remove. Returns `{1, field, old, new, ...}` (a value is `=` and the text, or empty when
 /// absent), `{-1}` unknown, `{-2}` metadata that is not a JSON object of strings, `{-3}` a
 /// record key that is not a hash.
-pub(crate) const EDIT: &str = r"
+pub(crate) static EDIT: LazyLock<String> = LazyLock::new(|| {
+    with_verify_field(
+        r"
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then return {-1} end
 if t ~= 'hash' then return {-3} end
@@ -241,17 +342,13 @@ local function changed(f, old, new)
   out[#out + 1] = old and ('=' .. old) or ''
   out[#out + 1] = new and ('=' .. new) or ''
 end
-if ARGV[1] == '1' then
-  local old = redis.call('HGET', KEYS[1], 'name')
-  if old ~= ARGV[2] then
-    redis.call('HSET', KEYS[1], 'name', ARGV[2])
-    changed('name', old or nil, ARGV[2])
-  end
-end
+-- The stored metadata is read and checked before anything is written, so that a refusal
+-- leaves the record as it was.
 local n = tonumber(ARGV[6])
-if n > 0 or #ARGV > 6 + 2 * n then
+local edit_meta = n > 0 or #ARGV > 6 + 2 * n
+local meta = {}
+if edit_meta then
   local raw = redis.call('HGET', KEYS[1], 'meta')
-  local meta = {}
   if raw and raw ~= '' then
     local ok, m = pcall(cjson.decode, raw)
     if not ok or type(m) ~= 'table' then return {-2} end
@@ -260,6 +357,15 @@ if n > 0 or #ARGV > 6 + 2 * n then
     end
     meta = m
   end
+end
+if ARGV[1] == '1' then
+  local old = redis.call('HGET', KEYS[1], 'name')
+  if old ~= ARGV[2] then
+    redis.call('HSET', KEYS[1], 'name', ARGV[2])
+    changed('name', old or nil, ARGV[2])
+  end
+end
+if edit_meta then
   local any = false
   for i = 7, 6 + 2 * n, 2 do
     local k, v = ARGV[i], ARGV[i + 1]
@@ -294,4 +400,42 @@ elseif ARGV[3] == 'clear' and old then
   redis.call('HDEL', KEYS[1], 'expires_at', 'lifetime_ms')
   changed('expires_at', old, nil)
 end
-return out";
+if #out > 1 then keytui_verify_field(KEYS[1]) end
+return out",
+    )
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/redis-layout.md tells other writers to use this function word for word.
+    #[test]
+    fn the_layout_document_shows_the_verify_function_keytui_runs() {
+        let doc = include_str!("../../docs/redis-layout.md");
+        let function = VERIFY_FIELD.trim_start_matches('\n');
+        assert!(
+            doc.contains(&format!("```lua\n{function}```")),
+            "docs/redis-layout.md must show VERIFY_FIELD as it is"
+        );
+    }
+
+    /// Every script that writes a field `verify` is made of calls the function.
+    #[test]
+    fn record_writing_scripts_rewrite_verify() {
+        for script in [
+            &*CREATE_RECORD,
+            &*CREATE_BATCH,
+            &*SET_FIELDS,
+            &*REWRITE_VERIFY,
+            &*EXTEND,
+            &*REVOKE,
+            &*RESTORE,
+            &*EXPIRE_FOR_ROTATION,
+            &*CONVERT_PLAIN,
+            &*EDIT,
+        ] {
+            assert!(script.contains("keytui_verify_field(KEYS["), "{script}");
+        }
+    }
+}

@@ -225,7 +225,7 @@ impl Store {
 impl Store {
     /// Runs one script on each id's record: a pipeline of `EVALSHA` on a server, concurrent
     /// calls on a cluster (each record has its own slot). One reply per id, in order.
-    async fn eval_each<T: redis::FromRedisValue + Send + 'static>(
+    pub(super) async fn eval_each<T: redis::FromRedisValue + Send + 'static>(
         &self,
         lua: &'static Lua,
         ids: &[String],

@@ -93,7 +93,7 @@ impl Store {
     /// Revokes a key; revoking a revoked key changes nothing.
     pub async fn revoke(&self, id: &str, reason: Option<&str>) -> Result<Change> {
         let now = now_ms();
-        let n: i64 = redis::Script::new(REVOKE)
+        let n: i64 = redis::Script::new(&REVOKE)
             .key(self.ns.record_key(id))
             .arg(now)
             .arg(reason.unwrap_or(""))
@@ -108,7 +108,7 @@ impl Store {
 
     /// Restores a revoked key; restoring an active key changes nothing.
     pub async fn restore(&self, id: &str) -> Result<Change> {
-        let n: i64 = redis::Script::new(RESTORE)
+        let n: i64 = redis::Script::new(&RESTORE)
             .key(self.ns.record_key(id))
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -194,7 +194,7 @@ impl Store {
         created.record.rotated_from = Some(id.to_owned());
         let grace_ms = i64::try_from(req.grace.as_millis()).unwrap_or(i64::MAX);
         let until = now_ms().saturating_add(grace_ms);
-        let (code, value): (i64, String) = redis::Script::new(EXPIRE_FOR_ROTATION)
+        let (code, value): (i64, String) = redis::Script::new(&EXPIRE_FOR_ROTATION)
             .key(self.ns.record_key(id))
             .arg(until)
             .arg(&new_id)
@@ -276,17 +276,16 @@ impl Store {
         last_used_at: Option<UnixMs>,
     ) -> Result<()> {
         let mut c = self.conn();
-        let mut hset = redis::cmd("HSET");
-        hset.arg(self.ns.record_key(id))
-            .arg(field::CREATED_AT)
-            .arg(created_at);
+        let script = redis::Script::new(&SET_FIELDS);
+        let mut set = script.key(self.ns.record_key(id));
+        set.arg(field::CREATED_AT).arg(created_at);
         if let Some(past) = expired_at {
-            hset.arg(field::EXPIRES_AT).arg(past);
+            set.arg(field::EXPIRES_AT).arg(past);
         }
         if let Some(used) = last_used_at {
-            hset.arg(field::LAST_USED_AT).arg(used);
+            set.arg(field::LAST_USED_AT).arg(used);
         }
-        hset.query_async::<()>(&mut c).await?;
+        set.invoke_async::<()>(&mut c).await?;
         // The index is scored by created_at (a separate slot on a cluster: its own command).
         redis::cmd("ZADD")
             .arg(self.ns.index_key())

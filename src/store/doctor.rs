@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use redis::AsyncCommands;
 
 use crate::error::{Error, Result};
-use crate::layout::{LAYOUT_VERSION, Namespace};
-use crate::record::{KeyRecord, RecordError, SecretAlg, now_ms};
+use crate::layout::Namespace;
+use crate::record::{KeyRecord, RecordError, SecretAlg, now_ms, verify_field};
 
 use super::*;
 
@@ -44,6 +44,12 @@ pub struct DoctorReport {
     /// `active`, a known `secret_alg`, a `secret`, a readable or no `expires_at`): moving
     /// them out would hide a usable key from list and bulk revoke. Revoke them by id.
     pub kept_verifiable: Vec<String>,
+    /// The namespace's layout version (`None`: no meta).
+    pub layout: Option<u32>,
+    /// Layout 2: records whose `verify` field is missing or differs from what their fields
+    /// give (a writer changed a field without rewriting it): apps reading `verify` see an
+    /// old state of the key. Repair rewrites it from the fields.
+    pub stale_verify: Vec<String>,
 }
 
 /// A record doctor cannot read.
@@ -81,6 +87,7 @@ impl DoctorReport {
             && self.malformed.is_empty()
             && self.plaintext.is_empty()
             && self.damaged.is_empty()
+            && self.stale_verify.is_empty()
     }
 
     /// Malformed records repair left in place (moved out of the index or not).
@@ -138,6 +145,58 @@ fn could_verify(v: &redis::Value) -> bool {
         && expiry_ok
 }
 
+/// The fields a `verify` value is made of, and `verify` itself, in the order
+/// [`verify_field::Sources`] takes them.
+const VERIFY_SOURCES: [&str; 7] = [
+    crate::layout::field::STATUS,
+    crate::layout::field::SECRET_ALG,
+    crate::layout::field::SECRET,
+    crate::layout::field::EXPIRES_AT,
+    crate::layout::field::TOKEN_CHECKSUM,
+    crate::layout::field::NAME,
+    crate::layout::field::VERIFY,
+];
+
+impl Store {
+    /// The ids among `ids` whose `verify` field is not what their fields give (missing
+    /// where it should be, present where it should not, or different). Record keys of
+    /// another type or gone meanwhile are not counted (doctor names those otherwise).
+    async fn stale_verify_fields(&self, ids: &[String]) -> Result<Vec<String>> {
+        let replies = self
+            .query_each(ids, |key| {
+                let mut cmd = redis::cmd("HMGET");
+                cmd.arg(key).arg(&VERIFY_SOURCES[..]);
+                cmd
+            })
+            .await?;
+        let mut stale = Vec::new();
+        for (id, reply) in ids.iter().zip(&replies) {
+            let redis::Value::Array(f) = reply else {
+                continue;
+            };
+            let get = |i: usize| match f.get(i) {
+                Some(redis::Value::BulkString(b)) => Some(b.as_slice()),
+                _ => None,
+            };
+            let sources = verify_field::Sources {
+                status: get(0),
+                secret_alg: get(1),
+                secret: get(2),
+                expires_at: get(3),
+                token_checksum: get(4),
+                name: get(5),
+            };
+            if f.iter().all(|v| matches!(v, redis::Value::Nil)) {
+                continue; // deleted since it was listed
+            }
+            if verify_field::expected(sources).as_deref() != get(6) {
+                stale.push(id.clone());
+            }
+        }
+        Ok(stale)
+    }
+}
+
 pub(super) async fn scan_record_ids(url: &str, ns: &Namespace) -> Result<Vec<String>> {
     let opts = crate::conn::ConnectOptions {
         cluster: Some(false),
@@ -189,13 +248,10 @@ impl Store {
         let walk_started = std::time::Instant::now();
         let meta = self.meta().await;
         let plain_namespace = matches!(&meta, Ok(Some(m)) if m.mode == Mode::Plain);
+        if let Ok(Some(m)) = &meta {
+            report.layout = Some(m.layout);
+        }
         match meta {
-            Ok(Some(m)) if m.layout != LAYOUT_VERSION => {
-                report.meta_problem = Some(format!(
-                    "layout version {} is not {LAYOUT_VERSION}",
-                    m.layout
-                ));
-            }
             Ok(Some(_)) => {}
             Ok(None) => {
                 if self.count().await? > 0 {
@@ -253,6 +309,10 @@ impl Store {
             report.records_scanned += ids.len();
             unindexed.extend(ids.into_iter().filter(|id| !indexed.contains(id)));
         }
+        if report.layout.is_some_and(|l| l >= 2) {
+            let all: Vec<String> = indexed.iter().chain(&unindexed).cloned().collect();
+            report.stale_verify = self.stale_verify_fields(&all).await?;
+        }
         // Records found by the scan may have been created (index first) after we read the
         // index: look again before calling them orphans. Those that cannot be read are
         // malformed, never indexed.
@@ -287,6 +347,10 @@ impl Store {
                     let n: i64 = c.zrem(self.ns.index_key(), id).await?;
                     report.repaired += n as usize;
                 }
+            }
+            for chunk in report.stale_verify.chunks(BATCH) {
+                let done: Vec<i64> = self.eval_each(&REWRITE_VERIFY_LUA, chunk, &[]).await?;
+                report.repaired += done.iter().filter(|&&d| d == 1).count();
             }
             for r in &orphans {
                 let n: i64 = redis::cmd("ZADD")

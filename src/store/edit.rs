@@ -136,7 +136,7 @@ impl Store {
         let now = now_ms();
         edit.validate(now)?;
         let mut cmd = redis::cmd("EVAL");
-        cmd.arg(EDIT).arg(1).arg(self.ns.record_key(id));
+        cmd.arg(EDIT.as_str()).arg(1).arg(self.ns.record_key(id));
         cmd.arg(if edit.name.is_some() { "1" } else { "0" })
             .arg(edit.name.as_deref().unwrap_or(""));
         match edit.expires_at {

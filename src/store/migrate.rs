@@ -243,7 +243,7 @@ impl Store {
                 (Mode::Sealed, Some(k)) => k.seal(self.ns.as_str(), id, secret)?,
                 _ => String::new(),
             };
-            let n: i64 = redis::Script::new(CONVERT_PLAIN)
+            let n: i64 = redis::Script::new(&CONVERT_PLAIN)
                 .key(&key)
                 .arg(secret)
                 .arg(digest_alg.as_str())

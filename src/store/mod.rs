@@ -32,6 +32,7 @@ mod namespaces;
 mod read;
 mod scan;
 mod select;
+mod upgrade;
 mod verify;
 
 pub use self::bulk::*;
@@ -44,6 +45,7 @@ pub use self::namespaces::*;
 pub use self::read::*;
 pub use self::scan::*;
 pub use self::select::*;
+pub use self::upgrade::*;
 pub use crate::meta::{Mode, NamespaceMeta};
 
 /// Keys written per pipeline (standalone) or per batch of concurrent commands (cluster).

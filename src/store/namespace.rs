@@ -65,7 +65,7 @@ impl Store {
         if let Some(check) = &wanted.master_key_check {
             args.push((meta_field::MASTER_KEY_CHECK, check.clone()));
         }
-        let created: i64 = redis::Script::new(CREATE_RECORD)
+        let created: i64 = redis::Script::new(CREATE_HASH)
             .key(&key)
             .arg(flatten(&args))
             .invoke_async(&mut c)

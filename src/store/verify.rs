@@ -8,7 +8,8 @@ use crate::verify::Presented;
 use super::*;
 
 impl Store {
-    /// Verifies a presented secret in one round trip (`HMGET` of the record).
+    /// Verifies a presented secret in one round trip (`HGET` of the record's `verify` field;
+    /// `HMGET` of its fields in a namespace of layout 1).
     pub async fn verify(&self, id: &str, secret: &str) -> Result<Verdict> {
         self.verify_inner(id, Presented::Secret(secret)).await
     }
@@ -24,6 +25,7 @@ impl Store {
     }
 
     pub(super) async fn verify_inner(&self, id: &str, presented: Presented<'_>) -> Result<Verdict> {
+        self.conn.check().await?;
         let checked = crate::verify::check(
             &mut self.conn.clone(),
             &self.ns,
@@ -31,6 +33,7 @@ impl Store {
             presented,
             self.pepper.as_ref(),
             false,
+            self.conn.layout(),
         )
         .await?;
         Ok(checked.verdict)

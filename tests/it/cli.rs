@@ -837,7 +837,7 @@ fn damaged_records_stay_visible_and_bulk_changes_never_hide_them() {
     assert_eq!(status, "revoked");
 
     // doctor --repair keeps a malformed record that could still verify in the index.
-    hset(&mut con, bad_expiry, "status", b"active");
+    common::layout_doc::hset_as_documented(&mut con, &record(bad_expiry), &[("status", b"active")]);
     assert_eq!(
         verify(&url, &ns, bad_expiry, bad_expiry_secret)
             .status

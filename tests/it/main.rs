@@ -15,6 +15,7 @@ mod guard_cli;
 mod guard_store;
 mod harness;
 mod import_tastypie;
+mod layout2;
 mod list_select;
 mod modes;
 mod namespaces;

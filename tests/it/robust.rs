@@ -85,13 +85,10 @@ fn fields_of(id: &str) -> Fields {
     .collect()
 }
 
+/// Writes a record as another program following the layout would: its fields, and its
+/// `verify` field by the document's function.
 async fn write_hash(c: &mut Conn, key: &str, fields: &[(String, Vec<u8>)]) {
-    let mut cmd = redis::cmd("HSET");
-    cmd.arg(key);
-    for (k, v) in fields {
-        cmd.arg(k.as_bytes()).arg(v.as_slice());
-    }
-    cmd.query_async::<()>(c).await.unwrap();
+    crate::common::layout_doc::hset_as_documented_async(c, key, fields).await;
 }
 
 fn with(mut f: Fields, name: &str, value: &[u8]) -> Fields {

@@ -392,14 +392,16 @@ async fn doctor_reports_and_repairs_crash_states(t: Target) {
     // a record missing from the index
     let orphan = s.create(&CreateRequest::new("orphan")).await.unwrap();
     let _: () = c.zrem(ns.index_key(), &orphan.record.id).await.unwrap();
-    // a malformed record, indexed
-    let _: () = c
-        .hset_multiple(
-            ns.record_key("Broken1"),
-            &[("id", "Broken1"), ("status", "weird")],
-        )
-        .await
-        .unwrap();
+    // a malformed record, indexed (written as the layout says: its verify field too)
+    crate::common::layout_doc::hset_as_documented_async(
+        &mut c,
+        &ns.record_key("Broken1"),
+        &[
+            ("id".to_owned(), b"Broken1".to_vec()),
+            ("status".to_owned(), b"weird".to_vec()),
+        ],
+    )
+    .await;
     let _: () = c
         .zadd(ns.index_key(), "Broken1", now_ms() - 100_000)
         .await

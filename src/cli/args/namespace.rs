@@ -82,6 +82,15 @@ pub struct EventsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    /// Skip the confirmation (needed elsewhere than on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct DoctorArgs {
     /// Fix what can be fixed safely: remove dangling index entries, index unindexed
     /// records, move malformed records out of the index (their data is kept).

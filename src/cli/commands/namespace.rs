@@ -93,7 +93,23 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
         if let Some(p) = &report.meta_problem {
             writeln!(out, "meta: {p}").map_err(io)?;
         }
+        if let Some(l) = report.layout.filter(|&l| l < crate::layout::LAYOUT_VERSION) {
+            writeln!(
+                out,
+                "layout {l}: `keytui upgrade` brings it to layout {} (apps then verify a key by reading one field)",
+                crate::layout::LAYOUT_VERSION
+            )
+            .map_err(io)?;
+        }
         let clean = crate::sanitize::line;
+        for id in &report.stale_verify {
+            writeln!(
+                out,
+                "verify field out of step with the record's fields: {} (apps verifying through it see an older state; --repair rewrites it)",
+                clean(id)
+            )
+            .map_err(io)?;
+        }
         for id in &report.dangling {
             writeln!(out, "dangling index entry (no record): {}", clean(id)).map_err(io)?;
         }
@@ -277,6 +293,70 @@ pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Res
                 out,
                 "{} malformed records were left unchanged (see keytui doctor)",
                 report.malformed
+            )
+            .map_err(io)?;
+        }
+    }
+    Ok(0)
+}
+
+/// `keytui upgrade`: asks first (on a terminal; elsewhere `--yes`), then upgrades the
+/// namespace's layout and says what it did.
+pub(crate) async fn upgrade(store: &Store, opts: &ConnectOptions, a: UpgradeArgs) -> Result<u8> {
+    let ns = store.namespace().as_str();
+    let Some(meta) = store.meta().await? else {
+        return Err(Error::Setup(format!(
+            "namespace {ns} does not exist: nothing to upgrade"
+        )));
+    };
+    let latest = crate::layout::LAYOUT_VERSION;
+    if meta.layout < latest && !a.yes {
+        let what = format!(
+            "upgrading namespace {ns} from layout {} to {latest}: programs that know only \
+             layout {} (older keytui, older verifiers in apps) will refuse it when they start, \
+             and there is no way back",
+            meta.layout, meta.layout
+        );
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Err(Error::Unconfirmed(format!("{what}: add --yes to confirm")));
+        }
+        if meta.production {
+            eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");
+        } else {
+            eprint!("{what}.\nGo on? [y/N] ");
+        }
+        let _ = std::io::stderr().flush();
+        let answer = read_answer().await?;
+        let confirmed = if meta.production {
+            answer.trim() == ns
+        } else {
+            matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+        };
+        if !confirmed {
+            eprintln!("keytui: nothing changed");
+            return Ok(EXIT_DECLINED);
+        }
+    }
+    let base = opts.urls.first().cloned().unwrap_or_default();
+    let masters = store.master_urls(&base).await?;
+    let report = store.upgrade(&masters).await?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;
+    } else if report.from == report.to {
+        writeln!(out, "namespace {ns} is of layout {} already", report.to).map_err(io)?;
+    } else {
+        writeln!(
+            out,
+            "namespace {ns} is now of layout {}: {} records have their verify field",
+            report.to, report.records
+        )
+        .map_err(io)?;
+        if report.skipped > 0 {
+            writeln!(
+                out,
+                "{} record keys that are not hashes were left alone (see keytui doctor)",
+                report.skipped
             )
             .map_err(io)?;
         }

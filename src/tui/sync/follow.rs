@@ -207,9 +207,10 @@ impl Follower {
     }
 }
 
-/// Whether an event concerns the whole namespace (its storage mode or production mark).
+/// Whether an event concerns the whole namespace (its storage mode, production mark or
+/// layout).
 fn is_namespace_wide(e: &Event) -> bool {
-    matches!(e.op.as_str(), "init" | "migrate")
+    matches!(e.op.as_str(), "init" | "migrate" | "upgrade")
 }
 
 /// Applies a run of events: a namespace-wide one re-reads the meta; key events re-read the

@@ -21,6 +21,7 @@ pub mod target;
 
 pub mod cluster;
 pub mod data;
+pub mod layout_doc;
 pub mod node;
 pub mod reaper;
 pub mod server;
