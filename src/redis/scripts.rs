@@ -238,7 +238,11 @@ if t == 'none' then return -1 end
 if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -2 end
-if s == 'revoked' then return 0 end
+if s == 'revoked' then
+  -- Revoked already (perhaps by a hand-made HSET): make sure verify says so too.
+  keytui_verify_field(KEYS[1])
+  return 0
+end
 if s ~= 'active' then return -2 end
 redis.call('HSET', KEYS[1], 'status', 'revoked', 'revoked_at', ARGV[1])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'revoked_reason', ARGV[2]) end
@@ -257,7 +261,10 @@ if t == 'none' then return -1 end
 if t ~= 'hash' then return -3 end
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -2 end
-if s == 'active' then return 0 end
+if s == 'active' then
+  keytui_verify_field(KEYS[1])
+  return 0
+end
 if s ~= 'revoked' then return -2 end
 redis.call('HSET', KEYS[1], 'status', 'active')
 redis.call('HDEL', KEYS[1], 'revoked_at', 'revoked_reason')
@@ -400,7 +407,7 @@ elseif ARGV[3] == 'clear' and old then
   redis.call('HDEL', KEYS[1], 'expires_at', 'lifetime_ms')
   changed('expires_at', old, nil)
 end
-if #out > 1 then keytui_verify_field(KEYS[1]) end
+keytui_verify_field(KEYS[1])
 return out",
     )
 });

@@ -412,6 +412,37 @@ async fn the_fast_read_sees_only_verify_and_doctor_mends_it(t: Target) {
         report.stale_verify.is_empty() && report.is_healthy(),
         "{report:?}"
     );
+
+    // `keytui revoke` of a key a hand-made HSET revoked already: "already revoked", and
+    // the verify field says so afterwards too (a revoke never leaves the key valid).
+    let d = store.create(&CreateRequest::new("svc")).await.unwrap();
+    let _: () = conn
+        .hset(ns.record_key(&d.record.id), "status", "revoked")
+        .await
+        .unwrap();
+    assert!(
+        fast.verify(&d.record.id, d.secret.expose())
+            .await
+            .unwrap()
+            .is_valid()
+    );
+    store.revoke(&d.record.id, None).await.unwrap();
+    assert_eq!(
+        fast.verify(&d.record.id, d.secret.expose()).await.unwrap(),
+        Verdict::Rejected(Rejection::Revoked)
+    );
+    // And restore of a key a hand-made HSET restored.
+    let _: () = conn
+        .hset(ns.record_key(&d.record.id), "status", "active")
+        .await
+        .unwrap();
+    store.restore(&d.record.id).await.unwrap();
+    assert!(
+        fast.verify(&d.record.id, d.secret.expose())
+            .await
+            .unwrap()
+            .is_valid()
+    );
 }
 
 async fn upgrade_from_layout_1(t: Target) {

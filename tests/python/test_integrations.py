@@ -4,6 +4,11 @@ REST framework (+ djangorestframework-api-key) and FastAPI + uvicorn apps, serve
 loopback ports by real server processes, answering real HTTP requests made with keys that
 the keytui binary creates, against redis-servers this test starts and stops.
 
+The namespaces keytui creates are of layout 2, which the integrations verify through each
+record's `verify` field; a namespace left at layout 1 (`old`) through the fields. That the
+right read is used is shown by a record whose `verify` a plain HSET left stale (the layout
+doc's warning): the layout-2 read still accepts it, the layout-1 read does not.
+
 Plain script (no pytest), run by script/test with the system python3. It first makes (or
 reuses) a virtualenv in target/pyenv with the frameworks from PyPI (the list is REQUIREMENTS;
 a change of it rebuilds the venv), installs the package with `pip install ./python`, builds a
@@ -101,6 +106,7 @@ import urllib.request  # noqa: E402
 import zipfile  # noqa: E402
 
 import redis  # noqa: E402
+from layout_lua import write_record_fields  # noqa: E402
 
 PASSED = 0
 FAILED: list = []
@@ -428,8 +434,18 @@ def test_settings(url):
 
     base = {"URL": url, "NAMESPACE": "app", "USER": "djapp.users.by_key_name"}
     with override_settings(KEYTUI=base):
+        eq(get_service().layout, 1, "before its check the service reads layout 1")
         eq(outcome(named), (None, "bob"), "USER callable maps the key to bob")
         eq(outcome(nobody), (None, None), "USER callable: no user")
+        eq(get_service().layout, 2, "the check of a layout-2 namespace picks the layout-2 read")
+    # the read each layout gets, told apart by a record whose `verify` a plain HSET left
+    # stale: the layout-2 read follows `verify` (valid), the layout-1 read the fields
+    for ns, layout, want in [("app", 2, None), ("old", 1, "revoked")]:
+        stale = create(url, ns, name="bob")
+        redis.Redis.from_url(url).hset(f"{ns}:key:{{{stale['id']}}}", "status", "revoked")
+        with override_settings(KEYTUI=dict(base, NAMESPACE=ns)):
+            eq(outcome(stale)[0], want, f"in-process, layout {layout}: a stale verify field")
+            eq(get_service().layout, layout, f"in-process: namespace {ns} read as layout {layout}")
     with override_settings(KEYTUI=dict(base, REQUIRE_USER=True)):
         eq(outcome(nobody), ("no_user", None), "REQUIRE_USER refuses a key without a user")
         eq(outcome(named), (None, "bob"), "REQUIRE_USER accepts a key with a user")
@@ -463,12 +479,17 @@ def main():
 
     r1 = RedisServer("r1")
     url = r1.url
-    # namespaces: app (hash), pep (hmac-sha256), sealed, future (layout 2)
+    # namespaces: app (hash), pep (hmac-sha256), sealed, all of layout 2; old (left at
+    # layout 1, as keytui 1 made it); future (layout 3)
     kt(url, "app", "init")
     kt(url, "pep", "init", env={"KEYTUI_PEPPER": PEPPER})
     mk = os.path.join(TMP, "master.key")
     kt(url, "sealed", "init", "--mode", "sealed", "--generate-master-key", mk)
-    r1.client.hset("{future}:meta", mapping={"layout": "2", "mode": "hash", "secret_alg": "sha256"})
+    for ns in ("app", "pep", "sealed"):
+        eq(r1.client.hget(f"{{{ns}}}:meta", "layout"), b"2", f"keytui init: {ns} is of layout 2")
+    r1.client.hset("{old}:meta", mapping={"layout": "1", "mode": "hash", "secret_alg": "sha256",
+                                         "created_at": "1", "production": "0"})
+    r1.client.hset("{future}:meta", mapping={"layout": "3", "mode": "hash", "secret_alg": "sha256"})
     test_console_script(url)
     test_settings(url)
 
@@ -571,8 +592,40 @@ def main():
     # expired (the record's expiry moved into the past, as time would)
     ke = create(url, "app", "--expires", "1h", "--meta", "user=alice", name="expire-me")
     eq(all_status(bearer(ke["token"])), (200, 200, 200), "not yet expired")
-    r1.client.hset(f"app:key:{{{ke['id']}}}", "expires_at", str(int(time.time() * 1000) - 1000))
+    write_record_fields(r1.client, f"app:key:{{{ke['id']}}}",
+                        {"expires_at": str(int(time.time() * 1000) - 1000)})
     eq(all_status(bearer(ke["token"])), (401, 401, 401), "expired")
+    # The read each app makes. A plain HSET of status (not keytui revoke) leaves `verify`
+    # saying active: apps reading a layout-2 namespace through `verify` (the fast path)
+    # keep accepting the key, as the layout doc warns; an app reading the fields (layout 1)
+    # refuses it. Neither answer is possible with the other read.
+    kst = create(url, "app", "--meta", "user=alice", name="stale")
+    r1.client.hset(f"app:key:{{{kst['id']}}}", "status", "revoked")
+    eq(all_status(bearer(kst["token"])), (200, 200, 200),
+       "layout 2, stale verify: tastypie, DRF and FastAPI read the verify field")
+    eq(all_status(apikey(kst["id"], kst["secret"])), (200, 200, 200),
+       "layout 2, stale verify, id:secret: the verify field")
+    # rewritten as the layout asks (the status and `verify` in one script), it is refused
+    write_record_fields(r1.client, f"app:key:{{{kst['id']}}}", {"status": "revoked"})
+    eq(all_status(bearer(kst["token"])), (401, 401, 401), "layout 2: verify rewritten: revoked")
+    ko = create(url, "old", name="old")
+    eq(status_of(F, "/old/key", bearer(ko["token"])), 200, "layout 1: valid")
+    eq(status_of(F, "/old/key", apikey(ko["id"], "nope")), 401, "layout 1: wrong secret")
+    r1.client.hset(f"old:key:{{{ko['id']}}}", "status", "revoked")
+    st, body, _ = get(F, "/old/key", bearer(ko["token"]))
+    eq((st, body), (401, {"detail": "revoked"}), "layout 1, stale verify: FastAPI reads the fields")
+    # a layout-2 record with no fields but `verify` (and meta): only the fast path sees it
+    sha = hashlib.sha256(b"s3cret").hexdigest()
+    r1.client.hset("app:key:{OnlyVerify1}", mapping={
+        "verify": f"active\tsha256\t\t0\t{sha}\tonly\tverify", "meta": '{"user": "alice"}'})
+    st, body, _ = get(F, "/app/key", apikey("OnlyVerify1", "s3cret"))
+    eq((st, body.get("name") if isinstance(body, dict) else body), (200, "only\tverify"),
+       "layout 2: FastAPI verified through the verify field alone")
+    eq(status_of(D, "/drf/whoami", apikey("OnlyVerify1", "s3cret")), 200,
+       "layout 2: DRF verified through the verify field alone")
+    r1.client.hset("app:key:{OnlyVerify1}", "verify", "malformed")
+    eq(all_status(apikey("OnlyVerify1", "s3cret")), (401, 401, 401), "verify = malformed: 401")
+
     # a record of the wrong type: 401 malformed, never a 500
     r1.client.set("app:key:{Broken1}", "x")
     eq(all_status(apikey("Broken1", "x")), (401, 401, 401), "wrong-type record")
@@ -605,11 +658,11 @@ def main():
           "wrong pepper logged as an error")
     eq(status_of(d_badpep.port, "/drf/whoami", bearer(kp["token"])), 503, "wrong pepper: 503")
     eq(status_of(d_badpep.port, "/tp/v1/keytui/", bearer(kp["token"])), 503, "wrong pepper: tastypie 503")
-    # layout 2: refused with a clear error
-    wait_for(lambda: "uses layout 2" in d_future.output(), "the layout error in the Django log")
-    eq(status_of(d_future.port, "/drf/whoami", apikey("Abc1", "x")), 503, "layout 2: django 503")
-    eq(status_of(F, "/future/key", apikey("Abc1", "x")), 503, "layout 2: fastapi 503")
-    wait_for(lambda: "uses layout 2" in fa.output(), "the layout error in the FastAPI log")
+    # layout 3: refused with a clear error
+    wait_for(lambda: "uses layout 3" in d_future.output(), "the layout error in the Django log")
+    eq(status_of(d_future.port, "/drf/whoami", apikey("Abc1", "x")), 503, "layout 3: django 503")
+    eq(status_of(F, "/future/key", apikey("Abc1", "x")), 503, "layout 3: fastapi 503")
+    wait_for(lambda: "uses layout 3" in fa.output(), "the layout error in the FastAPI log")
 
     # query-string credentials: off by default, on in d_pep (tastypie style)
     q = f"?username={kp['id']}&api_key={kp['secret']}"

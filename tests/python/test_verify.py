@@ -7,6 +7,14 @@ with the keytui binary, verifies them three ways (the Python module, the Python 
 line, `keytui verify --json`) and checks that all agree with what docs/redis-layout.md
 prescribes. Prints `N passed, 0 failed` and exits 0 on success, exits 1 otherwise.
 
+Layout 2: keytui creates namespaces of layout 2, whose records carry the `verify` field. In
+those, the module verifies every case through both reads (the layout-1 `HMGET` of the
+fields, and the layout-2 `HMGET verify meta`), blocking and asyncio, and the command line
+(which checks the namespace first) uses the layout-2 read. Records the test writes by hand
+go through the layout's own Lua function (layout_lua.py, checked to be the doc's word for word),
+as any writer must; test_verify_field writes `verify` values by hand to reach its parsing
+edge cases, and a matrix of records checks that both reads give the same verdict for each.
+
 keytui's tokens carry the layout's base62 CRC-32 checksum, so every verdict of
 `keytui verify` (ids and tokens, with or without a prefix) must equal the layout's: any
 disagreement between keytui and the Python verifier fails the test.
@@ -49,6 +57,7 @@ except ImportError:
 
 sys.path.insert(0, str(PKG_SRC))
 import keytui as kv  # noqa: E402
+from layout_lua import VERIFY_LUA, WRITE_FIELDS, write_fields_args, write_record_fields  # noqa: E402
 
 # ---- bookkeeping ---------------------------------------------------------------------------
 
@@ -170,13 +179,14 @@ def create(ns, *extra, pepper=None, name="py-test", master_key_file=None):
 # Each returns "valid", a reason from kv.REASONS, or "error".
 
 
-def via_module(ns, key_id=None, secret=None, token=None, pepper=None, client=None, now_ms=None):
+def via_module(ns, key_id=None, secret=None, token=None, pepper=None, client=None, now_ms=None,
+               layout=1):
     c = client or R
     try:
         if token is not None:
-            v = kv.verify_token(c, ns, token, pepper=pepper, now_ms=now_ms)
+            v = kv.verify_token(c, ns, token, pepper=pepper, now_ms=now_ms, layout=layout)
         else:
-            v = kv.verify(c, ns, key_id, secret, pepper=pepper, now_ms=now_ms)
+            v = kv.verify(c, ns, key_id, secret, pepper=pepper, now_ms=now_ms, layout=layout)
     except kv.KeytuiError:
         return "error"
     if v.valid:
@@ -216,9 +226,41 @@ def via_rust(ns, key_id=None, secret=None, token=None, pepper=None):
     return "valid" if v.get("valid") else v.get("reason")
 
 
+def via_aio(ns, key_id=None, secret=None, token=None, pepper=None, now_ms=None, layout=1):
+    """As via_module, through keytui.aio with a redis.asyncio client of its own."""
+    import asyncio
+
+    import keytui.aio as kva
+    import redis.asyncio as aredis
+
+    async def run():
+        ar = aredis.Redis(host="127.0.0.1", port=PORT)
+        try:
+            if token is not None:
+                return await kva.verify_token(ar, ns, token, pepper=pepper, now_ms=now_ms,
+                                              layout=layout)
+            return await kva.verify(ar, ns, key_id, secret, pepper=pepper, now_ms=now_ms,
+                                    layout=layout)
+        finally:
+            await ar.aclose()
+
+    try:
+        v = asyncio.run(run())
+    except kv.KeytuiError:
+        return "error"
+    return "valid" if v.valid else v.reason
+
+
+def ns_layout(ns):
+    """The layout in `{ns}:meta`, 1 when absent (the read that is right for every layout)."""
+    raw = R.hget(f"{{{ns}}}:meta", "layout")
+    return int(raw) if raw is not None else 1
+
+
 def case(what, want, ns, **kw):
     """Verifies with all three (module, script, `keytui verify`) and checks each against
-    `want`: any disagreement fails."""
+    `want`: any disagreement fails. The module verifies through the layout-1 read and, in
+    a namespace of layout 2, through the layout-2 read too, blocking and asyncio."""
     m = via_module(ns, **kw)
     s = via_script(ns, **kw)
     rs = via_rust(ns, **kw)
@@ -226,10 +268,39 @@ def case(what, want, ns, **kw):
     eq(s, want, f"{what} [script]")
     eq(rs, want, f"{what} [keytui verify]")
     check(m == s == rs, f"{what}: module, script and keytui agree ({m} / {s} / {rs})")
+    if ns_layout(ns) >= 2:
+        eq(via_module(ns, layout=2, **kw), want, f"{what} [module, layout-2 read]")
+        eq(via_aio(ns, layout=2, **kw), want, f"{what} [aio, layout-2 read]")
+        eq(via_aio(ns, layout=1, **kw), want, f"{what} [aio, layout-1 read]")
 
 
 def record(ns, key_id):
     return {k.decode(): v.decode() for k, v in R.hgetall(kv.record_key(ns, key_id)).items()}
+
+
+def write_fields(ns, key_id, mapping=None, delete=(), client=None):
+    """Changes a record's fields the way the layout asks any writer to: in one script that
+    ends by rewriting `verify` (a plain HSET would leave `verify` stale)."""
+    write_record_fields(client or R, kv.record_key(ns, key_id), mapping, delete)
+
+
+def verify_value(rec):
+    """What `verify` must hold for a record's fields (str dict): the Lua function's twin."""
+    if not any(f in rec for f in ("status", "secret_alg", "secret")):
+        return None
+    if not all(f in rec for f in ("status", "secret_alg", "secret")):
+        return "malformed"
+    parts = ["active" if rec["status"] == "active" else "revoked", rec["secret_alg"],
+             rec.get("expires_at", ""), rec.get("token_checksum", "0"), rec["secret"]]
+    if any("\t" in p for p in parts[1:]):
+        return "malformed"
+    return "\t".join(parts) + "\t" + rec.get("name", "")
+
+
+def check_verify_field(ns, key_id, what):
+    """keytui wrote the record's `verify` field in step with its fields."""
+    rec = record(ns, key_id)
+    eq(rec.get("verify"), verify_value(rec), f"{what}: the verify field matches the fields")
 
 
 def flip(c):
@@ -295,6 +366,11 @@ def test_hash_namespace():
     eq(rec.get("status"), "active", "status active")
     check(sec not in "".join(rec.values()), "the secret itself is not stored")
     eq(R.zscore(f"{{{ns}}}:index", kid), float(rec["created_at"]), "indexed by created_at")
+    eq(R.hget(f"{{{ns}}}:meta", "layout"), b"2", "keytui creates namespaces of layout 2")
+    eq(kv.layout_of(kv.check_namespace(R, ns)), 2, "layout_of a new namespace")
+    eq(rec.get("verify"), "\t".join(["active", "sha256", "", "1", rec["secret"], "py-test"]),
+       "the verify field of a new record")
+    check_verify_field(ns, kid, "create")
 
     case("valid id+secret", "valid", ns, key_id=kid, secret=sec)
     # negative controls: a verifier that accepts everything fails these
@@ -320,37 +396,51 @@ def test_hash_namespace():
     k2 = create(ns, name="to-revoke")
     p = kt(ns, "revoke", k2["id"], "--reason", "test")
     eq(p.returncode, 0, "keytui revoke")
+    check_verify_field(ns, k2["id"], "revoke")
+    check(record(ns, k2["id"]).get("verify", "").startswith("revoked\t"), "revoke: verify says revoked")
     case("revoked", "revoked", ns, key_id=k2["id"], secret=k2["secret"])
     case("revoked + wrong secret", "wrong_secret", ns, key_id=k2["id"], secret="wrong")
 
     # expired: HSET a past expires_at directly
     k3 = create(ns, "--expires", "1h", name="to-expire")
     case("not yet expired", "valid", ns, key_id=k3["id"], secret=k3["secret"])
-    R.hset(kv.record_key(ns, k3["id"]), "expires_at", str(int(time.time() * 1000) - 1000))
+    write_fields(ns, k3["id"], {"expires_at": str(int(time.time() * 1000) - 1000)})
     case("expired", "expired", ns, key_id=k3["id"], secret=k3["secret"])
     case("expired + wrong secret", "wrong_secret", ns, key_id=k3["id"], secret="wrong")
     # the boundary: expires_at <= now is expired
     t = int(R.hget(kv.record_key(ns, k3["id"]), "expires_at"))
     eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], now_ms=t), "expired", "expires_at == now")
     eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], now_ms=t - 1), "valid", "expires_at == now+1")
+    for layout in (1, 2):
+        eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], now_ms=t, layout=layout), "expired",
+           f"expires_at == now [layout-{layout} read]")
+        eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], now_ms=t - 1, layout=layout),
+           "valid", f"expires_at == now+1 [layout-{layout} read]")
     # empty expires_at means never
-    R.hset(kv.record_key(ns, k3["id"]), "expires_at", "")
+    write_fields(ns, k3["id"], {"expires_at": ""})
     case("empty expires_at", "valid", ns, key_id=k3["id"], secret=k3["secret"])
     # malformed records are rejections ('malformed', exit 1) in Python; keytui never calls
     # them valid
-    R.hset(kv.record_key(ns, k3["id"]), "expires_at", "soon")
+    write_fields(ns, k3["id"], {"expires_at": "soon"})
     eq(via_module(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "bad expires_at [module]")
+    eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], layout=2), "malformed",
+       "bad expires_at [module, layout-2 read]")
     eq(via_script(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "bad expires_at [script]")
     check(via_rust(ns, key_id=k3["id"], secret=k3["secret"]) != "valid", "bad expires_at [keytui]")
-    R.hset(kv.record_key(ns, k3["id"]), mapping={"expires_at": "", "secret_alg": "md5"})
+    write_fields(ns, k3["id"], {"expires_at": "", "secret_alg": "md5"})
     eq(via_module(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "unknown alg [module]")
+    eq(via_module(ns, key_id=k3["id"], secret=k3["secret"], layout=2), "malformed",
+       "unknown alg [module, layout-2 read]")
     eq(via_script(ns, key_id=k3["id"], secret=k3["secret"]), "malformed", "unknown alg [script]")
     check(via_rust(ns, key_id=k3["id"], secret=k3["secret"]) != "valid", "unknown alg [keytui]")
 
     # a record missing some of the required fields is malformed (none of them: unknown)
     k4 = create(ns, name="broken")
-    R.hdel(kv.record_key(ns, k4["id"]), "secret")
+    write_fields(ns, k4["id"], delete=["secret"])
+    eq(record(ns, k4["id"]).get("verify"), "malformed", "no secret: verify is 'malformed'")
     eq(via_module(ns, key_id=k4["id"], secret=k4["secret"]), "malformed", "no secret [module]")
+    eq(via_module(ns, key_id=k4["id"], secret=k4["secret"], layout=2), "malformed",
+       "no secret [module, layout-2 read]")
     eq(via_script(ns, key_id=k4["id"], secret=k4["secret"]), "malformed", "no secret [script]")
     check(via_rust(ns, key_id=k4["id"], secret=k4["secret"]) != "valid", "no secret [keytui]")
 
@@ -430,7 +520,7 @@ def test_tokens():
     b = f"{kr['id']}_{kr['secret']}"
     case("token of a revoked key", "revoked", ns, token=b + kv.checksum(b))
     ke = create(ns, "--expires", "1h", name="tok-expire")
-    R.hset(kv.record_key(ns, ke["id"]), "expires_at", "1")
+    write_fields(ns, ke["id"], {"expires_at": "1"})
     b = f"{ke['id']}_{ke['secret']}"
     case("token of an expired key", "expired", ns, token=b + kv.checksum(b))
 
@@ -444,7 +534,7 @@ def test_plain_namespace():
     p = kt(ns, "init", "--mode", "plain")
     eq(p.returncode, 0, f"keytui init --mode plain ({p.stderr.strip()})")
     eq(R.hget(f"{{{ns}}}:meta", "mode"), b"plain", "meta mode plain")
-    eq(R.hget(f"{{{ns}}}:meta", "layout"), b"1", "meta layout 1")
+    eq(R.hget(f"{{{ns}}}:meta", "layout"), b"2", "meta layout 2")
     k = create(ns)
     rec = record(ns, k["id"])
     eq(rec.get("secret_alg"), "plain", "plain record alg")
@@ -456,7 +546,7 @@ def test_plain_namespace():
     eq(k["token"], b + kv.checksum(b), "plain: keytui token")
     case("plain: good token", "valid", ns, token=b + kv.checksum(b))
     # a secret with underscores survives token splitting
-    R.hset(kv.record_key(ns, k["id"]), "secret", "a_b_c")
+    write_fields(ns, k["id"], {"secret": "a_b_c"})
     b = f"{k['id']}_a_b_c"
     case("plain: secret with underscores via token", "valid", ns, token=b + kv.checksum(b))
     case("plain: secret with underscores", "valid", ns, key_id=k["id"], secret="a_b_c")
@@ -551,15 +641,33 @@ def test_hmac_namespace():
 
 
 def test_layout_and_errors():
+    eq(kv.LAYOUT_VERSION, 2, "LAYOUT_VERSION")
     ns = "pyt-future"
-    R.hset(f"{{{ns}}}:meta", mapping={"layout": "2", "mode": "hash", "secret_alg": "sha256"})
+    R.hset(f"{{{ns}}}:meta", mapping={"layout": "3", "mode": "hash", "secret_alg": "sha256"})
     try:
         kv.check_namespace(R, ns)
         ok = False
     except kv.NamespaceError:
         ok = True
-    check(ok, "check_namespace refuses layout 2")
+    check(ok, "check_namespace refuses layout 3")
+    for layout in ("1", "2"):
+        R.hset("{pyt-known}:meta", mapping={"layout": layout, "mode": "hash", "secret_alg": "sha256"})
+        eq(kv.layout_of(kv.check_namespace(R, "pyt-known")), int(layout),
+           f"check_namespace accepts layout {layout}")
     eq(kv.check_namespace(R, "pyt-empty"), {}, "check_namespace of an empty namespace")
+    eq(kv.layout_of({}), 1, "layout_of a namespace not created yet: the layout-1 read")
+    # the layout= option takes the layouts this verifier reads, nothing else
+    for bad in (0, 3, "2", None, True, 2.0):
+        for what, fn in [("verify", lambda: kv.verify(R, "pyt-hash", "Abc1", "x", layout=bad)),
+                         ("verify_token", lambda: kv.verify_token(R, "pyt-hash", "Abc1_x", layout=bad)),
+                         ("verify_header", lambda: kv.verify_header(R, "pyt-hash", "ApiKey Abc1:x",
+                                                                    layout=bad))]:
+            try:
+                fn()
+                got = "no error"
+            except kv.NamespaceError:
+                got = "NamespaceError"
+            eq(got, "NamespaceError", f"{what}(layout={bad!r})")
     # Layout values Rust refuses too: 0, negative, missing, and a meta key of another type.
     for i, meta in enumerate([{"layout": "0"}, {"layout": "-1"}, {"mode": "hash"}]):
         bad = f"pyt-badlayout{i}"
@@ -601,10 +709,10 @@ def test_layout_and_errors():
     one_line_error(run(["--url", URL, "SomeId1"], ""), "empty stdin")
     one_line_error(run(["--url", URL, "--namespace", "a:b", "SomeId1"], "x\n"), "bad namespace")
     one_line_error(run(["--url", "notaurl", "SomeId1"], "x\n"), "bad url")
-    # The command line checks the namespace first: a key of a layout-2 namespace is an
-    # error (exit 2), never "valid" by layout-1 rules.
+    # The command line checks the namespace first: a key of a layout-3 namespace is an
+    # error (exit 2), never "valid" by the rules of the layouts it knows.
     k2 = create("pyt-cli-future")
-    R.hset("{pyt-cli-future}:meta", "layout", "2")
+    R.hset("{pyt-cli-future}:meta", "layout", "3")
     one_line_error(run(["--url", URL, "--namespace", "pyt-cli-future", k2["id"]], k2["secret"]),
                    "newer layout on the command line")
     # env defaults: REDIS_URL and KEYTUI_NAMESPACE
@@ -658,52 +766,65 @@ def test_malformed_records():
     sha = hashlib.sha256(b"s3cret").hexdigest()
     full = {"id": "X", "name": "x", "status": "active", "secret_alg": "sha256", "secret": sha,
             "token_checksum": "0", "created_at": "1"}
+    # Hashes are written as any writer must (write_fields: `verify` rewritten from the
+    # fields), so that both reads see the same record.
     damage = {
-        "WrongType1": lambda k: R.set(k, "x"),
-        "WrongType2": lambda k: R.rpush(k, "a", "b"),
-        "WrongType3": lambda k: R.sadd(k, "a"),
-        "NoStatus": lambda k: R.hset(k, mapping={f: v for f, v in full.items() if f != "status"}),
-        "NoAlg": lambda k: R.hset(k, mapping={f: v for f, v in full.items() if f != "secret_alg"}),
-        "NoSecret": lambda k: R.hset(k, mapping={f: v for f, v in full.items() if f != "secret"}),
-        "BadAlg": lambda k: R.hset(k, mapping=dict(full, secret_alg="md5")),
-        "BinAlg": lambda k: R.hset(k, mapping=dict(full, secret_alg=b"\xff\xfe")),
-        "BadExpiry": lambda k: R.hset(k, mapping=dict(full, expires_at="soon")),
-        "BadMeta": lambda k: R.hset(k, mapping=dict(full, meta="{not json")),
-        "MetaNotObj": lambda k: R.hset(k, mapping=dict(full, meta="[1,2]")),
-        "MetaNumbers": lambda k: R.hset(k, mapping=dict(full, meta='{"scopes": 3}')),
+        "WrongType1": lambda kid: R.set(kv.record_key(ns, kid), "x"),
+        "WrongType2": lambda kid: R.rpush(kv.record_key(ns, kid), "a", "b"),
+        "WrongType3": lambda kid: R.sadd(kv.record_key(ns, kid), "a"),
+        "NoStatus": lambda kid: write_fields(ns, kid, {f: v for f, v in full.items() if f != "status"}),
+        "NoAlg": lambda kid: write_fields(ns, kid, {f: v for f, v in full.items() if f != "secret_alg"}),
+        "NoSecret": lambda kid: write_fields(ns, kid, {f: v for f, v in full.items() if f != "secret"}),
+        "BadAlg": lambda kid: write_fields(ns, kid, dict(full, secret_alg="md5")),
+        "BinAlg": lambda kid: write_fields(ns, kid, dict(full, secret_alg=b"\xff\xfe")),
+        "BadExpiry": lambda kid: write_fields(ns, kid, dict(full, expires_at="soon")),
+        "BadMeta": lambda kid: write_fields(ns, kid, dict(full, meta="{not json")),
+        "MetaNotObj": lambda kid: write_fields(ns, kid, dict(full, meta="[1,2]")),
+        "MetaNumbers": lambda kid: write_fields(ns, kid, dict(full, meta='{"scopes": 3}')),
     }
     for kid, make in damage.items():
-        make(kv.record_key(ns, kid))
+        make(kid)
+    for kid in ("NoStatus", "NoAlg", "NoSecret"):
+        eq(R.hget(kv.record_key(ns, kid), "verify"), b"malformed", f"{kid}: verify is 'malformed'")
 
     async def aio_verdicts():
         ar = aredis.Redis(host="127.0.0.1", port=PORT)
         out = {}
         for kid in list(damage) + [good["id"]]:
             sec = good["secret"] if kid == good["id"] else "s3cret"
-            for what, coro in [("aio.verify", lambda: kva.verify(ar, ns, kid, sec)),
-                               ("aio.verify_token", lambda: kva.verify_token(ar, ns, f"{kid}_{sec}"))]:
-                try:
-                    v = await coro()
-                    out[(kid, what)] = "valid" if v.valid else v.reason
-                except Exception as e:  # noqa: BLE001
-                    out[(kid, what)] = f"exception {type(e).__name__}: {e}"
+            for layout in (1, 2):
+                for what, coro in [
+                    ("aio.verify", lambda: kva.verify(ar, ns, kid, sec, layout=layout)),
+                    ("aio.verify_token",
+                     lambda: kva.verify_token(ar, ns, f"{kid}_{sec}", layout=layout)),
+                ]:
+                    try:
+                        v = await coro()
+                        out[(kid, what, layout)] = "valid" if v.valid else v.reason
+                    except Exception as e:  # noqa: BLE001
+                        out[(kid, what, layout)] = f"exception {type(e).__name__}: {e}"
         await ar.aclose()
         return out
 
     aio = asyncio.run(aio_verdicts())
     for kid in damage:
-        for what, fn in [("verify", lambda: kv.verify(R, ns, kid, "s3cret")),
-                         ("verify_token", lambda: kv.verify_token(R, ns, f"{kid}_s3cret"))]:
-            try:
-                got = fn()
-                got = "valid" if got.valid else got.reason
-            except Exception as e:  # noqa: BLE001
-                got = f"exception {type(e).__name__}: {e}"
-            eq(got, "malformed", f"{kid} via {what}")
-        for what in ("aio.verify", "aio.verify_token"):
-            eq(aio[(kid, what)], "malformed", f"{kid} via {what}")
+        for layout in (1, 2):
+            for what, fn in [
+                ("verify", lambda: kv.verify(R, ns, kid, "s3cret", layout=layout)),
+                ("verify_token", lambda: kv.verify_token(R, ns, f"{kid}_s3cret", layout=layout)),
+            ]:
+                try:
+                    got = fn()
+                    got = "valid" if got.valid else got.reason
+                except Exception as e:  # noqa: BLE001
+                    got = f"exception {type(e).__name__}: {e}"
+                eq(got, "malformed", f"{kid} via {what} [layout-{layout} read]")
+            for what in ("aio.verify", "aio.verify_token"):
+                eq(aio[(kid, what, layout)], "malformed", f"{kid} via {what} [layout-{layout} read]")
         eq(via_script(ns, key_id=kid, secret="s3cret"), "malformed", f"{kid} via the command")
-    eq(aio[(good["id"], "aio.verify")], "valid", "aio: good key among damaged")
+    for layout in (1, 2):
+        eq(aio[(good["id"], "aio.verify", layout)], "valid",
+           f"aio: good key among damaged [layout-{layout} read]")
     # a good key beside the damaged ones still verifies, through both APIs
     eq(via_module(ns, key_id=good["id"], secret=good["secret"]), "valid", "good key among damaged")
     # the wrong secret for a record with a bad expiry is still wrong_secret (secret first)
@@ -712,10 +833,297 @@ def test_malformed_records():
     km = create(ns, "--meta", "scopes=read, write", "--meta", "owner=team-a", name="scoped")
     v = kv.verify(R, ns, km["id"], km["secret"])
     eq(dict(v.meta), {"scopes": "read, write", "owner": "team-a"}, "verdict carries meta")
+    v2 = kv.verify(R, ns, km["id"], km["secret"], layout=2)
+    eq(v2, v, "the layout-2 read gives the same verdict, meta and all")
     eq(v.scopes, frozenset({"read", "write"}), "scopes parsed")
     check(kv.has_scope(v, "read") and kv.has_scope(v, "read,write"), "has_scope read, write")
     check(not kv.has_scope(v, "admin") and not kv.has_scope(v, "read", "admin"), "has_scope admin")
     check(not kv.has_scope(kv.verify(R, ns, km["id"], "x"), "read"), "rejected has no scope")
+
+
+def test_layout_doc():
+    """The Lua function this test writes records with is the layout doc's, word for word."""
+    doc = (ROOT / "docs" / "redis-layout.md").read_text()
+    check(VERIFY_LUA in doc, "VERIFY_LUA is the function of docs/redis-layout.md")
+    # ... and its Python twin (verify_value) agrees with it on every kind of record
+    recs = [{}, {"status": "active"}, {"status": "active", "secret_alg": "sha256"},
+            {"status": "active", "secret_alg": "sha256", "secret": "ab"},
+            {"status": "gone", "secret_alg": "plain", "secret": "a b", "name": "x\ty",
+             "expires_at": "5", "token_checksum": "1"},
+            {"status": "active", "secret_alg": "plain", "secret": "a\tb"},
+            {"status": "active", "secret_alg": "sha256", "secret": "ab", "expires_at": "1\t"},
+            {"name": "only a name"}]
+    for i, rec in enumerate(recs):
+        kid = f"Twin{i}"
+        R.delete(kv.record_key("pyt-twin", kid))
+        write_fields("pyt-twin", kid, rec)
+        got = R.hget(kv.record_key("pyt-twin", kid), "verify")
+        eq(got.decode() if got is not None else None, verify_value(rec), f"verify of {rec}")
+
+
+def _verdict(v):
+    return "valid" if v.valid else v.reason
+
+
+def test_verify_field():
+    """The layout-2 read: `verify` values written by hand reach the parsing edge cases. Each
+    is verified by the module (blocking and asyncio, layout-2 read), the command line (which
+    picks the layout-2 read from `{ns}:meta`) and `keytui verify` (which reports a malformed
+    record as an error, exit 2)."""
+    ns = "pyt-vfield"
+    eq(kt(ns, "init").returncode, 0, "keytui init")
+    eq(ns_layout(ns), 2, "a new namespace is of layout 2")
+    sha = hashlib.sha256(b"s3cret").hexdigest()
+
+    def put(kid, value, **fields):
+        key = kv.record_key(ns, kid)
+        R.delete(key)
+        mapping = dict(fields)
+        if value is not None:
+            mapping["verify"] = value
+        if mapping:
+            R.hset(key, mapping=mapping)
+
+    def edge(what, want, kid, secret="s3cret", token=None, name=None, layout1=None):
+        kw = dict(token=token) if token is not None else dict(key_id=kid, secret=secret)
+        eq(via_module(ns, layout=2, **kw), want, f"{what} [module, layout-2 read]")
+        eq(via_aio(ns, layout=2, **kw), want, f"{what} [aio, layout-2 read]")
+        eq(via_script(ns, **kw), want, f"{what} [script]")
+        eq(via_rust(ns, **kw), "error" if want == "malformed" else want, f"{what} [keytui verify]")
+        if layout1 is not None:
+            eq(via_module(ns, layout=1, **kw), layout1, f"{what} [module, layout-1 read]")
+        if name is not None:
+            v = kv.verify(R, ns, kid, secret, layout=2)
+            eq(v.name, name, f"{what}: the name")
+
+    def value(status="active", alg="sha256", exp="", cs="0", secret=sha, name="n"):
+        return "\t".join([status, alg, exp, cs, secret, name])
+
+    put("Vmal", "malformed")
+    edge("verify = malformed", "malformed", "Vmal")
+    put("Vempty", "")
+    edge("verify empty", "malformed", "Vempty")
+    put("Vfive", "\t".join(["active", "sha256", "", "0", sha]))
+    edge("verify of five parts", "malformed", "Vfive")
+    put("Vstatus", value(status="expired"))
+    edge("verify with an unknown status", "malformed", "Vstatus")
+    put("Vcase", value(status="Active"))
+    edge("verify with status Active (case matters)", "malformed", "Vcase")
+    put("Vtabs", value(name="a\tb\t\tc"))
+    edge("name with tabs", "valid", "Vtabs", name="a\tb\t\tc")
+    put("Vnoname", value(name=""))
+    edge("empty name", "valid", "Vnoname", name="")
+    put("Vrev", value(status="revoked"))
+    edge("revoked", "revoked", "Vrev")
+    edge("revoked, wrong secret", "wrong_secret", "Vrev", secret="nope")
+    edge("wrong secret", "wrong_secret", "Vtabs", secret="s3cret ")
+    put("Vexp", value(exp="1"))
+    edge("expired", "expired", "Vexp")
+    put("Vfuture", value(exp=str(int(time.time() * 1000) + 3_600_000)))
+    edge("expires in an hour", "valid", "Vfuture")
+    put("Vbadexp", value(exp="soon"))
+    edge("expires_at soon", "malformed", "Vbadexp")
+    edge("expires_at soon, wrong secret (the secret first)", "wrong_secret", "Vbadexp", secret="x")
+    # what Rust's i64 parse refuses is malformed here too (Python's int() would take some)
+    for i, exp in enumerate([" 1", "1_000", "\u0661", "1.0", str(2**63), "-"]):
+        put(f"Vexp{i}", value(exp=exp))
+        edge(f"expires_at {exp!r}", "malformed", f"Vexp{i}")
+    put("Vexpplus", value(exp="+1"))
+    edge("expires_at '+1'", "expired", "Vexpplus")
+    put("Vmd5", value(alg="md5"))
+    edge("unknown secret_alg", "malformed", "Vmd5")
+    put("Vplain", value(alg="plain", secret="pl_ain"))
+    edge("plain", "valid", "Vplain", secret="pl_ain")
+    # a `verify` field and nothing else: only the layout-2 read sees a key
+    put("Vonly", value())
+    edge("verify alone", "valid", "Vonly", layout1="unknown")
+    # the fields and no `verify`: the layout-2 read sees no key (unknown, like keytui)
+    put("Vmissing", None, status="active", secret_alg="sha256", secret=sha, name="n")
+    edge("verify missing", "unknown", "Vmissing", layout1="valid")
+    # meta still counts on the layout-2 read
+    put("Vmeta", value(), meta="{bad")
+    eq(via_module(ns, key_id="Vmeta", secret="s3cret", layout=2), "malformed", "bad meta [layout-2 read]")
+    put("Vscopes", value(), meta='{"scopes": "a, b"}')
+    v = kv.verify(R, ns, "Vscopes", "s3cret", layout=2)
+    eq((v.valid, v.scopes), (True, frozenset({"a", "b"})), "meta and scopes [layout-2 read]")
+    # the wrong type on the layout-2 read
+    R.set(kv.record_key(ns, "Vstring"), "x")
+    eq(via_module(ns, key_id="Vstring", secret="s3cret", layout=2), "malformed",
+       "a string under the record key [layout-2 read]")
+    eq(via_aio(ns, key_id="Vstring", secret="s3cret", layout=2), "malformed",
+       "a string under the record key [aio, layout-2 read]")
+
+    # tokens: the checksum flag comes from the verify value
+    body = "Vcs1_s3cret"
+    put("Vcs1", value(cs="1"))
+    edge("token with its checksum", "valid", "Vcs1", token=body + kv.checksum(body))
+    edge("token without its checksum", "bad_checksum", "Vcs1", token=body)
+    edge("token, checksum of other text", "bad_checksum", "Vcs1", token=body + kv.checksum("x"))
+    put("Vcs0", value(cs="0"))
+    edge("checksum 0: the rest is the secret", "valid", "Vcs0", token="Vcs0_s3cret")
+    edge("checksum 0: 6 more characters are secret", "wrong_secret", "Vcs0",
+         token="Vcs0_s3cret" + kv.checksum("Vcs0_s3cret"))
+    put("Vcsx", value(cs="yes"))
+    edge("checksum part other than 1 means none", "valid", "Vcsx", token="Vcsx_s3cret")
+    put("Vcsmd5", value(alg="md5", cs="1"))
+    edge("token, unknown alg: malformed before the checksum", "malformed", "Vcsmd5",
+         token="Vcsmd5_s3cret")
+    for kid in ("Vmal", "Vfive", "Vstatus"):
+        edge(f"token of {kid}", "malformed", kid, token=f"{kid}_s3cret")
+    edge("token of a missing verify", "unknown", "Vmissing", token="Vmissing_s3cret")
+
+    # a decode_responses client gives the same verdicts
+    Rs = redis.Redis(host="127.0.0.1", port=PORT, decode_responses=True)
+    for kid, want in [("Vtabs", "valid"), ("Vrev", "revoked"), ("Vfive", "malformed"),
+                      ("Vmissing", "unknown")]:
+        eq(via_module(ns, key_id=kid, secret="s3cret", client=Rs, layout=2), want,
+           f"decode_responses {kid} [layout-2 read]")
+    eq(kv.verify(Rs, ns, "Vtabs", "s3cret", layout=2).name, "a\tb\t\tc", "decode_responses name")
+    Rs.close()
+
+    # the pure function, with bytes and str
+    D = kv.core.decide_verify_field
+    for conv in (str, lambda x: x.encode()):
+        eq(_verdict(D("K", conv(value()), None, "s3cret", None, 0)), "valid", "pure: valid")
+        eq(D("K", conv(value(name="a\tb")), None, "s3cret", None, 0).name, "a\tb", "pure: name")
+        eq(_verdict(D("K", conv(value(exp="10")), None, "s3cret", None, 10)), "expired",
+           "pure: expires_at == now")
+        eq(_verdict(D("K", conv(value(exp="10")), None, "s3cret", None, 9)), "valid",
+           "pure: expires_at == now + 1")
+        eq(_verdict(D("K", conv("malformed"), None, "s3cret", None, 0)), "malformed",
+           "pure: malformed")
+        eq(_verdict(D("K", conv(value()), conv('{"a": "b"}'), "s3cret", None, 0)), "valid",
+           "pure: with meta")
+    eq(_verdict(D("K", None, None, "s3cret", None, 0)), "unknown", "pure: None is unknown")
+    hm = hmac.new(b"pep", b"s3cret", hashlib.sha256).hexdigest()
+    eq(_verdict(D("K", value(alg="hmac-sha256", secret=hm), None, "s3cret", b"pep", 0)), "valid",
+       "pure: hmac-sha256")
+    try:
+        D("K", value(alg="hmac-sha256", secret=hm), None, "s3cret", None, 0)
+        got = "no error"
+    except kv.PepperRequired:
+        got = "PepperRequired"
+    eq(got, "PepperRequired", "pure: hmac-sha256 without a pepper")
+    tok = kv.split_token("K_s3cret")
+    eq(kv.core.token_secret_from_verify_field("K_s3cret", tok, value()), "s3cret",
+       "pure: token secret, no checksum")
+    eq(_verdict(kv.core.token_secret_from_verify_field("K_s3cret", tok, value(cs="1"))),
+       "bad_checksum", "pure: token, checksum wanted")
+    eq(_verdict(kv.core.token_secret_from_verify_field("K_s3cret", tok, None)), "unknown",
+       "pure: token, no verify")
+
+    # A plain HSET leaves `verify` stale (the doc's warning): the layout-2 read, the command
+    # line and keytui follow `verify`, the layout-1 read the fields. This tells the reads apart.
+    k = create(ns, name="stale")
+    R.hset(kv.record_key(ns, k["id"]), "status", "revoked")
+    eq(via_module(ns, key_id=k["id"], secret=k["secret"], layout=1), "revoked",
+       "stale verify: the layout-1 read follows the fields")
+    eq(via_module(ns, key_id=k["id"], secret=k["secret"], layout=2), "valid",
+       "stale verify: the layout-2 read follows verify")
+    eq(via_script(ns, key_id=k["id"], secret=k["secret"]), "valid",
+       "stale verify: the command line uses the layout-2 read")
+    eq(via_rust(ns, key_id=k["id"], secret=k["secret"]), "valid",
+       "stale verify: keytui verify uses the layout-2 read")
+
+
+def test_layout1_namespace():
+    """A namespace left at layout 1 (meta written as keytui 1 did): keytui keeps writing it
+    as layout 1 (with `verify`, unread there), every verifier reads the fields."""
+    ns = "pyt-layout1"
+    R.hset(f"{{{ns}}}:meta", mapping={"layout": "1", "mode": "hash", "secret_alg": "sha256",
+                                      "created_at": "1", "production": "0"})
+    k = create(ns, name="old")
+    eq(ns_layout(ns), 1, "keytui create leaves a layout-1 namespace at 1")
+    check_verify_field(ns, k["id"], "layout 1: create")
+    case("layout 1: valid", "valid", ns, key_id=k["id"], secret=k["secret"])
+    case("layout 1: token", "valid", ns, token=k["token"])
+    case("layout 1: wrong secret", "wrong_secret", ns, key_id=k["id"], secret="nope")
+    # the stale-verify trick: on layout 1 the command line and keytui read the fields
+    R.hset(kv.record_key(ns, k["id"]), "status", "revoked")
+    case("layout 1: revoked by a plain HSET", "revoked", ns, key_id=k["id"], secret=k["secret"])
+
+
+def test_read_matrix():
+    """Both reads give the same verdict (reason, name, meta) for every record a writer that
+    keeps `verify` in step can leave: a matrix of status, secret_alg, secret, expires_at,
+    token_checksum, name and meta, each written through the layout's Lua function, each
+    verified by id (right and wrong secret) and by token (with and without a checksum)."""
+    ns = "pyt-matrix"
+    eq(kt(ns, "init").returncode, 0, "keytui init")
+    pepper = b"matrix-pepper"
+    far = str(int(time.time() * 1000) + 10 * 365 * 86_400_000)
+    statuses = ["active", "revoked", "paused", None]
+    algs = ["sha256", "hmac-sha256", "plain", "md5", None]
+    expiries = [None, "", "1", far, "soon"]
+    checksums = [None, "0", "1"]
+    names = [None, "name\twith\ttabs"]
+    metas = [None, '{"scopes": "a"}', "{bad"]
+    seen = {}
+    compared = 0
+    i = 0
+    pipe_records = []
+    for status in statuses:
+        for alg in algs:
+            for has_secret in (True, False):
+                for exp in expiries:
+                    for cs in checksums:
+                        for name in names:
+                            for meta in metas:
+                                i += 1
+                                kid = f"M{i}"
+                                rec = {"status": status, "secret_alg": alg, "expires_at": exp,
+                                       "token_checksum": cs, "name": name, "meta": meta}
+                                if has_secret:
+                                    try:
+                                        rec["secret"] = kv.stored_form(alg or "sha256", "s3cret",
+                                                                       pepper).decode()
+                                    except kv.MalformedRecord:
+                                        rec["secret"] = "not-a-digest"
+                                rec = {f: v for f, v in rec.items() if v is not None}
+                                pipe_records.append((kid, rec))
+    pipe = R.pipeline(transaction=False)
+    for kid, rec in pipe_records:
+        pipe.eval(WRITE_FIELDS, 1, kv.record_key(ns, kid), *write_fields_args(rec))
+    pipe.execute()
+    for kid, rec in pipe_records:
+        body = f"{kid}_s3cret"
+        presented = [("id", dict(key_id=kid, secret="s3cret")),
+                     ("id, wrong secret", dict(key_id=kid, secret="s3creT")),
+                     ("token with checksum", dict(token=body + kv.checksum(body))),
+                     ("token without checksum", dict(token=body))]
+        for what, kw in presented:
+            out = []
+            for layout in (1, 2):
+                try:
+                    if "token" in kw:
+                        v = kv.verify_token(R, ns, kw["token"], pepper=pepper, layout=layout)
+                    else:
+                        v = kv.verify(R, ns, kw["key_id"], kw["secret"], pepper=pepper,
+                                      layout=layout)
+                    out.append((v.valid, v.reason, v.id, v.name, dict(v.meta)))
+                except Exception as e:  # noqa: BLE001
+                    out.append(f"exception {type(e).__name__}: {e}")
+            compared += 1
+            if out[0] != out[1]:
+                check(False, f"matrix {kid} {rec} {what}: layout 1 {out[0]} != layout 2 {out[1]}")
+            elif isinstance(out[0], tuple):
+                seen[out[0][1] or "valid"] = seen.get(out[0][1] or "valid", 0) + 1
+            else:
+                check(False, f"matrix {kid} {rec} {what}: {out[0]}")
+    check(not [f for f in FAILED if f.startswith("matrix ")], f"matrix: {compared} verdicts agree")
+    eq(sorted(seen), sorted(["valid", "unknown", "wrong_secret", "bad_checksum", "revoked",
+                             "expired", "malformed"]), f"matrix reaches every verdict ({seen})")
+    # no pepper: both reads raise PepperRequired for an hmac-sha256 record
+    hm = next(kid for kid, rec in pipe_records
+              if rec.get("secret_alg") == "hmac-sha256" and rec.get("status") == "active"
+              and "secret" in rec)
+    for layout in (1, 2):
+        try:
+            kv.verify(R, ns, hm, "s3cret", layout=layout)
+            got = "no error"
+        except kv.PepperRequired:
+            got = "PepperRequired"
+        eq(got, "PepperRequired", f"matrix: hmac-sha256 without a pepper [layout-{layout} read]")
 
 
 def test_cluster():
@@ -769,6 +1177,10 @@ def main():
         test_layout_and_errors()
         test_headers(hk)
         test_malformed_records()
+        test_layout_doc()
+        test_verify_field()
+        test_layout1_namespace()
+        test_read_matrix()
         test_cluster()
     except Exception:
         traceback.print_exc()

@@ -2,7 +2,9 @@
 
     import keytui
     r = keytui.connect("redis://127.0.0.1:6379", timeout=0.5)
-    v = keytui.verify_token(r, "prod", "sk_live_<id>_<secret><checksum>")
+    meta = keytui.check_namespace(r, "prod")  # once at start-up
+    v = keytui.verify_token(r, "prod", "sk_live_<id>_<secret><checksum>",
+                            layout=keytui.layout_of(meta))
     if v.valid:
         v.id, v.name, v.meta, v.scopes
     else:
@@ -19,6 +21,7 @@ from .core import (
     FIELDS,
     LAYOUT_VERSION,
     REASONS,
+    VERIFY_FIELDS,
     KeytuiError,
     MalformedRecord,
     NamespaceError,
@@ -31,6 +34,7 @@ from .core import (
     connect,
     connect_async,
     has_scope,
+    layout_of,
     parse_authorization,
     parse_scopes,
     pepper_from_env,
@@ -53,6 +57,7 @@ __all__ = [
     "FIELDS",
     "LAYOUT_VERSION",
     "REASONS",
+    "VERIFY_FIELDS",
     "KeytuiError",
     "MalformedRecord",
     "NamespaceError",
@@ -65,6 +70,7 @@ __all__ = [
     "connect",
     "connect_async",
     "has_scope",
+    "layout_of",
     "parse_authorization",
     "parse_scopes",
     "pepper_from_env",

@@ -1,5 +1,6 @@
-"""The verifier over ``redis.asyncio``: the same rules and verdicts as :mod:`keytui.core`,
-awaited. One round trip per verification; never writes except ``last_used_at`` when asked."""
+"""The verifier over ``redis.asyncio``: the same rules, reads and verdicts as
+:mod:`keytui.core`, awaited. One round trip per verification (the layout-1 read, or with
+``layout=2`` the ``verify`` field); never writes except ``last_used_at`` when asked."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, Dict, Optional
 
 from .core import (
     FIELDS,
+    VERIFY_FIELDS,
     Bytesish,
     Fields,
     Verdict,
@@ -14,16 +16,17 @@ from .core import (
     _meta_not_a_hash,
     check_namespace_name,
     connect_async,
-    decide,
+    decide_reply,
     is_wrong_type,
     meta_key,
     meta_problem,
     now_ms,
     parse_authorization,
     plan_token,
+    reads_verify_field,
     record_key,
     text_dict,
-    token_secret,
+    token_secret_of_reply,
     valid_id,
     TOUCH_SCRIPT,
 )
@@ -34,11 +37,12 @@ __all__ = ["verify", "verify_token", "verify_header", "record_use", "check_names
 connect = connect_async
 
 
-async def _fetch(r: Any, namespace: str, key_id: str) -> Optional[Fields]:
+async def _fetch(r: Any, namespace: str, key_id: str, one_field: bool) -> Optional[Fields]:
     from redis.exceptions import ResponseError
 
+    names = list(VERIFY_FIELDS if one_field else FIELDS)
     try:
-        return await r.hmget(record_key(namespace, key_id), list(FIELDS))
+        return await r.hmget(record_key(namespace, key_id), names)
     except ResponseError as e:
         if is_wrong_type(e):
             return None
@@ -54,15 +58,17 @@ async def verify(
     pepper: Optional[bytes] = None,
     now_ms: Optional[int] = None,
     record_use: bool = False,
+    layout: int = 1,
 ) -> Verdict:
     """As :func:`keytui.verify`, with a ``redis.asyncio`` client."""
     check_namespace_name(namespace)
+    one_field = reads_verify_field(layout)
     if not valid_id(key_id):
         return _reject("unknown", None if not isinstance(key_id, str) else key_id)
-    fields = await _fetch(r, namespace, key_id)
-    if fields is None:
+    reply = await _fetch(r, namespace, key_id, one_field)
+    if reply is None:
         return _reject("malformed", key_id)
-    v = decide(key_id, fields, secret, pepper, now_ms)
+    v = decide_reply(key_id, reply, one_field, secret, pepper, now_ms)
     if v.valid and record_use:
         await _record_use(r, namespace, key_id, now_ms)
     return v
@@ -76,19 +82,21 @@ async def verify_token(
     pepper: Optional[bytes] = None,
     now_ms: Optional[int] = None,
     record_use: bool = False,
+    layout: int = 1,
 ) -> Verdict:
     """As :func:`keytui.verify_token`, with a ``redis.asyncio`` client."""
     check_namespace_name(namespace)
+    one_field = reads_verify_field(layout)
     tok = plan_token(token)
     if isinstance(tok, Verdict):
         return tok
-    fields = await _fetch(r, namespace, tok.id)
-    if fields is None:
+    reply = await _fetch(r, namespace, tok.id, one_field)
+    if reply is None:
         return _reject("malformed", tok.id)
-    secret = token_secret(token, tok, fields)
+    secret = token_secret_of_reply(token, tok, reply, one_field)
     if isinstance(secret, Verdict):
         return secret
-    v = decide(tok.id, fields, secret, pepper, now_ms)
+    v = decide_reply(tok.id, reply, one_field, secret, pepper, now_ms)
     if v.valid and record_use:
         await _record_use(r, namespace, tok.id, now_ms)
     return v
@@ -121,7 +129,8 @@ async def record_use(r: Any, namespace: str, key_id: str, now_ms: Optional[int] 
 async def check_namespace(
     r: Any, namespace: str, pepper: Optional[bytes] = None
 ) -> Dict[str, str]:
-    """As :func:`keytui.check_namespace`: once at start-up."""
+    """As :func:`keytui.check_namespace`: once at start-up; :func:`keytui.layout_of` of
+    the result is the ``layout=`` to verify with."""
     check_namespace_name(namespace)
     try:
         raw = await r.hgetall(meta_key(namespace)) or {}

@@ -16,6 +16,7 @@ from .core import (
     check_namespace,
     check_namespace_name,
     connect,
+    layout_of,
     pepper_from_env,
     verify,
     verify_token,
@@ -101,12 +102,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         text = _read_input("token" if a.token else "secret")
         r = connect(a.url, cluster=a.cluster)
         # The layout first: a newer one is an error (exit 2), never a verdict read by rules
-        # this verifier does not know. The pepper is judged per key, as `keytui verify` does.
-        check_namespace(r, a.namespace, pepper, check_pepper=False)
+        # this verifier does not know; a layout-2 namespace is read through its `verify`
+        # field. The pepper is judged per key, as `keytui verify` does.
+        meta = check_namespace(r, a.namespace, pepper, check_pepper=False)
+        opts = dict(pepper=pepper, record_use=a.record_use, layout=layout_of(meta))
         if a.token:
-            v = verify_token(r, a.namespace, text, pepper=pepper, record_use=a.record_use)
+            v = verify_token(r, a.namespace, text, **opts)
         else:
-            v = verify(r, a.namespace, a.id, text, pepper=pepper, record_use=a.record_use)
+            v = verify(r, a.namespace, a.id, text, **opts)
     except KeyboardInterrupt:
         sys.stderr.write("keytui-verify: interrupted\n")
         return 2

@@ -1,4 +1,4 @@
-"""Verify keytui API keys against Redis, following docs/redis-layout.md (layout 1).
+"""Verify keytui API keys against Redis, following docs/redis-layout.md (layouts 1 and 2).
 
 The pure rules (token splitting, checksums, the verdict of a fetched record) and the
 blocking redis-py calls. ``keytui.aio`` runs the same rules over ``redis.asyncio``; the web
@@ -11,6 +11,17 @@ A verification is one round trip (``HMGET``); the comparison is constant-time
 the secret learns nothing about a key's status. A record keytui did not write (a key of
 another Redis type, a hash missing some fields, unparseable values) is rejected as
 ``malformed``: never an exception for that key.
+
+Two reads give the same verdicts (the layout's "Verifying a key: one round trip"):
+
+- the layout-1 read, ``HMGET`` of :data:`FIELDS` (the six fields verification needs, and
+  ``meta``). Right for every namespace, since keytui keeps those fields in layout 2 too;
+  :func:`decide` judges its reply.
+- the layout-2 read, ``HMGET`` of :data:`VERIFY_FIELDS`: the record's ``verify`` field (the
+  six parts in one value) and ``meta``. Only for namespaces whose ``{ns}:meta`` says layout
+  2, which the one round trip does not read: check it once at start-up
+  (:func:`check_namespace`, :func:`layout_of`) and pass ``layout=``.
+  :func:`decide_verify_field` judges its reply.
 """
 
 from __future__ import annotations
@@ -37,8 +48,8 @@ from typing import (
     Union,
 )
 
-#: The layout version this module implements.
-LAYOUT_VERSION = 1
+#: The newest layout version this module reads (it reads every one from 1 to this).
+LAYOUT_VERSION = 2
 
 #: Every rejection reason :func:`verify` and :func:`verify_token` can give.
 REASONS = ("unknown", "wrong_secret", "bad_checksum", "revoked", "expired", "malformed")
@@ -50,6 +61,8 @@ MAX_ID_LEN = 128
 MAX_HEADER = 4096
 
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+# A unix time in ms as keytui reads one (Rust's i64 parse): ASCII digits, an optional sign.
+_MS_RE = re.compile(r"[+-]?[0-9]+\Z")
 _LOWER_RE = re.compile(r"[a-z]+\Z")
 
 # The script of the layout doc, "Recording use": never a plain HSET, which would create a
@@ -59,8 +72,19 @@ TOUCH_SCRIPT = (
     "redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1]) end return 1"
 )
 
-#: The fields one verification reads (the layout's HMGET plus ``meta``).
+#: The fields the layout-1 read gets (the layout's HMGET plus ``meta``); right in layout 2
+#: too.
 FIELDS = ("status", "secret_alg", "secret", "expires_at", "token_checksum", "name", "meta")
+
+#: The fields the layout-2 read gets: ``verify`` (see "The verify field") plus ``meta``.
+VERIFY_FIELDS = ("verify", "meta")
+
+#: The ``secret_alg`` values of the layout; any other makes the record malformed.
+SECRET_ALGS = ("sha256", "hmac-sha256", "plain")
+
+# The separator of the parts of a ``verify`` value, and their number.
+_TAB = b"\t"
+_VERIFY_PARTS = 6
 
 Bytesish = Union[str, bytes]
 Fields = Sequence[Optional[Bytesish]]
@@ -300,6 +324,93 @@ def _parse_meta(raw: Optional[Bytesish]) -> Optional[Mapping[str, str]]:
     return types.MappingProxyType(obj)
 
 
+class Stored(NamedTuple):
+    """What a record says about verification, from either read. ``secret`` is the stored
+    form (a digest, or in ``plain`` namespaces the secret itself): never log one."""
+
+    active: bool  # status is "active"; any other status counts as revoked
+    alg: str  # the secret_alg, not checked yet
+    secret: bytes
+    expires_at: str  # empty: never expires; not checked to be a number yet
+    token_checksum: bool  # tokens of the key end in a checksum
+    name: str
+
+    def __repr__(self) -> str:
+        return f"Stored(active={self.active}, alg={self.alg!r}, ...)"
+
+
+def stored_from_fields(fields: Fields) -> Union[Stored, str]:
+    """The layout-1 read (:data:`FIELDS`, as ``HMGET`` returns them) as :class:`Stored`, or
+    the reason it cannot be: ``unknown`` when none of status, secret_alg and secret is
+    there (no record), ``malformed`` when some are missing."""
+    status, alg, stored, expires_at, with_checksum, name = _pad(fields)[:6]
+    if status is None or alg is None or stored is None:
+        none = status is None and alg is None and stored is None
+        return "unknown" if none else "malformed"
+    return Stored(
+        active=_text(status) == "active",
+        alg=_text(alg),
+        secret=_bytes(stored),
+        expires_at=_text(expires_at) if expires_at is not None else "",
+        token_checksum=with_checksum is not None and _text(with_checksum) == "1",
+        name=_text(name) if name is not None else "",
+    )
+
+
+def stored_from_verify_field(value: Optional[Bytesish]) -> Union[Stored, str]:
+    """The layout-2 read's ``verify`` value as :class:`Stored`, or the reason it cannot be:
+    ``unknown`` when the field is absent (no record), ``malformed`` when the value is
+    ``malformed``, has fewer than six tab-separated parts, or a status other than
+    ``active`` or ``revoked``. The sixth part, the name, is the rest of the value, tabs
+    included."""
+    if value is None:
+        return "unknown"
+    parts = _bytes(value).split(_TAB, _VERIFY_PARTS - 1)
+    if len(parts) < _VERIFY_PARTS or parts[0] not in (b"active", b"revoked"):
+        return "malformed"  # `malformed` itself is one part
+    status, alg, expires_at, with_checksum, stored, name = parts
+    return Stored(
+        active=status == b"active",
+        alg=_text(alg),
+        secret=stored,
+        expires_at=_text(expires_at),
+        token_checksum=with_checksum == b"1",
+        name=_text(name),
+    )
+
+
+def judge(
+    key_id: str,
+    stored: Stored,
+    raw_meta: Optional[Bytesish],
+    secret: Bytesish,
+    pepper: Optional[bytes],
+    now: Optional[int] = None,
+) -> Verdict:
+    """Steps 2 to 5 of the layout's verification, the same for both reads: the secret
+    (constant time, first), the status, the expiry; then ``meta``. Raises only
+    :class:`PepperRequired`."""
+    try:
+        computed = stored_form(stored.alg, secret, pepper)
+    except MalformedRecord:
+        return _reject("malformed", key_id)
+    # Constant time; a length difference only tells the digest length / plain length.
+    if not hmac.compare_digest(computed, stored.secret):
+        return _reject("wrong_secret", key_id)
+    if not stored.active:
+        return _reject("revoked", key_id)
+    if stored.expires_at != "":
+        exp_ms = _parse_ms(stored.expires_at)
+        if exp_ms is None:
+            return _reject("malformed", key_id)
+        if exp_ms <= (now_ms() if now is None else int(now)):
+            return _reject("expired", key_id)
+    meta = _parse_meta(raw_meta)
+    if meta is None:
+        return _reject("malformed", key_id)
+    return Verdict(True, None, key_id, stored.name, meta)
+
+
 def decide(
     key_id: str,
     fields: Fields,
@@ -307,34 +418,38 @@ def decide(
     pepper: Optional[bytes],
     now: Optional[int] = None,
 ) -> Verdict:
-    """The verdict for ``secret`` given the record's :data:`FIELDS` (as ``HMGET`` returns
-    them). Raises only :class:`PepperRequired`."""
-    status, alg, stored, expires_at, _checksum, name, raw_meta = _pad(fields)
-    if status is None or alg is None or stored is None:
-        # no record at all: unknown; some of the required fields only: malformed
-        none = status is None and alg is None and stored is None
-        return _reject("unknown" if none else "malformed", key_id)
-    try:
-        computed = stored_form(_text(alg), secret, pepper)
-    except MalformedRecord:
-        return _reject("malformed", key_id)
-    # Constant time; a length difference only tells the digest length / plain length.
-    if not hmac.compare_digest(computed, _bytes(stored)):
-        return _reject("wrong_secret", key_id)
-    if _text(status) != "active":
-        return _reject("revoked", key_id)
-    exp = _text(expires_at) if expires_at is not None else ""
-    if exp != "":
-        try:
-            exp_ms = int(exp)
-        except ValueError:
-            return _reject("malformed", key_id)
-        if exp_ms <= (now_ms() if now is None else int(now)):
-            return _reject("expired", key_id)
-    meta = _parse_meta(raw_meta)
-    if meta is None:
-        return _reject("malformed", key_id)
-    return Verdict(True, None, key_id, _text(name) if name is not None else "", meta)
+    """The verdict for ``secret`` given the record's :data:`FIELDS` (the layout-1 read, as
+    ``HMGET`` returns them). Raises only :class:`PepperRequired`."""
+    stored = stored_from_fields(fields)
+    if isinstance(stored, str):
+        return _reject(stored, key_id)
+    return judge(key_id, stored, _pad(fields)[6], secret, pepper, now)
+
+
+def decide_verify_field(
+    key_id: str,
+    verify_value: Optional[Bytesish],
+    raw_meta: Optional[Bytesish],
+    secret: Bytesish,
+    pepper: Optional[bytes],
+    now: Optional[int] = None,
+) -> Verdict:
+    """The verdict for ``secret`` given the record's ``verify`` and ``meta`` fields (the
+    layout-2 read, :data:`VERIFY_FIELDS`). The same verdict as :func:`decide` for a record
+    whose ``verify`` agrees with its fields. Raises only :class:`PepperRequired`."""
+    stored = stored_from_verify_field(verify_value)
+    if isinstance(stored, str):
+        return _reject(stored, key_id)
+    return judge(key_id, stored, raw_meta, secret, pepper, now)
+
+
+def _parse_ms(text: str) -> Optional[int]:
+    """A unix time in ms, or None when ``text`` is not one keytui would read (spaces,
+    ``_``, other digits than ASCII, or out of the 64-bit range)."""
+    if not _MS_RE.match(text):
+        return None
+    n = int(text)
+    return n if -(2**63) <= n < 2**63 else None
 
 
 def _pad(fields: Fields) -> List[Optional[Bytesish]]:
@@ -342,13 +457,14 @@ def _pad(fields: Fields) -> List[Optional[Bytesish]]:
     return f + [None] * (len(FIELDS) - len(f))
 
 
-def token_secret(token: str, tok: Token, fields: Fields) -> Union[str, Verdict]:
-    """The secret part of ``token`` given its record's fields, or the rejection (unknown,
-    malformed or bad_checksum) decided before any hashing."""
-    status, alg, stored, _exp, with_checksum = _pad(fields)[:5]
-    if status is None and alg is None and stored is None:
-        return _reject("unknown", tok.id)
-    if with_checksum is not None and _text(with_checksum) == "1":
+def token_rest(token: str, tok: Token, stored: Stored) -> Union[str, Verdict]:
+    """The secret part of ``token`` given what its record says, or the rejection decided
+    before any hashing: ``malformed`` for an unknown secret_alg, ``bad_checksum`` when the
+    record wants a checksum and the token's last 6 characters are not the checksum of the
+    rest."""
+    if stored.alg not in SECRET_ALGS:
+        return _reject("malformed", tok.id)
+    if stored.token_checksum:
         body, given = token[:-CHECKSUM_LEN], token[-CHECKSUM_LEN:]
         if len(tok.rest) <= CHECKSUM_LEN or not hmac.compare_digest(
             checksum(body).encode("ascii"), _bytes(given)
@@ -356,6 +472,51 @@ def token_secret(token: str, tok: Token, fields: Fields) -> Union[str, Verdict]:
             return _reject("bad_checksum", tok.id)
         return tok.rest[:-CHECKSUM_LEN]
     return tok.rest
+
+
+def token_secret(token: str, tok: Token, fields: Fields) -> Union[str, Verdict]:
+    """The secret part of ``token`` given its record's fields (the layout-1 read), or the
+    rejection (unknown, malformed or bad_checksum) decided before any hashing."""
+    stored = stored_from_fields(fields)
+    if isinstance(stored, str):
+        return _reject(stored, tok.id)
+    return token_rest(token, tok, stored)
+
+
+def token_secret_from_verify_field(
+    token: str, tok: Token, verify_value: Optional[Bytesish]
+) -> Union[str, Verdict]:
+    """As :func:`token_secret`, given the record's ``verify`` value (the layout-2 read)."""
+    stored = stored_from_verify_field(verify_value)
+    if isinstance(stored, str):
+        return _reject(stored, tok.id)
+    return token_rest(token, tok, stored)
+
+
+def decide_reply(
+    key_id: str,
+    reply: Fields,
+    one_field: bool,
+    secret: Bytesish,
+    pepper: Optional[bytes],
+    now: Optional[int] = None,
+) -> Verdict:
+    """:func:`decide_verify_field` of a layout-2 read's reply (``one_field``), else
+    :func:`decide` of a layout-1 read's."""
+    if one_field:
+        verify_value, raw_meta = _pad(reply)[:2]
+        return decide_verify_field(key_id, verify_value, raw_meta, secret, pepper, now)
+    return decide(key_id, reply, secret, pepper, now)
+
+
+def token_secret_of_reply(
+    token: str, tok: Token, reply: Fields, one_field: bool
+) -> Union[str, Verdict]:
+    """:func:`token_secret_from_verify_field` of a layout-2 read's reply (``one_field``),
+    else :func:`token_secret` of a layout-1 read's."""
+    if one_field:
+        return token_secret_from_verify_field(token, tok, _pad(reply)[0])
+    return token_secret(token, tok, reply)
 
 
 def plan_token(token: str) -> Union[Token, Verdict]:
@@ -399,6 +560,26 @@ def meta_problem(
             raise NamespaceError(f"the pepper does not match namespace {namespace}")
 
 
+def reads_verify_field(layout: int) -> bool:
+    """Whether a namespace of ``layout`` is verified with the layout-2 read. Raises
+    :class:`NamespaceError` for a layout this module does not read (not 1 to
+    :data:`LAYOUT_VERSION`)."""
+    if isinstance(layout, bool) or not isinstance(layout, int):
+        raise NamespaceError(f"layout {layout!r} is not a layout version")
+    if not 1 <= layout <= LAYOUT_VERSION:
+        raise NamespaceError(f"layout {layout}: this verifier reads 1 to {LAYOUT_VERSION}")
+    return layout >= 2
+
+
+def layout_of(meta: Mapping[str, str]) -> int:
+    """The layout of a namespace, from the meta :func:`check_namespace` returned: its
+    ``layout`` field, or 1 when the namespace does not exist yet (the layout-1 read is
+    right for whatever layout keytui creates it with)."""
+    if not meta:
+        return 1
+    return int(meta["layout"])
+
+
 def _meta_not_a_hash(e: Exception, namespace: str) -> Exception:
     """A WRONGTYPE reply for ``{ns}:meta`` as a NamespaceError; any other error as is."""
     if str(e).startswith("WRONGTYPE"):
@@ -413,12 +594,14 @@ def text_dict(raw: Mapping[Any, Any]) -> Dict[str, str]:
 # ---- blocking redis-py calls -----------------------------------------------------------
 
 
-def _fetch(r: Any, namespace: str, key_id: str) -> Optional[Fields]:
-    """The record's fields; None when the key holds another Redis type."""
+def _fetch(r: Any, namespace: str, key_id: str, one_field: bool) -> Optional[Fields]:
+    """The record's :data:`VERIFY_FIELDS` (``one_field``) or :data:`FIELDS`; None when the
+    key holds another Redis type."""
     from redis.exceptions import ResponseError
 
+    names = list(VERIFY_FIELDS if one_field else FIELDS)
     try:
-        return r.hmget(record_key(namespace, key_id), list(FIELDS))
+        return r.hmget(record_key(namespace, key_id), names)
     except ResponseError as e:
         if is_wrong_type(e):
             return None
@@ -434,6 +617,7 @@ def verify(
     pepper: Optional[bytes] = None,
     now_ms: Optional[int] = None,
     record_use: bool = False,
+    layout: int = 1,
 ) -> Verdict:
     """Verifies ``secret`` for the key ``key_id`` in one round trip.
 
@@ -441,15 +625,19 @@ def verify(
     either way). ``pepper`` is needed for ``hmac-sha256`` records (``PepperRequired``
     otherwise). ``now_ms`` overrides the clock (unix ms). With ``record_use`` a valid
     verification also sets ``last_used_at`` (a second round trip).
+    ``layout`` is the namespace's layout as checked at start-up (:func:`layout_of`): 2
+    reads the one ``verify`` field, 1 (the default, right for every namespace) the fields
+    it is made of.
     Raises ``KeytuiError`` or redis errors; rejections are verdicts, not exceptions.
     """
     check_namespace_name(namespace)
+    one_field = reads_verify_field(layout)
     if not valid_id(key_id):
         return _reject("unknown", None if not isinstance(key_id, str) else key_id)
-    fields = _fetch(r, namespace, key_id)
-    if fields is None:
+    reply = _fetch(r, namespace, key_id, one_field)
+    if reply is None:
         return _reject("malformed", key_id)
-    v = decide(key_id, fields, secret, pepper, now_ms)
+    v = decide_reply(key_id, reply, one_field, secret, pepper, now_ms)
     if v.valid and record_use:
         _record_use(r, namespace, key_id, now_ms)
     return v
@@ -463,23 +651,25 @@ def verify_token(
     pepper: Optional[bytes] = None,
     now_ms: Optional[int] = None,
     record_use: bool = False,
+    layout: int = 1,
 ) -> Verdict:
     """Verifies a whole token (``[prefix_]id_secret[checksum]``) in one round trip.
 
     The checksum is checked (when the record's ``token_checksum`` is ``1``) before the
-    secret; a token that cannot be split is 'unknown'.
+    secret; a token that cannot be split is 'unknown'. Options as for :func:`verify`.
     """
     check_namespace_name(namespace)
+    one_field = reads_verify_field(layout)
     tok = plan_token(token)
     if isinstance(tok, Verdict):
         return tok
-    fields = _fetch(r, namespace, tok.id)
-    if fields is None:
+    reply = _fetch(r, namespace, tok.id, one_field)
+    if reply is None:
         return _reject("malformed", tok.id)
-    secret = token_secret(token, tok, fields)
+    secret = token_secret_of_reply(token, tok, reply, one_field)
     if isinstance(secret, Verdict):
         return secret
-    v = decide(tok.id, fields, secret, pepper, now_ms)
+    v = decide_reply(tok.id, reply, one_field, secret, pepper, now_ms)
     if v.valid and record_use:
         _record_use(r, namespace, tok.id, now_ms)
     return v
@@ -492,7 +682,8 @@ def verify_header(
     **opts: Any,
 ) -> Optional[Verdict]:
     """Verifies an ``Authorization`` header value (see :func:`parse_authorization`);
-    None when it carries no keytui credentials. ``opts`` as for :func:`verify`."""
+    None when it carries no keytui credentials. ``opts`` as for :func:`verify`
+    (``pepper``, ``now_ms``, ``record_use``, ``layout``)."""
     parsed = parse_authorization(header)
     if parsed is None:
         return None
@@ -520,10 +711,10 @@ def check_namespace(
     check_pepper: bool = True,
 ) -> Dict[str, str]:
     """Reads ``{ns}:meta`` once (at start-up, not per request) and checks it: a layout
-    newer than 1 or a pepper that does not match ``pepper_check`` raises
-    ``NamespaceError`` (no pepper for a peppered namespace: ``PepperRequired``).
+    newer than :data:`LAYOUT_VERSION` or a pepper that does not match ``pepper_check``
+    raises ``NamespaceError`` (no pepper for a peppered namespace: ``PepperRequired``).
     ``check_pepper=False`` checks the layout only. Returns the meta fields as str (empty
-    dict: no namespace yet)."""
+    dict: no namespace yet); :func:`layout_of` of it is the ``layout=`` to verify with."""
     check_namespace_name(namespace)
     try:
         raw = r.hgetall(meta_key(namespace)) or {}

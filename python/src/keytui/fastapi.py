@@ -18,7 +18,9 @@
 Credentials: ``Authorization: Bearer <token>``, ``Api-Key <token>`` or ``ApiKey <id>:<secret>``.
 No or rejected credentials: 401 (``WWW-Authenticate: Bearer``); a missing scope: 403;
 Redis unreachable or slower than ``timeout`` (default 0.5 s), or a namespace this process
-must not verify (newer layout, wrong pepper: logged as an error): 503.
+must not verify (newer layout, wrong pepper: logged as an error): 503. The namespace check
+also picks the read: a layout-2 namespace is verified through each record's ``verify``
+field (``HMGET key verify meta``).
 With plain Starlette, ``await auth.authenticate(request)`` does the same.
 """
 
@@ -66,6 +68,9 @@ class KeytuiAuth:
         self._client = client
         self._checked = False
         self._problem: Optional[str] = None
+        #: The namespace's layout as the last successful check read it (1 until then, and
+        #: for a namespace that did not exist yet: that read is right for every layout).
+        self.layout = 1
 
     @property
     def redis(self) -> Any:
@@ -79,8 +84,8 @@ class KeytuiAuth:
         return self._client
 
     async def check_namespace(self) -> bool:
-        """Checks ``{ns}:meta`` once (layout version, pepper) and logs the outcome. A
-        Redis failure leaves the check pending for the next request."""
+        """Checks ``{ns}:meta`` once (layout version, pepper), keeps its layout and logs the
+        outcome. A Redis failure leaves the check pending for the next request."""
         from redis.exceptions import RedisError
 
         try:
@@ -92,8 +97,14 @@ class KeytuiAuth:
         except (RedisError, OSError) as e:
             log.warning("keytui: cannot check namespace %s now: %s", self.namespace, e)
             return False
+        self.layout = core.layout_of(meta)
         self._checked, self._problem = True, None
-        log.info("keytui: namespace %s checked (%s)", self.namespace, meta.get("mode", "absent"))
+        log.info(
+            "keytui: namespace %s checked (layout %s, %s)",
+            self.namespace,
+            meta.get("layout", "absent"),
+            meta.get("mode", "absent"),
+        )
         return True
 
     @contextlib.asynccontextmanager
@@ -128,6 +139,7 @@ class KeytuiAuth:
                 header,
                 pepper=self.pepper,
                 record_use=self.record_use,
+                layout=self.layout,
             )
         except (RedisError, OSError) as e:
             log.warning("keytui: Redis unavailable: %s", e)

@@ -14,7 +14,7 @@ URL = os.environ["KEYTUI_TEST_URL"]
 PEPPER = os.environ.get("KEYTUI_TEST_PEPPER") or None
 auths = {
     ns: KeytuiAuth(URL, ns, PEPPER if ns == "pep" else None, timeout=0.5)
-    for ns in ("app", "sealed", "pep", "future")
+    for ns in ("app", "sealed", "pep", "future", "old")
 }
 plain = aredis.Redis.from_url(URL, socket_timeout=0.5, socket_connect_timeout=0.5)
 

@@ -20,6 +20,10 @@ Add ``"keytui.django"`` to ``INSTALLED_APPS`` for the start-up check and the
         "CHECK_AT_STARTUP": True,            # check {ns}:meta in AppConfig.ready()
     }
 
+The start-up check also learns the namespace's layout: a layout-2 namespace is verified
+through each record's ``verify`` field (``HMGET key verify meta``), a layout-1 one (or one
+that did not exist yet at the check) through the fields it is made of.
+
 Outcomes of :meth:`Service.authenticate`: ``None`` (no credentials), a rejected
 :class:`Outcome` (401: the key's verdict, or ``user_unknown`` / ``user_inactive`` /
 ``no_user``), an accepted one (the verdict and the user, or None), or
@@ -140,7 +144,8 @@ class Config(NamedTuple):
 
 class Service:
     """One process's verifier: the settings, a pooled Redis client (thread-safe) and the
-    state of the namespace check."""
+    state of the namespace check, with the layout it found (``layout``: the read each
+    verification makes)."""
 
     #: How often a request refused because the namespace check failed logs it again.
     RELOG_SECONDS = 60.0
@@ -152,6 +157,9 @@ class Service:
         self._checked = False
         self._problem: Optional[str] = None
         self._logged_at = 0.0
+        #: The namespace's layout as the last successful check read it (1 until then, and
+        #: for a namespace that did not exist yet: that read is right for every layout).
+        self.layout = 1
 
     @property
     def redis(self) -> Any:
@@ -170,9 +178,9 @@ class Service:
     # -- the namespace check -----------------------------------------------------------
 
     def check_namespace(self) -> bool:
-        """Checks ``{ns}:meta`` (layout version, pepper). Logs the outcome; True when the
-        namespace may be verified. A Redis failure leaves the check pending (retried by
-        the next request)."""
+        """Checks ``{ns}:meta`` (layout version, pepper) and keeps its layout. Logs the
+        outcome; True when the namespace may be verified. A Redis failure leaves the check
+        pending (retried by the next request)."""
         from redis.exceptions import RedisError
 
         ns = self.config.namespace
@@ -191,6 +199,7 @@ class Service:
                 _one_line(e),
             )
             return False
+        self.layout = core.layout_of(meta)
         self._problem = None
         self._checked = True
         if meta:
@@ -247,9 +256,15 @@ class Service:
                     parsed[2],
                     pepper=c.pepper,
                     record_use=c.record_use,
+                    layout=self.layout,
                 )
             return core.verify_token(
-                self.redis, c.namespace, parsed[1], pepper=c.pepper, record_use=c.record_use
+                self.redis,
+                c.namespace,
+                parsed[1],
+                pepper=c.pepper,
+                record_use=c.record_use,
+                layout=self.layout,
             )
         except (RedisError, OSError) as e:
             log.warning("keytui: Redis unavailable: %s", _one_line(e))
