@@ -46,9 +46,15 @@ async fn namespaces_lists_every_namespace(t: Target) {
         assert_eq!(e["mode"], "hash");
         assert_eq!(e["keys"], (i % 3 + 1) as u64);
         assert_eq!(e["production"], i == 0);
+        assert_eq!(e["layout"], "2", "a new namespace is of layout 2");
     }
     let o = keytui(&url, "keytui").arg("namespaces").output().unwrap();
     let text = stdout(&o);
     assert!(text.starts_with("NAME"), "{text}");
-    assert!(text.contains(&names[0]), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(names[0].as_str()))
+        .unwrap_or_else(|| panic!("{} missing: {text}", names[0]));
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cols[1..], ["hash", "2", "yes", "1"], "{line}");
 }

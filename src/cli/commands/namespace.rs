@@ -376,16 +376,17 @@ pub(crate) async fn namespaces(store: &Store, opts: &ConnectOptions, json: bool)
     }
     writeln!(
         out,
-        "{:<24} {:<8} {:<10} KEYS",
-        "NAME", "MODE", "PRODUCTION"
+        "{:<24} {:<8} {:<6} {:<10} KEYS",
+        "NAME", "MODE", "LAYOUT", "PRODUCTION"
     )
     .map_err(io)?;
     for n in &list {
         writeln!(
             out,
-            "{:<24} {:<8} {:<10} {}",
+            "{:<24} {:<8} {:<6} {:<10} {}",
             n.name,
             crate::sanitize::line(n.mode.as_deref().unwrap_or("?")),
+            crate::sanitize::line(n.layout.as_deref().unwrap_or("?")),
             if n.production { "yes" } else { "no" },
             n.keys
         )
