@@ -103,7 +103,15 @@ pub struct GatedConn {
     inner: Conn,
     ns: Namespace,
     passed: Arc<OnceCell<Option<u32>>>,
+    /// A layout learnt after the check found no namespace ([`Self::recheck_missing`]).
+    found_later: Arc<std::sync::atomic::AtomicU32>,
+    /// When [`Self::recheck_missing`] may read the meta hash again (unix ms).
+    next_recheck: Arc<std::sync::atomic::AtomicI64>,
 }
+
+/// How long [`GatedConn::recheck_missing`] waits between two reads of a meta hash that
+/// was still missing.
+const RECHECK_MISSING_MS: i64 = 10_000;
 
 impl GatedConn {
     pub fn new(inner: Conn, ns: Namespace) -> Self {
@@ -111,6 +119,8 @@ impl GatedConn {
             inner,
             ns,
             passed: Arc::new(OnceCell::new()),
+            found_later: Arc::default(),
+            next_recheck: Arc::default(),
         }
     }
 
@@ -128,11 +138,51 @@ impl GatedConn {
         Ok(self.open().await?)
     }
 
-    /// The layout version the check found: `None` before it passed, or when the namespace
-    /// did not exist yet then (it is not read again: a namespace created later by this
-    /// build is of [`LAYOUT_VERSION`], and a reader of layout 1 reads it correctly).
+    /// The layout version the check found: `None` before it passed, or while the
+    /// namespace has not been seen to exist (see [`Self::recheck_missing`]; reading it the
+    /// layout-1 way is right meanwhile, only slower).
     pub fn layout(&self) -> Option<u32> {
-        self.passed.get().copied().flatten()
+        use std::sync::atomic::Ordering;
+        self.passed.get().copied().flatten().or_else(|| {
+            match self.found_later.load(Ordering::Relaxed) {
+                0 => None,
+                v => Some(v),
+            }
+        })
+    }
+
+    /// When the check found no namespace (nothing created yet), reads its layout again,
+    /// at most once per 10 seconds: a verifier started before the first key was created
+    /// then learns the namespace's layout. A newer layout is refused as at the check; a
+    /// Redis error is logged and changes nothing.
+    pub async fn recheck_missing(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.layout().is_some() || self.passed.get().is_none() {
+            return Ok(());
+        }
+        let now = crate::record::now_ms();
+        let due = self.next_recheck.load(Ordering::Relaxed);
+        if now < due
+            || self
+                .next_recheck
+                .compare_exchange(
+                    due,
+                    now + RECHECK_MISSING_MS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return Ok(()); // not yet, or another task is at it
+        }
+        match layout_or_refusal(&mut self.inner.clone(), &self.ns).await {
+            Ok(Some(v)) => self.found_later.store(v, Ordering::Relaxed),
+            Ok(None) => {}
+            Err(e) if e.code() == Some(REFUSED_CODE) => return Err(e.into()),
+            // Reading the fields stays right: a failed look is only logged.
+            Err(e) => tracing::warn!(namespace = %self.ns, "reading the layout again failed: {e}"),
+        }
+        Ok(())
     }
 
     async fn open(&self) -> redis::RedisResult<()> {

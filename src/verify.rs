@@ -225,14 +225,16 @@ pub(crate) async fn check(
     let values = match &reply {
         redis::Value::Array(values) => values.as_slice(),
         one @ (redis::Value::BulkString(_) | redis::Value::Nil) => std::slice::from_ref(one),
+        // Named by its kind only: the value could be the stored secret.
         other => {
             return Err(Error::Redis(format!(
-                "{} answered {other:?}",
+                "{} of the record of {id} answered a {} instead of a value",
                 if one_field && !want_last_used {
                     "HGET"
                 } else {
                     "HMGET"
-                }
+                },
+                value_kind(other)
             )));
         }
     };
@@ -327,6 +329,29 @@ pub(crate) async fn check(
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.parse().ok()),
     })
+}
+
+/// The kind of an unexpected reply, for an error that must not show its content.
+fn value_kind(v: &redis::Value) -> &'static str {
+    use redis::Value;
+    match v {
+        Value::Nil => "nil",
+        Value::Int(_) => "number",
+        Value::BulkString(_) => "string",
+        Value::Array(_) => "array",
+        Value::SimpleString(_) => "simple string",
+        Value::Okay => "OK",
+        Value::Map(_) => "map",
+        Value::Attribute { .. } => "attribute",
+        Value::Set(_) => "set",
+        Value::Double(_) => "double",
+        Value::Boolean(_) => "boolean",
+        Value::VerbatimString { .. } => "verbatim string",
+        Value::BigNumber(_) => "big number",
+        Value::Push { .. } => "push",
+        Value::ServerError(_) => "error",
+        _ => "reply of another kind",
+    }
 }
 
 /// What a record says about verification, read from either layout.
@@ -467,6 +492,12 @@ impl Verifier {
             self.conn.layout(),
         )
         .await?;
+        // A namespace that did not exist when the gate looked may exist now: once a
+        // record is found, learn its layout (at most once per 10 s while still missing).
+        if self.conn.layout().is_none() && checked.verdict != Verdict::Rejected(Rejection::Unknown)
+        {
+            self.conn.recheck_missing().await?;
+        }
         if let (Some(throttle), Verdict::Valid { id, .. }) = (self.record_use, &checked.verdict) {
             let now = now_ms();
             let throttle_ms = i64::try_from(throttle.as_millis()).unwrap_or(i64::MAX);

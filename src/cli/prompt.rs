@@ -12,6 +12,32 @@ use crate::record::now_ms;
 
 use crate::store::{KeyFilter, Repair, Store};
 
+/// Asks to go on with `what` (a sentence without its final period): on a terminal `y`, or
+/// in a production namespace the namespace's name typed; elsewhere an error saying to add
+/// `--yes`. `Ok(false)`: declined (said on stderr), nothing changed.
+pub(crate) async fn confirm_or_refuse(what: &str, ns: &str, production: bool) -> Result<bool> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Unconfirmed(format!("{what}: add --yes to confirm")));
+    }
+    if production {
+        eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");
+    } else {
+        eprint!("{what}.\nGo on? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
+    let answer = read_answer().await?;
+    let answer = answer.trim();
+    let confirmed = if production {
+        answer == ns
+    } else {
+        matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes")
+    };
+    if !confirmed {
+        eprintln!("keytui: nothing changed");
+    }
+    Ok(confirmed)
+}
+
 /// The malformed records `doctor --repair --delete-malformed` may delete, after the user
 /// confirmed their count on a terminal (or with `--yes`); `None` when the user declined.
 /// Without a terminal and without `--yes` it is an error naming the count.

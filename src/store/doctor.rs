@@ -50,6 +50,10 @@ pub struct DoctorReport {
     /// give (a writer changed a field without rewriting it): apps reading `verify` see an
     /// old state of the key. Repair rewrites it from the fields.
     pub stale_verify: Vec<String>,
+    /// Layout 2: records that hold `status`, `secret_alg` and `secret` but a tab in one of
+    /// the parts of `verify`, which is therefore `malformed`: apps reading it never accept
+    /// the key (a reader of the fields might). Fix them by hand, or revoke them.
+    pub unverifiable: Vec<String>,
 }
 
 /// A record doctor cannot read.
@@ -88,6 +92,7 @@ impl DoctorReport {
             && self.plaintext.is_empty()
             && self.damaged.is_empty()
             && self.stale_verify.is_empty()
+            && self.unverifiable.is_empty()
     }
 
     /// Malformed records repair left in place (moved out of the index or not).
@@ -159,9 +164,11 @@ const VERIFY_SOURCES: [&str; 7] = [
 
 impl Store {
     /// The ids among `ids` whose `verify` field is not what their fields give (missing
-    /// where it should be, present where it should not, or different). Record keys of
-    /// another type or gone meanwhile are not counted (doctor names those otherwise).
-    async fn stale_verify_fields(&self, ids: &[String]) -> Result<Vec<String>> {
+    /// where it should be, present where it should not, or different), and those whose
+    /// fields give `malformed` although `status`, `secret_alg` and `secret` are there (a
+    /// tab in a part). Record keys of another type or gone meanwhile are not counted
+    /// (doctor names those otherwise).
+    async fn check_verify_fields(&self, ids: &[String]) -> Result<(Vec<String>, Vec<String>)> {
         let replies = self
             .query_each(ids, |key| {
                 let mut cmd = redis::cmd("HMGET");
@@ -169,7 +176,7 @@ impl Store {
                 cmd
             })
             .await?;
-        let mut stale = Vec::new();
+        let (mut stale, mut unverifiable) = (Vec::new(), Vec::new());
         for (id, reply) in ids.iter().zip(&replies) {
             let redis::Value::Array(f) = reply else {
                 continue;
@@ -189,11 +196,18 @@ impl Store {
             if f.iter().all(|v| matches!(v, redis::Value::Nil)) {
                 continue; // deleted since it was listed
             }
-            if verify_field::expected(sources).as_deref() != get(6) {
+            let expected = verify_field::expected(sources);
+            if expected.as_deref() != get(6) {
                 stale.push(id.clone());
             }
+            let required = sources.status.is_some()
+                && sources.secret_alg.is_some()
+                && sources.secret.is_some();
+            if required && expected.as_deref() == Some(verify_field::MALFORMED) {
+                unverifiable.push(id.clone());
+            }
         }
-        Ok(stale)
+        Ok((stale, unverifiable))
     }
 }
 
@@ -311,7 +325,7 @@ impl Store {
         }
         if report.layout.is_some_and(|l| l >= 2) {
             let all: Vec<String> = indexed.iter().chain(&unindexed).cloned().collect();
-            report.stale_verify = self.stale_verify_fields(&all).await?;
+            (report.stale_verify, report.unverifiable) = self.check_verify_fields(&all).await?;
         }
         // Records found by the scan may have been created (index first) after we read the
         // index: look again before calling them orphans. Those that cannot be read are

@@ -407,6 +407,14 @@ pub fn check_import_item(item: &ImportItem, allow_weak: bool) -> Result<bool> {
             item.id
         )));
     }
+    // A token cannot carry one, and a tab would not fit a plain namespace's verify field
+    // (docs/redis-layout.md, "The verify field").
+    if item.secret.expose().chars().any(char::is_control) {
+        return Err(Error::Input(format!(
+            "cannot import {}: its secret contains a control character (a tab, a line break...)",
+            item.id
+        )));
+    }
     let bits = keygen::estimated_bits(item.secret.expose());
     let weak = bits < keygen::MIN_SECRET_BITS;
     if weak && !allow_weak {

@@ -27,6 +27,9 @@ on_both!(
     both_reads_give_the_same_verdicts,
     the_fast_read_sees_only_verify_and_doctor_mends_it,
     upgrade_from_layout_1,
+    an_interrupted_upgrade_is_finished_by_running_it_again,
+    tabs_that_do_not_fit_the_verify_field,
+    a_verifier_started_before_the_namespace_learns_its_layout,
 );
 
 async fn setup(t: Target, tag: &str) -> (Store, Conn, Namespace) {
@@ -234,8 +237,8 @@ async fn the_documented_function_is_keytuis(t: Target) {
         &[("status", None), ("secret_alg", None), ("secret", None)],
     ];
     for change in cases {
-        // Back to a sound record (through keytui's own edit: it rewrites verify), then the
-        // change by hand, then the document's function.
+        // Back to a sound record by hand (the earlier cases' fields), then the change by
+        // hand, then the document's function.
         let _: () = redis::cmd("HSET")
             .arg(&key)
             .arg(&[
@@ -518,16 +521,168 @@ async fn upgrade_from_layout_1(t: Target) {
             .is_valid()
     );
 
-    // Again: nothing to do.
+    // Again: the layout stays, and only the last pass runs (every record, once).
     let again = store
-        .upgrade(&store.master_urls(&t.url()).await.unwrap())
+        .upgrade(&store.master_urls(&t.url()).await.unwrap(), |_, _| {})
         .await
         .unwrap();
-    assert_eq!((again.from, again.to, again.records), (2, 2, 0));
+    assert_eq!((again.from, again.to, again.records), (2, 2, 5));
     // A namespace that does not exist has nothing to upgrade.
     let (empty, _, _) = setup(t, "l2-none").await;
     assert!(matches!(
-        empty.upgrade(&[t.url()]).await,
+        empty.upgrade(&[t.url()], |_, _| {}).await,
         Err(Error::Setup(_))
     ));
+}
+
+/// An upgrade that died after it set the layout (before its last pass): running it again
+/// on the namespace, now of layout 2, still does the last pass.
+async fn an_interrupted_upgrade_is_finished_by_running_it_again(t: Target) {
+    let (store, mut conn, ns) = setup(t, "l2-rerun").await;
+    let a = store.create(&CreateRequest::new("a")).await.unwrap();
+    let b = store.create(&CreateRequest::new("b")).await.unwrap();
+    // What a writer of layout 1 did between the passes: a revoke by the fields only, and
+    // a record without its verify field.
+    let _: () = conn
+        .hset(ns.record_key(&a.record.id), "status", "revoked")
+        .await
+        .unwrap();
+    let _: () = conn
+        .hdel(ns.record_key(&b.record.id), "verify")
+        .await
+        .unwrap();
+    let fast = Verifier::new(conn.clone(), ns.clone());
+    assert!(
+        fast.verify(&a.record.id, a.secret.expose())
+            .await
+            .unwrap()
+            .is_valid()
+    );
+    let o = keytui(&t.url(), ns.as_str())
+        .args(["upgrade", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "no question on a namespace of layout 2: {}",
+        stderr(&o)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        (report["from"].as_u64(), report["to"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(report["records"], 2);
+    assert_eq!(
+        fast.verify(&a.record.id, a.secret.expose()).await.unwrap(),
+        Verdict::Rejected(Rejection::Revoked)
+    );
+    assert!(
+        fast.verify(&b.record.id, b.secret.expose())
+            .await
+            .unwrap()
+            .is_valid()
+    );
+    assert_in_step(&mut conn, &ns, &[&a.record.id, &b.record.id], "the rerun").await;
+}
+
+/// A tab inside a part the verify field holds: keytui never writes one (an import refuses
+/// it), and doctor and upgrade name a record another program wrote with one.
+async fn tabs_that_do_not_fit_the_verify_field(t: Target) {
+    let (store, mut conn, ns) = setup(t, "l2-tab").await;
+    store.init(Mode::Plain, false).await.unwrap();
+    let item = |id: &str, secret: &str| ImportItem {
+        id: id.into(),
+        secret: Secret::new(secret.to_owned()),
+        name: "imported".into(),
+        created_at: None,
+        expires_at: None,
+        meta: BTreeMap::new(),
+        revoked: false,
+    };
+    let tabbed = format!("{}\t{}", "a".repeat(30), "b".repeat(30));
+    let refused = store
+        .import(vec![item("Tabbed1", &tabbed)], false, |_| {})
+        .await;
+    assert!(
+        matches!(refused, Err(Error::Input(ref m)) if m.contains("control character")),
+        "{refused:?}"
+    );
+    let exists: bool = conn.exists(ns.record_key("Tabbed1")).await.unwrap();
+    assert!(!exists, "nothing of a refused import is written");
+
+    // Another program's record, written as the layout says, with a tab in its secret.
+    let c = store.create(&CreateRequest::new("fine")).await.unwrap();
+    let key = ns.record_key("Tabbed2");
+    crate::common::layout_doc::hset_as_documented_async(
+        &mut conn,
+        &key,
+        &[
+            ("id".to_owned(), b"Tabbed2".to_vec()),
+            ("name".to_owned(), b"theirs".to_vec()),
+            ("status".to_owned(), b"active".to_vec()),
+            ("secret_alg".to_owned(), b"plain".to_vec()),
+            ("secret".to_owned(), tabbed.clone().into_bytes()),
+            ("created_at".to_owned(), now_ms().to_string().into_bytes()),
+        ],
+    )
+    .await;
+    let _: () = conn
+        .zadd(ns.index_key(), "Tabbed2", now_ms())
+        .await
+        .unwrap();
+    let masters = store.master_urls(&t.url()).await.unwrap();
+    let report = store.doctor(false, &masters).await.unwrap();
+    assert_eq!(
+        report.unverifiable,
+        vec!["Tabbed2".to_owned()],
+        "{report:?}"
+    );
+    assert!(report.stale_verify.is_empty(), "{report:?}");
+    assert!(!report.is_healthy());
+    let fast = Verifier::new(conn.clone(), ns.clone());
+    assert!(matches!(
+        fast.verify("Tabbed2", &tabbed).await,
+        Err(Error::Malformed(_))
+    ));
+    assert!(
+        fast.verify(&c.record.id, c.secret.expose())
+            .await
+            .unwrap()
+            .is_valid()
+    );
+    // An upgrade counts it.
+    let _: () = conn.hset(ns.meta_key(), "layout", "1").await.unwrap();
+    let up = store.upgrade(&masters, |_, _| {}).await.unwrap();
+    assert_eq!((up.records, up.unverifiable), (2, 1), "{up:?}");
+}
+
+/// A verifier whose gate found no namespace (an app started before the first key) reads
+/// the fields; once it finds a record it reads the layout again and from then on reads
+/// the verify field. The stale-verify trick shows which read answered.
+async fn a_verifier_started_before_the_namespace_learns_its_layout(t: Target) {
+    let (store, mut conn, ns) = setup(t, "l2-later").await;
+    let v = Verifier::new(conn.clone(), ns.clone());
+    assert_eq!(
+        v.verify("NotYet1", "x").await.unwrap(),
+        Verdict::Rejected(Rejection::Unknown)
+    );
+    assert!(
+        v.check_namespace().await.unwrap().is_none(),
+        "no namespace yet"
+    );
+    let c = store.create(&CreateRequest::new("first")).await.unwrap();
+    let (id, secret) = (c.record.id.as_str(), c.secret.expose());
+    let _: () = conn
+        .hset(ns.record_key(id), "status", "revoked")
+        .await
+        .unwrap();
+    // The fields say revoked; this read goes by them, then learns layout 2.
+    assert_eq!(
+        v.verify(id, secret).await.unwrap(),
+        Verdict::Rejected(Rejection::Revoked)
+    );
+    // Now the one-field read: the (stale) verify field says active.
+    assert!(v.verify(id, secret).await.unwrap().is_valid());
 }

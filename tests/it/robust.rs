@@ -895,7 +895,8 @@ async fn verifier_refuses_a_newer_layout_once_per_verifier(t: Target) {
         Err(Error::Setup(_))
     ));
     // The layout is checked once per verifier: one that passed keeps verifying (an app
-    // checks at startup; a namespace is not upgraded under a running app).
+    // checks at startup; one that read an older layout keeps reading its fields, which
+    // every newer layout keeps right).
     assert!(verifier.verify(&id, &secret).await.unwrap().is_valid());
     // The gate's own check, for apps with their own connections.
     let err = keytui::gate::check_layout(&mut c, &ns).await.unwrap_err();

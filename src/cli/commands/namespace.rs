@@ -1,6 +1,6 @@
 //! `init`, `doctor` and `migrate`: the namespace as a whole.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::cli::args::*;
 use crate::cli::output::*;
@@ -105,7 +105,20 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
         for id in &report.stale_verify {
             writeln!(
                 out,
-                "verify field out of step with the record's fields: {} (apps verifying through it see an older state; --repair rewrites it)",
+                "verify field out of step with the record's fields: {} ({})",
+                clean(id),
+                if a.repair {
+                    "rewritten from the fields"
+                } else {
+                    "apps verifying through it see an older state; --repair rewrites it"
+                }
+            )
+            .map_err(io)?;
+        }
+        for id in &report.unverifiable {
+            writeln!(
+                out,
+                "a tab in secret_alg, secret, expires_at or token_checksum of {}: its verify field is `malformed`, so apps never accept the key; fix the record by hand or revoke it",
                 clean(id)
             )
             .map_err(io)?;
@@ -189,7 +202,7 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
         } else if report.is_healthy() {
             writeln!(out, "healthy").map_err(io)?;
         } else {
-            writeln!(out, "run `keytui doctor --repair` to fix the index").map_err(io)?;
+            writeln!(out, "run `keytui doctor --repair` to repair what can be").map_err(io)?;
         }
     }
     let healthy_now = report.is_healthy()
@@ -197,6 +210,7 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
             && report.malformed_left() == 0
             && report.damaged.is_empty()
             && report.plaintext.is_empty()
+            && report.unverifiable.is_empty()
             && report.meta_problem.is_none());
     Ok(if healthy_now { 0 } else { 1 })
 }
@@ -231,27 +245,7 @@ pub(crate) async fn confirm_drop_sealed(store: &Store, yes: bool) -> Result<bool
         "migrating namespace {ns} to hash deletes {copies}: their secrets can never be \
          revealed again (this cannot be undone)"
     );
-    let stdin = std::io::stdin();
-    if !(stdin.is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::Unconfirmed(format!("{what}: add --yes to confirm")));
-    }
-    if production {
-        eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");
-    } else {
-        eprint!("{what}.\nGo on? [y/N] ");
-    }
-    let _ = std::io::stderr().flush();
-    let answer = crate::cli::prompt::read_answer().await?;
-    let answer = answer.trim();
-    let confirmed = if production {
-        answer == ns
-    } else {
-        matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes")
-    };
-    if !confirmed {
-        eprintln!("keytui: nothing changed");
-    }
-    Ok(confirmed)
+    confirm_or_refuse(&what, ns, production).await
 }
 
 pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Result<u8> {
@@ -301,7 +295,8 @@ pub async fn migrate(store: &Store, to: MigrateTo, yes: bool, json: bool) -> Res
 }
 
 /// `keytui upgrade`: asks first (on a terminal; elsewhere `--yes`), then upgrades the
-/// namespace's layout and says what it did.
+/// namespace's layout and says what it did. On a namespace of the newest layout already it
+/// asks nothing and only rewrites the `verify` fields (finishing an interrupted upgrade).
 pub(crate) async fn upgrade(store: &Store, opts: &ConnectOptions, a: UpgradeArgs) -> Result<u8> {
     let ns = store.namespace().as_str();
     let Some(meta) = store.meta().await? else {
@@ -313,53 +308,65 @@ pub(crate) async fn upgrade(store: &Store, opts: &ConnectOptions, a: UpgradeArgs
     if meta.layout < latest && !a.yes {
         let what = format!(
             "upgrading namespace {ns} from layout {} to {latest}: programs that know only \
-             layout {} (older keytui, older verifiers in apps) will refuse it when they start, \
-             and there is no way back",
+             layout {} (older keytui, verifiers in apps older than keytui 0.2) refuse it when \
+             they start, and there is no way back; close older keytui TUIs and scripts first \
+             (a key they revoke later would stay valid for apps)",
             meta.layout, meta.layout
         );
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            return Err(Error::Unconfirmed(format!("{what}: add --yes to confirm")));
-        }
-        if meta.production {
-            eprint!("{what}.\nNamespace {ns} is marked production; type its name to go on: ");
-        } else {
-            eprint!("{what}.\nGo on? [y/N] ");
-        }
-        let _ = std::io::stderr().flush();
-        let answer = read_answer().await?;
-        let confirmed = if meta.production {
-            answer.trim() == ns
-        } else {
-            matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
-        };
-        if !confirmed {
-            eprintln!("keytui: nothing changed");
+        if !confirm_or_refuse(&what, ns, meta.production).await? {
             return Ok(EXIT_DECLINED);
         }
     }
     let base = opts.urls.first().cloned().unwrap_or_default();
     let masters = store.master_urls(&base).await?;
-    let report = store.upgrade(&masters).await?;
+    let bar = Progress::new(0, "upgrading");
+    let report = store
+        .upgrade(&masters, |n, total| bar.set(n, total.max(n)))
+        .await?;
+    bar.finish();
     let mut out = std::io::stdout().lock();
     if a.json {
         writeln!(out, "{}", serde_json::to_string(&report).map_err(json_err)?).map_err(io)?;
-    } else if report.from == report.to {
-        writeln!(out, "namespace {ns} is of layout {} already", report.to).map_err(io)?;
+        return Ok(0);
+    }
+    let records = |n: usize| format!("{n} record{}", if n == 1 { "" } else { "s" });
+    if report.from == report.to {
+        writeln!(
+            out,
+            "namespace {ns} is of layout {} already; rewrote the verify field of {}",
+            report.to,
+            records(report.records)
+        )
+        .map_err(io)?;
     } else {
         writeln!(
             out,
-            "namespace {ns} is now of layout {}: {} records have their verify field",
-            report.to, report.records
+            "namespace {ns} is now of layout {}: {} have their verify field",
+            report.to,
+            records(report.records)
         )
         .map_err(io)?;
-        if report.skipped > 0 {
-            writeln!(
-                out,
-                "{} record keys that are not hashes were left alone (see keytui doctor)",
-                report.skipped
-            )
-            .map_err(io)?;
-        }
+        writeln!(
+            out,
+            "run `keytui doctor` after older keytui processes are closed: it names records they changed since"
+        )
+        .map_err(io)?;
+    }
+    if report.unverifiable > 0 {
+        writeln!(
+            out,
+            "{} hold a tab in secret_alg, secret, expires_at or token_checksum: apps reading the verify field never accept them (see keytui doctor)",
+            records(report.unverifiable)
+        )
+        .map_err(io)?;
+    }
+    if report.skipped > 0 {
+        writeln!(
+            out,
+            "{} record key(s) that are not hashes (or were deleted meanwhile) were left alone",
+            report.skipped
+        )
+        .map_err(io)?;
     }
     Ok(0)
 }
