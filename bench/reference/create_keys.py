@@ -2,8 +2,9 @@
 """Bulk key creation the way the usual answers suggest: the `secrets` module, SHA-256 from
 hashlib, redis-py, one pipeline (MULTI/EXEC, redis-py's default) per 1,000 keys.
 
-Writes the same layout as keytui (docs/redis-layout.md): a record hash per key and an index
-entry, and prints one JSON line per key (id, secret, token) like `keytui create --json`.
+Writes the same layout as keytui (docs/redis-layout.md, layout 2): a record hash per key,
+with its `verify` field, and an index entry, and prints one JSON line per key (id, secret,
+token) like `keytui create --json`.
 It skips what keytui adds (the create-if-absent check and the audit event), so it does less
 work per key than keytui.
 
@@ -33,6 +34,7 @@ def main() -> None:
             key_id = secrets.token_hex(8)
             secret = secrets.token_urlsafe(32)
             now = int(time.time() * 1000)
+            digest = hashlib.sha256(secret.encode()).hexdigest()
             pipe.hset(
                 f"{ns}:key:{{{key_id}}}",
                 mapping={
@@ -40,10 +42,12 @@ def main() -> None:
                     "name": "bench",
                     "status": "active",
                     "secret_alg": "sha256",
-                    "secret": hashlib.sha256(secret.encode()).hexdigest(),
+                    "secret": digest,
                     "token_checksum": "0",
                     "created_at": now,
                     "created_by": "bench",
+                    # status, secret_alg, expires_at, token_checksum, secret, name
+                    "verify": "\t".join(["active", "sha256", "", "0", digest, "bench"]),
                 },
             )
             pipe.zadd(f"{{{ns}}}:index", {key_id: now})

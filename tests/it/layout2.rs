@@ -404,6 +404,25 @@ async fn the_fast_read_sees_only_verify_and_doctor_mends_it(t: Target) {
     let report = store.doctor(false, &masters).await.unwrap();
     assert_eq!(report.stale_verify, vec![id.to_owned()]);
     assert!(!report.is_healthy());
+    // The command says it too: exit 1, the id in the text and in the JSON.
+    let o = keytui(&t.url(), ns.as_str())
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "verify field out of step with the record's fields: {id}"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let o = keytui(&t.url(), ns.as_str())
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(json["stale_verify"], serde_json::json!([id]), "{json}");
     let report = store.doctor(true, &masters).await.unwrap();
     assert!(report.repaired >= 1);
     assert_eq!(

@@ -204,3 +204,70 @@ fn revoke_in_production_with_a_wrong_typed_name_exits_declined() {
     assert!(screen.contains("not confirmed"), "{screen}");
     assert_eq!(show_key(&url, &ns, &id)["status"], "active");
 }
+
+/// `upgrade` on a terminal asks first; in a production namespace a `y` is not enough and
+/// changes nothing, the typed name goes on.
+#[test]
+fn upgrading_a_production_namespace_needs_the_typed_name() {
+    let server = common::shared_server();
+    let url = server.url();
+    let ns = common::unique_namespace("produp");
+    run(&url, &ns, &["init", "--production"]);
+    create_key(&url, &ns, "old", &[]);
+    let mut c = server.connection();
+    let meta = format!("{{{ns}}}:meta");
+    let _: () = redis::cmd("HSET")
+        .arg(&meta)
+        .arg("layout")
+        .arg("1")
+        .query(&mut c)
+        .unwrap();
+    let layout = |c: &mut redis::Connection| -> String {
+        redis::cmd("HGET")
+            .arg(&meta)
+            .arg("layout")
+            .query(c)
+            .unwrap()
+    };
+    let home = TuiHome::new();
+    let script = |mark: &str| {
+        format!(
+            "{} {} -n {} upgrade; echo {mark}=$?",
+            sh_quote(bin()),
+            sh_quote(&url),
+            sh_quote(&ns),
+        )
+    };
+    let t = Tmux::start(
+        200,
+        30,
+        &env_refs(&home.env("prod-upgrade")),
+        &script("EXIT"),
+    );
+    t.wait_for("type its name");
+    assert!(
+        t.screen()
+            .contains("close older keytui TUIs and scripts first")
+    );
+    t.type_text("y");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=3"), "declined: exit 3\n{screen}");
+    assert_eq!(
+        layout(&mut c),
+        "1",
+        "upgraded after a plain y in production"
+    );
+    let t = Tmux::start(
+        200,
+        30,
+        &env_refs(&home.env("prod-upgrade")),
+        &script("DONE"),
+    );
+    t.wait_for("type its name");
+    t.type_text(&ns);
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("DONE=");
+    assert!(screen.contains("DONE=0"), "{screen}");
+    assert_eq!(layout(&mut c), "2", "not upgraded after the typed name");
+}
