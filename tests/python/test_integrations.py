@@ -7,7 +7,11 @@ the keytui binary creates, against redis-servers this test starts and stops.
 The namespaces keytui creates are of layout 2, which the integrations verify through each
 record's `verify` field; a namespace left at layout 1 (`old`) through the fields. That the
 right read is used is shown by a record whose `verify` a plain HSET left stale (the layout
-doc's warning): the layout-2 read still accepts it, the layout-1 read does not.
+doc's warning): the layout-2 read still accepts it, the layout-1 read does not. A namespace
+that did not exist when the apps started (`fresh`) is read as layout 1 until a verification
+finds a record after keytui created it; then the apps read its meta again and switch to the
+`verify` field (the re-read interval, RECHECK_SECONDS, is set through a test knob of the
+apps, KEYTUI_TEST_KNOBS, so nothing waits).
 
 Plain script (no pytest), run by script/test with the system python3. It first makes (or
 reuses) a virtualenv in target/pyenv with the frameworks from PyPI (the list is REQUIREMENTS;
@@ -299,7 +303,8 @@ class Server:
 
 def django_env(url, ns, pepper=None, qs=False):
     e = dict(BASE_ENV, DJANGO_SETTINGS_MODULE="djapp.settings", KEYTUI_TEST_URL=url,
-             KEYTUI_TEST_NAMESPACE=ns, KEYTUI_TEST_DB=DB, PYTHONUNBUFFERED="1")
+             KEYTUI_TEST_NAMESPACE=ns, KEYTUI_TEST_DB=DB, PYTHONUNBUFFERED="1",
+             KEYTUI_TEST_KNOBS="1")
     if pepper:
         e["KEYTUI_TEST_PEPPER"] = pepper
     if qs:
@@ -319,7 +324,8 @@ def start_django(tag, url, ns, **kw):
 
 
 def start_fastapi(url, pepper):
-    env = dict(BASE_ENV, KEYTUI_TEST_URL=url, KEYTUI_TEST_PEPPER=pepper, PYTHONUNBUFFERED="1")
+    env = dict(BASE_ENV, KEYTUI_TEST_URL=url, KEYTUI_TEST_PEPPER=pepper, PYTHONUNBUFFERED="1",
+               KEYTUI_TEST_KNOBS="1")
     return Server("fastapi", lambda port: [sys.executable, "-m", "uvicorn", "fastapi_app:app",
                                            "--host", "127.0.0.1", "--port", str(port),
                                            "--log-level", "warning"], env, APPS)
@@ -465,6 +471,194 @@ def test_settings(url):
         check(got is not None and "a:b" in got, f"a bad namespace is refused ({got})")
 
 
+def stale_record(client, ns, key_id, secret, name="hand"):
+    """A record written by hand (no keytui, no namespace meta needed) whose `verify` says
+    active while its status says revoked: the one-field read accepts ``secret``, the layout-1
+    read refuses it."""
+    key = f"{ns}:key:{{{key_id}}}"
+    write_record_fields(client, key, {"status": "active", "secret_alg": "sha256", "name": name,
+                                      "secret": hashlib.sha256(secret.encode()).hexdigest()})
+    client.hset(key, "status", "revoked")
+
+
+def test_namespace_created_later_http(url, d_fresh, F):
+    """Namespace `fresh` did not exist when the apps started (no meta at their start-up
+    check: the layout-1 read); keytui 0.2 creates it later, of layout 2. A verification that
+    finds a record reads the meta again, at most once per RECHECK_SECONDS, and the next
+    verifications use the one-field read. Told apart by records whose `verify` a plain HSET
+    left stale: the one-field read accepts them (200), the layout-1 read does not (401)."""
+    c = redis.Redis.from_url(url)
+    DF = d_fresh.port
+
+    def knob(seconds):
+        eq(status_of(DF, f"/test/recheck-seconds?s={seconds}"), 200, f"django knob {seconds}")
+        eq(status_of(F, f"/test/recheck-seconds/fresh?s={seconds}"), 200,
+           f"fastapi knob {seconds}")
+
+    def both(hdr):
+        return (status_of(DF, "/drf/whoami", hdr), status_of(F, "/fresh/key", hdr))
+
+    eq(c.exists("{fresh}:meta"), 0, "namespace fresh did not exist at start-up")
+    # a record, but still no meta: read again (interval 0), still missing, layout-1 read kept
+    knob(0)
+    stale_record(c, "fresh", "Hand1", "hand-secret")
+    hand = apikey("Hand1", "hand-secret")
+    eq(both(hand), (401, 401), "no meta: the layout-1 read")
+    eq(both(hand), (401, 401), "meta read again and still missing: the layout-1 read")
+    # keytui creates the namespace; the last read was less than RECHECK_SECONDS ago: no read
+    knob(3600)
+    k = create(url, "fresh", name="fresh")
+    eq(c.hget("{fresh}:meta", "layout"), b"2", "keytui create made namespace fresh, layout 2")
+    c.hset(f"fresh:key:{{{k['id']}}}", "status", "revoked")  # `verify` still says active
+    for i in (1, 2):
+        eq(both(bearer(k["token"])), (401, 401),
+           f"meta there, read less than RECHECK_SECONDS ago: still the layout-1 read ({i})")
+    eq(both(hand), (401, 401), "within RECHECK_SECONDS: the hand-made record too")
+    # RECHECK_SECONDS passed (0): a reply without a record does not read the meta...
+    knob(0)
+    eq(both(apikey("NoSuchKey9", "x")), (401, 401), "unknown id: no record, no read")
+    # ...one with a record does, after its own verdict (the layout-1 read's, unchanged)...
+    eq(both(bearer(k["token"])), (401, 401), "a record found: meta read again, answer unchanged")
+    # ...and from then on the one-field read
+    eq(both(bearer(k["token"])), (200, 200), "namespace now known as layout 2: the verify field")
+    eq(both(apikey(k["id"], k["secret"])), (200, 200), "layout 2, id:secret: the verify field")
+    eq(both(hand), (200, 200), "layout 2: the hand-made record's verify field")
+    eq(both(apikey(k["id"], "nope")), (401, 401), "layout 2: wrong secret still 401")
+    kt(url, "fresh", "revoke", k["id"])
+    eq(both(bearer(k["token"])), (401, 401), "layout 2: revoked by keytui (verify rewritten)")
+    check("namespace fresh checked (layout 2" in d_fresh.output(),
+          "the Django app logged the namespace found at the re-read")
+
+
+def test_namespace_created_later_in_process(url):
+    """The same re-read, in-process with clients whose meta read can be made to fail: a
+    Redis error in it changes no answer and keeps the layout (a warning logged); a meta
+    found of a newer layout or for another pepper is refused as at start-up (then 503)."""
+    import asyncio
+    import logging
+
+    import redis.asyncio
+    from django.test import RequestFactory, override_settings
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    import keytui
+    from keytui.django import Config, Service, Unavailable
+    from keytui.fastapi import KeytuiAuth
+
+    c = redis.Redis.from_url(url)
+    logged: list = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            logged.append((record.levelname, record.getMessage()))
+
+    handler = Catch()
+    logging.getLogger("keytui").addHandler(handler)
+
+    class FlakyMeta(redis.Redis):
+        fail = False
+
+        def hgetall(self, name):
+            if self.fail:
+                raise redis.exceptions.ConnectionError("meta read failed (test)")
+            return super().hgetall(name)
+
+    class AsyncFlakyMeta(redis.asyncio.Redis):
+        fail = False
+
+        async def hgetall(self, name):
+            if self.fail:
+                raise redis.exceptions.ConnectionError("meta read failed (test)")
+            return await super().hgetall(name)
+
+    eq(keytui.core.RECHECK_SECONDS, 10.0, "the default re-read interval is 10 s")
+    eq((Service.RECHECK_SECONDS, KeytuiAuth.RECHECK_SECONDS), (10.0, 10.0),
+       "the integrations' default interval")
+    rf = RequestFactory()
+
+    def django_service(ns, pepper=None):
+        with override_settings(KEYTUI={"URL": url, "NAMESPACE": ns, "PEPPER": pepper}):
+            svc = Service(Config.from_settings(), client=FlakyMeta.from_url(url))
+        svc.RECHECK_SECONDS = 0
+        eq((svc.check_namespace(), svc.layout), (True, 1), f"django {ns}: missing, layout 1")
+        return svc
+
+    def dj(svc, hdr):
+        req = rf.get("/", HTTP_AUTHORIZATION=hdr["Authorization"])
+        try:
+            o = svc.authenticate(req)
+        except Unavailable:
+            return 503
+        return 200 if o.accepted else 401
+
+    # Django: a Redis error in the re-read
+    svc = django_service("later-d")
+    k = create(url, "later-d", name="later")
+    c.hset(f"later-d:key:{{{k['id']}}}", "status", "revoked")  # stale verify
+    svc._client.fail = True
+    del logged[:]
+    eq(dj(svc, bearer(k["token"])), 401, "django: the re-read fails: the verdict as before")
+    eq(svc.layout, 1, "django: the re-read failed: layout 1 kept")
+    check(any(lv == "WARNING" and "cannot check namespace later-d now" in m for lv, m in logged),
+          f"django: the failed re-read logged as a warning ({logged})")
+    eq(dj(svc, bearer(k["token"])), 401, "django: the re-read fails again: no exception")
+    svc._client.fail = False
+    eq(dj(svc, bearer(k["token"])), 401, "django: the re-read works: this verdict unchanged")
+    eq((svc.layout, dj(svc, bearer(k["token"]))), (2, 200), "django: then layout 2")
+    # Django: a newer layout found by the re-read: refused as at start-up
+    svc = django_service("later-d3")
+    stale_record(c, "later-d3", "Hand3", "s3")
+    c.hset("{later-d3}:meta", mapping={"layout": "3", "mode": "hash", "secret_alg": "sha256"})
+    eq(dj(svc, apikey("Hand3", "s3")), 401, "django: layout 3 found: this verdict unchanged")
+    eq(dj(svc, apikey("Hand3", "s3")), 503, "django: layout 3 found: then 503")
+
+    async def fastapi_steps():
+        def request(hdr):
+            return Request({"type": "http", "method": "GET", "path": "/", "query_string": b"",
+                            "headers": [(b"authorization", hdr["Authorization"].encode())]})
+
+        async def fa(auth, hdr):
+            try:
+                await auth.authenticate(request(hdr))
+                return 200
+            except HTTPException as e:
+                return e.status_code
+
+        async def fastapi_auth(ns, pepper=None):
+            auth = KeytuiAuth(url, ns, pepper, client=AsyncFlakyMeta.from_url(url))
+            auth.RECHECK_SECONDS = 0
+            eq((await auth.check_namespace(), auth.layout), (True, 1),
+               f"fastapi {ns}: missing, layout 1")
+            return auth
+
+        # a Redis error in the re-read
+        auth = await fastapi_auth("later-f")
+        k = create(url, "later-f", name="later")
+        c.hset(f"later-f:key:{{{k['id']}}}", "status", "revoked")  # stale verify
+        auth._client.fail = True
+        del logged[:]
+        eq(await fa(auth, bearer(k["token"])), 401, "fastapi: the re-read fails: same verdict")
+        eq(auth.layout, 1, "fastapi: the re-read failed: layout 1 kept")
+        check(any(lv == "WARNING" and "cannot check namespace later-f now" in m
+                  for lv, m in logged), f"fastapi: the failed re-read logged ({logged})")
+        auth._client.fail = False
+        eq(await fa(auth, bearer(k["token"])), 401, "fastapi: the re-read works: same verdict")
+        eq((auth.layout, await fa(auth, bearer(k["token"]))), (2, 200), "fastapi: then layout 2")
+        await auth.aclose()
+        # a peppered namespace created later, for another pepper than the app's
+        auth = await fastapi_auth("later-p", "not-the-pepper")
+        kp = create(url, "later-p", name="later", env={"KEYTUI_PEPPER": PEPPER})
+        eq(await fa(auth, bearer(kp["token"])), 401, "fastapi: wrong pepper found: verdict as is")
+        eq(await fa(auth, bearer(kp["token"])), 503, "fastapi: wrong pepper found: then 503")
+        await auth.aclose()
+
+    try:
+        asyncio.run(fastapi_steps())
+    finally:
+        logging.getLogger("keytui").removeHandler(handler)
+
+
 def drf_api_key():
     from rest_framework_api_key.models import APIKey
 
@@ -480,7 +674,7 @@ def main():
     r1 = RedisServer("r1")
     url = r1.url
     # namespaces: app (hash), pep (hmac-sha256), sealed, all of layout 2; old (left at
-    # layout 1, as keytui 1 made it); future (layout 3)
+    # layout 1, as keytui 0.1 made it); future (layout 3); fresh, later*: none yet
     kt(url, "app", "init")
     kt(url, "pep", "init", env={"KEYTUI_PEPPER": PEPPER})
     mk = os.path.join(TMP, "master.key")
@@ -492,6 +686,7 @@ def main():
     r1.client.hset("{future}:meta", mapping={"layout": "3", "mode": "hash", "secret_alg": "sha256"})
     test_console_script(url)
     test_settings(url)
+    test_namespace_created_later_in_process(url)
 
     d_app = start_django("django-app", url, "app")
     d_pep = start_django("django-pep", url, "pep", pepper=PEPPER, qs=True)
@@ -500,7 +695,8 @@ def main():
     fa = start_fastapi(url, PEPPER)
     r2 = RedisServer("r2", start=False)  # not running yet when its app starts
     d_late = start_django("django-late", r2.url, "app")
-    servers = [d_app, d_pep, d_badpep, d_future, fa, d_late]
+    d_fresh = start_django("django-fresh", url, "fresh")  # a namespace created later
+    servers = [d_app, d_pep, d_badpep, d_future, fa, d_late, d_fresh]
     for s in servers:
         s.wait_ready()
 
@@ -514,6 +710,9 @@ def main():
     kl = create(r2.url, "app", "--meta", "user=alice", name="late")
     eq(status_of(d_late.port, "/drf/whoami", bearer(kl["token"])), 200, "Redis up later: 200")
     check("namespace app checked" in d_late.output(), "the late app checked the namespace")
+
+    # ---- a namespace created after the apps started -----------------------------------------
+    test_namespace_created_later_http(url, d_fresh, F)
 
     # ---- keys made by keytui ----------------------------------------------------------------
     ka = create(url, "app", "--prefix", "sk_live", "--meta", "user=alice",

@@ -1027,7 +1027,7 @@ def test_verify_field():
 
 
 def test_layout1_namespace():
-    """A namespace left at layout 1 (meta written as keytui 1 did): keytui keeps writing it
+    """A namespace left at layout 1 (meta written as keytui 0.1 did): keytui keeps writing it
     as layout 1 (with `verify`, unread there), every verifier reads the fields."""
     ns = "pyt-layout1"
     R.hset(f"{{{ns}}}:meta", mapping={"layout": "1", "mode": "hash", "secret_alg": "sha256",
@@ -1041,6 +1041,67 @@ def test_layout1_namespace():
     # the stale-verify trick: on layout 1 the command line and keytui read the fields
     R.hset(kv.record_key(ns, k["id"]), "status", "revoked")
     case("layout 1: revoked by a plain HSET", "revoked", ns, key_id=k["id"], secret=k["secret"])
+
+
+def test_on_record():
+    """``on_record=`` (what the integrations use to notice a namespace created after their
+    start-up check): called when the read's reply shows a record, some field not nil; never
+    for no record, a key of another type, or no read at all. The verdict is unchanged."""
+    import asyncio
+
+    import keytui.aio as kva
+    import redis.asyncio as aredis
+
+    seen = kv.core.record_seen
+    eq((seen(None), seen([None] * 7), seen([None, b"x"]), seen([b"", None])),
+       (False, False, True, True), "record_seen")
+    ns = "pyt-onrecord"
+    k = create(ns, name="seen")
+    R.set(kv.record_key(ns, "WrongType1"), "x")
+    R.hset(kv.record_key(ns, "OnlyMeta1"), "meta", "{}")  # a record keytui did not write
+    cases = [  # (what, key id, secret or None for a token, layout-1 verdict, fires)
+        ("a record", k["id"], k["secret"], "valid", True),
+        ("a record, wrong secret", k["id"], "nope", "wrong_secret", True),
+        ("a token", None, k["token"], "valid", True),
+        ("no record", "NoSuchKey1", "x", "unknown", False),
+        ("another type", "WrongType1", "x", "malformed", False),
+        ("an invalid id", "a b", "x", "unknown", False),
+        ("a token that names no key", None, "nokey", "unknown", False),
+    ]
+
+    async def aio_run(key_id, secret, layout, on_record):
+        ar = aredis.Redis(host="127.0.0.1", port=PORT)
+        try:
+            if key_id is None:
+                return await kva.verify_token(ar, ns, secret, layout=layout, on_record=on_record)
+            return await kva.verify(ar, ns, key_id, secret, layout=layout, on_record=on_record)
+        finally:
+            await ar.aclose()
+
+    for what, key_id, secret, want, fires in cases:
+        for layout in (1, 2):
+            calls: list = []
+
+            def on_record():
+                calls.append(1)
+
+            if key_id is None:
+                v = kv.verify_token(R, ns, secret, layout=layout, on_record=on_record)
+                hv = kv.verify_header(R, ns, f"Bearer {secret}", layout=layout,
+                                      on_record=on_record)
+            else:
+                v = kv.verify(R, ns, key_id, secret, layout=layout, on_record=on_record)
+                hv = kv.verify_header(R, ns, f"ApiKey {key_id}:{secret}", layout=layout,
+                                      on_record=on_record)
+            av = asyncio.run(aio_run(key_id, secret, layout, on_record))
+            got = tuple("valid" if x.valid else x.reason for x in (v, hv, av))
+            eq(got, (want,) * 3, f"on_record, {what}, layout {layout}: the verdict")
+            eq(len(calls), 3 if fires else 0, f"on_record, {what}, layout {layout}: calls")
+    # the layout-1 read of a record with `meta` alone: a record (unknown to both reads)
+    calls = []
+    eq(kv.verify(R, ns, "OnlyMeta1", "x", on_record=lambda: calls.append(1)).reason, "unknown",
+       "on_record, meta alone: unknown")
+    eq(len(calls), 1, "on_record, meta alone: a record was found")
 
 
 def test_read_matrix():
@@ -1180,6 +1241,7 @@ def main():
         test_layout_doc()
         test_verify_field()
         test_layout1_namespace()
+        test_on_record()
         test_read_matrix()
         test_cluster()
     except Exception:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from .core import (
     FIELDS,
@@ -25,6 +25,7 @@ from .core import (
     plan_token,
     reads_verify_field,
     record_key,
+    record_seen,
     text_dict,
     token_secret_of_reply,
     valid_id,
@@ -59,6 +60,7 @@ async def verify(
     now_ms: Optional[int] = None,
     record_use: bool = False,
     layout: int = 1,
+    on_record: Optional[Callable[[], Any]] = None,
 ) -> Verdict:
     """As :func:`keytui.verify`, with a ``redis.asyncio`` client."""
     check_namespace_name(namespace)
@@ -66,6 +68,8 @@ async def verify(
     if not valid_id(key_id):
         return _reject("unknown", None if not isinstance(key_id, str) else key_id)
     reply = await _fetch(r, namespace, key_id, one_field)
+    if on_record is not None and record_seen(reply):
+        on_record()
     if reply is None:
         return _reject("malformed", key_id)
     v = decide_reply(key_id, reply, one_field, secret, pepper, now_ms)
@@ -83,6 +87,7 @@ async def verify_token(
     now_ms: Optional[int] = None,
     record_use: bool = False,
     layout: int = 1,
+    on_record: Optional[Callable[[], Any]] = None,
 ) -> Verdict:
     """As :func:`keytui.verify_token`, with a ``redis.asyncio`` client."""
     check_namespace_name(namespace)
@@ -91,6 +96,8 @@ async def verify_token(
     if isinstance(tok, Verdict):
         return tok
     reply = await _fetch(r, namespace, tok.id, one_field)
+    if on_record is not None and record_seen(reply):
+        on_record()
     if reply is None:
         return _reject("malformed", tok.id)
     secret = token_secret_of_reply(token, tok, reply, one_field)

@@ -22,6 +22,10 @@ Two reads give the same verdicts (the layout's "Verifying a key: one round trip"
   2, which the one round trip does not read: check it once at start-up
   (:func:`check_namespace`, :func:`layout_of`) and pass ``layout=``.
   :func:`decide_verify_field` judges its reply.
+
+A namespace that does not exist yet at start-up reads as layout 1. The web integrations
+read its ``{ns}:meta`` again, at most once per :data:`RECHECK_SECONDS`, when a verification
+finds a record (``on_record=``), and from then on use the layout they find.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import types
 import zlib
 from typing import (
     Any,
+    Callable,
     Dict,
     FrozenSet,
     List,
@@ -78,6 +83,13 @@ FIELDS = ("status", "secret_alg", "secret", "expires_at", "token_checksum", "nam
 
 #: The fields the layout-2 read gets: ``verify`` (see "The verify field") plus ``meta``.
 VERIFY_FIELDS = ("verify", "meta")
+
+#: Seconds between two reads of a ``{ns}:meta`` that was missing at an integration's
+#: start-up check (the namespace did not exist yet): the integrations (``keytui.django``'s
+#: ``Service``, ``keytui.fastapi``'s ``KeytuiAuth``) read it again when a verification finds
+#: a record, at most this often, until it exists. Their ``RECHECK_SECONDS`` attribute
+#: (default: this) may be set per class or instance.
+RECHECK_SECONDS = 10.0
 
 #: The ``secret_alg`` values of the layout; any other makes the record malformed.
 SECRET_ALGS = ("sha256", "hmac-sha256", "plain")
@@ -519,6 +531,12 @@ def token_secret_of_reply(
     return token_secret(token, tok, reply)
 
 
+def record_seen(reply: Optional[Fields]) -> bool:
+    """Whether an ``HMGET`` reply of a record key shows a record exists: some field read is
+    not nil. (None, a key of another Redis type, is no record.)"""
+    return reply is not None and any(v is not None for v in reply)
+
+
 def plan_token(token: str) -> Union[Token, Verdict]:
     """Splits ``token`` for verification, or the 'unknown' verdict when it cannot name a key."""
     try:
@@ -574,7 +592,8 @@ def reads_verify_field(layout: int) -> bool:
 def layout_of(meta: Mapping[str, str]) -> int:
     """The layout of a namespace, from the meta :func:`check_namespace` returned: its
     ``layout`` field, or 1 when the namespace does not exist yet (the layout-1 read is
-    right for whatever layout keytui creates it with)."""
+    right for whatever layout keytui creates it with; read the meta again once it exists,
+    as the integrations do, to use the layout-2 read)."""
     if not meta:
         return 1
     return int(meta["layout"])
@@ -618,6 +637,7 @@ def verify(
     now_ms: Optional[int] = None,
     record_use: bool = False,
     layout: int = 1,
+    on_record: Optional[Callable[[], Any]] = None,
 ) -> Verdict:
     """Verifies ``secret`` for the key ``key_id`` in one round trip.
 
@@ -628,6 +648,9 @@ def verify(
     ``layout`` is the namespace's layout as checked at start-up (:func:`layout_of`): 2
     reads the one ``verify`` field, 1 (the default, right for every namespace) the fields
     it is made of.
+    ``on_record``, when given, is called (without arguments, before the verdict is decided)
+    when the read's reply shows a record exists (:func:`record_seen`); the integrations use
+    it to notice that a namespace missing at start-up now exists.
     Raises ``KeytuiError`` or redis errors; rejections are verdicts, not exceptions.
     """
     check_namespace_name(namespace)
@@ -635,6 +658,8 @@ def verify(
     if not valid_id(key_id):
         return _reject("unknown", None if not isinstance(key_id, str) else key_id)
     reply = _fetch(r, namespace, key_id, one_field)
+    if on_record is not None and record_seen(reply):
+        on_record()
     if reply is None:
         return _reject("malformed", key_id)
     v = decide_reply(key_id, reply, one_field, secret, pepper, now_ms)
@@ -652,6 +677,7 @@ def verify_token(
     now_ms: Optional[int] = None,
     record_use: bool = False,
     layout: int = 1,
+    on_record: Optional[Callable[[], Any]] = None,
 ) -> Verdict:
     """Verifies a whole token (``[prefix_]id_secret[checksum]``) in one round trip.
 
@@ -664,6 +690,8 @@ def verify_token(
     if isinstance(tok, Verdict):
         return tok
     reply = _fetch(r, namespace, tok.id, one_field)
+    if on_record is not None and record_seen(reply):
+        on_record()
     if reply is None:
         return _reject("malformed", tok.id)
     secret = token_secret_of_reply(token, tok, reply, one_field)
@@ -683,7 +711,7 @@ def verify_header(
 ) -> Optional[Verdict]:
     """Verifies an ``Authorization`` header value (see :func:`parse_authorization`);
     None when it carries no keytui credentials. ``opts`` as for :func:`verify`
-    (``pepper``, ``now_ms``, ``record_use``, ``layout``)."""
+    (``pepper``, ``now_ms``, ``record_use``, ``layout``, ``on_record``)."""
     parsed = parse_authorization(header)
     if parsed is None:
         return None

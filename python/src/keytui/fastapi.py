@@ -20,7 +20,10 @@ No or rejected credentials: 401 (``WWW-Authenticate: Bearer``); a missing scope:
 Redis unreachable or slower than ``timeout`` (default 0.5 s), or a namespace this process
 must not verify (newer layout, wrong pepper: logged as an error): 503. The namespace check
 also picks the read: a layout-2 namespace is verified through each record's ``verify``
-field (``HMGET key verify meta``).
+field (``HMGET key verify meta``). When the namespace did not exist yet at the check, a
+verification that finds a record reads ``{ns}:meta`` again (at most once per
+``KeytuiAuth.RECHECK_SECONDS``, 10 s, while it is missing); once it is there, it is checked
+as at start-up and its layout kept.
 With plain Starlette, ``await auth.authenticate(request)`` does the same.
 """
 
@@ -29,7 +32,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Union
+import time
+from typing import Any, AsyncIterator, Awaitable, Callable, List, Optional, Union
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
@@ -42,6 +46,9 @@ log = logging.getLogger("keytui")
 
 class KeytuiAuth:
     """The dependency; one per app (it owns a pooled ``redis.asyncio`` client)."""
+
+    #: How often ``{ns}:meta`` is read again while it is missing (see :meth:`authenticate`).
+    RECHECK_SECONDS = core.RECHECK_SECONDS
 
     def __init__(
         self,
@@ -71,6 +78,9 @@ class KeytuiAuth:
         #: The namespace's layout as the last successful check read it (1 until then, and
         #: for a namespace that did not exist yet: that read is right for every layout).
         self.layout = 1
+        # The last check found no {ns}:meta; when (monotonic) it was last read.
+        self._meta_missing = False
+        self._meta_read_at = 0.0
 
     @property
     def redis(self) -> Any:
@@ -85,7 +95,8 @@ class KeytuiAuth:
 
     async def check_namespace(self) -> bool:
         """Checks ``{ns}:meta`` once (layout version, pepper), keeps its layout and logs the
-        outcome. A Redis failure leaves the check pending for the next request."""
+        outcome. A Redis failure leaves the check pending for the next request, or after a
+        passed check the layout as it was."""
         from redis.exceptions import RedisError
 
         try:
@@ -98,6 +109,7 @@ class KeytuiAuth:
             log.warning("keytui: cannot check namespace %s now: %s", self.namespace, e)
             return False
         self.layout = core.layout_of(meta)
+        self._meta_missing, self._meta_read_at = not meta, time.monotonic()
         self._checked, self._problem = True, None
         log.info(
             "keytui: namespace %s checked (layout %s, %s)",
@@ -121,11 +133,27 @@ class KeytuiAuth:
             await self._client.aclose()
             self._client = None
 
+    def _recheck_due(self) -> bool:
+        """Whether to read a missing ``{ns}:meta`` again now (at most once per
+        :attr:`RECHECK_SECONDS`); claims the read when so."""
+        now = time.monotonic()
+        if not self._meta_missing or now - self._meta_read_at < self.RECHECK_SECONDS:
+            return False
+        self._meta_read_at = now
+        return True
+
     async def authenticate(self, request: HTTPConnection) -> Verdict:
-        """The valid key of ``request``; raises ``HTTPException`` 401 or 503."""
+        """The valid key of ``request``; raises ``HTTPException`` 401 or 503.
+
+        While ``{ns}:meta`` is missing (the namespace did not exist at the check), a
+        verification that finds a record then reads it again (:meth:`check_namespace`, at
+        most once per :attr:`RECHECK_SECONDS`): once keytui has created the namespace, the
+        next verifications use its layout. That read never changes this request's outcome;
+        a Redis failure in it is logged and keeps the layout."""
         from redis.exceptions import RedisError
 
         header = request.headers.get("authorization")
+        seen: List[bool] = []
         try:
             if not self._checked:
                 await self.check_namespace()
@@ -140,6 +168,7 @@ class KeytuiAuth:
                 pepper=self.pepper,
                 record_use=self.record_use,
                 layout=self.layout,
+                on_record=(lambda: seen.append(True)) if self._meta_missing else None,
             )
         except (RedisError, OSError) as e:
             log.warning("keytui: Redis unavailable: %s", e)
@@ -147,6 +176,9 @@ class KeytuiAuth:
         except core.PepperRequired as e:
             log.error("keytui: %s", e)
             raise _unavailable() from None
+        finally:
+            if seen and self._recheck_due():
+                await self.check_namespace()  # never raises; logs its outcome
         if v is None:
             raise _unauthorized("missing_credentials")
         if not v.valid:

@@ -1,5 +1,6 @@
 """The test (and bench) FastAPI app: keytui's dependency on several namespaces, and a plain
-redis.asyncio GET. Env: KEYTUI_TEST_URL, KEYTUI_TEST_PEPPER."""
+redis.asyncio GET. Env: KEYTUI_TEST_URL, KEYTUI_TEST_PEPPER, KEYTUI_TEST_KNOBS (1: the
+/test/recheck-seconds/{ns}?s= endpoint, which sets that namespace's RECHECK_SECONDS)."""
 
 import contextlib
 import os
@@ -14,7 +15,7 @@ URL = os.environ["KEYTUI_TEST_URL"]
 PEPPER = os.environ.get("KEYTUI_TEST_PEPPER") or None
 auths = {
     ns: KeytuiAuth(URL, ns, PEPPER if ns == "pep" else None, timeout=0.5)
-    for ns in ("app", "sealed", "pep", "future", "old")
+    for ns in ("app", "sealed", "pep", "future", "old", "fresh")
 }
 plain = aredis.Redis.from_url(URL, socket_timeout=0.5, socket_connect_timeout=0.5)
 
@@ -38,6 +39,14 @@ def _out(key: Verdict):
 @app.get("/health")
 async def health():
     return {"ok": True}
+
+
+if os.environ.get("KEYTUI_TEST_KNOBS") == "1":
+
+    @app.get("/test/recheck-seconds/{ns}")
+    async def recheck_seconds(ns: str, s: float):
+        auths[ns].RECHECK_SECONDS = s
+        return {"ok": True}
 
 
 @app.get("/plain")

@@ -22,7 +22,10 @@ Add ``"keytui.django"`` to ``INSTALLED_APPS`` for the start-up check and the
 
 The start-up check also learns the namespace's layout: a layout-2 namespace is verified
 through each record's ``verify`` field (``HMGET key verify meta``), a layout-1 one (or one
-that did not exist yet at the check) through the fields it is made of.
+that did not exist yet at the check) through the fields it is made of. When the namespace
+did not exist yet, a verification that finds a record reads ``{ns}:meta`` again (at most
+once per :attr:`Service.RECHECK_SECONDS`, 10 s, while it is missing); once it is there, it
+is checked as at start-up and its layout kept.
 
 Outcomes of :meth:`Service.authenticate`: ``None`` (no credentials), a rejected
 :class:`Outcome` (401: the key's verdict, or ``user_unknown`` / ``user_inactive`` /
@@ -37,7 +40,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .. import core
 from ..core import Verdict
@@ -149,6 +152,8 @@ class Service:
 
     #: How often a request refused because the namespace check failed logs it again.
     RELOG_SECONDS = 60.0
+    #: How often ``{ns}:meta`` is read again while it is missing (see :meth:`verify`).
+    RECHECK_SECONDS = core.RECHECK_SECONDS
 
     def __init__(self, config: Config, client: Any = None):
         self.config = config
@@ -160,6 +165,9 @@ class Service:
         #: The namespace's layout as the last successful check read it (1 until then, and
         #: for a namespace that did not exist yet: that read is right for every layout).
         self.layout = 1
+        # The last check found no {ns}:meta; when (monotonic) it was last read.
+        self._meta_missing = False
+        self._meta_read_at = 0.0
 
     @property
     def redis(self) -> Any:
@@ -180,7 +188,8 @@ class Service:
     def check_namespace(self) -> bool:
         """Checks ``{ns}:meta`` (layout version, pepper) and keeps its layout. Logs the
         outcome; True when the namespace may be verified. A Redis failure leaves the check
-        pending (retried by the next request)."""
+        pending (retried by the next request), or after a passed check the layout as it was.
+        """
         from redis.exceptions import RedisError
 
         ns = self.config.namespace
@@ -194,12 +203,17 @@ class Service:
             return False
         except (RedisError, OSError) as e:
             log.warning(
-                "keytui: cannot check namespace %s now (%s); checking on the next request",
+                "keytui: cannot check namespace %s now (%s); %s",
                 ns,
                 _one_line(e),
+                f"keeping layout {self.layout}"
+                if self._checked
+                else "checking on the next request",
             )
             return False
         self.layout = core.layout_of(meta)
+        self._meta_missing = not meta
+        self._meta_read_at = time.monotonic()
         self._problem = None
         self._checked = True
         if meta:
@@ -213,6 +227,16 @@ class Service:
         else:
             log.warning("keytui: namespace %s does not exist yet (no %s)", ns, core.meta_key(ns))
         return True
+
+    def _recheck_due(self) -> bool:
+        """Whether to read a missing ``{ns}:meta`` again now (at most once per
+        :attr:`RECHECK_SECONDS`); claims the read when so."""
+        with self._lock:
+            now = time.monotonic()
+            if not self._meta_missing or now - self._meta_read_at < self.RECHECK_SECONDS:
+                return False
+            self._meta_read_at = now
+            return True
 
     def _ensure_checked(self) -> None:
         """Raises :class:`Unavailable` until the namespace check has passed."""
@@ -242,11 +266,19 @@ class Service:
         return None
 
     def verify(self, parsed: Tuple[str, ...]) -> Verdict:
-        """Verifies parsed credentials; raises :class:`Unavailable` for Redis failures."""
+        """Verifies parsed credentials; raises :class:`Unavailable` for Redis failures.
+
+        While ``{ns}:meta`` is missing (the namespace did not exist at the check), a
+        verification that finds a record then reads it again (:meth:`check_namespace`, at
+        most once per :attr:`RECHECK_SECONDS`): once keytui has created the namespace, the
+        next verifications use its layout. That read never changes this verification's
+        outcome; a Redis failure in it is logged and keeps the layout."""
         from redis.exceptions import RedisError
 
         self._ensure_checked()
         c = self.config
+        seen: List[bool] = []
+        on_record = (lambda: seen.append(True)) if self._meta_missing else None
         try:
             if parsed[0] == "apikey":
                 return core.verify(
@@ -257,6 +289,7 @@ class Service:
                     pepper=c.pepper,
                     record_use=c.record_use,
                     layout=self.layout,
+                    on_record=on_record,
                 )
             return core.verify_token(
                 self.redis,
@@ -265,6 +298,7 @@ class Service:
                 pepper=c.pepper,
                 record_use=c.record_use,
                 layout=self.layout,
+                on_record=on_record,
             )
         except (RedisError, OSError) as e:
             log.warning("keytui: Redis unavailable: %s", _one_line(e))
@@ -272,6 +306,9 @@ class Service:
         except core.PepperRequired as e:
             log.error("keytui: %s", e)
             raise Unavailable(str(e)) from e
+        finally:
+            if seen and self._recheck_due():
+                self.check_namespace()  # never raises; logs its outcome
 
     def user_for(self, verdict: Verdict) -> Any:
         """The Django user the key maps to (``USER`` callable, else the ``USER_FIELD``

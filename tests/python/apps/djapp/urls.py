@@ -1,3 +1,5 @@
+import os
+
 from django.http import HttpResponse
 from django.urls import include, path
 from tastypie.api import Api
@@ -16,3 +18,5 @@ urlpatterns = [
     path("drf/permission-only", views.PermissionOnly.as_view()),
     path("drf/apikey", views.ApiKeyOnly.as_view()),
 ]
+if os.environ.get("KEYTUI_TEST_KNOBS") == "1":
+    urlpatterns.append(path("test/recheck-seconds", views.recheck_seconds))

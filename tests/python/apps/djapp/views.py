@@ -1,5 +1,6 @@
 """REST framework views: keytui's classes, and djangorestframework-api-key's HasAPIKey."""
 
+from django.http import HttpResponse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
@@ -52,3 +53,11 @@ class ApiKeyOnly(APIView):
 
     def get(self, request):
         return Response({"ok": True})
+
+
+def recheck_seconds(request):
+    """Test knob (KEYTUI_TEST_KNOBS=1): sets the service's RECHECK_SECONDS to ``?s=``."""
+    from keytui.django import get_service
+
+    get_service().RECHECK_SECONDS = float(request.GET["s"])
+    return HttpResponse("ok\n")
