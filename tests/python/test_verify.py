@@ -1065,7 +1065,7 @@ def test_on_record():
         ("a token", None, k["token"], "valid", True),
         ("no record", "NoSuchKey1", "x", "unknown", False),
         ("another type", "WrongType1", "x", "malformed", False),
-        ("an invalid id", "a b", "x", "unknown", False),
+        ("an invalid id", "a{b", "x", "unknown", False),
         ("a token that names no key", None, "nokey", "unknown", False),
     ]
 
