@@ -5,28 +5,21 @@ HSET would leave it stale; the tests do that on purpose to tell the two reads ap
 
 Not a test itself: script/test runs tests/python/test_*.py only."""
 
-# The layout's function that rewrites a record's `verify` field from its fields
-# (docs/redis-layout.md, "The verify field"), word for word: test_verify.py checks it.
-VERIFY_LUA = r"""local function keytui_verify_field(key)
-  local f = redis.call('HMGET', key, 'status', 'secret_alg', 'secret', 'expires_at',
-    'token_checksum', 'name')
-  if not (f[1] or f[2] or f[3]) then
-    redis.call('HDEL', key, 'verify')
-    return
-  end
-  local v = 'malformed'
-  if f[1] and f[2] and f[3] then
-    local parts = {'revoked', f[2], f[4] or '', f[5] or '0', f[3]}
-    if f[1] == 'active' then parts[1] = 'active' end
-    local clean = true
-    for i = 2, 5 do
-      if string.find(parts[i], '\t', 1, true) then clean = false end
-    end
-    if clean then v = table.concat(parts, '\t') .. '\t' .. (f[6] or '') end
-  end
-  redis.call('HSET', key, 'verify', v)
-end
-"""
+from pathlib import Path
+
+_DOC = Path(__file__).resolve().parents[2] / "docs" / "redis-layout.md"
+
+
+def _documented_function() -> str:
+    """The layout's function that rewrites a record's `verify` field from its fields
+    (docs/redis-layout.md, "The verify field"), taken from the document itself, so that the
+    tests write records exactly as the contract tells other programs to."""
+    doc = _DOC.read_text(encoding="utf-8")
+    start = doc.index("```lua\nlocal function keytui_verify_field(key)") + len("```lua\n")
+    return doc[start : doc.index("```", start)]
+
+
+VERIFY_LUA = _documented_function()
 
 # ARGV: the number n of fields to delete, those n names, then field/value pairs to set.
 WRITE_FIELDS = VERIFY_LUA + """\

@@ -13,15 +13,22 @@ pub fn verify_field_lua() -> String {
     body[..end].to_owned()
 }
 
-/// Sets record fields as a program following the layout would: `HSET`, then the
-/// document's function, in one script.
-pub fn hset_as_documented(con: &mut redis::Connection, key: &str, pairs: &[(&str, &[u8])]) {
+/// An `EVAL` of `HSET` and then the document's function on `key`, in one script; the
+/// field/value pairs are to be added as arguments.
+fn documented_write(key: &str) -> redis::Cmd {
     let script = format!(
         "{}\nredis.call('HSET', KEYS[1], unpack(ARGV))\nkeytui_verify_field(KEYS[1])\nreturn 1",
         verify_field_lua()
     );
     let mut cmd = redis::cmd("EVAL");
     cmd.arg(script).arg(1).arg(key);
+    cmd
+}
+
+/// Sets record fields as a program following the layout would: `HSET`, then the
+/// document's function, in one script.
+pub fn hset_as_documented(con: &mut redis::Connection, key: &str, pairs: &[(&str, &[u8])]) {
+    let mut cmd = documented_write(key);
     for (f, v) in pairs {
         cmd.arg(*f).arg(*v);
     }
@@ -34,12 +41,7 @@ pub async fn hset_as_documented_async(
     key: &str,
     pairs: &[(String, Vec<u8>)],
 ) {
-    let script = format!(
-        "{}\nredis.call('HSET', KEYS[1], unpack(ARGV))\nkeytui_verify_field(KEYS[1])\nreturn 1",
-        verify_field_lua()
-    );
-    let mut cmd = redis::cmd("EVAL");
-    cmd.arg(script).arg(1).arg(key);
+    let mut cmd = documented_write(key);
     for (f, v) in pairs {
         cmd.arg(f.as_bytes()).arg(v.as_slice());
     }
