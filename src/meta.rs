@@ -105,13 +105,20 @@ pub struct GatedConn {
     passed: Arc<OnceCell<Option<u32>>>,
     /// A layout learnt after the check found no namespace ([`Self::recheck_missing`]).
     found_later: Arc<std::sync::atomic::AtomicU32>,
-    /// When [`Self::recheck_missing`] may read the meta hash again (unix ms).
-    next_recheck: Arc<std::sync::atomic::AtomicI64>,
+    /// The refusal [`Self::recheck_missing`] met (a newer layout): kept, so that every
+    /// later command is refused as after a failed check.
+    refused_later: Arc<std::sync::OnceLock<String>>,
+    /// When [`Self::recheck_missing`] may read the meta hash again (ms since [`EPOCH`]).
+    next_recheck: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// A monotonic origin for [`GatedConn`]'s rate limit (a wall clock may step back).
+static EPOCH: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
 
 /// How long [`GatedConn::recheck_missing`] waits between two reads of a meta hash that
 /// was still missing.
-const RECHECK_MISSING_MS: i64 = 10_000;
+const RECHECK_MISSING_MS: u64 = 10_000;
 
 impl GatedConn {
     pub fn new(inner: Conn, ns: Namespace) -> Self {
@@ -120,6 +127,7 @@ impl GatedConn {
             ns,
             passed: Arc::new(OnceCell::new()),
             found_later: Arc::default(),
+            refused_later: Arc::default(),
             next_recheck: Arc::default(),
         }
     }
@@ -135,6 +143,9 @@ impl GatedConn {
 
     /// Runs the check now unless it has passed on this handle already.
     pub async fn check(&self) -> Result<()> {
+        if let Some(why) = self.refused_later.get() {
+            return Err(redis::make_extension_error(REFUSED_CODE.into(), Some(why.clone())).into());
+        }
         Ok(self.open().await?)
     }
 
@@ -160,7 +171,7 @@ impl GatedConn {
         if self.layout().is_some() || self.passed.get().is_none() {
             return Ok(());
         }
-        let now = crate::record::now_ms();
+        let now = u64::try_from(EPOCH.elapsed().as_millis()).unwrap_or(u64::MAX);
         let due = self.next_recheck.load(Ordering::Relaxed);
         if now < due
             || self
@@ -178,7 +189,12 @@ impl GatedConn {
         match layout_or_refusal(&mut self.inner.clone(), &self.ns).await {
             Ok(Some(v)) => self.found_later.store(v, Ordering::Relaxed),
             Ok(None) => {}
-            Err(e) if e.code() == Some(REFUSED_CODE) => return Err(e.into()),
+            Err(e) if e.code() == Some(REFUSED_CODE) => {
+                let _ = self
+                    .refused_later
+                    .set(e.detail().unwrap_or("a newer layout").to_owned());
+                return Err(e.into());
+            }
             // Reading the fields stays right: a failed look is only logged.
             Err(e) => tracing::warn!(namespace = %self.ns, "reading the layout again failed: {e}"),
         }

@@ -73,7 +73,8 @@ impl OpenOptions {
         };
         let mut store = Store::new(conn, ns)
             .with_pepper(pepper_from_env()?)
-            .with_master_key(master_key);
+            .with_master_key(master_key)
+            .with_connect_options(&opts);
         if let Some(a) = &self.actor {
             store = store.with_actor(a.clone());
         }

@@ -69,7 +69,7 @@ return 1",
 });
 
 /// Rewrites the `verify` field of the record (`keytui upgrade`, `doctor --repair`). Returns
-/// 1 done, 2 done but the value is `malformed` although the record holds `status`,
+/// 1 done, 2 done but the value is `malformed` although the record is active and holds
 /// `secret_alg` and `secret` (a tab in one of the parts: apps reading `verify` never
 /// accept it), 0 the key is missing or not a hash (left alone).
 pub(crate) static REWRITE_VERIFY: LazyLock<String> = LazyLock::new(|| {
@@ -78,7 +78,7 @@ pub(crate) static REWRITE_VERIFY: LazyLock<String> = LazyLock::new(|| {
 if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
 keytui_verify_field(KEYS[1])
 if redis.call('HGET', KEYS[1], 'verify') == 'malformed'
-  and redis.call('HEXISTS', KEYS[1], 'status') == 1
+  and redis.call('HGET', KEYS[1], 'status') == 'active'
   and redis.call('HEXISTS', KEYS[1], 'secret_alg') == 1
   and redis.call('HEXISTS', KEYS[1], 'secret') == 1 then
   return 2

@@ -50,9 +50,10 @@ pub struct DoctorReport {
     /// give (a writer changed a field without rewriting it): apps reading `verify` see an
     /// old state of the key. Repair rewrites it from the fields.
     pub stale_verify: Vec<String>,
-    /// Layout 2: records that hold `status`, `secret_alg` and `secret` but a tab in one of
-    /// the parts of `verify`, which is therefore `malformed`: apps reading it never accept
-    /// the key (a reader of the fields might). Fix them by hand, or revoke them.
+    /// Layout 2: active records (their `status` is `active`) that hold `secret_alg` and
+    /// `secret` but a tab in one of the parts of `verify`, which is therefore `malformed`:
+    /// apps reading it never accept the key (a reader of the fields might). Fix them by
+    /// hand, or delete them.
     pub unverifiable: Vec<String>,
 }
 
@@ -164,11 +165,14 @@ const VERIFY_SOURCES: [&str; 7] = [
 
 impl Store {
     /// The ids among `ids` whose `verify` field is not what their fields give (missing
-    /// where it should be, present where it should not, or different), and those whose
-    /// fields give `malformed` although `status`, `secret_alg` and `secret` are there (a
-    /// tab in a part). Record keys of another type or gone meanwhile are not counted
+    /// where it should be, present where it should not, or different), and the active ones
+    /// whose fields give `malformed` although `secret_alg` and `secret` are there (a tab in
+    /// a part). Record keys of another type or gone meanwhile are not counted
     /// (doctor names those otherwise).
-    async fn check_verify_fields(&self, ids: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    pub(super) async fn check_verify_fields(
+        &self,
+        ids: &[String],
+    ) -> Result<(Vec<String>, Vec<String>)> {
         let replies = self
             .query_each(ids, |key| {
                 let mut cmd = redis::cmd("HMGET");
@@ -200,10 +204,10 @@ impl Store {
             if expected.as_deref() != get(6) {
                 stale.push(id.clone());
             }
-            let required = sources.status.is_some()
+            let active_and_whole = sources.status == Some(&b"active"[..])
                 && sources.secret_alg.is_some()
                 && sources.secret.is_some();
-            if required && expected.as_deref() == Some(verify_field::MALFORMED) {
+            if active_and_whole && expected.as_deref() == Some(verify_field::MALFORMED) {
                 unverifiable.push(id.clone());
             }
         }
@@ -211,16 +215,17 @@ impl Store {
     }
 }
 
-pub(super) async fn scan_record_ids(url: &str, ns: &Namespace) -> Result<Vec<String>> {
-    let opts = crate::conn::ConnectOptions {
-        cluster: Some(false),
-        ..crate::conn::ConnectOptions::new(url)
-    };
-    let mut c = crate::conn::connect(&opts).await?;
+/// The ids of the record keys on one master (`url`), through `store`'s settings.
+pub(super) async fn scan_record_ids(
+    store: &Store,
+    url: &str,
+    ns: &Namespace,
+) -> Result<Vec<String>> {
+    let mut c = store.connect_node(url).await?;
     let mut ids = Vec::new();
     let mut cursor: u64 = 0;
     loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
             .arg(ns.record_pattern())
@@ -228,8 +233,10 @@ pub(super) async fn scan_record_ids(url: &str, ns: &Namespace) -> Result<Vec<Str
             .arg(1000)
             .query_async(&mut c)
             .await?;
+        // A key name that is not UTF-8 holds no id anyone can present or list: skipped.
         ids.extend(
             keys.iter()
+                .filter_map(|k| std::str::from_utf8(k).ok())
                 .filter_map(|k| ns.id_from_record_key(k))
                 .map(str::to_owned),
         );
@@ -319,7 +326,7 @@ impl Store {
         // Records -> index, by scanning every master.
         let mut unindexed = Vec::new();
         for url in scan_urls {
-            let ids = scan_record_ids(url, &self.ns).await?;
+            let ids = scan_record_ids(self, url, &self.ns).await?;
             report.records_scanned += ids.len();
             unindexed.extend(ids.into_iter().filter(|id| !indexed.contains(id)));
         }
@@ -472,21 +479,91 @@ impl Store {
             url: None,
             reason: None,
         })?;
-        let mut urls = Vec::new();
-        for line in nodes.lines() {
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            if parts.len() < 3 || !parts[2].contains("master") || parts[2].contains("fail") {
-                continue;
-            }
-            let addr = parts[1].split('@').next().unwrap_or_default();
-            let Some((host, port)) = addr.rsplit_once(':') else {
-                continue;
-            };
-            let mut u = base.clone();
-            let _ = u.set_host(Some(host));
-            let _ = u.set_port(port.parse().ok());
-            urls.push(u.to_string());
+        master_urls_of(&nodes, &base)
+    }
+}
+
+/// The URLs of the masters of a `CLUSTER NODES` answer, each `base` with the master's
+/// host and port; an error when a master is marked failing or has an address that makes
+/// no URL (scanning the others would miss its keys).
+fn master_urls_of(nodes: &str, base: &url::Url) -> Result<Vec<String>> {
+    let mut urls = Vec::new();
+    for line in nodes.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let Some(flags) = parts.get(2) else {
+            continue;
+        };
+        // Whole flags: `nofailover` is not `fail`.
+        let flags: Vec<&str> = flags.split(',').collect();
+        if !flags.contains(&"master") {
+            continue;
         }
-        Ok(urls)
+        // A master that cannot be reached would leave its keys unread: a scan of the
+        // others would report a wrong picture (doctor) or miss records (upgrade).
+        if let Some(bad) = flags
+            .iter()
+            .find(|f| matches!(**f, "fail" | "fail?" | "noaddr"))
+        {
+            return Err(Error::Redis(format!(
+                "cluster master {} is marked {bad}: every master must be up to scan the namespace",
+                parts[1]
+            )));
+        }
+        let addr = parts[1].split('@').next().unwrap_or_default();
+        let host_port = addr.rsplit_once(':');
+        let url = host_port.and_then(|(host, port)| {
+            let mut u = base.clone();
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let set = match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => u.set_ip_host(ip).is_ok(),
+                Err(_) => u.set_host(Some(host)).is_ok(),
+            };
+            (set && u.set_port(port.parse().ok()).is_ok()).then(|| u.to_string())
+        });
+        match url {
+            Some(u) => urls.push(u),
+            None => {
+                return Err(Error::Redis(format!(
+                    "cannot make a URL of cluster master address {addr:?}"
+                )));
+            }
+        }
+    }
+    Ok(urls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(nodes: &str) -> Result<Vec<String>> {
+        master_urls_of(nodes, &url::Url::parse("redis://u:p@seed:7000").unwrap())
+    }
+
+    #[test]
+    fn every_master_and_only_masters() {
+        let nodes = "\
+a 10.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460
+b 10.0.0.2:7001@17001 master,nofailover - 0 0 2 connected 5461-10922
+c [::1]:7002@17002 master - 0 0 3 connected 10923-16383
+d host.example:7003@17003 slave a 0 0 1 connected
+";
+        assert_eq!(
+            urls(nodes).unwrap(),
+            [
+                "redis://u:p@10.0.0.1:7000",
+                "redis://u:p@10.0.0.2:7001",
+                "redis://u:p@[::1]:7002"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failing_master_is_an_error_not_a_gap() {
+        for flag in ["fail", "fail?", "noaddr"] {
+            let nodes = format!("a 10.0.0.1:7000@17000 master,{flag} - 0 0 1 connected 0-16383\n");
+            assert!(urls(&nodes).is_err(), "{flag}");
+        }
+        assert!(urls("a :7000@17000 master - 0 0 1 connected\n").is_err());
     }
 }

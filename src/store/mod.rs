@@ -91,6 +91,9 @@ pub struct Store {
     pub(crate) master_key: Option<MasterKey>,
     /// A cluster's slot owners, read once and dropped when a reply says they moved.
     pub(super) slots: Arc<Mutex<Option<Arc<SlotOwners>>>>,
+    /// How the store was connected (TLS CA, timeouts), for the connections it opens to
+    /// each master itself (scans); `None`: the defaults.
+    node_options: Option<Arc<crate::conn::ConnectOptions>>,
 }
 
 impl Store {
@@ -102,7 +105,31 @@ impl Store {
             pepper: None,
             master_key: None,
             slots: Arc::default(),
+            node_options: None,
         }
+    }
+
+    /// The settings the store was connected with, kept for the connections it opens to
+    /// each master of a scan (a private CA of `rediss://`, the timeouts).
+    pub fn with_connect_options(mut self, opts: &crate::conn::ConnectOptions) -> Self {
+        self.node_options = Some(Arc::new(opts.clone()));
+        self
+    }
+
+    /// A standalone connection to one master `url`, with the store's settings.
+    pub(crate) async fn connect_node(&self, url: &str) -> Result<crate::conn::Conn> {
+        let opts = match &self.node_options {
+            Some(o) => crate::conn::ConnectOptions {
+                urls: vec![url.to_owned()],
+                cluster: Some(false),
+                ..(**o).clone()
+            },
+            None => crate::conn::ConnectOptions {
+                cluster: Some(false),
+                ..crate::conn::ConnectOptions::new(url)
+            },
+        };
+        crate::conn::connect(&opts).await
     }
 
     /// Who is named as `created_by` and in events.

@@ -29,11 +29,7 @@ impl Store {
     pub async fn namespaces(&self, masters: &[String]) -> Result<Vec<NamespaceInfo>> {
         let mut names = Vec::new();
         for url in masters {
-            let opts = crate::conn::ConnectOptions {
-                cluster: Some(false),
-                ..crate::conn::ConnectOptions::new(url)
-            };
-            let mut c = crate::conn::connect(&opts).await?;
+            let mut c = self.connect_node(url).await?;
             let mut cursor: u64 = 0;
             loop {
                 let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")

@@ -20,12 +20,12 @@ pub struct UpgradeReport {
     pub to: u32,
     /// Record keys whose `verify` field the last pass wrote.
     pub records: usize,
-    /// Of those, records that hold `status`, `secret_alg` and `secret` but a tab in one of
-    /// the parts, so their `verify` field is `malformed`: apps reading it never accept
-    /// them (doctor names them).
+    /// Of those, active records that hold `secret_alg` and `secret` but a tab in one of the
+    /// parts, so their `verify` field is `malformed`: apps reading it never accept them
+    /// (doctor names them; an upgrade from layout 1 refuses to switch while there are any).
     pub unverifiable: usize,
-    /// Keys under the record pattern that are not hashes, or were deleted while the pass
-    /// ran: left alone.
+    /// Keys under the record pattern that are not hashes, were deleted while the pass ran,
+    /// or have a name that is not UTF-8: left alone.
     pub skipped: usize,
 }
 
@@ -52,6 +52,7 @@ impl Store {
             self.rewrite_verify_fields(scan_urls, &mut first, |n| progress(done + n, total))
                 .await?;
             done = first.records + first.skipped;
+            self.check_before_the_switch(meta.layout).await?;
             let moved: i64 = redis::Script::new(SET_LAYOUT)
                 .key(self.ns.meta_key())
                 .arg(meta.layout)
@@ -88,6 +89,55 @@ impl Store {
         Ok(report)
     }
 
+    /// Before the layout changes: every indexed record's `verify` field must be what its
+    /// fields give, and no active record may hold a tab that keeps it out of the field.
+    /// Whatever the scan missed (a master not scanned, a writer of layout 1 still at work)
+    /// or apps would stop accepting is an error here, with the layout left as it was.
+    async fn check_before_the_switch(&self, layout: u32) -> Result<()> {
+        let mut c = self.conn.clone();
+        let (mut stale, mut unverifiable) = (Vec::new(), Vec::new());
+        let mut start = 0;
+        loop {
+            let ids: Vec<String> = redis::cmd("ZRANGE")
+                .arg(self.ns.index_key())
+                .arg(start)
+                .arg(start + BATCH - 1)
+                .query_async(&mut c)
+                .await?;
+            if ids.is_empty() {
+                break;
+            }
+            start += ids.len();
+            let (s, u) = self.check_verify_fields(&ids).await?;
+            stale.extend(s);
+            unverifiable.extend(u);
+        }
+        let some = |ids: &[String]| {
+            let shown: Vec<&str> = ids.iter().take(5).map(String::as_str).collect();
+            format!(
+                "{}{}",
+                shown.join(", "),
+                if ids.len() > 5 { ", ..." } else { "" }
+            )
+        };
+        let still = format!("namespace {} stays of layout {layout}", self.ns);
+        if !stale.is_empty() {
+            return Err(Error::Conflict(format!(
+                "{} indexed record(s) have no verify field in step with their fields after the scan ({}): a master was not scanned, or an older keytui is writing; {still}, run the upgrade again",
+                stale.len(),
+                some(&stale)
+            )));
+        }
+        if !unverifiable.is_empty() {
+            return Err(Error::Conflict(format!(
+                "{} active key(s) hold a tab in secret_alg, secret, expires_at or token_checksum ({}): apps reading layout 2 would stop accepting them; fix or delete them first (keytui doctor names them); {still}",
+                unverifiable.len(),
+                some(&unverifiable)
+            )));
+        }
+        Ok(())
+    }
+
     /// Rewrites the `verify` field of every record key on `scan_urls`, a `SCAN` page at a
     /// time (nothing is held but the page); `progress` gets the keys done so far. A key
     /// the scan returns twice (it may, while Redis resizes its table) is rewritten and
@@ -99,14 +149,10 @@ impl Store {
         mut progress: impl FnMut(usize),
     ) -> Result<()> {
         for url in scan_urls {
-            let opts = crate::conn::ConnectOptions {
-                cluster: Some(false),
-                ..crate::conn::ConnectOptions::new(url)
-            };
-            let mut node = crate::conn::connect(&opts).await?;
+            let mut node = self.connect_node(url).await?;
             let mut cursor: u64 = 0;
             loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
                     .arg(cursor)
                     .arg("MATCH")
                     .arg(self.ns.record_pattern())
@@ -114,8 +160,14 @@ impl Store {
                     .arg(BATCH)
                     .query_async(&mut node)
                     .await?;
-                let ids: Vec<String> = keys
+                // A key name that is not UTF-8 holds no id anyone can present: left alone.
+                let names: Vec<&str> = keys
                     .iter()
+                    .filter_map(|k| std::str::from_utf8(k).ok())
+                    .collect();
+                report.skipped += keys.len() - names.len();
+                let ids: Vec<String> = names
+                    .into_iter()
                     .filter_map(|k| self.ns.id_from_record_key(k))
                     .map(str::to_owned)
                     .collect();

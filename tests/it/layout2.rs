@@ -671,10 +671,27 @@ async fn tabs_that_do_not_fit_the_verify_field(t: Target) {
             .unwrap()
             .is_valid()
     );
-    // An upgrade counts it.
+    // An upgrade from layout 1 refuses to switch while an active key has one (apps would
+    // stop accepting it), and goes on once it is revoked.
     let _: () = conn.hset(ns.meta_key(), "layout", "1").await.unwrap();
+    let refused = store.upgrade(&masters, |_, _| {}).await;
+    assert!(
+        matches!(refused, Err(Error::Conflict(ref m)) if m.contains("Tabbed2") && m.contains("stays of layout 1")),
+        "{refused:?}"
+    );
+    assert_eq!(layout_of(&mut conn, &ns).await.as_deref(), Some("1"));
+    store.revoke("Tabbed2", None).await.unwrap();
+    let report = store.doctor(false, &masters).await.unwrap();
+    assert!(
+        report.unverifiable.is_empty(),
+        "a revoked key is not counted: {report:?}"
+    );
     let up = store.upgrade(&masters, |_, _| {}).await.unwrap();
-    assert_eq!((up.records, up.unverifiable), (2, 1), "{up:?}");
+    assert_eq!(
+        (up.from, up.to, up.records, up.unverifiable),
+        (1, 2, 2, 0),
+        "{up:?}"
+    );
 }
 
 /// A verifier whose gate found no namespace (an app started before the first key) reads
@@ -704,4 +721,17 @@ async fn a_verifier_started_before_the_namespace_learns_its_layout(t: Target) {
     );
     // Now the one-field read: the (stale) verify field says active.
     assert!(v.verify(id, secret).await.unwrap().is_valid());
+
+    // A namespace that turns up of a newer layout is refused, from then on.
+    let (store, mut conn, ns) = setup(t, "l2-later-newer").await;
+    let v = Verifier::new(conn.clone(), ns.clone());
+    assert!(v.check_namespace().await.unwrap().is_none());
+    let c = store.create(&CreateRequest::new("first")).await.unwrap();
+    let _: () = conn.hset(ns.meta_key(), "layout", "3").await.unwrap();
+    let first = v.verify(&c.record.id, c.secret.expose()).await;
+    assert!(matches!(first, Err(Error::Setup(_))), "{first:?}");
+    for _ in 0..3 {
+        let again = v.verify(&c.record.id, c.secret.expose()).await;
+        assert!(matches!(again, Err(Error::Setup(_))), "{again:?}");
+    }
 }

@@ -118,7 +118,7 @@ pub(crate) async fn doctor(store: Store, opts: &ConnectOptions, a: DoctorArgs) -
         for id in &report.unverifiable {
             writeln!(
                 out,
-                "a tab in secret_alg, secret, expires_at or token_checksum of {}: its verify field is `malformed`, so apps never accept the key; fix the record by hand or revoke it",
+                "a tab in secret_alg, secret, expires_at or token_checksum of active key {}: its verify field is `malformed`, so apps never accept it; fix the record by hand or delete the key",
                 clean(id)
             )
             .map_err(io)?;
