@@ -371,7 +371,7 @@ impl Store {
             }
             for chunk in report.stale_verify.chunks(BATCH) {
                 let done: Vec<i64> = self.eval_each(&REWRITE_VERIFY_LUA, chunk, &[]).await?;
-                report.repaired += done.iter().filter(|&&d| d == 1).count();
+                report.repaired += done.iter().filter(|&&d| d != 0).count();
             }
             for r in &orphans {
                 let n: i64 = redis::cmd("ZADD")
