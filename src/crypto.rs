@@ -72,8 +72,25 @@ pub fn matches(
     presented: &str,
     pepper: Option<&Pepper>,
 ) -> Option<bool> {
-    let computed = Zeroizing::new(stored_form(alg, presented, pepper)?);
-    Some(bool::from(computed.as_bytes().ct_eq(stored.as_ref())))
+    let stored = stored.as_ref();
+    // The digests are hex-encoded on the stack (no allocation on the verification path).
+    let digest = match alg {
+        SecretAlg::Sha256 => Sha256::digest(presented.as_bytes()),
+        SecretAlg::HmacSha256 => {
+            let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(&pepper?.0) {
+                Ok(m) => m,
+                Err(_) => unreachable_hmac(),
+            };
+            mac.update(presented.as_bytes());
+            mac.finalize().into_bytes()
+        }
+        SecretAlg::Plain => return Some(bool::from(presented.as_bytes().ct_eq(stored))),
+    };
+    let mut hexed = Zeroizing::new([0u8; 64]);
+    if hex::encode_to_slice(digest, &mut hexed[..]).is_err() {
+        return Some(false); // 32 bytes always fit 64 hex digits
+    }
+    Some(bool::from(hexed[..].ct_eq(stored)))
 }
 
 #[cfg(test)]
@@ -118,5 +135,24 @@ mod tests {
             None
         );
         assert_ne!(p.check_value(), other.check_value());
+    }
+
+    #[test]
+    fn matching_compares_with_the_stored_form_exactly() {
+        let stored = stored_form(SecretAlg::Sha256, "abc", None).unwrap();
+        assert_eq!(matches(SecretAlg::Sha256, &stored, "abc", None), Some(true));
+        assert_eq!(
+            matches(SecretAlg::Sha256, &stored, "abd", None),
+            Some(false)
+        );
+        // The layout's digests are lowercase hex: another spelling is another value.
+        let upper = stored.to_uppercase();
+        assert_eq!(matches(SecretAlg::Sha256, &upper, "abc", None), Some(false));
+        assert_eq!(
+            matches(SecretAlg::Sha256, &stored[..63], "abc", None),
+            Some(false)
+        );
+        assert_eq!(matches(SecretAlg::Plain, "abc", "abc", None), Some(true));
+        assert_eq!(matches(SecretAlg::Plain, "abc", "ab", None), Some(false));
     }
 }

@@ -101,15 +101,23 @@ async fn layout_or_refusal(
 #[derive(Clone)]
 pub struct GatedConn {
     inner: Conn,
+    /// Shared by the clones: one reference count to bump per clone (a verification clones
+    /// the connection it sends through).
+    gate: Arc<Gate>,
+}
+
+/// What the clones of a [`GatedConn`] share.
+struct Gate {
     ns: Namespace,
-    passed: Arc<OnceCell<Option<u32>>>,
-    /// A layout learnt after the check found no namespace ([`Self::recheck_missing`]).
-    found_later: Arc<std::sync::atomic::AtomicU32>,
-    /// The refusal [`Self::recheck_missing`] met (a newer layout): kept, so that every
-    /// later command is refused as after a failed check.
-    refused_later: Arc<std::sync::OnceLock<String>>,
-    /// When [`Self::recheck_missing`] may read the meta hash again (ms since [`EPOCH`]).
-    next_recheck: Arc<std::sync::atomic::AtomicU64>,
+    passed: OnceCell<Option<u32>>,
+    /// A layout learnt after the check found no namespace ([`GatedConn::recheck_missing`]).
+    found_later: std::sync::atomic::AtomicU32,
+    /// The refusal [`GatedConn::recheck_missing`] met (a newer layout): kept, so that
+    /// every later command is refused as after a failed check.
+    refused_later: std::sync::OnceLock<String>,
+    /// When [`GatedConn::recheck_missing`] may read the meta hash again (ms since
+    /// [`EPOCH`]).
+    next_recheck: std::sync::atomic::AtomicU64,
 }
 
 /// A monotonic origin for [`GatedConn`]'s rate limit (a wall clock may step back).
@@ -124,11 +132,13 @@ impl GatedConn {
     pub fn new(inner: Conn, ns: Namespace) -> Self {
         Self {
             inner,
-            ns,
-            passed: Arc::new(OnceCell::new()),
-            found_later: Arc::default(),
-            refused_later: Arc::default(),
-            next_recheck: Arc::default(),
+            gate: Arc::new(Gate {
+                ns,
+                passed: OnceCell::new(),
+                found_later: Default::default(),
+                refused_later: Default::default(),
+                next_recheck: Default::default(),
+            }),
         }
     }
 
@@ -143,7 +153,7 @@ impl GatedConn {
 
     /// Runs the check now unless it has passed on this handle already.
     pub async fn check(&self) -> Result<()> {
-        if let Some(why) = self.refused_later.get() {
+        if let Some(why) = self.gate.refused_later.get() {
             return Err(redis::make_extension_error(REFUSED_CODE.into(), Some(why.clone())).into());
         }
         Ok(self.open().await?)
@@ -154,8 +164,8 @@ impl GatedConn {
     /// layout-1 way is right meanwhile, only slower).
     pub fn layout(&self) -> Option<u32> {
         use std::sync::atomic::Ordering;
-        self.passed.get().copied().flatten().or_else(|| {
-            match self.found_later.load(Ordering::Relaxed) {
+        self.gate.passed.get().copied().flatten().or_else(|| {
+            match self.gate.found_later.load(Ordering::Relaxed) {
                 0 => None,
                 v => Some(v),
             }
@@ -168,13 +178,14 @@ impl GatedConn {
     /// Redis error is logged and changes nothing.
     pub async fn recheck_missing(&self) -> Result<()> {
         use std::sync::atomic::Ordering;
-        if self.layout().is_some() || self.passed.get().is_none() {
+        if self.layout().is_some() || self.gate.passed.get().is_none() {
             return Ok(());
         }
         let now = u64::try_from(EPOCH.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let due = self.next_recheck.load(Ordering::Relaxed);
+        let due = self.gate.next_recheck.load(Ordering::Relaxed);
         if now < due
             || self
+                .gate
                 .next_recheck
                 .compare_exchange(
                     due,
@@ -186,25 +197,29 @@ impl GatedConn {
         {
             return Ok(()); // not yet, or another task is at it
         }
-        match layout_or_refusal(&mut self.inner.clone(), &self.ns).await {
-            Ok(Some(v)) => self.found_later.store(v, Ordering::Relaxed),
+        match layout_or_refusal(&mut self.inner.clone(), &self.gate.ns).await {
+            Ok(Some(v)) => self.gate.found_later.store(v, Ordering::Relaxed),
             Ok(None) => {}
             Err(e) if e.code() == Some(REFUSED_CODE) => {
                 let _ = self
+                    .gate
                     .refused_later
                     .set(e.detail().unwrap_or("a newer layout").to_owned());
                 return Err(e.into());
             }
             // Reading the fields stays right: a failed look is only logged.
-            Err(e) => tracing::warn!(namespace = %self.ns, "reading the layout again failed: {e}"),
+            Err(e) => {
+                tracing::warn!(namespace = %self.gate.ns, "reading the layout again failed: {e}")
+            }
         }
         Ok(())
     }
 
     async fn open(&self) -> redis::RedisResult<()> {
-        self.passed
+        self.gate
+            .passed
             .get_or_try_init(|| async {
-                layout_or_refusal(&mut self.inner.clone(), &self.ns).await
+                layout_or_refusal(&mut self.inner.clone(), &self.gate.ns).await
             })
             .await?;
         Ok(())
@@ -213,7 +228,7 @@ impl GatedConn {
 
 impl ConnectionLike for GatedConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        if self.passed.initialized() {
+        if self.gate.passed.initialized() {
             return self.inner.req_packed_command(cmd);
         }
         Box::pin(async move {
@@ -228,7 +243,7 @@ impl ConnectionLike for GatedConn {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        if self.passed.initialized() {
+        if self.gate.passed.initialized() {
             return self.inner.req_packed_commands(cmd, offset, count);
         }
         Box::pin(async move {

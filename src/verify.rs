@@ -480,10 +480,11 @@ impl Verifier {
     }
 
     async fn run(&self, id: &str, presented: Presented<'_>) -> Result<Verdict> {
-        // The gate's answer picks the read (one field from layout 2 on).
+        // The gate's answer picks the read (one field from layout 2 on); past the check,
+        // its connection alone.
         self.conn.check().await?;
         let checked = check(
-            &mut self.conn.clone(),
+            &mut self.conn.inner(),
             &self.ns,
             id,
             presented,

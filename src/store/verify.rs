@@ -25,9 +25,10 @@ impl Store {
     }
 
     pub(super) async fn verify_inner(&self, id: &str, presented: Presented<'_>) -> Result<Verdict> {
+        // The gate's check, then its connection alone (the gate has nothing more to do).
         self.conn.check().await?;
         let checked = crate::verify::check(
-            &mut self.conn.clone(),
+            &mut self.conn.inner(),
             &self.ns,
             id,
             presented,
