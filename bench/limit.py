@@ -198,7 +198,10 @@ def hmget_files(port, ns, fields, prefix):
     tail = b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in field_bytes)
     total, start, chunk = 0, 0, 100_000
     while True:
-        ids = conn.call("ZRANGE", index, start, start + chunk - 1)
+        # Newest first, the order keytui's listing and the TUI read in: with records kept
+        # as hash tables (layout 2), reading in creation order instead is about 15% faster
+        # for the server (memory locality), which would flatter the limit.
+        ids = conn.call("ZREVRANGE", index, start, start + chunk - 1)
         if not ids:
             break
         start += len(ids)
