@@ -215,35 +215,69 @@ impl Store {
     }
 }
 
-/// The ids of the record keys on one master (`url`), through `store`'s settings.
-pub(super) async fn scan_record_ids(
-    store: &Store,
-    url: &str,
-    ns: &Namespace,
-) -> Result<Vec<String>> {
-    let mut c = store.connect_node(url).await?;
-    let mut ids = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
+/// The record keys on one master, a `SCAN` page at a time (`doctor` collects the ids,
+/// `upgrade` works page by page).
+pub(super) struct RecordScan {
+    node: crate::conn::Conn,
+    pattern: String,
+    /// `None` once the scan came back to cursor 0.
+    cursor: Option<u64>,
+}
+
+/// One page of a [`RecordScan`].
+pub(super) struct RecordPage {
+    pub ids: Vec<String>,
+    /// Keys whose name is not UTF-8: no id anyone can present or list names them, so they
+    /// are skipped.
+    pub unnamed: usize,
+}
+
+impl RecordScan {
+    /// Starts a scan of the namespace's record keys on the master `url`, connected with
+    /// `store`'s settings.
+    pub(super) async fn open(store: &Store, url: &str) -> Result<Self> {
+        Ok(Self {
+            node: store.connect_node(url).await?,
+            pattern: store.ns.record_pattern(),
+            cursor: Some(0),
+        })
+    }
+
+    /// The next page; `None` when the scan is over.
+    pub(super) async fn next_page(&mut self, ns: &Namespace) -> Result<Option<RecordPage>> {
+        let Some(cursor) = self.cursor else {
+            return Ok(None);
+        };
         let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg(ns.record_pattern())
+            .arg(&self.pattern)
             .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut c)
+            .arg(BATCH)
+            .query_async(&mut self.node)
             .await?;
-        // A key name that is not UTF-8 holds no id anyone can present or list: skipped.
-        ids.extend(
-            keys.iter()
-                .filter_map(|k| std::str::from_utf8(k).ok())
+        self.cursor = (next != 0).then_some(next);
+        let names: Vec<&str> = keys
+            .iter()
+            .filter_map(|k| std::str::from_utf8(k).ok())
+            .collect();
+        Ok(Some(RecordPage {
+            unnamed: keys.len() - names.len(),
+            ids: names
+                .into_iter()
                 .filter_map(|k| ns.id_from_record_key(k))
-                .map(str::to_owned),
-        );
-        if next == 0 {
-            break;
-        }
-        cursor = next;
+                .map(str::to_owned)
+                .collect(),
+        }))
+    }
+}
+
+/// The ids of the record keys on one master (`url`), through `store`'s settings.
+pub(super) async fn scan_record_ids(store: &Store, url: &str) -> Result<Vec<String>> {
+    let mut scan = RecordScan::open(store, url).await?;
+    let mut ids = Vec::new();
+    while let Some(page) = scan.next_page(&store.ns).await? {
+        ids.extend(page.ids);
     }
     Ok(ids)
 }
@@ -326,7 +360,7 @@ impl Store {
         // Records -> index, by scanning every master.
         let mut unindexed = Vec::new();
         for url in scan_urls {
-            let ids = scan_record_ids(self, url, &self.ns).await?;
+            let ids = scan_record_ids(self, url).await?;
             report.records_scanned += ids.len();
             unindexed.extend(ids.into_iter().filter(|id| !indexed.contains(id)));
         }

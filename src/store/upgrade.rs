@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::layout::LAYOUT_VERSION;
 
+use super::doctor::RecordScan;
 use super::*;
 
 /// What an upgrade did.
@@ -149,29 +150,10 @@ impl Store {
         mut progress: impl FnMut(usize),
     ) -> Result<()> {
         for url in scan_urls {
-            let mut node = self.connect_node(url).await?;
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(self.ns.record_pattern())
-                    .arg("COUNT")
-                    .arg(BATCH)
-                    .query_async(&mut node)
-                    .await?;
-                // A key name that is not UTF-8 holds no id anyone can present: left alone.
-                let names: Vec<&str> = keys
-                    .iter()
-                    .filter_map(|k| std::str::from_utf8(k).ok())
-                    .collect();
-                report.skipped += keys.len() - names.len();
-                let ids: Vec<String> = names
-                    .into_iter()
-                    .filter_map(|k| self.ns.id_from_record_key(k))
-                    .map(str::to_owned)
-                    .collect();
-                let done: Vec<i64> = self.eval_each(&REWRITE_VERIFY_LUA, &ids, &[]).await?;
+            let mut scan = RecordScan::open(self, url).await?;
+            while let Some(page) = scan.next_page(&self.ns).await? {
+                report.skipped += page.unnamed;
+                let done: Vec<i64> = self.eval_each(&REWRITE_VERIFY_LUA, &page.ids, &[]).await?;
                 for d in done {
                     match d {
                         0 => report.skipped += 1,
@@ -183,10 +165,6 @@ impl Store {
                     }
                 }
                 progress(report.records + report.skipped);
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
             }
         }
         Ok(())

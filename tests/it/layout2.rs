@@ -18,7 +18,7 @@ use redis::AsyncCommands;
 
 use crate::common::Target;
 use crate::common::data::{ACTOR, namespace, raw};
-use crate::common::layout_doc::verify_field_lua;
+use crate::common::layout_doc::rewrite_as_documented;
 use crate::common::spawn::{keytui, stderr, stdout};
 
 on_both!(
@@ -216,10 +216,6 @@ async fn the_documented_function_is_keytuis(t: Target) {
     let key = ns.record_key(&id);
     let digest: Vec<u8> = conn.hget(&key, "secret").await.unwrap();
     let masters = store.master_urls(&t.url()).await.unwrap();
-    let rewrite = format!(
-        "{}\nkeytui_verify_field(KEYS[1])\nreturn 1",
-        verify_field_lua()
-    );
     // (field, value or None to delete)
     type Change = &'static [(&'static str, Option<&'static [u8]>)];
     let cases: &[Change] = &[
@@ -258,13 +254,7 @@ async fn the_documented_function_is_keytuis(t: Target) {
                 None => conn.hdel(&key, *f).await.unwrap(),
             };
         }
-        let _: i64 = redis::cmd("EVAL")
-            .arg(&rewrite)
-            .arg(1)
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        rewrite_as_documented(&mut conn, &key).await;
         let (by_doc, expected) = verify_and_expected(&mut conn, &ns, &id).await;
         assert_eq!(
             by_doc, expected,
@@ -312,23 +302,13 @@ async fn both_reads_give_the_same_verdicts(t: Target) {
         (4, doc("secret_alg", Some(&b"md5"[..]))),
         (5, doc("expires_at", Some(&b"soon"[..]))),
     ];
-    let rewrite = format!(
-        "{}\nkeytui_verify_field(KEYS[1])\nreturn 1",
-        verify_field_lua()
-    );
     for (i, (f, v)) in broken {
         let key = ns.record_key(&id(i));
         let _: () = match v {
             Some(v) => conn.hset(&key, f, v).await.unwrap(),
             None => conn.hdel(&key, f).await.unwrap(),
         };
-        let _: i64 = redis::cmd("EVAL")
-            .arg(&rewrite)
-            .arg(1)
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        rewrite_as_documented(&mut conn, &key).await;
     }
     let _: () = conn.del(ns.record_key(&id(6))).await.unwrap();
     let _: () = conn.set(ns.record_key(&id(6)), "x").await.unwrap();

@@ -50,3 +50,19 @@ pub async fn hset_as_documented_async(
         .await
         .expect("the documented write runs");
 }
+
+/// Runs the document's function on `key` (after a change made by hand), as a program
+/// following the layout would at the end of its script.
+pub async fn rewrite_as_documented(con: &mut impl redis::aio::ConnectionLike, key: &str) {
+    let script = format!(
+        "{}\nkeytui_verify_field(KEYS[1])\nreturn 1",
+        verify_field_lua()
+    );
+    let _: i64 = redis::cmd("EVAL")
+        .arg(script)
+        .arg(1)
+        .arg(key)
+        .query_async(con)
+        .await
+        .expect("the document's function runs");
+}
